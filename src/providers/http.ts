@@ -1,0 +1,88 @@
+// Upstream HTTP for every adapter: pooled keep-alive connections (undici), timeouts, and provider errors kept intact.
+import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { CovenantError, upstreamError } from '../core/errors.js';
+
+const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+
+export interface UpstreamRequest {
+  provider: string;
+  url: string;
+  method?: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: unknown;
+  signal: AbortSignal;
+  timeoutMs: number;
+}
+
+export interface UpstreamResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+}
+
+/** Send a JSON request upstream; a non-2xx answer becomes a CovenantError carrying the provider's status and message. */
+export async function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse> {
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await request(options.url, {
+      method: options.method ?? 'POST',
+      headers: { 'content-type': 'application/json', ...options.headers },
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+      dispatcher: agent,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    });
+  } catch (error) {
+    throw translateTransportError(options.provider, options.timeoutMs, error);
+  }
+  if (response.statusCode < 200 || response.statusCode >= 300) {
+    const text = await response.body.text().catch(() => '');
+    throw upstreamError(options.provider, response.statusCode, extractMessage(text));
+  }
+  return { status: response.statusCode, headers: response.headers, body: response.body };
+}
+
+/** Send and parse a JSON response; garbage from the provider becomes a 502 that says so. */
+export async function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
+  const response = await sendUpstream(options);
+  let text: string;
+  try {
+    text = await response.body.text();
+  } catch (error) {
+    throw translateTransportError(options.provider, options.timeoutMs, error);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new CovenantError('upstream_error', `Provider "${options.provider}" returned a body that is not JSON: ${text.slice(0, 200)}`);
+  }
+}
+
+export function translateTransportError(provider: string, timeoutMs: number, error: unknown): CovenantError {
+  if (error instanceof CovenantError) return error;
+  if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError
+    || (error instanceof Error && error.name === 'TimeoutError')) {
+    return new CovenantError('upstream_timeout', `Provider "${provider}" did not answer within ${timeoutMs} ms.`);
+  }
+  if (error instanceof Error && (error.name === 'AbortError' || error instanceof undiciErrors.RequestAbortedError)) {
+    const reason = (error as { cause?: unknown }).cause;
+    if (reason instanceof CovenantError) return reason;
+    return new CovenantError('upstream_timeout', `The call to provider "${provider}" was aborted.`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new CovenantError('upstream_error', `Provider "${provider}" could not be reached: ${message}`);
+}
+
+/** Pull the human message out of a provider's error body (OpenAI, Anthropic and Gemini all nest it under `error`). */
+export function extractMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+    if (typeof parsed.error === 'string') return parsed.error;
+    if (parsed.error?.message) return parsed.error.message;
+    if (parsed.message) return parsed.message;
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return text.slice(0, 500) || 'no message';
+}

@@ -1,0 +1,54 @@
+// The provider contract: every adapter turns OpenAI-shaped calls into its provider's API and back.
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Usage } from '../core/chat-types.js';
+
+export type ProviderType = 'openai' | 'anthropic' | 'gemini' | 'openai-compatible' | 'mock';
+
+export interface ProviderCall<TRequest> {
+  /** The request in OpenAI's shape, with `model` already set to the pinned upstream version. */
+  request: TRequest;
+  /** Aborted when the client disconnects or the upstream timeout passes. */
+  signal: AbortSignal;
+}
+
+export interface ChatResult {
+  response: ChatResponse;
+  /** Usage as the provider reported it; undefined if it reported none. */
+  usage: Usage | undefined;
+  /** Settings the provider does not support and ignored, for the client to see. */
+  warnings: string[];
+}
+
+export interface ChatStream {
+  /** OpenAI chunks; the last one carries `usage` (with empty choices) when the provider reported it. */
+  chunks: AsyncIterable<ChatChunk>;
+  /** Resolves when the stream has ended (or failed): the usage the provider reported, if any. */
+  usage(): Usage | undefined;
+  warnings: string[];
+}
+
+export interface EmbeddingResult {
+  response: EmbeddingResponse;
+  usage: Usage | undefined;
+}
+
+export interface ProviderAdapter {
+  readonly name: string;
+  readonly type: ProviderType;
+  chat(call: ProviderCall<ChatRequest>): Promise<ChatResult>;
+  chatStream(call: ProviderCall<ChatRequest>): Promise<ChatStream>;
+  /** Absent when the provider has no embeddings API. */
+  embed?(call: ProviderCall<EmbeddingRequest>): Promise<EmbeddingResult>;
+}
+
+/** What every adapter gets from the outside: where to send, with which credential, through which HTTP client. */
+export interface ProviderSettings {
+  name: string;
+  type: ProviderType;
+  baseUrl?: string;
+  apiKey?: string;
+  timeoutMs: number;
+  /** Extra headers sent upstream (e.g. api-version for Azure-style hosts). */
+  headers?: Record<string, string>;
+  /** Mock only: simulated latency and output length. */
+  mock?: { latencyMs: number; outputTokens: number; tokenDelayMs: number };
+}
