@@ -1,0 +1,50 @@
+// `covenant config check`: validate a config file; a one-screen summary (exit 0) or precise problems (exit 2).
+import type { Command } from 'commander';
+import { ConfigError, loadConfigFile, parseConfigText } from '../config/load.js';
+import { resolveConfig } from '../config/resolve.js';
+import { demoConfigText, demoEnvironment } from '../config/demo.js';
+import { formatMicros } from '../core/money.js';
+import type { BudgetConfig } from '../config/schema.js';
+
+function budgetText(budgets: BudgetConfig[]): string {
+  return budgets.map((budget) => (budget.usd !== undefined ? `$${budget.usd}/${budget.period}` : `${budget.tokens} tokens/${budget.period}`)).join(', ') || 'none';
+}
+
+export function registerConfigCommands(program: Command): void {
+  const config = program.command('config').description('work with the config file');
+  config
+    .command('check')
+    .description('validate a config file and print a summary')
+    .option('-c, --config <path>', 'config file (env COVENANT_CONFIG; default: the built-in demo)')
+    .action((options: { config?: string }) => {
+      const file = options.config ?? process.env.COVENANT_CONFIG;
+      try {
+        const loaded = file ? loadConfigFile(file) : parseConfigText(demoConfigText, '<demo>');
+        const resolved = resolveConfig(loaded, file ? process.env : { ...demoEnvironment, ...process.env });
+        const lines = [
+          `${file ?? '<demo>'}: valid (version ${resolved.version.slice(0, 12)})`,
+          `  server     ${resolved.server.host}:${resolved.server.port}, body limit ${resolved.server.body_limit_bytes} bytes`,
+          `  store      ${resolved.store.kind === 'sqlite' ? `sqlite ${resolved.store.path}` : 'postgres'}${resolved.cache ? ' + redis cache' : ''}`,
+          `  providers  ${[...resolved.providers.values()].map((provider) => `${provider.name} (${provider.type})`).join(', ') || 'none'}`,
+          '  models',
+          ...[...resolved.models.values()].map((model) => `    ${model.alias} -> ${model.provider}:${model.version}  in $${formatMicros(model.pricing.inputMicrosPerMtok)}/Mtok, out $${formatMicros(model.pricing.outputMicrosPerMtok)}/Mtok (${model.priceSource} price)`),
+          `  org        ${resolved.org.name}, budgets: ${budgetText(resolved.org.budgets)}`,
+          ...[...resolved.departments.values()].map((department) => {
+            const keys = resolved.raw.org.departments.find((entry) => entry.name === department.name)?.keys.length ?? 0;
+            return `    department ${department.name}: ${keys} key(s), budgets: ${budgetText(department.budgets)}, per user: ${budgetText(department.userBudgets)}, content: ${department.retention.content}`;
+          }),
+          `  admin keys ${resolved.raw.admin_keys.map((key) => `${key.name} (${key.role}${key.department ? `, ${key.department}` : ''})`).join(', ') || 'none'}`,
+          ...resolved.warnings.map((warning) => `  warning: ${warning}`),
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+        process.exitCode = 0;
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`${error.message}\n`);
+        } else {
+          process.stderr.write(`${file ?? '<demo>'}: ${(error as Error).message}\n`);
+        }
+        process.exitCode = 2;
+      }
+    });
+}

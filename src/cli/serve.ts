@@ -1,0 +1,76 @@
+// `covenant serve`: run the gateway until SIGTERM/SIGINT (graceful), reloading the config on SIGHUP.
+import type { Command } from 'commander';
+import { startApp } from '../gateway/app.js';
+import { ConfigError } from '../config/load.js';
+import { demoAdminKey, demoUserKey } from '../config/demo.js';
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a whole number from 0 to 65535, not "${value}"`);
+  return port;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('run the gateway (without a config: the demo setup on the mock provider)')
+    .option('-c, --config <path>', 'config file (env COVENANT_CONFIG)')
+    .option('-p, --port <port>', 'port to listen on (env COVENANT_PORT)')
+    .option('--host <host>', 'address to listen on')
+    .action(async (options: { config?: string; port?: string; host?: string }) => {
+      const configFile = options.config ?? process.env.COVENANT_CONFIG ?? undefined;
+      const portText = options.port ?? process.env.COVENANT_PORT;
+      let port: number | undefined;
+      try {
+        port = portText === undefined || portText === '' ? undefined : parsePort(portText);
+      } catch (error) {
+        process.stderr.write(`covenant: ${(error as Error).message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      let app;
+      try {
+        app = await startApp({ configFile, port, host: options.host, logger: true });
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          process.stderr.write(`covenant: the config has errors:\n${error.message}\n`);
+        } else {
+          process.stderr.write(`covenant: cannot start: ${(error as Error).message}\n`);
+        }
+        process.exitCode = 2;
+        return;
+      }
+      for (const warning of app.config.warnings) process.stderr.write(`covenant: warning: ${warning}\n`);
+      if (!configFile) {
+        process.stdout.write([
+          'covenant: no config file given, running the demo (mock provider, models "demo" and "demo-embed")',
+          `covenant: demo key:  ${demoUserKey}`,
+          `covenant: admin key: ${demoAdminKey}`,
+          '',
+        ].join('\n'));
+      }
+      process.stdout.write(`covenant listening on ${app.url}\n`);
+
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        process.stdout.write(`covenant: ${signal} received, finishing in-flight requests\n`);
+        app.close().then(() => {
+          process.stdout.write('covenant: stopped\n');
+          process.exit(0);
+        }, (error: Error) => {
+          process.stderr.write(`covenant: error while stopping: ${error.message}\n`);
+          process.exit(1);
+        });
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => {
+        app.reload().then(
+          (summary) => process.stdout.write(`covenant: config reloaded (${JSON.stringify(summary)})\n`),
+          (error: Error) => process.stderr.write(`covenant: reload failed, keeping the running config:\n${error.message}\n`),
+        );
+      });
+    });
+}

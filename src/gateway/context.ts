@@ -1,0 +1,69 @@
+// One request's state as it passes the pipeline, and the Stage contract that budgets, guards and the ledger plug into.
+import type { ChatRequest, EmbeddingRequest, Usage } from '../core/chat-types.js';
+import type { CovenantError } from '../core/errors.js';
+import type { ResolvedDepartment, ResolvedModel } from '../config/resolve.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import type { KeyRecord } from '../stores/records.js';
+
+export type Route = 'chat' | 'embeddings' | 'messages';
+
+export type Outcome =
+  | { kind: 'pending' }
+  /** The provider answered (for streams: the stream ended, even if the client had left). */
+  | { kind: 'completed'; clientGone: boolean }
+  /** A stage refused the request before the provider was called. */
+  | { kind: 'refused'; error: CovenantError }
+  /** The provider call failed or timed out. */
+  | { kind: 'failed'; error: CovenantError };
+
+export interface CallContext {
+  id: string;
+  /** Wall-clock start, for records. */
+  time: Date;
+  /** Monotonic start (performance.now()), for latency. */
+  startedAt: number;
+  route: Route;
+  key: KeyRecord;
+  department: ResolvedDepartment;
+  /** End user: the OpenAI `user` field or the x-covenant-user header. */
+  user: string | null;
+  model: ResolvedModel;
+  provider: ProviderAdapter;
+  stream: boolean;
+  /** What the client asked for, before any stage changed it. */
+  clientRequest: ChatRequest | EmbeddingRequest;
+  /** What will be sent upstream: model set to the pinned version; stages may lower max_tokens. */
+  upstreamRequest: ChatRequest | EmbeddingRequest;
+  /** The request body as received, for hashing into the ledger. */
+  rawBody: string;
+  /** Output tokens the provider may produce (the max_tokens sent upstream). */
+  maxOutputTokens: number;
+  /** Headers every response of this request carries (stages add to them). */
+  responseHeaders: Record<string, string>;
+  outcome: Outcome;
+  /** Usage as reported by the provider; undefined until known (or if never reported). */
+  usage: Usage | undefined;
+  /** True when usage was not reported and the worst case was charged instead. */
+  usageEstimated: boolean;
+  costMicros: number;
+  upstreamModel: string | null;
+  systemFingerprint: string | null;
+  /** SHA-256 hex of the response body as sent to the client (streams: of the concatenated events). */
+  responseHash: string | null;
+  /** The response body text, when a stage (content retention) needs it. */
+  responseText: string | null;
+  status: number;
+  /** Per-stage scratch space, keyed by stage name. */
+  state: Record<string, unknown>;
+}
+
+/**
+ * A pipeline stage. `admit` runs before the provider is called and may change the upstream request,
+ * add response headers, or throw a CovenantError to refuse. `finish` runs once after the call ends,
+ * whatever the outcome (also for refusals), before the response's last byte is sent; it must not throw.
+ */
+export interface Stage {
+  readonly name: string;
+  admit?(context: CallContext): Promise<void> | void;
+  finish?(context: CallContext): Promise<void> | void;
+}

@@ -1,0 +1,211 @@
+// The request pipeline: authenticate → resolve policy → stages admit (guards, budgets) → provider → meter → stages finish → record.
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { ChatRequest, EmbeddingRequest, Usage } from '../core/chat-types.js';
+import { CovenantError } from '../core/errors.js';
+import { costMicros } from '../core/pricing.js';
+import type { ResolvedConfig } from '../config/resolve.js';
+import type { ProviderAdapter } from '../providers/types.js';
+import type { KeyRecord, RequestLog } from '../stores/records.js';
+import type { CallContext, Route, Stage } from './context.js';
+import type { KeyIndex } from './keys.js';
+import type { Metrics } from './metrics.js';
+import { promptBound } from './prompt-bound.js';
+
+export interface GatewayServices {
+  config: ResolvedConfig;
+  keys: KeyIndex;
+  providers: Map<string, ProviderAdapter>;
+  stages: Stage[];
+  requestLog: RequestLog;
+  metrics: Metrics;
+  now?: () => Date;
+}
+
+export class Gateway {
+  private readonly shutdown = new AbortController();
+
+  constructor(private services: GatewayServices) {}
+
+  get config(): ResolvedConfig {
+    return this.services.config;
+  }
+
+  get keys(): KeyIndex {
+    return this.services.keys;
+  }
+
+  get requestLog(): RequestLog {
+    return this.services.requestLog;
+  }
+
+  get metrics(): Metrics {
+    return this.services.metrics;
+  }
+
+  /** Swap in a reloaded config (and the providers and stages built from it) without dropping in-flight requests. */
+  replace(services: Partial<GatewayServices>): void {
+    this.services = { ...this.services, ...services };
+  }
+
+  /** Find the virtual key of a request; 401 when it is missing, unknown or revoked. */
+  authenticate(authorization: string | undefined, apiKeyHeader?: string | undefined): KeyRecord {
+    let secret: string | undefined;
+    if (authorization) {
+      const match = /^Bearer\s+(.+)$/i.exec(authorization.trim());
+      secret = match?.[1]?.trim();
+    }
+    secret ??= apiKeyHeader?.trim();
+    if (!secret) throw new CovenantError('missing_api_key');
+    const key = this.services.keys.find(secret);
+    if (!key) throw new CovenantError('invalid_api_key');
+    return key;
+  }
+
+  /** Build the request's context and run every stage's admission; a refusal is recorded before it is thrown. */
+  async begin(route: Route, key: KeyRecord, request: ChatRequest | EmbeddingRequest, rawBody: string, userHeader: string | undefined): Promise<CallContext> {
+    const { config } = this.services;
+    const model = config.models.get(request.model);
+    if (!model) throw new CovenantError('model_not_found', request.model, { param: 'model' });
+    if (key.models !== null && !key.models.includes(model.alias)) throw new CovenantError('model_not_allowed', request.model, { param: 'model' });
+    const wantsEmbedding = route === 'embeddings';
+    if ((model.type === 'embedding') !== wantsEmbedding) {
+      throw new CovenantError('invalid_request', `The model "${model.alias}" is ${model.type === 'embedding' ? 'an embedding' : 'a chat'} model and cannot serve this route.`, { param: 'model' });
+    }
+    const provider = this.services.providers.get(model.provider);
+    const department = config.departments.get(key.department);
+    if (!provider || !department) throw new CovenantError('internal_error');
+
+    const upstreamRequest = { ...request, model: model.version };
+    const chat = route === 'embeddings' ? undefined : (upstreamRequest as ChatRequest);
+    const requested = chat ? (chat.max_completion_tokens ?? chat.max_tokens ?? undefined) : undefined;
+    const context: CallContext = {
+      id: `req_${randomUUID().replaceAll('-', '')}`,
+      time: this.now(),
+      startedAt: performance.now(),
+      route,
+      key,
+      department,
+      user: (typeof request.user === 'string' && request.user) || userHeader || null,
+      model,
+      provider,
+      stream: chat?.stream === true,
+      clientRequest: request,
+      upstreamRequest,
+      rawBody,
+      maxOutputTokens: chat ? Math.min(requested ?? model.maxOutputTokens, model.maxOutputTokens) : 0,
+      responseHeaders: {},
+      outcome: { kind: 'pending' },
+      usage: undefined,
+      usageEstimated: false,
+      costMicros: 0,
+      upstreamModel: null,
+      systemFingerprint: null,
+      responseHash: null,
+      responseText: null,
+      status: 200,
+      state: {},
+    };
+    context.responseHeaders['x-covenant-request-id'] = context.id;
+    for (const stage of this.services.stages) {
+      if (!stage.admit) continue;
+      try {
+        await stage.admit(context);
+      } catch (error) {
+        const refusal = error instanceof CovenantError ? error : new CovenantError('internal_error');
+        context.outcome = { kind: 'refused', error: refusal };
+        context.status = refusal.status;
+        await this.finish(context);
+        throw refusal;
+      }
+    }
+    return context;
+  }
+
+  /** A signal that ends the provider call when the provider's timeout passes. */
+  timeoutSignal(context: CallContext): AbortSignal {
+    const settings = this.services.config.providers.get(context.model.provider);
+    return AbortSignal.timeout(settings?.timeoutMs ?? this.services.config.server.upstream_timeout_ms);
+  }
+
+  /** Streams are bounded by the provider's idle timeouts, not a total one; only shutdown ends them early. */
+  streamSignal(): AbortSignal {
+    return this.shutdown.signal;
+  }
+
+  /** Abort streams still running when the shutdown grace period is over. */
+  abortStreams(): void {
+    this.shutdown.abort();
+  }
+
+  /** The call failed: record it with the provider's error; the caller sends the error response. */
+  async fail(context: CallContext, error: unknown): Promise<CovenantError> {
+    const failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', error instanceof Error ? error.message : String(error));
+    context.outcome = { kind: 'failed', error: failure };
+    context.status = failure.status;
+    await this.finish(context);
+    return failure;
+  }
+
+  /** The call completed: meter it (worst case when the provider reported no usage) and run the finishing stages. */
+  async complete(context: CallContext, usage: Usage | undefined, clientGone = false): Promise<void> {
+    context.outcome = { kind: 'completed', clientGone };
+    if (usage) {
+      context.usage = usage;
+    } else {
+      context.usageEstimated = true;
+      const choices = context.route === 'embeddings' ? 1 : ((context.upstreamRequest as ChatRequest).n ?? 1);
+      context.usage = {
+        inputTokens: promptBound(context.upstreamRequest),
+        outputTokens: context.maxOutputTokens * choices,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        reasoningTokens: 0,
+      };
+    }
+    context.costMicros = costMicros(context.usage, context.model.pricing);
+    await this.finish(context);
+  }
+
+  private async finish(context: CallContext): Promise<void> {
+    for (const stage of this.services.stages) {
+      if (!stage.finish) continue;
+      try {
+        await stage.finish(context);
+      } catch (error) {
+        // A finishing stage must not break the response; its failure is logged by the server's logger.
+        process.emitWarning(`stage ${stage.name} failed to finish request ${context.id}: ${(error as Error).message}`);
+      }
+    }
+    const latencyMs = performance.now() - context.startedAt;
+    const usage = context.usage;
+    const errorCode = context.outcome.kind === 'refused' || context.outcome.kind === 'failed' ? context.outcome.error.code : null;
+    this.services.requestLog.add({
+      id: context.id,
+      time: context.time.toISOString(),
+      keyId: context.key.id,
+      keyName: context.key.name,
+      department: context.department.name,
+      user: context.user,
+      route: context.route,
+      alias: context.model.alias,
+      provider: context.provider.name,
+      upstreamModel: context.upstreamModel,
+      stream: context.stream,
+      status: context.status,
+      errorCode,
+      inputTokens: usage?.inputTokens ?? 0,
+      outputTokens: usage?.outputTokens ?? 0,
+      cachedInputTokens: usage?.cachedInputTokens ?? 0,
+      reasoningTokens: usage?.reasoningTokens ?? 0,
+      costMicros: context.costMicros,
+      latencyMs,
+      maxTokens: context.route === 'embeddings' ? null : context.maxOutputTokens,
+    });
+    this.services.metrics.observe(context, latencyMs);
+  }
+
+  private now(): Date {
+    return this.services.now ? this.services.now() : new Date();
+  }
+}

@@ -1,0 +1,98 @@
+// Admin API: virtual keys (create returns the secret once), the request log, and config reload.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { CovenantError } from '../../core/errors.js';
+import { budgetSchema } from '../../config/schema.js';
+import type { KeyRecord } from '../../stores/records.js';
+import { authenticateAdmin, requireDepartmentAccess, requireWriter, type AdminPrincipal } from '../admin-auth.js';
+import type { Gateway } from '../gateway.js';
+import { parseBody } from '../validate.js';
+import { header } from './openai.js';
+
+const createKeySchema = z.strictObject({
+  department: z.string().min(1),
+  name: z.string().min(1).max(200),
+  models: z.array(z.string()).optional(),
+  budgets: z.array(budgetSchema).optional(),
+});
+
+function publicKey(key: KeyRecord) {
+  return {
+    id: key.id, department: key.department, name: key.name, models: key.models, budgets: key.budgets,
+    source: key.source, created_at: key.createdAt, revoked_at: key.revokedAt,
+  };
+}
+
+export interface AdminHooks {
+  /** Called after a key is created or revoked (ledger entries, budget refresh). */
+  onKeyEvent?(kind: 'key.created' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal): Promise<void> | void;
+  /** Reload the config file; returns a short summary. */
+  reload?(principal: AdminPrincipal): Promise<Record<string, unknown>>;
+}
+
+export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway, hooks: AdminHooks = {}): void {
+  const admin = (request: FastifyRequest) => authenticateAdmin(gateway.config.adminKeys, header(request, 'authorization'));
+
+  app.post('/admin/keys', async (request, reply) => {
+    const principal = admin(request);
+    requireWriter(principal);
+    const body = parseBody(createKeySchema, request.body);
+    requireDepartmentAccess(principal, body.department);
+    if (!gateway.config.departments.has(body.department)) {
+      throw new CovenantError('invalid_request', `There is no department "${body.department}".`, { param: 'department' });
+    }
+    for (const alias of body.models ?? []) {
+      if (!gateway.config.models.has(alias)) throw new CovenantError('invalid_request', `There is no model alias "${alias}".`, { param: 'models' });
+    }
+    const { key, secret } = await gateway.keys.create({
+      department: body.department, name: body.name, models: body.models ?? null, budgets: body.budgets ?? [], now: new Date(),
+    });
+    await hooks.onKeyEvent?.('key.created', key, principal);
+    reply.code(201);
+    return { ...publicKey(key), key: secret };
+  });
+
+  app.get('/admin/keys', async (request) => {
+    const principal = admin(request);
+    const keys = await gateway.keys.list();
+    return { data: keys.filter((key) => principal.department === null || key.department === principal.department).map(publicKey) };
+  });
+
+  app.delete('/admin/keys/:id', async (request) => {
+    const principal = admin(request);
+    requireWriter(principal);
+    const { id } = request.params as { id: string };
+    const existing = (await gateway.keys.list()).find((key) => key.id === id);
+    if (!existing) throw new CovenantError('not_found', `There is no key "${id}".`);
+    requireDepartmentAccess(principal, existing.department);
+    const key = await gateway.keys.revoke(id, new Date());
+    if (key) await hooks.onKeyEvent?.('key.revoked', key, principal);
+    return publicKey(key ?? existing);
+  });
+
+  app.get('/admin/requests', async (request) => {
+    const principal = admin(request);
+    const query = request.query as { limit?: string };
+    const limit = query.limit === undefined ? 50 : Number(query.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new CovenantError('invalid_request', 'limit must be a whole number from 1 to 10000.', { param: 'limit' });
+    }
+    const rows = await gateway.requestLog.recent(limit, principal.department);
+    return {
+      data: rows.map((row) => ({
+        id: row.id, time: row.time, key_id: row.keyId, key: row.keyName, department: row.department, user: row.user,
+        route: row.route, alias: row.alias, provider: row.provider, upstream_model: row.upstreamModel, stream: row.stream,
+        status: row.status, error_code: row.errorCode, max_tokens: row.maxTokens,
+        tokens: { input: row.inputTokens, output: row.outputTokens, cached_input: row.cachedInputTokens, reasoning: row.reasoningTokens },
+        cost_usd: (row.costMicros / 1_000_000).toFixed(6), cost_micros: row.costMicros, latency_ms: Math.round(row.latencyMs * 100) / 100,
+      })),
+    };
+  });
+
+  app.post('/admin/reload', async (request) => {
+    const principal = admin(request);
+    requireWriter(principal);
+    if (!hooks.reload) throw new CovenantError('invalid_request', 'This gateway runs without a config file; there is nothing to reload.');
+    return hooks.reload(principal);
+  });
+}

@@ -1,0 +1,62 @@
+// The HTTP server (fastify): body parsing with limits, one error handler in OpenAI's shape, and the routes.
+import Fastify, { type FastifyInstance } from 'fastify';
+import { CovenantError } from '../core/errors.js';
+import { toCovenantError } from './error-response.js';
+import type { Gateway } from './gateway.js';
+import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
+import { registerOpenAIRoutes } from './routes/openai.js';
+import { registerSystemRoutes } from './routes/system.js';
+
+export interface ServerOptions {
+  gateway: Gateway;
+  bodyLimit: number;
+  adminHooks?: AdminHooks;
+  /** Extra route groups (ledger, spend, messages) registered by the app. */
+  routes?: ((app: FastifyInstance) => void)[];
+  logger?: boolean;
+}
+
+export function createServer(options: ServerOptions): FastifyInstance {
+  const app = Fastify({
+    bodyLimit: options.bodyLimit,
+    logger: options.logger ? { level: 'warn', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] } : false,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    genReqId: () => '',
+  });
+
+  // Parse every body as JSON whatever its content type (curl -d sends form encoding), keeping the raw text for hashing.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    (request as unknown as { rawBody: string }).rawBody = text;
+    // An empty body (DELETE with a content type) is no body; routes that need one say so.
+    if (text.length === 0) {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new CovenantError('invalid_json', (error as Error).message), undefined);
+    }
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const covenantError = toCovenantError(error, options.bodyLimit);
+    if (covenantError.code === 'internal_error') request.log.error({ err: error }, 'internal error');
+    const body = covenantError.toBody();
+    // Anthropic's SDK reads {type: 'error', error: {type, message}}; the merged shape serves both SDKs.
+    const shaped = request.url.startsWith('/v1/messages') ? { type: 'error', ...body } : body;
+    reply.code(covenantError.status).headers(covenantError.headers).send(shaped);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(new CovenantError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`).toBody());
+  });
+
+  registerSystemRoutes(app, options.gateway);
+  registerOpenAIRoutes(app, options.gateway);
+  registerAdminRoutes(app, options.gateway, options.adminHooks);
+  for (const register of options.routes ?? []) register(app);
+  return app;
+}

@@ -1,0 +1,89 @@
+// Writes a provider stream to the client as SSE, hashing what is sent; keeps reading after a client leaves so the stream is still metered.
+import { createHash } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import type { ChatChunk, ChatRequest } from '../core/chat-types.js';
+import { CovenantError } from '../core/errors.js';
+import { formatMicros } from '../core/money.js';
+import type { ChatStream } from '../providers/types.js';
+import type { CallContext } from './context.js';
+import type { Gateway } from './gateway.js';
+
+/** Turns the provider's chunks into the SSE frames of one client API (OpenAI or Anthropic). */
+export interface StreamFormat {
+  frames(chunks: AsyncIterable<ChatChunk>): AsyncIterable<string>;
+  /** The frame that ends a successful stream ('' for none). */
+  done: string;
+  errorFrame(error: CovenantError): string;
+}
+
+/** OpenAI's format: `data: {chunk}` frames and `data: [DONE]`; the usage chunk only for clients that asked for it. */
+export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
+  const wantsUsage = clientRequest.stream_options?.include_usage === true;
+  return {
+    async *frames(chunks) {
+      for await (const chunk of chunks) {
+        if (chunk.usage && chunk.choices.length === 0 && !wantsUsage) continue;
+        if (!wantsUsage && chunk.usage !== undefined) {
+          const { usage: _usage, ...rest } = chunk;
+          yield `data: ${JSON.stringify(rest)}\n\n`;
+          continue;
+        }
+        yield `data: ${JSON.stringify(chunk)}\n\n`;
+      }
+    },
+    done: 'data: [DONE]\n\n',
+    errorFrame: (error) => `data: ${JSON.stringify(error.toBody())}\n\n`,
+  };
+}
+
+/** Observe the chunks going by: the upstream model id and fingerprint as returned. */
+async function* observe(context: CallContext, chunks: AsyncIterable<ChatChunk>): AsyncGenerator<ChatChunk> {
+  for await (const chunk of chunks) {
+    if (context.upstreamModel === null && chunk.model) context.upstreamModel = chunk.model;
+    if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
+    yield chunk;
+  }
+}
+
+export async function pipeStream(gateway: Gateway, context: CallContext, raw: ServerResponse, stream: ChatStream, format: StreamFormat): Promise<void> {
+  let clientGone = false;
+  raw.on('close', () => {
+    if (!raw.writableFinished) clientGone = true;
+  });
+  const hash = createHash('sha256');
+  const headers: Record<string, string> = {
+    ...context.responseHeaders,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+    trailer: 'x-covenant-cost-usd',
+  };
+  if (stream.warnings.length > 0) headers['x-covenant-warnings'] = stream.warnings.join('; ').slice(0, 1000);
+  raw.writeHead(200, headers);
+  const write = (frame: string) => {
+    hash.update(frame);
+    if (!clientGone && !raw.destroyed) raw.write(frame);
+  };
+
+  let failure: CovenantError | undefined;
+  try {
+    for await (const frame of format.frames(observe(context, stream.chunks))) write(frame);
+  } catch (error) {
+    failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
+  }
+  context.responseHash = hash.digest('hex');
+  if (failure) {
+    // The provider may already have billed what it generated: meter the worst case rather than release.
+    context.status = failure.status;
+    context.state.streamError = failure;
+    await gateway.complete(context, stream.usage(), clientGone);
+    if (!clientGone && !raw.destroyed) raw.write(format.errorFrame(failure));
+  } else {
+    await gateway.complete(context, stream.usage(), clientGone);
+    if (format.done && !clientGone && !raw.destroyed) raw.write(format.done);
+  }
+  if (!raw.destroyed) {
+    raw.addTrailers({ 'x-covenant-cost-usd': formatMicros(context.costMicros) });
+    raw.end();
+  }
+}

@@ -1,0 +1,60 @@
+// The Anthropic provider adapter: OpenAI-shaped calls in, Anthropic Messages API (JSON and SSE) upstream, OpenAI shapes out.
+import type { ChatChunk } from '../../core/chat-types.js';
+import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
+import { readSse } from '../sse.js';
+import type { ChatResult, ChatStream, ProviderAdapter, ProviderSettings } from '../types.js';
+import { anthropicMessageSchema, anthropicVersion, parseWire } from './anthropic-api-schema.js';
+import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
+import { mapAnthropicResponse } from './map-anthropic-response.js';
+import { AnthropicStreamMapper } from './map-anthropic-stream.js';
+
+export const defaultAnthropicBaseUrl = 'https://api.anthropic.com';
+
+/**
+ * @example createAnthropicProvider({name: 'anthropic', type: 'anthropic', apiKey: 'sk-ant-…', timeoutMs: 60_000})
+ */
+export function createAnthropicProvider(settings: ProviderSettings): ProviderAdapter {
+  // Accept a base URL with or without the /v1 suffix.
+  const base = (settings.baseUrl ?? defaultAnthropicBaseUrl).replace(/\/+$/, '').replace(/\/v1$/, '');
+  const url = `${base}/v1/messages`;
+  const headers: Record<string, string> = {
+    'anthropic-version': anthropicVersion,
+    ...(settings.apiKey ? { 'x-api-key': settings.apiKey } : {}),
+    ...settings.headers,
+  };
+  const upstream = { provider: settings.name, url, headers, timeoutMs: settings.timeoutMs };
+
+  return {
+    name: settings.name,
+    type: 'anthropic',
+
+    async chat({ request, signal }): Promise<ChatResult> {
+      const { body, warnings } = convertToAnthropicRequest(request, false);
+      const raw = await sendUpstreamJson<unknown>({ ...upstream, body, signal });
+      const message = parseWire(anthropicMessageSchema, raw, settings.name, 'message');
+      const { response, usage } = mapAnthropicResponse(message, nowSeconds());
+      return { response, usage, warnings };
+    },
+
+    async chatStream({ request, signal }): Promise<ChatStream> {
+      const { body, warnings } = convertToAnthropicRequest(request, true);
+      const response = await sendUpstream({ ...upstream, body, signal, headers: { ...headers, accept: 'text/event-stream' } });
+      const mapper = new AnthropicStreamMapper(settings.name, nowSeconds());
+      const chunks: AsyncIterable<ChatChunk> = mapper.map(readSse(guard(response.body, settings.name, settings.timeoutMs)));
+      return { chunks, usage: () => mapper.usage(), warnings };
+    },
+  };
+}
+
+/** Transport failures while reading the body (idle timeout, reset) become the same errors as before the headers. */
+async function* guard(body: AsyncIterable<Uint8Array>, provider: string, timeoutMs: number): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of body) yield chunk;
+  } catch (error) {
+    throw translateTransportError(provider, timeoutMs, error);
+  }
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

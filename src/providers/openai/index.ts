@@ -1,0 +1,72 @@
+// OpenAI Chat Completions and Embeddings adapter; with a base_url it serves any OpenAI-compatible host (vLLM, Ollama, Together, Azure-style).
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse, Usage } from '../../core/chat-types.js';
+import { usageFromOpenAI } from '../../core/chat-types.js';
+import { CovenantError } from '../../core/errors.js';
+import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
+import { readSse } from '../sse.js';
+import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
+
+const defaultBaseUrl = 'https://api.openai.com/v1';
+
+export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapter {
+  const baseUrl = (settings.baseUrl ?? defaultBaseUrl).replace(/\/+$/, '');
+  const headers: Record<string, string> = { ...settings.headers };
+  if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
+  const send = (path: string, body: unknown, signal: AbortSignal) => ({
+    provider: settings.name, url: `${baseUrl}${path}`, headers, body, signal, timeoutMs: settings.timeoutMs,
+  });
+
+  return {
+    name: settings.name,
+    type: settings.type,
+
+    async chat({ request, signal }: ProviderCall<ChatRequest>) {
+      const body = { ...request, stream: false };
+      delete (body as { stream_options?: unknown }).stream_options;
+      const response = await sendUpstreamJson<ChatResponse>(send('/chat/completions', body, signal));
+      if (!response || typeof response !== 'object' || !Array.isArray(response.choices)) {
+        throw new CovenantError('upstream_error', `Provider "${settings.name}" returned a response without choices.`);
+      }
+      return { response, usage: usageFromOpenAI(response.usage), warnings: [] };
+    },
+
+    async chatStream({ request, signal }: ProviderCall<ChatRequest>): Promise<ChatStream> {
+      // Always ask for usage so the stream can be metered; the gateway hides it from clients that did not ask.
+      const body = { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
+      const upstream = await sendUpstream(send('/chat/completions', body, signal));
+      let usage: Usage | undefined;
+      async function* chunks(): AsyncGenerator<ChatChunk> {
+        try {
+          for await (const message of readSse(upstream.body)) {
+            if (message.data === '[DONE]') return;
+            let chunk: ChatChunk & { error?: { message?: string } };
+            try {
+              chunk = JSON.parse(message.data) as ChatChunk;
+            } catch {
+              throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${message.data.slice(0, 200)}`);
+            }
+            if (chunk.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
+            if (chunk.usage) usage = usageFromOpenAI(chunk.usage);
+            yield chunk;
+          }
+        } catch (error) {
+          throw translateTransportError(settings.name, settings.timeoutMs, error);
+        } finally {
+          upstream.body.destroy();
+        }
+      }
+      return { chunks: chunks(), usage: () => usage, warnings: [] };
+    },
+
+    async embed({ request, signal }: ProviderCall<EmbeddingRequest>) {
+      const response = await sendUpstreamJson<EmbeddingResponse>(send('/embeddings', request, signal));
+      if (!response || !Array.isArray(response.data)) {
+        throw new CovenantError('upstream_error', `Provider "${settings.name}" returned an embeddings response without data.`);
+      }
+      const usage = response.usage
+        ? { inputTokens: response.usage.prompt_tokens ?? 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 }
+        : undefined;
+      return { response, usage };
+    },
+  };
+}

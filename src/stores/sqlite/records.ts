@@ -1,0 +1,163 @@
+// SQLite implementations of the key store and the request log (writes batched per event-loop turn).
+import type { KeyRecord, KeyStore, NewKey, RequestLog, RequestRecord } from '../records.js';
+import { migrate, type Migration, type SqliteDatabase } from './database.js';
+
+const migrations: Migration[] = [
+  {
+    id: 'records-001',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        department TEXT NOT NULL,
+        name TEXT NOT NULL,
+        models TEXT,
+        budgets TEXT NOT NULL DEFAULT '[]',
+        source TEXT NOT NULL,
+        secret_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        time TEXT NOT NULL,
+        key_id TEXT, key_name TEXT, department TEXT, user TEXT,
+        route TEXT NOT NULL, alias TEXT, provider TEXT, upstream_model TEXT,
+        stream INTEGER NOT NULL, status INTEGER NOT NULL, error_code TEXT,
+        input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+        cached_input_tokens INTEGER NOT NULL, reasoning_tokens INTEGER NOT NULL,
+        cost_micros INTEGER NOT NULL, latency_ms REAL NOT NULL, max_tokens INTEGER
+      );
+      CREATE INDEX requests_time ON requests (time);
+      CREATE INDEX requests_department_time ON requests (department, time);
+    `,
+  },
+];
+
+export function migrateRecords(database: SqliteDatabase): void {
+  migrate(database, migrations);
+}
+
+interface KeyRow {
+  id: string; department: string; name: string; models: string | null; budgets: string;
+  source: 'config' | 'api'; secret_hash: string; created_at: string; revoked_at: string | null;
+}
+
+function keyFromRow(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    department: row.department,
+    name: row.name,
+    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
+    budgets: JSON.parse(row.budgets) as KeyRecord['budgets'],
+    source: row.source,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export class SqliteKeyStore implements KeyStore {
+  constructor(private readonly database: SqliteDatabase) {
+    migrateRecords(database);
+  }
+
+  async list(): Promise<KeyRecord[]> {
+    return (this.database.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as KeyRow[]).map(keyFromRow);
+  }
+
+  async insert(key: NewKey): Promise<void> {
+    this.database.prepare(
+      'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(key.id, key.department, key.name, key.models === null ? null : JSON.stringify(key.models), JSON.stringify(key.budgets), key.source, key.secretHash, key.createdAt);
+  }
+
+  async revoke(id: string, at: string): Promise<KeyRecord | undefined> {
+    this.database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+    const row = this.database.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
+    return row ? keyFromRow(row) : undefined;
+  }
+
+  async syncConfigKeys(keys: NewKey[], at: string): Promise<void> {
+    const existing = new Map((this.database.prepare("SELECT * FROM api_keys WHERE source = 'config'").all() as KeyRow[]).map((row) => [row.id, row]));
+    this.database.transaction(() => {
+      for (const key of keys) {
+        const row = existing.get(key.id);
+        const models = key.models === null ? null : JSON.stringify(key.models);
+        if (!row) {
+          // A secret that moved from another (revoked) config key: free the hash first.
+          this.database.prepare("DELETE FROM api_keys WHERE secret_hash = ? AND source = 'config' AND id <> ?").run(key.secretHash, key.id);
+          this.database.prepare(
+            'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          ).run(key.id, key.department, key.name, models, JSON.stringify(key.budgets), 'config', key.secretHash, key.createdAt);
+        } else {
+          this.database.prepare('UPDATE api_keys SET models = ?, budgets = ?, secret_hash = ?, revoked_at = NULL WHERE id = ?')
+            .run(models, JSON.stringify(key.budgets), key.secretHash, key.id);
+        }
+        existing.delete(key.id);
+      }
+      for (const id of existing.keys()) {
+        this.database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+      }
+    })();
+  }
+}
+
+interface RequestRow {
+  id: string; time: string; key_id: string | null; key_name: string | null; department: string | null; user: string | null;
+  route: string; alias: string | null; provider: string | null; upstream_model: string | null; stream: number; status: number;
+  error_code: string | null; input_tokens: number; output_tokens: number; cached_input_tokens: number; reasoning_tokens: number;
+  cost_micros: number; latency_ms: number; max_tokens: number | null;
+}
+
+function requestFromRow(row: RequestRow): RequestRecord {
+  return {
+    id: row.id, time: row.time, keyId: row.key_id, keyName: row.key_name, department: row.department, user: row.user,
+    route: row.route, alias: row.alias, provider: row.provider, upstreamModel: row.upstream_model, stream: row.stream === 1,
+    status: row.status, errorCode: row.error_code, inputTokens: row.input_tokens, outputTokens: row.output_tokens,
+    cachedInputTokens: row.cached_input_tokens, reasoningTokens: row.reasoning_tokens, costMicros: row.cost_micros,
+    latencyMs: row.latency_ms, maxTokens: row.max_tokens,
+  };
+}
+
+export class SqliteRequestLog implements RequestLog {
+  private pending: RequestRecord[] = [];
+  private scheduled = false;
+  private readonly insert;
+
+  constructor(private readonly database: SqliteDatabase) {
+    migrateRecords(database);
+    this.insert = database.prepare(`INSERT INTO requests VALUES (
+      @id, @time, @keyId, @keyName, @department, @user, @route, @alias, @provider, @upstreamModel, @stream, @status, @errorCode,
+      @inputTokens, @outputTokens, @cachedInputTokens, @reasoningTokens, @costMicros, @latencyMs, @maxTokens)`);
+  }
+
+  add(record: RequestRecord): void {
+    this.pending.push(record);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.write());
+    }
+  }
+
+  private write(): void {
+    this.scheduled = false;
+    const batch = this.pending;
+    this.pending = [];
+    if (batch.length === 0) return;
+    this.database.transaction(() => {
+      for (const record of batch) this.insert.run({ ...record, stream: record.stream ? 1 : 0 });
+    })();
+  }
+
+  async recent(limit: number, department?: string | null): Promise<RequestRecord[]> {
+    this.write();
+    const rows = department
+      ? this.database.prepare('SELECT * FROM requests WHERE department = ? ORDER BY time DESC, rowid DESC LIMIT ?').all(department, limit)
+      : this.database.prepare('SELECT * FROM requests ORDER BY time DESC, rowid DESC LIMIT ?').all(limit);
+    return (rows as RequestRow[]).map(requestFromRow);
+  }
+
+  async flush(): Promise<void> {
+    this.write();
+  }
+}
