@@ -93,7 +93,10 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       closed = true;
       const grace = setTimeout(() => gateway.abortStreams(), config.server.shutdown_grace_ms);
       grace.unref();
+      // Keep-alive connections become idle as their last response ends: close them then, not at the keep-alive timeout.
+      const sweep = setInterval(() => server.server.closeIdleConnections(), 50);
       await server.close();
+      clearInterval(sweep);
       clearTimeout(grace);
       await requestLog.flush();
       database.close();

@@ -1,0 +1,113 @@
+// The covenant CLI as a user runs it: `config check` messages and exit codes, `serve` start-up line and graceful stop.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const bin = fileURLToPath(new URL('../bin/covenant', import.meta.url));
+const directory = mkdtempSync(join(tmpdir(), 'covenant-cli-'));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+
+function writeConfig(name: string, text: string): string {
+  const file = join(directory, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+function run(args: string[], env: Record<string, string> = {}) {
+  return spawnSync(process.execPath, [bin, ...args], { cwd: directory, encoding: 'utf8', env: { ...process.env, ...env } });
+}
+
+const valid = `
+store: sqlite:data/covenant.db
+providers:
+  - { name: mock, type: mock, latency_ms: 400 }
+models:
+  - { alias: demo, provider: mock, version: mock-1 }
+org:
+  name: acme
+  departments:
+    - name: claims
+      budgets: [ { usd: 5, period: day } ]
+      keys:
+        - { name: bot, key_env: BOT_KEY, models: [demo] }
+`;
+
+describe('covenant config check', () => {
+  it('exits 0 with a summary for a valid file', () => {
+    const result = run(['config', 'check', '--config', writeConfig('valid.yaml', valid)], { BOT_KEY: 'sk-x' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('valid');
+    expect(result.stdout).toContain('demo -> mock:mock-1');
+    expect(result.stdout).toContain('department claims');
+  });
+
+  it('names file, line, column and field of an unknown field, and exits 2', () => {
+    const file = writeConfig('unknown.yaml', valid.replace('budgets: [ { usd: 5, period: day } ]', 'budgets: [ { usd: 5, period: day, hard: true } ]'));
+    const result = run(['config', 'check', '--config', file]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(`${file}:11:`);
+    expect(result.stderr).toContain('org.departments[0].budgets[0].hard');
+    expect(result.stderr).toMatch(/unknown field "hard"/);
+  });
+
+  it('says what was expected for a wrong type and a dangling reference', () => {
+    const wrongType = writeConfig('type.yaml', valid.replace('usd: 5', 'usd: five'));
+    const typeResult = run(['config', 'check', '--config', wrongType]);
+    expect(typeResult.status).toBe(2);
+    expect(typeResult.stderr).toMatch(/type\.yaml:11:\d+: org\.departments\[0\]\.budgets\[0\]\.usd: expected number/);
+    const dangling = writeConfig('reference.yaml', valid.replace('provider: mock, version', 'provider: mocky, version'));
+    const referenceResult = run(['config', 'check', '--config', dangling]);
+    expect(referenceResult.status).toBe(2);
+    expect(referenceResult.stderr).toMatch(/reference\.yaml:6:\d+: models\[0\]\.provider: no provider named "mocky"/);
+  });
+
+  it('reports YAML syntax errors with their position and a missing file clearly', () => {
+    const broken = writeConfig('broken.yaml', 'org:\n  name: [unclosed\n');
+    const result = run(['config', 'check', '--config', broken]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/broken\.yaml:\d+:\d+:/);
+    const missing = run(['config', 'check', '--config', join(directory, 'nope.yaml')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toContain('file not found');
+  });
+});
+
+describe('covenant serve', () => {
+  it('prints the listening line, serves, and on SIGTERM finishes the in-flight request and exits 0', async () => {
+    const file = writeConfig('serve.yaml', valid);
+    const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--port', '0'], { cwd: directory, env: { ...process.env, BOT_KEY: 'sk-bot' } });
+    let output = '';
+    child.stderr.on('data', (data: Buffer) => { output += data.toString(); });
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (data: Buffer) => {
+        output += data.toString();
+        const match = /covenant listening on (http:\/\/\S+)/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.on('exit', () => reject(new Error(`serve exited early:\n${output}`)));
+    });
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const inFlight = fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer sk-bot', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'finish me' }] }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    child.kill('SIGTERM');
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect((await response.json()).choices[0].message.content).toContain('finish me');
+    expect(await exited).toBe(0);
+    expect(output).toContain('SIGTERM');
+  });
+
+  it('refuses a bad --port with exit 2', () => {
+    const result = run(['serve', '--port', 'eighty']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--port');
+  });
+});
