@@ -4,7 +4,9 @@ import { CovenantError } from '../core/errors.js';
 import { toCovenantError } from './error-response.js';
 import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
+import { registerMessagesRoutes } from './routes/messages.js';
 import { registerOpenAIRoutes } from './routes/openai.js';
+import { anthropicErrorType } from './messages/index.js';
 import { registerSystemRoutes } from './routes/system.js';
 
 export interface ServerOptions {
@@ -46,8 +48,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
     const covenantError = toCovenantError(error, options.bodyLimit);
     if (covenantError.code === 'internal_error') request.log.error({ err: error }, 'internal error');
     const body = covenantError.toBody();
-    // Anthropic's SDK reads {type: 'error', error: {type, message}}; the merged shape serves both SDKs.
-    const shaped = request.url.startsWith('/v1/messages') ? { type: 'error', ...body } : body;
+    // Anthropic's SDK reads {type: 'error', error: {type, message}}; `code` keeps Covenant's contract code there too.
+    const shaped = request.url.startsWith('/v1/messages')
+      ? { type: 'error', error: { ...body.error, type: anthropicErrorType(covenantError.status) } }
+      : body;
     reply.code(covenantError.status).headers(covenantError.headers).send(shaped);
   });
   app.setNotFoundHandler((request, reply) => {
@@ -56,6 +60,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
 
   registerSystemRoutes(app, options.gateway);
   registerOpenAIRoutes(app, options.gateway);
+  registerMessagesRoutes(app, options.gateway);
   registerAdminRoutes(app, options.gateway, options.adminHooks);
   for (const register of options.routes ?? []) register(app);
   return app;

@@ -50,7 +50,7 @@ export async function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> 
   try {
     text = await response.body.text();
   } catch (error) {
-    throw translateTransportError(options.provider, options.timeoutMs, error);
+    throw translateTransportError(options.provider, options.timeoutMs, error, 'response');
   }
   try {
     return JSON.parse(text) as T;
@@ -59,7 +59,8 @@ export async function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> 
   }
 }
 
-export function translateTransportError(provider: string, timeoutMs: number, error: unknown): CovenantError {
+/** `phase` tells whether the failure came while connecting or while reading an answer that had started. */
+export function translateTransportError(provider: string, timeoutMs: number, error: unknown, phase: 'request' | 'response' = 'request'): CovenantError {
   if (error instanceof CovenantError) return error;
   if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError
     || (error instanceof Error && error.name === 'TimeoutError')) {
@@ -71,6 +72,7 @@ export function translateTransportError(provider: string, timeoutMs: number, err
     return new CovenantError('upstream_timeout', `The call to provider "${provider}" was aborted.`);
   }
   const message = error instanceof Error ? error.message : String(error);
+  if (phase === 'response') return new CovenantError('upstream_error', `Provider "${provider}" broke off its answer: ${message}`);
   return new CovenantError('upstream_error', `Provider "${provider}" could not be reached: ${message}`);
 }
 

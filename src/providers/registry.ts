@@ -1,5 +1,6 @@
 // Builds each configured provider's adapter by type; thin providers are settings over the shared OpenAI base.
 import { createAnthropicProvider } from './anthropic/index.js';
+import { createGeminiProvider } from './gemini/index.js';
 import { createMockProvider } from './mock/index.js';
 import { createOpenAIProvider } from './openai/index.js';
 import type { ProviderAdapter, ProviderSettings } from './types.js';
@@ -14,7 +15,7 @@ export function createProvider(settings: ProviderSettings): ProviderAdapter {
     case 'anthropic':
       return createAnthropicProvider(settings);
     case 'gemini':
-      throw new Error('gemini provider: adapter not wired yet');
+      return createGeminiProvider(settings);
   }
 }
 

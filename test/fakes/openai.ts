@@ -15,7 +15,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { costMicros } from '../../src/core/pricing.js';
 import { pricePerMtokToMicros } from '../../src/core/money.js';
-import { argumentsFor, countChatPrompt, countText, embeddingVector, generatePieces, lastUserText, splitPieces, type TokenCounting } from './tokens.js';
+import { argumentsFor, countChatPrompt, countText, cutAtStop, embeddingVector, generatePieces, lastUserText, splitPieces, type TokenCounting } from './tokens.js';
 
 export interface FakeOpenAIOptions {
   /** Require `Authorization: Bearer <apiKey>`; otherwise any (or no) key is accepted. */
@@ -242,26 +242,6 @@ function pickTool(body: Record<string, unknown>, tools: { function?: { name?: st
   if (choice && typeof choice === 'object') return (choice as { function?: { name?: string } }).function?.name;
   if (choice !== 'required' && messages[messages.length - 1]?.role === 'tool') return undefined;
   return tools[0].function?.name;
-}
-
-/** The pieces up to the first stop sequence, or undefined when no stop sequence occurs. */
-function cutAtStop(pieces: string[], stops: string[]): string[] | undefined {
-  if (stops.length === 0) return undefined;
-  const text = pieces.join('');
-  let at = -1;
-  for (const stop of stops) {
-    const found = stop === '' ? -1 : text.indexOf(stop);
-    if (found >= 0 && (at < 0 || found < at)) at = found;
-  }
-  if (at < 0) return undefined;
-  const kept: string[] = [];
-  let offset = 0;
-  for (const piece of pieces) {
-    if (offset >= at) break;
-    kept.push(offset + piece.length <= at ? piece : piece.slice(0, at - offset));
-    offset += piece.length;
-  }
-  return kept;
 }
 
 function embeddingInputs(input: unknown): (string | number[])[] | undefined {

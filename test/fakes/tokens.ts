@@ -218,3 +218,23 @@ export function embeddingVector(text: string, dimensions: number): number[] {
   for (let index = 0; index < dimensions; index++) vector[index] = Math.fround(vector[index] * scale);
   return vector;
 }
+
+/** The pieces up to the first stop sequence, or undefined when no stop sequence occurs. */
+export function cutAtStop(pieces: string[], stops: string[]): string[] | undefined {
+  if (stops.length === 0) return undefined;
+  const text = pieces.join('');
+  let at = -1;
+  for (const stop of stops) {
+    const found = stop === '' ? -1 : text.indexOf(stop);
+    if (found >= 0 && (at < 0 || found < at)) at = found;
+  }
+  if (at < 0) return undefined;
+  const kept: string[] = [];
+  let offset = 0;
+  for (const piece of pieces) {
+    if (offset >= at) break;
+    kept.push(offset + piece.length <= at ? piece : piece.slice(0, at - offset));
+    offset += piece.length;
+  }
+  return kept;
+}

@@ -4,3 +4,4 @@ export { chatResponseToAnthropic, toAnthropicStopReason, toAnthropicUsage, type 
 export { chatChunksToAnthropicEvents, formatSseEvent, type AnthropicSseEvent, type StreamTranslationOptions } from './stream-from-chat.js';
 export { covenantErrorToAnthropic, anthropicErrorType, errorStatus, type AnthropicErrorBody } from './error-to-anthropic.js';
 export { parseMessagesRequest, messagesRequestSchema, type MessagesRequest } from './messages-request-schema.js';
+export { anthropicStreamFormat } from './stream-format.js';

@@ -17,6 +17,11 @@ export interface StreamTranslationOptions {
   inputTokens?: number;
   /** The adapter's usage accessor (ChatStream.usage): preferred over the chunks' OpenAI usage, as it keeps cache writes. */
   usage?: () => Usage | undefined;
+  /**
+   * Rethrow a failure after the events already produced, instead of ending with an `error` event:
+   * for a caller that meters failures itself and writes its own error frame (see anthropicStreamFormat).
+   */
+  rethrow?: boolean;
 }
 
 type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number; toolIndex: number };
@@ -24,7 +29,7 @@ type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number
 /**
  * Translate a chat stream for an Anthropic client. A failure before the first chunk is thrown (the gateway
  * can still answer with an HTTP error); a failure after it becomes an `error` event, as Anthropic's API
- * sends mid-stream, and the stream ends. Tool calls are expected in order, as every provider sends them.
+ * sends mid-stream, and the stream ends (unless `rethrow`). Tool calls are expected in order, as every provider sends them.
  * @example for await (const {event, data} of chatChunksToAnthropicEvents(stream.chunks, 'fast')) write(formatSseEvent({event, data}))
  */
 export async function* chatChunksToAnthropicEvents(
@@ -86,7 +91,7 @@ export async function* chatChunksToAnthropicEvents(
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
   } catch (error) {
-    if (!started) throw error;
+    if (!started || options.rethrow) throw error;
     yield { event: 'error', data: { ...covenantErrorToAnthropic(error) } };
     return;
   }

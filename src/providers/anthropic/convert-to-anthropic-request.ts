@@ -74,7 +74,8 @@ export function convertToAnthropicRequest(request: ChatRequest, stream: boolean)
   if (toolChoice && body.tools) body.tool_choice = toolChoice;
   if (stream) body.stream = true;
   for (const field of ignoredFields) {
-    if (request[field] != null) warnings.push(`${field} is not supported by Anthropic and was ignored.`);
+    // false (logprobs: false, store: false) asks for nothing, so there is nothing to warn about.
+    if (request[field] != null && request[field] !== false) warnings.push(`${field} is not supported by Anthropic and was ignored.`);
   }
   return { body, warnings };
 }

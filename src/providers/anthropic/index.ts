@@ -1,5 +1,6 @@
 // The Anthropic provider adapter: OpenAI-shaped calls in, Anthropic Messages API (JSON and SSE) upstream, OpenAI shapes out.
 import type { ChatChunk } from '../../core/chat-types.js';
+import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
 import { readSse } from '../sse.js';
 import type { ChatResult, ChatStream, ProviderAdapter, ProviderSettings } from '../types.js';
@@ -51,7 +52,10 @@ async function* guard(body: AsyncIterable<Uint8Array>, provider: string, timeout
   try {
     for await (const chunk of body) yield chunk;
   } catch (error) {
-    throw translateTransportError(provider, timeoutMs, error);
+    const translated = translateTransportError(provider, timeoutMs, error);
+    if (translated.code !== 'upstream_error') throw translated;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CovenantError('upstream_error', `Provider "${provider}" broke off the stream: ${reason}`);
   }
 }
 

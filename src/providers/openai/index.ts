@@ -50,7 +50,7 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
             yield chunk;
           }
         } catch (error) {
-          throw translateTransportError(settings.name, settings.timeoutMs, error);
+          throw translateTransportError(settings.name, settings.timeoutMs, error, 'response');
         } finally {
           upstream.body.destroy();
         }
