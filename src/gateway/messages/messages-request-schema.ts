@@ -43,11 +43,12 @@ export const messageParamSchema = z.looseObject({
 });
 
 export const toolSchema = z.looseObject({
+  // Anthropic's server tools (web_search_…, bash_…) carry other types: Covenant can only pass client tools.
+  // Checked first, so that is the error a client sends a server tool gets.
+  type: z.enum(['custom'], { error: 'only client tools (type "custom" or none) are supported; server tools are not' }).nullish(),
   name: z.string().min(1),
   description: z.string().optional(),
   input_schema: z.record(z.string(), z.unknown()),
-  // Anthropic's server tools (web_search_…, bash_…) carry other types: Covenant can only pass client tools.
-  type: z.enum(['custom']).nullish(),
 });
 
 export const toolChoiceSchema = z.discriminatedUnion('type', [
