@@ -1,7 +1,9 @@
 // The `covenant` command line: one file per command group, assembled here.
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommands } from './audit.js';
 import { registerConfigCommands } from './config.js';
 import { registerServeCommand } from './serve.js';
+import { registerSpendCommands } from './spend.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -13,6 +15,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program);
   registerConfigCommands(program);
+  registerSpendCommands(program);
+  registerAuditCommands(program);
   return program;
 }
 

@@ -1,5 +1,6 @@
 // The request pipeline: authenticate → resolve policy → stages admit (guards, budgets) → provider → meter → stages finish → record.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { ChatRequest, EmbeddingRequest, Usage } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
@@ -25,7 +26,10 @@ export interface GatewayServices {
 export class Gateway {
   private readonly shutdown = new AbortController();
 
-  constructor(private services: GatewayServices) {}
+  constructor(private services: GatewayServices) {
+    // Every open stream listens on the shutdown signal.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   get config(): ResolvedConfig {
     return this.services.config;

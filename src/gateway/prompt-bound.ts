@@ -1,9 +1,11 @@
-// A cheap upper bound on prompt tokens for metering when a provider reports no usage: a token is at least one byte.
+// An upper bound on a request's prompt tokens (never below what any provider bills), for chat and embeddings alike.
 import type { ChatRequest, EmbeddingRequest } from '../core/chat-types.js';
+import { promptTokenUpperBound } from '../core/tokens.js';
 
 export function promptBound(request: ChatRequest | EmbeddingRequest): number {
-  if ('messages' in request) {
-    return Buffer.byteLength(JSON.stringify(request.messages), 'utf8') + (request.tools ? Buffer.byteLength(JSON.stringify(request.tools), 'utf8') : 0);
-  }
-  return Buffer.byteLength(JSON.stringify(request.input), 'utf8');
+  if ('messages' in request) return promptTokenUpperBound(request as ChatRequest);
+  // A token is at least one byte of text; token-id inputs are one token per number.
+  const input = request.input;
+  if (typeof input === 'string') return Buffer.byteLength(input, 'utf8') + 1;
+  return (input as unknown[]).reduce<number>((sum, item) => sum + (typeof item === 'string' ? Buffer.byteLength(item, 'utf8') + 1 : Array.isArray(item) ? item.length : 1), 0);
 }

@@ -1,0 +1,78 @@
+// An in-process BudgetStore (nothing survives a restart): for tests and the per-replica emergency cap.
+import { parseCounterKey } from '../core/budget-math.js';
+import type { BudgetStore, CounterRecord, CounterState, Reservation, SettleResult } from './store.js';
+
+interface HeldReservation { createdAt: number; items: { counterKey: string; amount: number }[] }
+
+/** Methods do all their work before their first await, so each is atomic within the process. */
+export function createMemoryBudgetStore(): BudgetStore {
+  const counters = new Map<string, { spent: number; reserved: number }>();
+  const reservations = new Map<string, HeldReservation>();
+
+  const state = (counterKey: string): CounterState => {
+    const counter = counters.get(counterKey);
+    return { counterKey, spent: counter?.spent ?? 0, reserved: counter?.reserved ?? 0 };
+  };
+  const counter = (counterKey: string) => {
+    let found = counters.get(counterKey);
+    if (!found) {
+      found = { spent: 0, reserved: 0 };
+      counters.set(counterKey, found);
+    }
+    return found;
+  };
+  const finish = (id: string, spendOf: (item: { counterKey: string; amount: number }) => number): SettleResult => {
+    const held = reservations.get(id);
+    if (!held) return { applied: false, counters: [] };
+    reservations.delete(id);
+    for (const item of held.items) {
+      const target = counter(item.counterKey);
+      target.reserved = Math.max(0, target.reserved - item.amount);
+      target.spent += Math.max(0, Math.ceil(spendOf(item)));
+    }
+    return { applied: true, counters: held.items.map((item) => state(item.counterKey)) };
+  };
+
+  return {
+    async read(counterKeys) {
+      return new Map(counterKeys.filter((key) => counters.has(key)).map((key) => [key, state(key)]));
+    },
+    async tryReserve(reservation: Reservation) {
+      if (reservations.has(reservation.id)) throw new Error(`Reservation id "${reservation.id}" is already in use`);
+      for (const item of reservation.items) {
+        const current = state(item.counterKey);
+        if (current.spent + current.reserved + item.amount > item.limit) {
+          return { ok: false, counterKey: item.counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
+        }
+      }
+      for (const item of reservation.items) counter(item.counterKey).reserved += item.amount;
+      reservations.set(reservation.id, {
+        createdAt: reservation.createdAt,
+        items: reservation.items.map((item) => ({ counterKey: item.counterKey, amount: item.amount })),
+      });
+      return { ok: true };
+    },
+    async settle(id, actual) {
+      return finish(id, (item) => actual[item.counterKey] ?? item.amount);
+    },
+    async release(id) {
+      return finish(id, () => 0);
+    },
+    async recoverOrphans(createdBefore) {
+      const orphans = [...reservations].filter(([, held]) => held.createdAt < createdBefore).map(([id]) => id);
+      for (const id of orphans) finish(id, (item) => item.amount);
+      return orphans.length;
+    },
+    async spend(filter = {}) {
+      const records: CounterRecord[] = [];
+      for (const counterKey of [...counters.keys()].sort()) {
+        const parts = parseCounterKey(counterKey);
+        if (filter.scope !== undefined && parts.scope !== filter.scope) continue;
+        if (filter.scopePrefix !== undefined && !parts.scope.startsWith(filter.scopePrefix)) continue;
+        records.push({ ...state(counterKey), ...parts });
+      }
+      return records.sort((left, right) => (left.scope < right.scope ? -1 : left.scope > right.scope ? 1 : 0));
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,101 @@
+// The spend report behind GET /admin/spend and `covenant spend`: every scope's budgets in their current windows.
+import type { BudgetConfig, Period } from '../config/schema.js';
+import { counterKeyFor, type BudgetUnit } from '../core/budget-math.js';
+import { dollarsToMicros } from '../core/money.js';
+import { periodWindow } from '../core/periods.js';
+import { amountFields } from './alerts.js';
+import type { BudgetScope } from './guard.js';
+import type { BudgetStore, CounterState } from './store.js';
+
+export interface SpendReportOptions {
+  store: BudgetStore;
+  /** Epoch ms: the windows reported are the ones containing it. */
+  now: number;
+  timeZone?: string;
+  /** Configured scopes (org, departments, keys), reported even before any spend. */
+  scopes: readonly BudgetScope[];
+  /** Per-user budgets of each department: every user seen in the store under `user:<department>/` is reported. */
+  userBudgets?: readonly { department: string; budgets: readonly BudgetConfig[] }[];
+  /** Narrow to one scope, e.g. "department:claims" or "user:claims/alice". */
+  scope?: string;
+}
+
+/** One budget's line: usd amounts as decimal strings plus `*_micros` integers; tokens as integers. */
+export interface SpendLine {
+  unit: BudgetUnit;
+  period: Period;
+  window: string;
+  period_start: string;
+  period_end: string;
+  [amount: string]: string | number;
+}
+
+export interface SpendReport {
+  time: string;
+  scopes: { scope: string; budgets: SpendLine[] }[];
+}
+
+interface Row { scope: string; budget: BudgetConfig; counterKey: string; start: number; end: number; windowKey: string }
+
+function rowsFor(scope: string, budgets: readonly BudgetConfig[], now: Date, timeZone: string): Row[] {
+  return budgets.map((budget) => {
+    const window = periodWindow(budget.period, now, timeZone);
+    const unit: BudgetUnit = budget.usd !== undefined ? 'usd' : 'tokens';
+    return {
+      scope, budget, windowKey: window.key, start: window.start.getTime(), end: window.end.getTime(),
+      counterKey: counterKeyFor(scope, unit, budget.period, window.key),
+    };
+  });
+}
+
+function line(row: Row, counter: CounterState | undefined): SpendLine {
+  const unit: BudgetUnit = row.budget.usd !== undefined ? 'usd' : 'tokens';
+  const limit = unit === 'usd' ? dollarsToMicros(row.budget.usd as number) : (row.budget.tokens as number);
+  const spent = counter?.spent ?? 0;
+  const reserved = counter?.reserved ?? 0;
+  return {
+    unit, period: row.budget.period, window: row.windowKey,
+    period_start: new Date(row.start).toISOString(), period_end: new Date(row.end).toISOString(),
+    ...amountFields('limit', unit, limit),
+    ...amountFields('spent', unit, spent),
+    ...amountFields('reserved', unit, reserved),
+    ...amountFields('remaining', unit, Math.max(0, limit - spent - reserved)),
+  };
+}
+
+/**
+ * Every scope with each budget's limit, spent, reserved, remaining and current period.
+ * @example await spendReport({store, now: Date.now(), scopes: [{scope: 'org', budgets: [{usd: 10000, period: 'month'}]}]})
+ */
+export async function spendReport(options: SpendReportOptions): Promise<SpendReport> {
+  const now = new Date(options.now);
+  const timeZone = options.timeZone ?? 'UTC';
+  const wanted = (scope: string) => options.scope === undefined || options.scope === scope;
+  const configured = options.scopes.filter((scope) => wanted(scope.scope) && scope.budgets.length > 0);
+  const rows = configured.flatMap((scope) => rowsFor(scope.scope, scope.budgets, now, timeZone));
+  const counters = await options.store.read(rows.map((row) => row.counterKey));
+
+  for (const template of options.userBudgets ?? []) {
+    const prefix = `user:${template.department}/`;
+    if (template.budgets.length === 0) continue;
+    if (options.scope !== undefined && !options.scope.startsWith(prefix)) continue;
+    const records = options.scope === undefined
+      ? await options.store.spend({ scopePrefix: prefix })
+      : await options.store.spend({ scope: options.scope });
+    // A narrowed user scope is reported even before that user's first request.
+    const users = options.scope !== undefined ? [options.scope] : [...new Set(records.map((record) => record.scope))].sort();
+    for (const user of users) rows.push(...rowsFor(user, template.budgets, now, timeZone));
+    for (const record of records) counters.set(record.counterKey, record);
+  }
+
+  const scopes = new Map<string, SpendLine[]>();
+  for (const row of rows) {
+    const lines = scopes.get(row.scope) ?? [];
+    lines.push(line(row, counters.get(row.counterKey)));
+    scopes.set(row.scope, lines);
+  }
+  return {
+    time: now.toISOString(),
+    scopes: [...scopes].map(([scope, budgets]) => ({ scope, budgets })),
+  };
+}

@@ -1,0 +1,77 @@
+// The budget store contract: atomic all-or-nothing reservations over counters, shared by SQLite, memory and Redis.
+//
+// A counter is keyed by scope, budget and period window (core/budget-math.ts counterKeyFor). Every amount is an
+// integer: micro-dollars for usd budgets, tokens for token budgets. Limits travel with each call rather than
+// living in the store, so a config reload applies at once and never touches recorded spend.
+//
+// Implementations must make tryReserve, settle and release each one atomic step (a SQLite transaction, one
+// Redis Lua script) and keep what they commit across a crash of the process.
+
+export interface CounterState {
+  counterKey: string;
+  spent: number;
+  reserved: number;
+}
+
+export interface ReservationItem {
+  counterKey: string;
+  amount: number;
+  /** The budget's limit now; the reserve fails if spent + reserved + amount would pass it. */
+  limit: number;
+}
+
+export interface Reservation {
+  /** Unique per request, never reused: settle and release are idempotent by id. */
+  id: string;
+  /** Epoch ms; recoverOrphans converts reservations older than a cutoff. */
+  createdAt: number;
+  items: ReservationItem[];
+}
+
+export type ReserveResult =
+  | { ok: true }
+  /** Nothing was reserved. `counters` are fresh values of every item's counter, so a retry needs no extra read. */
+  | { ok: false; counterKey: string; counters: CounterState[] };
+
+export interface SettleResult {
+  /** False when the reservation was already settled, released or recovered (the call changed nothing). */
+  applied: boolean;
+  /** The reservation's counters after the change (empty when nothing was applied). */
+  counters: CounterState[];
+}
+
+export interface CounterRecord extends CounterState {
+  scope: string;
+  unit: 'usd' | 'tokens';
+  period: 'hour' | 'day' | 'week' | 'month' | 'total';
+  windowKey: string;
+}
+
+export interface SpendFilter {
+  /** Exactly this scope. */
+  scope?: string;
+  /** Scopes starting with this text (e.g. "user:claims/"). */
+  scopePrefix?: string;
+}
+
+export interface BudgetStore {
+  /** Current counters; keys never used are absent from the map (read them as zero). */
+  read(counterKeys: readonly string[]): Promise<Map<string, CounterState>>;
+  /** All or nothing: every item's spent + reserved + amount <= limit, checked and applied atomically. */
+  tryReserve(reservation: Reservation): Promise<ReserveResult>;
+  /**
+   * Replace the reservation by actual spend, in the reservation's own counters (its own windows, even after a
+   * rollover). `actual` maps counterKey to amount; an item missing from it settles at its reserved amount.
+   */
+  settle(id: string, actual: Readonly<Record<string, number>>): Promise<SettleResult>;
+  /** Drop the reservation without spend (the provider was never billed). */
+  release(id: string): Promise<SettleResult>;
+  /**
+   * Convert reservations created before `createdBefore` (epoch ms) into spend at their reserved (worst-case)
+   * amounts: left by a crashed process, or leaked. Returns how many reservations were recovered.
+   */
+  recoverOrphans(createdBefore: number): Promise<number>;
+  /** Counters for reports, filtered by scope. */
+  spend(filter?: SpendFilter): Promise<CounterRecord[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,75 @@
+// Pipeline stage for hard budgets: reserve the worst case in every applicable budget before the call, settle or release after.
+import type { BudgetGuard, BudgetHandle, BudgetScope } from '../../budgets/guard.js';
+import type { ChatRequest } from '../../core/chat-types.js';
+import { countPromptTokensExact, hasExactTokenizer, promptTokenUpperBound } from '../../core/tokens.js';
+import { promptBound } from '../prompt-bound.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import type { CallContext, Stage } from '../context.js';
+
+/** The budget scopes a request falls under, tightest last: org, department, key, end user. */
+export function budgetScopes(config: ResolvedConfig, context: Pick<CallContext, 'department' | 'key' | 'user'>): BudgetScope[] {
+  const department = context.department;
+  const alerts = department.alerts;
+  const scopes: BudgetScope[] = [];
+  if (config.org.budgets.length > 0) scopes.push({ scope: 'org', budgets: config.org.budgets, alerts: config.org.alerts });
+  if (department.budgets.length > 0) scopes.push({ scope: `department:${department.name}`, budgets: department.budgets, alerts });
+  if (context.key.budgets.length > 0) scopes.push({ scope: `key:${context.key.id}`, budgets: context.key.budgets, alerts });
+  if (context.user && department.userBudgets.length > 0) {
+    scopes.push({ scope: `user:${department.name}/${context.user}`, budgets: department.userBudgets, alerts });
+  }
+  return scopes;
+}
+
+export function createBudgetStage(guard: BudgetGuard, config: () => ResolvedConfig): Stage {
+  return {
+    name: 'budget',
+
+    async admit(context) {
+      const scopes = budgetScopes(config(), context);
+      if (scopes.length === 0) return;
+      const request = context.upstreamRequest;
+      const version = context.model.version;
+      const isChat = context.route !== 'embeddings';
+      const chat = request as ChatRequest;
+      const requested = isChat ? (chat.max_completion_tokens ?? chat.max_tokens ?? null) : 1;
+      const handle = await guard.reserve({
+        requestId: context.id,
+        scopes,
+        timeZone: config().org.timeZone,
+        pricing: context.model.pricing,
+        prompt: {
+          bound: isChat ? promptTokenUpperBound(chat, version) : promptBound(request),
+          exact: isChat && context.model.providerType === 'openai' && hasExactTokenizer(version)
+            ? () => countPromptTokensExact(chat, version)
+            : undefined,
+        },
+        requestedMaxTokens: requested,
+        modelMaxOutput: isChat ? context.model.maxOutputTokens : 1,
+        choices: isChat ? (chat.n ?? 1) : 1,
+      });
+      context.state.budget = handle;
+      if (!isChat) return;
+      // Always send the reserved ceiling upstream, so the provider can never produce more than was reserved.
+      if (chat.max_completion_tokens != null) chat.max_completion_tokens = handle.maxTokens;
+      else chat.max_tokens = handle.maxTokens;
+      context.maxOutputTokens = handle.maxTokens;
+      context.responseHeaders['x-covenant-max-tokens'] = String(handle.maxTokens);
+    },
+
+    async finish(context) {
+      const handle = context.state.budget as BudgetHandle | undefined;
+      if (!handle) return;
+      const outcome = context.outcome;
+      if (outcome.kind === 'completed') {
+        // Unreported usage keeps the reservation's worst case; reported usage settles to the bill.
+        await guard.settle(handle, context.usageEstimated ? {} : { usage: context.usage, costMicros: context.costMicros });
+      } else if (outcome.kind === 'failed' && outcome.error.code === 'upstream_timeout') {
+        // A provider that timed out may still have generated (and billed) the answer: keep the worst case.
+        await guard.settle(handle, {});
+      } else {
+        // Refused before the call, or the provider answered with an error: nothing was billed.
+        await guard.release(handle);
+      }
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// SQLite schema of the evidence ledger: entries, complete-subtree hashes, signed checkpoints, the signing key, content.
+import type { Migration } from '../stores/sqlite/database.js';
+
+export const ledgerMigrations: readonly Migration[] = [
+  {
+    id: 'ledger-001-initial',
+    sql: `
+      -- seq is the RFC 9162 leaf index; entry_json is the JCS text exactly as hashed; leaf_hash = SHA-256(0x00 || entry_json).
+      CREATE TABLE ledger_entries (
+        seq INTEGER PRIMARY KEY,
+        time TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        department TEXT,
+        entry_json TEXT NOT NULL,
+        leaf_hash BLOB NOT NULL
+      );
+      CREATE INDEX ledger_entries_department ON ledger_entries (department, seq);
+      CREATE INDEX ledger_entries_time ON ledger_entries (time);
+
+      -- Hashes of complete subtrees above the leaves: level L, index i covers leaves [i * 2^L, (i + 1) * 2^L).
+      CREATE TABLE ledger_nodes (
+        level INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (level, idx)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE ledger_checkpoints (
+        size INTEGER PRIMARY KEY,
+        root_hash BLOB NOT NULL,
+        note TEXT NOT NULL,
+        time TEXT NOT NULL
+      );
+
+      -- One Ed25519 key, generated on first start; signer_key is the private key and is never printed.
+      CREATE TABLE ledger_signing_key (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        origin TEXT NOT NULL,
+        signer_key TEXT NOT NULL,
+        verifier_key TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+
+      -- Content lives apart from the log: deleting it never changes a leaf.
+      CREATE TABLE ledger_content (
+        seq INTEGER PRIMARY KEY,
+        mode TEXT NOT NULL,
+        department TEXT,
+        time TEXT NOT NULL,
+        request_json TEXT,
+        response_json TEXT,
+        redactions_json TEXT
+      );
+      CREATE INDEX ledger_content_time ON ledger_content (time);
+    `,
+  },
+];

@@ -1,0 +1,97 @@
+// SQLite statements of the evidence ledger, row mapping, and a cache of upper-level subtree hashes for fast proofs.
+import type { Statement } from 'better-sqlite3';
+import { toHex, type Hash, type NodeReader } from '../core/merkle.js';
+import type { SqliteDatabase } from '../stores/sqlite/database.js';
+import { parseEntryJson } from './entry.js';
+import type { StoredCheckpoint, StoredEntry } from './types.js';
+
+export interface CheckpointRow {
+  size: number;
+  root_hash: Buffer;
+  note: string;
+  time: string;
+}
+
+export interface EntryRow {
+  seq: number;
+  entry_json: string;
+  leaf_hash: Buffer;
+}
+
+/** What one append writes: the entry row and the complete subtrees it created (level 0 is the leaf itself). */
+export interface BatchRow {
+  seq: number;
+  json: string;
+  time: string;
+  kind: string;
+  department: unknown;
+  leaf: Hash;
+  nodes: { level: number; index: number; hash: Hash }[];
+}
+
+// Subtrees of 2^6 leaves and more are few (1/64 of the leaves) and every proof reads the upper ones; they never change
+// once written, so caching them is safe. Bounded: the cache is dropped when it reaches its size.
+const cachedMinimumLevel = 6;
+const cachedNodesLimit = 250_000;
+
+export function cachedReader(reader: NodeReader): NodeReader {
+  let cache = new Map<number, Hash>();
+  return {
+    node(level, index) {
+      if (level < cachedMinimumLevel) return reader.node(level, index);
+      const key = index * 64 + level;
+      let hash = cache.get(key);
+      if (hash === undefined) {
+        hash = reader.node(level, index);
+        if (cache.size >= cachedNodesLimit) cache = new Map();
+        cache.set(key, hash);
+      }
+      return hash;
+    },
+  };
+}
+
+export function prepareStatements(database: SqliteDatabase) {
+  const insertEntry = database.prepare('INSERT INTO ledger_entries (seq, time, kind, department, entry_json, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)');
+  const insertNode = database.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
+  const writeBatch = database.transaction(
+    (rows: BatchRow[]) => {
+      for (const row of rows) {
+        insertEntry.run(row.seq, row.time, row.kind, row.department, row.json, row.leaf);
+        // Level 0 is the entry's own leaf_hash; only interior subtrees go to ledger_nodes.
+        for (let position = 1; position < row.nodes.length; position += 1) {
+          const node = row.nodes[position];
+          insertNode.run(node.level, node.index, node.hash);
+        }
+      }
+    },
+  );
+  const pluck = (statement: Statement) => statement.pluck();
+  return {
+    writeBatch,
+    leafHash: pluck(database.prepare('SELECT leaf_hash FROM ledger_entries WHERE seq = ?')),
+    nodeHash: pluck(database.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?')),
+    maxSeq: pluck(database.prepare('SELECT MAX(seq) FROM ledger_entries')),
+    leavesFrom: database.prepare('SELECT seq AS "index", leaf_hash AS hash FROM ledger_entries WHERE seq >= ? AND seq < ? ORDER BY seq'),
+    nodesFrom: database.prepare('SELECT idx AS "index", hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx'),
+    entryBySeq: database.prepare('SELECT seq, entry_json, leaf_hash FROM ledger_entries WHERE seq = ?'),
+    entryMeta: database.prepare('SELECT time, department FROM ledger_entries WHERE seq = ?'),
+    insertCheckpoint: database.prepare('INSERT OR IGNORE INTO ledger_checkpoints (size, root_hash, note, time) VALUES (?, ?, ?, ?)'),
+    latestCheckpoint: database.prepare('SELECT size, root_hash, note, time FROM ledger_checkpoints ORDER BY size DESC LIMIT 1'),
+    checkpointsFrom: database.prepare('SELECT size, root_hash, note, time FROM ledger_checkpoints WHERE size >= ? ORDER BY size LIMIT ?'),
+    upsertContent: database.prepare(
+      'INSERT OR REPLACE INTO ledger_content (seq, mode, department, time, request_json, response_json, redactions_json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    contentBySeq: database.prepare('SELECT * FROM ledger_content WHERE seq = ?'),
+    purgeContent: database.prepare('DELETE FROM ledger_content WHERE time < ?'),
+    purgeDepartmentContent: database.prepare('DELETE FROM ledger_content WHERE time < ? AND department = ?'),
+  };
+}
+
+export function entryFromRow(row: EntryRow): StoredEntry {
+  return { seq: row.seq, entry: parseEntryJson(row.entry_json, row.seq), json: row.entry_json, leafHash: toHex(row.leaf_hash) };
+}
+
+export function checkpointFromRow(row: CheckpointRow): StoredCheckpoint {
+  return { size: row.size, rootHash: toHex(row.root_hash), note: row.note, time: row.time };
+}

@@ -1,0 +1,165 @@
+// The BudgetStore contract suite: every store (memory, SQLite, Redis) must pass it. Call it from a *.test.ts file.
+import { describe, expect, it } from 'vitest';
+import { counterKeyFor } from '../src/core/budget-math.js';
+import type { BudgetStore, Reservation } from '../src/budgets/store.js';
+
+export interface StoreFixture {
+  store: BudgetStore;
+  /** Open the same data again as a restarted process would (without closing the old handle cleanly). */
+  reopen?: () => Promise<BudgetStore>;
+  cleanup: () => Promise<void>;
+}
+
+const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
+const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');
+const userMonth = counterKeyFor('user:claims/alice', 'tokens', 'month', '2024-05');
+const userBob = counterKeyFor('user:claims/bob', 'tokens', 'month', '2024-05');
+
+let sequence = 0;
+function reservation(items: Reservation['items'], createdAt = 1_000): Reservation {
+  sequence += 1;
+  return { id: `request-${sequence}-${Math.random().toString(36).slice(2)}`, createdAt, items };
+}
+
+async function counter(store: BudgetStore, key: string) {
+  const found = (await store.read([key])).get(key);
+  return { spent: found?.spent ?? 0, reserved: found?.reserved ?? 0 };
+}
+
+/**
+ * Runs the contract against stores made by `makeStore`; each test gets a fresh, empty store. Durable stores
+ * (all but memory) must provide `reopen`, and are checked across a restart.
+ * @example runBudgetStoreContract('sqlite', async () => ({store, cleanup}))
+ */
+export function runBudgetStoreContract(name: string, makeStore: () => Promise<StoreFixture>, options: { durable: boolean } = { durable: true }): void {
+  const withStore = (test: (fixture: StoreFixture) => Promise<void>) => async () => {
+    const fixture = await makeStore();
+    try {
+      await test(fixture);
+    } finally {
+      await fixture.cleanup();
+    }
+  };
+
+  describe(`BudgetStore contract: ${name}`, () => {
+    it('reads counters never used as absent', withStore(async ({ store }) => {
+      const counters = await store.read([orgDay]);
+      expect(counters.has(orgDay)).toBe(false);
+    }));
+
+    it('reserves up to the limit exactly, and not one unit more', withStore(async ({ store }) => {
+      expect(await store.tryReserve(reservation([{ counterKey: orgDay, amount: 600, limit: 1000 }]))).toEqual({ ok: true });
+      expect(await store.tryReserve(reservation([{ counterKey: orgDay, amount: 400, limit: 1000 }]))).toEqual({ ok: true });
+      const refused = await store.tryReserve(reservation([{ counterKey: orgDay, amount: 1, limit: 1000 }]));
+      expect(refused).toEqual({ ok: false, counterKey: orgDay, counters: [{ counterKey: orgDay, spent: 0, reserved: 1000 }] });
+      expect(await counter(store, orgDay)).toEqual({ spent: 0, reserved: 1000 });
+    }));
+
+    it('is all or nothing: one budget short means nothing is reserved anywhere', withStore(async ({ store }) => {
+      await store.tryReserve(reservation([{ counterKey: keyDay, amount: 90, limit: 100 }]));
+      const result = await store.tryReserve(reservation([
+        { counterKey: orgDay, amount: 50, limit: 1000 },
+        { counterKey: keyDay, amount: 50, limit: 100 },
+      ]));
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.counterKey).toBe(keyDay);
+        expect(result.counters).toEqual([
+          { counterKey: orgDay, spent: 0, reserved: 0 },
+          { counterKey: keyDay, spent: 0, reserved: 90 },
+        ]);
+      }
+      expect(await counter(store, orgDay)).toEqual({ spent: 0, reserved: 0 });
+    }));
+
+    it('settles to actual spend, an item without an actual amount at its reservation, and only once', withStore(async ({ store }) => {
+      const held = reservation([{ counterKey: orgDay, amount: 500, limit: 1000 }, { counterKey: userMonth, amount: 3000, limit: 10_000 }]);
+      await store.tryReserve(held);
+      const first = await store.settle(held.id, { [orgDay]: 120 });
+      expect(first.applied).toBe(true);
+      expect(first.counters).toEqual(expect.arrayContaining([
+        { counterKey: orgDay, spent: 120, reserved: 0 },
+        { counterKey: userMonth, spent: 3000, reserved: 0 },
+      ]));
+      expect(await store.settle(held.id, { [orgDay]: 120 })).toEqual({ applied: false, counters: [] });
+      expect(await store.release(held.id)).toEqual({ applied: false, counters: [] });
+      expect(await counter(store, orgDay)).toEqual({ spent: 120, reserved: 0 });
+    }));
+
+    it('records what the provider billed even when it is above the reservation', withStore(async ({ store }) => {
+      const held = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }]);
+      await store.tryReserve(held);
+      await store.settle(held.id, { [orgDay]: 130 });
+      expect(await counter(store, orgDay)).toEqual({ spent: 130, reserved: 0 });
+    }));
+
+    it('releases without spend, once', withStore(async ({ store }) => {
+      const held = reservation([{ counterKey: orgDay, amount: 700, limit: 1000 }]);
+      await store.tryReserve(held);
+      expect((await store.release(held.id)).applied).toBe(true);
+      expect((await store.settle(held.id, { [orgDay]: 700 })).applied).toBe(false);
+      expect(await counter(store, orgDay)).toEqual({ spent: 0, reserved: 0 });
+      expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 1000, limit: 1000 }]))).ok).toBe(true);
+    }));
+
+    it('checks the limit given with each call, so a lowered limit applies at once and keeps the spend', withStore(async ({ store }) => {
+      const held = reservation([{ counterKey: orgDay, amount: 400, limit: 1000 }]);
+      await store.tryReserve(held);
+      await store.settle(held.id, { [orgDay]: 400 });
+      expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 1, limit: 400 }]))).ok).toBe(false);
+      expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 600, limit: 1000 }]))).ok).toBe(true);
+      expect(await counter(store, orgDay)).toEqual({ spent: 400, reserved: 600 });
+    }));
+
+    it('never passes a limit under hundreds of concurrent reservations', withStore(async ({ store }) => {
+      const attempts = Array.from({ length: 300 }, () => store.tryReserve(reservation([
+        { counterKey: orgDay, amount: 7, limit: 1000 },
+        { counterKey: userMonth, amount: 11, limit: 1500 },
+      ])));
+      const results = await Promise.all(attempts);
+      const granted = results.filter((result) => result.ok).length;
+      expect(granted).toBe(Math.min(Math.floor(1000 / 7), Math.floor(1500 / 11)));
+      expect(await counter(store, orgDay)).toEqual({ spent: 0, reserved: 7 * granted });
+      expect((await counter(store, userMonth)).reserved).toBeLessThanOrEqual(1500);
+    }));
+
+    it('converts reservations older than the cutoff into spend at their worst case', withStore(async ({ store }) => {
+      const old = reservation([{ counterKey: orgDay, amount: 300, limit: 1000 }], 1_000);
+      const recent = reservation([{ counterKey: orgDay, amount: 200, limit: 1000 }], 5_000);
+      await store.tryReserve(old);
+      await store.tryReserve(recent);
+      expect(await store.recoverOrphans(2_000)).toBe(1);
+      expect(await counter(store, orgDay)).toEqual({ spent: 300, reserved: 200 });
+      expect((await store.settle(old.id, { [orgDay]: 10 })).applied).toBe(false);
+      expect((await store.settle(recent.id, { [orgDay]: 10 })).applied).toBe(true);
+      expect(await counter(store, orgDay)).toEqual({ spent: 310, reserved: 0 });
+    }));
+
+    it('lists spend by scope and by scope prefix', withStore(async ({ store }) => {
+      for (const key of [orgDay, userMonth, userBob]) {
+        const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
+        await store.tryReserve(held);
+        await store.settle(held.id, { [key]: 4 });
+      }
+      const users = await store.spend({ scopePrefix: 'user:claims/' });
+      expect(users.map((record) => record.scope)).toEqual(['user:claims/alice', 'user:claims/bob']);
+      expect(users[0]).toEqual({ counterKey: userMonth, scope: 'user:claims/alice', unit: 'tokens', period: 'month', windowKey: '2024-05', spent: 4, reserved: 0 });
+      expect((await store.spend({ scope: 'org' })).map((record) => record.counterKey)).toEqual([orgDay]);
+      expect((await store.spend()).length).toBe(3);
+    }));
+
+    // Registered for durable stores only: the memory store forgets everything by design.
+    if (options.durable) it('keeps spend and in-flight reservations across a restart; recovery counts them at worst case', withStore(async ({ store, reopen }) => {
+      if (!reopen) throw new Error('a durable store fixture must provide reopen');
+      const settled = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }]);
+      await store.tryReserve(settled);
+      await store.settle(settled.id, { [orgDay]: 40 });
+      await store.tryReserve(reservation([{ counterKey: orgDay, amount: 250, limit: 1000 }, { counterKey: keyDay, amount: 250, limit: 1000 }]));
+      const restarted = await reopen();
+      expect(await counter(restarted, orgDay)).toEqual({ spent: 40, reserved: 250 });
+      expect(await restarted.recoverOrphans(Number.MAX_SAFE_INTEGER)).toBe(1);
+      expect(await counter(restarted, orgDay)).toEqual({ spent: 290, reserved: 0 });
+      expect(await counter(restarted, keyDay)).toEqual({ spent: 250, reserved: 0 });
+    }));
+  });
+}

@@ -1,0 +1,63 @@
+// Entry canonicalisation: the fast serializer must produce exactly the RFC 8785 text of the `canonicalize` package.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { buildEntry, canonicalEntryJson, referenceCanonicalJson } from '../src/ledger/entry.js';
+import { LedgerEntryError } from '../src/ledger/errors.js';
+
+// Keys that stress ordering: integer-like, unicode beyond the BMP (UTF-16 order differs from code point order), escapes.
+const key = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.string({ unit: 'binary', maxLength: 4 }),
+  fc.constantFrom('0', '1', '10', '9', '01', '-1', '1.5', '\u20ac', '\ud83d\ude00', '\ufb33', '\r', '"', 'a\u0000b', '__proto__x'),
+);
+const number = fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(-0, 1e21, 1e-7, 5e-324, 2 ** 53, 0.1 + 0.2));
+const { value: jsonLike } = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.constant(null),
+    fc.boolean(),
+    number,
+    fc.string({ unit: 'binary', maxLength: 8 }),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(key, tie('value'), { maxKeys: 5 }),
+  ),
+}));
+
+describe('canonicalEntryJson', () => {
+  it('equals the canonicalize package on arbitrary objects (RFC 8785)', () => {
+    fc.assert(
+      fc.property(fc.dictionary(key, jsonLike, { maxKeys: 8 }), (object) => {
+        expect(canonicalEntryJson(object)).toBe(referenceCanonicalJson(object));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('sorts keys by UTF-16 code units and writes numbers as ECMAScript does (RFC 8785 §3.2.3 example)', () => {
+    const object = { '\u20ac': 'Euro Sign', '\r': 'Carriage Return', '\ufb33': 'Hebrew Letter Dalet With Dagesh', '1': 'One', '\ud83d\ude00': 'Emoji: Grinning Face', '\u0080': 'Control', '\u00f6': 'Latin Small Letter O With Diaeresis' };
+    expect(canonicalEntryJson(object)).toBe(
+      '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis","\u20ac":"Euro Sign","\ud83d\ude00":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}',
+    );
+    expect(canonicalEntryJson({ numbers: [333333333.33333329, 1e30, 4.5, 2e-3, 0.000001, 1e-7, -0] })).toBe('{"numbers":[333333333.3333333,1e+30,4.5,0.002,0.000001,1e-7,0]}');
+  });
+
+  it('refuses values JSON cannot carry faithfully, naming the field', () => {
+    expect(() => canonicalEntryJson({ cost: Number.NaN })).toThrow(/"cost" is NaN/);
+    expect(() => canonicalEntryJson({ nested: { cost: Number.POSITIVE_INFINITY } })).toThrow(/"cost" is Infinity/);
+    expect(() => canonicalEntryJson({ tokens: 10n as unknown as number })).toThrow(/"tokens" is a bigint/);
+    expect(() => canonicalEntryJson({ callback: () => 1 })).toThrow(/"callback" is a function/);
+    expect(() => canonicalEntryJson({ list: [Symbol('s')] })).toThrow(/symbol/);
+    const circular: Record<string, unknown> = { kind: 'x' };
+    circular.self = circular;
+    expect(() => canonicalEntryJson(circular)).toThrow(/circular/);
+    expect(canonicalEntryJson({ when: new Date(Date.UTC(2025, 0, 2)), skipped: undefined })).toBe('{"when":"2025-01-02T00:00:00.000Z"}');
+  });
+
+  it('is refused already by buildEntry, which stores build on before numbering an entry', () => {
+    expect(() => buildEntry({ kind: 'budget.changed', amount: Number.NaN }, 0, '2025-01-01T00:00:00.000Z')).toThrow(LedgerEntryError);
+    expect(() => buildEntry({ kind: 'budget.changed', hook: () => 1 }, 0, '2025-01-01T00:00:00.000Z')).toThrow(LedgerEntryError);
+    const entry = buildEntry({ kind: 'budget.changed', amount: 5, when: new Date(0) }, 3, '2025-01-01T00:00:00.000Z');
+    expect(canonicalEntryJson(entry)).toBe(referenceCanonicalJson(entry));
+    expect(canonicalEntryJson(entry)).toBe('{"amount":5,"kind":"budget.changed","seq":3,"time":"2025-01-01T00:00:00.000Z","when":"1970-01-01T00:00:00.000Z"}');
+  });
+});
