@@ -67,7 +67,7 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => {
-        app.reload().then(
+        app.reload('SIGHUP').then(
           (summary) => process.stdout.write(`covenant: config reloaded (${JSON.stringify(summary)})\n`),
           (error: Error) => process.stderr.write(`covenant: reload failed, keeping the running config:\n${error.message}\n`),
         );

@@ -1,23 +1,25 @@
 // Assembles a running Covenant from a resolved config: stores, providers, pipeline stages, HTTP server; start, reload, stop.
 import type { FastifyInstance } from 'fastify';
+import { AlertNotifier, type AlertRecord } from '../budgets/alerts.js';
+import { BudgetGuard } from '../budgets/guard.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { loadConfigFile, parseConfigText, type LoadedConfig } from '../config/load.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
-import { createProviders } from '../providers/registry.js';
-import { openDatabase, type SqliteDatabase } from '../stores/sqlite/database.js';
-import { SqliteKeyStore, SqliteRequestLog } from '../stores/sqlite/records.js';
-import { AlertNotifier } from '../budgets/alerts.js';
-import { BudgetGuard } from '../budgets/guard.js';
-import { createSqliteAlertStore } from '../budgets/sqlite-alert-store.js';
-import { createSqliteBudgetStore } from '../budgets/sqlite-store.js';
 import { encodingForModel, preloadEncoding } from '../core/tokens.js';
-import type { Stage } from './context.js';
-import { createBudgetStage } from './stages/budget-stage.js';
-import { registerSpendRoutes } from './routes/spend.js';
+import type { LedgerEntryInput } from '../ledger/index.js';
+import { createProviders } from '../providers/registry.js';
+import { openStores, type Stores } from '../stores/index.js';
+import type { KeyRecord } from '../stores/records.js';
+import type { AdminPrincipal } from './admin-auth.js';
 import { Gateway } from './gateway.js';
 import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
+import { registerAuditRoutes } from './routes/audit.js';
+import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
+import { budgetChanges } from './budget-changes.js';
+import { createBudgetStage } from './stages/budget-stage.js';
+import { createLedgerStage } from './stages/ledger-stage.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -34,10 +36,10 @@ export interface App {
   config: ResolvedConfig;
   gateway: Gateway;
   server: FastifyInstance;
-  database: SqliteDatabase;
+  stores: Stores;
   /** The base URL once listening, e.g. http://127.0.0.1:4141 */
   url: string;
-  reload(): Promise<Record<string, unknown>>;
+  reload(by?: string): Promise<Record<string, unknown>>;
   close(): Promise<void>;
 }
 
@@ -51,7 +53,7 @@ function load(options: AppOptions): { loaded: LoadedConfig; environment: Record<
 /** Load the tokenizer tables the configured OpenAI models need now, not on the first request near a limit. */
 function preloadTokenizers(config: ResolvedConfig): void {
   const hasBudgets = config.org.budgets.length > 0 || [...config.departments.values()].some((department) => department.budgets.length > 0 || department.userBudgets.length > 0)
-    || config.raw.org.departments.some((department) => department.keys.some((key) => (key.budgets ?? []).length > 0));
+    || config.configKeys.some((key) => key.budgets.length > 0);
   if (!hasBudgets) return;
   const encodings = new Set<string>();
   for (const model of config.models.values()) {
@@ -62,51 +64,102 @@ function preloadTokenizers(config: ResolvedConfig): void {
   for (const encoding of encodings) preloadEncoding(encoding as Parameters<typeof preloadEncoding>[0]);
 }
 
+/** The department an alert belongs to, for tenant isolation of its ledger entry. */
+function alertDepartment(scope: string, keyDepartment: (id: string) => string | undefined): string | undefined {
+  if (scope.startsWith('department:')) return scope.slice('department:'.length);
+  if (scope.startsWith('user:')) return scope.slice('user:'.length).split('/')[0];
+  if (scope.startsWith('key:')) return keyDepartment(scope.slice('key:'.length));
+  return undefined;
+}
+
 export async function startApp(options: AppOptions = {}): Promise<App> {
   const { loaded, environment } = load(options);
   let config = resolveConfig(loaded, environment);
-  if (config.store.kind !== 'sqlite') throw new Error('PostgreSQL stores are not available in this build yet');
-  const database = openDatabase(config.store.path);
-  const keys = new KeyIndex(new SqliteKeyStore(database));
-  await keys.load(config.configKeys, new Date());
-  const requestLog = new SqliteRequestLog(database);
-  const metrics = new Metrics();
   const onError = (error: unknown, where: string) => process.emitWarning(`${where}: ${error instanceof Error ? error.message : String(error)}`);
-  const budgetStore = createSqliteBudgetStore(database);
-  const alertStore = createSqliteAlertStore(database);
-  const notifier = new AlertNotifier({ store: alertStore, onError });
-  const guard = new BudgetGuard({ store: budgetStore, settings: config.budgetSettings, alerts: notifier, onError });
-  // One process owns an embedded database: every reservation left in it is a crashed run's, counted at its worst case.
-  await guard.recoverOrphans();
+  const stores = await openStores(config, onError);
+  const keys = new KeyIndex(stores.keys);
+  await keys.load(config.configKeys, new Date());
+  const metrics = new Metrics();
+  const ledger = stores.ledger;
+  /** Governance events go to the ledger; a failure to record one is logged, never swallowed silently. */
+  const record = (entry: LedgerEntryInput) => ledger.append(entry).then(() => undefined, (error) => onError(error, `ledger ${entry.kind}`));
+
+  let keyDepartments = new Map<string, string>();
+  const refreshKeyDepartments = async () => { keyDepartments = new Map((await keys.list()).map((key) => [key.id, key.department])); };
+  await refreshKeyDepartments();
+  const notifier = new AlertNotifier({
+    store: stores.alerts,
+    onError,
+    onRecorded: (alert: AlertRecord) => record({
+      kind: 'alert.fired', department: alertDepartment(alert.scope, (id) => keyDepartments.get(id)), scope: alert.scope,
+      budget: { unit: alert.unit, period: alert.period, window: alert.windowKey, limit: alert.limit }, spent: alert.spent,
+      threshold: alert.threshold, webhook: alert.webhook ?? null, config_version: config.version,
+    }),
+  });
+  const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, onError });
+  const maxRequestMs = () => config.server.upstream_timeout_ms + config.server.shutdown_grace_ms + 60_000;
+  // An embedded database has one owner: every reservation left in it is a crashed run's, counted at its worst case.
+  // Shared stores can only count reservations older than the longest a request may run.
+  await guard.recoverOrphans(stores.shared ? maxRequestMs() : 0);
   const orphanSweep = setInterval(() => {
-    guard.recoverOrphans(config.server.upstream_timeout_ms + config.server.shutdown_grace_ms + 60_000).catch((error) => onError(error, 'orphan recovery'));
+    guard.recoverOrphans(maxRequestMs()).catch((error) => onError(error, 'orphan recovery'));
   }, 60_000);
   orphanSweep.unref();
+  const purgeContent = () => {
+    for (const department of config.departments.values()) {
+      const days = department.retention.days;
+      if (department.retention.content === 'none' || days === undefined) continue;
+      ledger.purgeContent(new Date(Date.now() - days * 86_400_000), { department: department.name }).catch((error) => onError(error, 'content purge'));
+    }
+  };
+  purgeContent();
+  const purgeTimer = setInterval(purgeContent, 3_600_000);
+  purgeTimer.unref();
   preloadTokenizers(config);
-  const buildStages = (): Stage[] => [createBudgetStage(guard, () => gateway.config)];
-  const gateway: Gateway = new Gateway({
-    config, keys, requestLog, metrics, providers: createProviders(config.providers.values()), stages: [],
-  });
-  gateway.replace({ stages: buildStages() });
+  // Replicas learn of keys created or revoked elsewhere within a second.
+  const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
+  keyRefresh?.unref();
 
-  const reload = async (): Promise<Record<string, unknown>> => {
+  const gateway: Gateway = new Gateway({
+    config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: [],
+  });
+  gateway.replace({
+    stages: [
+      createBudgetStage(guard, () => gateway.config),
+      createLedgerStage(ledger, () => gateway.config.version, onError),
+    ],
+  });
+
+  const reload = async (by = 'signal'): Promise<Record<string, unknown>> => {
     if (!options.configFile && options.configText === undefined) throw new Error('no config file to reload');
     const next = resolveConfig(load(options).loaded, environment);
+    const previous = config;
     await keys.load(next.configKeys, new Date());
+    await refreshKeyDepartments();
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
     gateway.replace({ config: next, providers: createProviders(next.providers.values()) });
     config = next;
     app.config = next;
+    await record({ kind: 'config.reloaded', by, config_version: next.version, previous_version: previous.version });
+    for (const change of budgetChanges(previous, next)) await record({ kind: 'budget.changed', by, config_version: next.version, ...change });
     return { reloaded: true, config_version: next.version.slice(0, 12), models: next.models.size, departments: next.departments.size, warnings: next.warnings };
+  };
+
+  const onKeyEvent = async (kind: 'key.created' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal) => {
+    await refreshKeyDepartments();
+    await record({ kind, department: key.department, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets, by: principal.name });
   };
 
   const server = createServer({
     gateway,
     bodyLimit: config.server.body_limit_bytes,
     logger: options.logger,
-    adminHooks: { reload: options.configFile || options.configText !== undefined ? async () => reload() : undefined },
-    routes: [(instance) => registerSpendRoutes(instance, gateway, { budgets: budgetStore, alerts: alertStore })],
+    adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
+    routes: [
+      (instance) => registerSpendRoutes(instance, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
+      (instance) => registerAuditRoutes(instance, gateway, ledger),
+    ],
   });
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
@@ -119,7 +172,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     config,
     gateway,
     server,
-    database,
+    stores,
     url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
     reload,
     async close() {
@@ -133,10 +186,10 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(sweep);
       clearTimeout(grace);
       clearInterval(orphanSweep);
+      clearInterval(purgeTimer);
+      if (keyRefresh) clearInterval(keyRefresh);
       await notifier.idle();
-      await budgetStore.close();
-      await requestLog.flush();
-      database.close();
+      await stores.close();
     },
   };
   return app;

@@ -11,8 +11,8 @@ export type Outcome =
   | { kind: 'pending' }
   /** The provider answered (for streams: the stream ended, even if the client had left). */
   | { kind: 'completed'; clientGone: boolean }
-  /** A stage refused the request before the provider was called. */
-  | { kind: 'refused'; error: CovenantError }
+  /** A stage refused the request before the provider was called; `stage` names the policy that refused it. */
+  | { kind: 'refused'; error: CovenantError; stage?: string }
   /** The provider call failed or timed out. */
   | { kind: 'failed'; error: CovenantError };
 

@@ -117,7 +117,7 @@ export class Gateway {
         await stage.admit(context);
       } catch (error) {
         const refusal = error instanceof CovenantError ? error : new CovenantError('internal_error');
-        context.outcome = { kind: 'refused', error: refusal };
+        context.outcome = { kind: 'refused', error: refusal, stage: stage.name };
         context.status = refusal.status;
         await this.finish(context);
         throw refusal;

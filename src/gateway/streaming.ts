@@ -60,8 +60,12 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   };
   if (stream.warnings.length > 0) headers['x-covenant-warnings'] = stream.warnings.join('; ').slice(0, 1000);
   raw.writeHead(200, headers);
+  // Content retention needs the text; otherwise only the hash is kept.
+  const keep = context.department.retention.content !== 'none';
+  const frames: string[] = [];
   const write = (frame: string) => {
     hash.update(frame);
+    if (keep) frames.push(frame);
     if (!clientGone && !raw.destroyed) raw.write(frame);
   };
 
@@ -72,6 +76,7 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
     failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
   }
   context.responseHash = hash.digest('hex');
+  if (keep) context.responseText = frames.join('');
   if (failure) {
     // The provider may already have billed what it generated: meter the worst case rather than release.
     context.status = failure.status;

@@ -93,6 +93,11 @@ export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway, hook
     const principal = admin(request);
     requireWriter(principal);
     if (!hooks.reload) throw new CovenantError('invalid_request', 'This gateway runs without a config file; there is nothing to reload.');
-    return hooks.reload(principal);
+    try {
+      return await hooks.reload(principal);
+    } catch (error) {
+      // A bad file keeps the running config; the caller sees why.
+      throw new CovenantError('invalid_request', `The config was not reloaded: ${(error as Error).message}`);
+    }
   });
 }

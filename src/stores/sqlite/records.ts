@@ -78,26 +78,29 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async syncConfigKeys(keys: NewKey[], at: string): Promise<void> {
-    const existing = new Map((this.database.prepare("SELECT * FROM api_keys WHERE source = 'config'").all() as KeyRow[]).map((row) => [row.id, row]));
+    const existing = new Map((this.database.prepare("SELECT id, secret_hash FROM api_keys WHERE source = 'config'").all() as { id: string; secret_hash: string }[])
+      .map((row) => [row.id, row.secret_hash]));
+    const listed = new Set(keys.map((key) => key.id));
+    const removeMoved = this.database.prepare("DELETE FROM api_keys WHERE source = 'config' AND secret_hash = ? AND id <> ?");
+    const park = this.database.prepare("UPDATE api_keys SET secret_hash = 'moving:' || id WHERE id = ?");
+    const insert = this.database.prepare(
+      'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    const update = this.database.prepare('UPDATE api_keys SET models = ?, budgets = ?, secret_hash = ?, revoked_at = NULL WHERE id = ?');
+    const revoke = this.database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
     this.database.transaction(() => {
+      // A secret that moved from a config key leaving the config (a renamed key): free the hash first.
       for (const key of keys) {
-        const row = existing.get(key.id);
+        for (const [id, hash] of existing) if (hash === key.secretHash && !listed.has(id)) removeMoved.run(key.secretHash, key.id);
+      }
+      // Secrets that moved between listed keys (two keys swapped secrets): park the old hashes so no update collides.
+      for (const key of keys) if (existing.has(key.id) && existing.get(key.id) !== key.secretHash) park.run(key.id);
+      for (const key of keys) {
         const models = key.models === null ? null : JSON.stringify(key.models);
-        if (!row) {
-          // A secret that moved from another (revoked) config key: free the hash first.
-          this.database.prepare("DELETE FROM api_keys WHERE secret_hash = ? AND source = 'config' AND id <> ?").run(key.secretHash, key.id);
-          this.database.prepare(
-            'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          ).run(key.id, key.department, key.name, models, JSON.stringify(key.budgets), 'config', key.secretHash, key.createdAt);
-        } else {
-          this.database.prepare('UPDATE api_keys SET models = ?, budgets = ?, secret_hash = ?, revoked_at = NULL WHERE id = ?')
-            .run(models, JSON.stringify(key.budgets), key.secretHash, key.id);
-        }
-        existing.delete(key.id);
+        if (!existing.has(key.id)) insert.run(key.id, key.department, key.name, models, JSON.stringify(key.budgets), 'config', key.secretHash, key.createdAt);
+        else update.run(models, JSON.stringify(key.budgets), key.secretHash, key.id);
       }
-      for (const id of existing.keys()) {
-        this.database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
-      }
+      for (const id of existing.keys()) if (!listed.has(id)) revoke.run(at, id);
     })();
   }
 }
@@ -124,9 +127,9 @@ export class SqliteRequestLog implements RequestLog {
   private scheduled = false;
   private readonly insert;
 
-  constructor(private readonly database: SqliteDatabase) {
+  constructor(private readonly database: SqliteDatabase, private readonly onError: (error: unknown) => void = (error) => process.emitWarning(`request log: ${(error as Error).message}`)) {
     migrateRecords(database);
-    this.insert = database.prepare(`INSERT INTO requests VALUES (
+    this.insert = database.prepare(`INSERT OR IGNORE INTO requests VALUES (
       @id, @time, @keyId, @keyName, @department, @user, @route, @alias, @provider, @upstreamModel, @stream, @status, @errorCode,
       @inputTokens, @outputTokens, @cachedInputTokens, @reasoningTokens, @costMicros, @latencyMs, @maxTokens)`);
   }
@@ -144,9 +147,15 @@ export class SqliteRequestLog implements RequestLog {
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
-    this.database.transaction(() => {
-      for (const record of batch) this.insert.run({ ...record, stream: record.stream ? 1 : 0 });
-    })();
+    try {
+      this.database.transaction(() => {
+        for (const record of batch) this.insert.run({ ...record, stream: record.stream ? 1 : 0 });
+      })();
+    } catch (error) {
+      // Runs from setImmediate: never throw there. Keep the batch for the next write and say why.
+      this.pending = batch.concat(this.pending);
+      this.onError(error);
+    }
   }
 
   async recent(limit: number, department?: string | null): Promise<RequestRecord[]> {

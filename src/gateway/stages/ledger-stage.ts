@@ -1,0 +1,69 @@
+// Pipeline stage for the evidence ledger: every inference, allowed or refused, appends one entry before its response is sent.
+import { performance } from 'node:perf_hooks';
+import type { LedgerEntryInput, LedgerStore } from '../../ledger/index.js';
+import { hashBody } from '../../ledger/index.js';
+import type { CallContext, Stage } from '../context.js';
+
+/** The ledger entry of one inference: hashes of the bodies, never the bodies or the key's secret. */
+export function inferenceEntry(context: CallContext, configVersion: string): LedgerEntryInput {
+  const outcome = context.outcome;
+  const usage = context.usage;
+  const decision = outcome.kind === 'refused'
+    ? { outcome: 'refused', reason: outcome.error.code, policy: outcome.stage ?? null, message: outcome.error.message }
+    : {
+      outcome: 'allowed',
+      max_tokens: context.route === 'embeddings' ? null : context.maxOutputTokens,
+      ...(context.responseHeaders['x-covenant-max-tokens'] ? { policy: 'budget', lowered_max_tokens: true } : {}),
+    };
+  const streamError = context.state.streamError as { code: string } | undefined;
+  return {
+    kind: 'inference',
+    time: context.time.toISOString(),
+    request_id: context.id,
+    department: context.department.name,
+    key: context.key.name,
+    key_id: context.key.id,
+    user: context.user ?? undefined,
+    route: context.route,
+    alias: context.model.alias,
+    provider: context.provider.name,
+    model_version: context.model.version,
+    upstream_model: context.upstreamModel,
+    system_fingerprint: context.systemFingerprint,
+    stream: context.stream,
+    request_sha256: hashBody(context.rawBody),
+    response_sha256: context.responseHash,
+    status: context.status,
+    error: outcome.kind === 'failed' ? outcome.error.code : (streamError?.code ?? null),
+    tokens: {
+      input: usage?.inputTokens ?? 0,
+      output: usage?.outputTokens ?? 0,
+      cached_input: usage?.cachedInputTokens ?? 0,
+      reasoning: usage?.reasoningTokens ?? 0,
+    },
+    usage_estimated: context.usageEstimated,
+    cost_usd_micros: context.costMicros,
+    latency_ms: Math.round((performance.now() - context.startedAt) * 1000) / 1000,
+    decision,
+    config_version: configVersion,
+  };
+}
+
+export function createLedgerStage(ledger: LedgerStore, configVersion: () => string, onError: (error: unknown, where: string) => void): Stage {
+  return {
+    name: 'ledger',
+    async finish(context) {
+      // Awaited: the response is sent only once its entry is committed (a SIGKILL after that loses nothing).
+      const { seq } = await ledger.append(inferenceEntry(context, configVersion()));
+      const mode = context.department.retention.content;
+      if (mode === 'none') return;
+      let request: unknown = context.rawBody;
+      try {
+        request = JSON.parse(context.rawBody);
+      } catch {
+        // keep the raw text
+      }
+      ledger.storeContent(seq, { request, response: context.responseText }, mode).catch((error) => onError(error, 'ledger content'));
+    },
+  };
+}

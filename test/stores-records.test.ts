@@ -1,0 +1,319 @@
+// Contract suite for the key store and request log: the same cases against SQLite (temp file) and PostgreSQL (own schema).
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KeyStore, NewKey, RequestLog, RequestRecord } from '../src/stores/records.js';
+import { openDatabase } from '../src/stores/sqlite/database.js';
+import { SqliteKeyStore, SqliteRequestLog } from '../src/stores/sqlite/records.js';
+import { createPostgresStores } from '../src/stores/postgres/index.js';
+import { createTestSchema } from './helpers/services.js';
+
+interface OpenStores {
+  keys: KeyStore;
+  requestLog: RequestLog;
+  close(): Promise<void>;
+}
+
+/** One data set; open() gives another handle on it (another replica, or the same one after a restart). */
+interface Harness {
+  open(): Promise<OpenStores>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteHarness(): Harness {
+  const directory = mkdtempSync(join(tmpdir(), 'covenant-records-'));
+  const path = join(directory, 'covenant.db');
+  const opened: OpenStores[] = [];
+  return {
+    async open() {
+      const database = openDatabase(path);
+      const requestLog = new SqliteRequestLog(database);
+      const stores: OpenStores = {
+        keys: new SqliteKeyStore(database),
+        requestLog,
+        async close() {
+          if (!database.open) return;
+          await requestLog.flush();
+          database.close();
+        },
+      };
+      opened.push(stores);
+      return stores;
+    },
+    async cleanup() {
+      for (const stores of opened) await stores.close();
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresHarness(): Harness {
+  const schema = createTestSchema();
+  const opened: OpenStores[] = [];
+  return {
+    async open() {
+      const stores = await createPostgresStores({ url: schema.url, schema: schema.schema, max: 4 });
+      let closed = false;
+      const handle: OpenStores = {
+        keys: stores.keys,
+        requestLog: stores.requestLog,
+        async close() {
+          if (closed) return;
+          closed = true;
+          await stores.close();
+        },
+      };
+      opened.push(handle);
+      return handle;
+    },
+    async cleanup() {
+      for (const stores of opened) await stores.close();
+      await schema.drop();
+    },
+  };
+}
+
+const budgets = [{ usd: 5, period: 'day' as const }];
+
+function newKey(overrides: Partial<NewKey> & { id: string }): NewKey {
+  return {
+    department: 'claims',
+    name: overrides.id.replace(/^key_/, ''),
+    models: null,
+    budgets: [],
+    source: 'api',
+    secretHash: `hash-of-${overrides.id}`,
+    createdAt: '2025-01-01T00:00:00.000Z',
+    ...overrides,
+  };
+}
+
+function requestRecord(overrides: Partial<RequestRecord> & { id: string }): RequestRecord {
+  return {
+    time: '2025-03-01T10:00:00.000Z',
+    keyId: 'key_a',
+    keyName: 'triage-bot',
+    department: 'claims',
+    user: 'alice@example.com',
+    route: '/v1/chat/completions',
+    alias: 'fast',
+    provider: 'mock',
+    upstreamModel: 'mock-1-2025-01-01',
+    stream: false,
+    status: 200,
+    errorCode: null,
+    inputTokens: 12,
+    outputTokens: 34,
+    cachedInputTokens: 0,
+    reasoningTokens: 0,
+    costMicros: 1234,
+    latencyMs: 12.5,
+    maxTokens: 256,
+    ...overrides,
+  };
+}
+
+const harnesses: [string, () => Harness][] = [
+  ['SQLite', sqliteHarness],
+  ['PostgreSQL', postgresHarness],
+];
+
+describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
+  let harness: Harness;
+  afterEach(async () => {
+    await harness.cleanup();
+  });
+  const open = async (): Promise<OpenStores> => {
+    harness = makeHarness();
+    return harness.open();
+  };
+
+  describe('key store', () => {
+    it('lists inserted keys with every field, ordered by creation time then id', async () => {
+      const { keys } = await open();
+      await keys.insert(newKey({ id: 'key_b', createdAt: '2025-01-02T00:00:00.000Z', models: ['fast', 'smart'], budgets }));
+      await keys.insert(newKey({ id: 'key_c', createdAt: '2025-01-01T00:00:00.000Z' }));
+      await keys.insert(newKey({ id: 'key_a', createdAt: '2025-01-02T00:00:00.000Z', department: 'legal', source: 'config' }));
+      const listed = await keys.list();
+      expect(listed.map((key) => key.id)).toEqual(['key_c', 'key_a', 'key_b']);
+      expect(listed[2]).toEqual({
+        id: 'key_b', department: 'claims', name: 'b', models: ['fast', 'smart'], budgets, source: 'api',
+        secretHash: 'hash-of-key_b', createdAt: '2025-01-02T00:00:00.000Z', revokedAt: null,
+      });
+      expect(listed[0].models).toBeNull();
+      expect(listed[1]).toMatchObject({ department: 'legal', source: 'config' });
+    });
+
+    it('refuses a second key with a secret hash already in use', async () => {
+      const { keys } = await open();
+      await keys.insert(newKey({ id: 'key_a', secretHash: 'same' }));
+      await expect(keys.insert(newKey({ id: 'key_b', secretHash: 'same' }))).rejects.toThrow();
+      expect((await keys.list()).map((key) => key.id)).toEqual(['key_a']);
+    });
+
+    it('revokes a key once, keeps the first revocation time, and answers undefined for an unknown id', async () => {
+      const { keys } = await open();
+      await keys.insert(newKey({ id: 'key_a' }));
+      const revoked = await keys.revoke('key_a', '2025-02-01T00:00:00.000Z');
+      expect(revoked).toMatchObject({ id: 'key_a', revokedAt: '2025-02-01T00:00:00.000Z' });
+      const again = await keys.revoke('key_a', '2025-03-01T00:00:00.000Z');
+      expect(again?.revokedAt).toBe('2025-02-01T00:00:00.000Z');
+      expect(await keys.revoke('key_missing', '2025-03-01T00:00:00.000Z')).toBeUndefined();
+      expect((await keys.list())[0].revokedAt).toBe('2025-02-01T00:00:00.000Z');
+    });
+
+    it('syncs config keys: adds new ones, updates changed ones, revokes removed ones and leaves API keys alone', async () => {
+      const { keys } = await open();
+      await keys.insert(newKey({ id: 'key_api', source: 'api' }));
+      await keys.syncConfigKeys([
+        newKey({ id: 'key_one', source: 'config', secretHash: 'h1' }),
+        newKey({ id: 'key_two', source: 'config', secretHash: 'h2' }),
+      ], '2025-01-05T00:00:00.000Z');
+      expect((await keys.list()).map((key) => [key.id, key.revokedAt])).toEqual([
+        ['key_api', null], ['key_one', null], ['key_two', null],
+      ]);
+
+      // key_one changes its models, budgets and secret; key_two leaves the config.
+      await keys.syncConfigKeys([
+        newKey({ id: 'key_one', source: 'config', secretHash: 'h1-new', models: ['fast'], budgets, createdAt: '2025-01-06T00:00:00.000Z' }),
+      ], '2025-01-06T00:00:00.000Z');
+      const byId = new Map((await keys.list()).map((key) => [key.id, key]));
+      expect(byId.get('key_one')).toMatchObject({
+        secretHash: 'h1-new', models: ['fast'], budgets, revokedAt: null, createdAt: '2025-01-01T00:00:00.000Z',
+      });
+      expect(byId.get('key_two')?.revokedAt).toBe('2025-01-06T00:00:00.000Z');
+      expect(byId.get('key_api')?.revokedAt).toBeNull();
+
+      // A key put back into the config is active again.
+      await keys.syncConfigKeys([
+        newKey({ id: 'key_one', source: 'config', secretHash: 'h1-new' }),
+        newKey({ id: 'key_two', source: 'config', secretHash: 'h2' }),
+      ], '2025-01-07T00:00:00.000Z');
+      expect((await keys.list()).map((key) => [key.id, key.revokedAt])).toEqual([
+        ['key_api', null], ['key_one', null], ['key_two', null],
+      ]);
+    });
+
+    it('lets a secret move from a removed config key to a new one (a renamed key)', async () => {
+      const { keys } = await open();
+      await keys.syncConfigKeys([newKey({ id: 'key_old', source: 'config', secretHash: 'shared' })], '2025-01-05T00:00:00.000Z');
+      await keys.syncConfigKeys([newKey({ id: 'key_new', source: 'config', secretHash: 'shared' })], '2025-01-06T00:00:00.000Z');
+      const active = (await keys.list()).filter((key) => key.revokedAt === null);
+      expect(active.map((key) => [key.id, key.secretHash])).toEqual([['key_new', 'shared']]);
+      expect((await keys.list()).filter((key) => key.secretHash === 'shared')).toHaveLength(1);
+    });
+
+    it('gives the same result when every replica syncs the same config at once', async () => {
+      const first = await open();
+      const second = await harness.open();
+      const third = await harness.open();
+      const config = [
+        newKey({ id: 'key_one', source: 'config', secretHash: 'h1' }),
+        newKey({ id: 'key_two', source: 'config', secretHash: 'h2', models: ['fast'] }),
+      ];
+      await Promise.all([first, second, third].map((stores) => stores.keys.syncConfigKeys(config, '2025-01-05T00:00:00.000Z')));
+      for (const stores of [first, second, third]) {
+        expect((await stores.keys.list()).map((key) => [key.id, key.secretHash, key.revokedAt])).toEqual([
+          ['key_one', 'h1', null], ['key_two', 'h2', null],
+        ]);
+      }
+    });
+
+    it('shows a key created or revoked through one handle to another (replicas, restarts)', async () => {
+      const first = await open();
+      const second = await harness.open();
+      await first.keys.insert(newKey({ id: 'key_a' }));
+      expect((await second.keys.list()).map((key) => key.id)).toEqual(['key_a']);
+      await second.keys.revoke('key_a', '2025-02-01T00:00:00.000Z');
+      await first.close();
+      const reopened = await harness.open();
+      expect((await reopened.keys.list())[0].revokedAt).toBe('2025-02-01T00:00:00.000Z');
+    });
+  });
+
+  describe('request log', () => {
+    it('returns an added record with every field unchanged, without an explicit flush', async () => {
+      const { requestLog } = await open();
+      const record = requestRecord({
+        id: 'r1', stream: true, latencyMs: 1234.375, costMicros: 9_000_000_000_000_000 - 1, maxTokens: null,
+        errorCode: 'budget_exceeded', status: 402, upstreamModel: null, user: null, cachedInputTokens: 5, reasoningTokens: 7,
+      });
+      requestLog.add(record);
+      expect(await requestLog.recent(10)).toEqual([record]);
+    });
+
+    it('lists newest first, breaks equal times by arrival (latest first), and honours the limit', async () => {
+      const { requestLog } = await open();
+      requestLog.add(requestRecord({ id: 'old', time: '2025-03-01T09:00:00.000Z' }));
+      requestLog.add(requestRecord({ id: 'tie-1', time: '2025-03-01T10:00:00.000Z' }));
+      requestLog.add(requestRecord({ id: 'tie-2', time: '2025-03-01T10:00:00.000Z' }));
+      await requestLog.flush();
+      requestLog.add(requestRecord({ id: 'new', time: '2025-03-01T11:00:00.000Z' }));
+      expect((await requestLog.recent(10)).map((record) => record.id)).toEqual(['new', 'tie-2', 'tie-1', 'old']);
+      expect((await requestLog.recent(2)).map((record) => record.id)).toEqual(['new', 'tie-2']);
+    });
+
+    it('narrows to one department; null or absent means every department', async () => {
+      const { requestLog } = await open();
+      requestLog.add(requestRecord({ id: 'c1', department: 'claims', time: '2025-03-01T10:00:00.000Z' }));
+      requestLog.add(requestRecord({ id: 'l1', department: 'legal', time: '2025-03-01T10:01:00.000Z' }));
+      requestLog.add(requestRecord({ id: 'n1', department: null, time: '2025-03-01T10:02:00.000Z' }));
+      requestLog.add(requestRecord({ id: 'c2', department: 'claims', time: '2025-03-01T10:03:00.000Z' }));
+      expect((await requestLog.recent(10, 'claims')).map((record) => record.id)).toEqual(['c2', 'c1']);
+      expect((await requestLog.recent(10, 'legal')).map((record) => record.id)).toEqual(['l1']);
+      expect((await requestLog.recent(10, 'nobody')).map((record) => record.id)).toEqual([]);
+      expect((await requestLog.recent(10, null)).map((record) => record.id)).toEqual(['c2', 'n1', 'l1', 'c1']);
+      expect((await requestLog.recent(10)).map((record) => record.id)).toEqual(['c2', 'n1', 'l1', 'c1']);
+    });
+
+    it('writes every record of a large burst, and keeps them across a reopen once flushed', async () => {
+      const first = await open();
+      const count = 2500;
+      for (let index = 0; index < count; index += 1) {
+        first.requestLog.add(requestRecord({ id: `r${index}`, time: `2025-03-01T10:00:00.${String(index % 1000).padStart(3, '0')}Z`, costMicros: index }));
+      }
+      await first.requestLog.flush();
+      await first.close();
+      const reopened = await harness.open();
+      const records = await reopened.requestLog.recent(count + 10);
+      expect(records).toHaveLength(count);
+      expect(records.reduce((sum, record) => sum + record.costMicros, 0)).toBe((count * (count - 1)) / 2);
+    });
+
+    it('shows records flushed by one replica to another', async () => {
+      const first = await open();
+      const second = await harness.open();
+      first.requestLog.add(requestRecord({ id: 'from-first', time: '2025-03-01T10:00:00.000Z' }));
+      second.requestLog.add(requestRecord({ id: 'from-second', time: '2025-03-01T10:00:01.000Z' }));
+      await Promise.all([first.requestLog.flush(), second.requestLog.flush()]);
+      expect((await first.requestLog.recent(10)).map((record) => record.id)).toEqual(['from-second', 'from-first']);
+    });
+  });
+});
+
+// Secrets moving between keys that stay in the config (swapped, or taken from a removed key).
+describe.each([['SQLite', sqliteHarness], ['PostgreSQL', postgresHarness]] as [string, () => Harness][])('records contract, secrets moving between config keys: %s', (_name, makeHarness) => {
+  let harness: Harness;
+  afterEach(async () => {
+    await harness.cleanup();
+  });
+
+  it('lets two config keys swap secrets in one reload', async () => {
+    harness = makeHarness();
+    const { keys } = await harness.open();
+    await keys.syncConfigKeys([newKey({ id: 'key_a', source: 'config', secretHash: 'h1' }), newKey({ id: 'key_b', source: 'config', secretHash: 'h2' })], '2025-01-05T00:00:00.000Z');
+    await keys.syncConfigKeys([newKey({ id: 'key_a', source: 'config', secretHash: 'h2' }), newKey({ id: 'key_b', source: 'config', secretHash: 'h1' })], '2025-01-06T00:00:00.000Z');
+    expect((await keys.list()).map((key) => [key.id, key.secretHash, key.revokedAt])).toEqual([['key_a', 'h2', null], ['key_b', 'h1', null]]);
+  });
+
+  it("lets a kept config key take the secret of one that left the config", async () => {
+    harness = makeHarness();
+    const { keys } = await harness.open();
+    await keys.syncConfigKeys([newKey({ id: 'key_a', source: 'config', secretHash: 'h1' }), newKey({ id: 'key_b', source: 'config', secretHash: 'h2' })], '2025-01-05T00:00:00.000Z');
+    await keys.syncConfigKeys([newKey({ id: 'key_a', source: 'config', secretHash: 'h1' })], '2025-01-06T00:00:00.000Z');
+    await keys.syncConfigKeys([newKey({ id: 'key_a', source: 'config', secretHash: 'h2' })], '2025-01-07T00:00:00.000Z');
+    const active = (await keys.list()).filter((key) => key.revokedAt === null);
+    expect(active.map((key) => [key.id, key.secretHash])).toEqual([['key_a', 'h2']]);
+  });
+});
