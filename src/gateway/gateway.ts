@@ -13,6 +13,18 @@ import type { KeyIndex } from './keys.js';
 import type { Metrics } from './metrics.js';
 import { promptBound } from './prompt-bound.js';
 
+/** The first stage: the key's allowed aliases and the route's model type (refusals are recorded like any other). */
+const accessStage: Stage = {
+  name: 'access',
+  admit(context) {
+    const { key, model, route } = context;
+    if (key.models !== null && !key.models.includes(model.alias)) throw new CovenantError('model_not_allowed', model.alias, { param: 'model' });
+    if ((model.type === 'embedding') !== (route === 'embeddings')) {
+      throw new CovenantError('invalid_request', `The model "${model.alias}" is ${model.type === 'embedding' ? 'an embedding' : 'a chat'} model and cannot serve this route.`, { param: 'model' });
+    }
+  },
+};
+
 export interface GatewayServices {
   config: ResolvedConfig;
   keys: KeyIndex;
@@ -71,11 +83,6 @@ export class Gateway {
     const { config } = this.services;
     const model = config.models.get(request.model);
     if (!model) throw new CovenantError('model_not_found', request.model, { param: 'model' });
-    if (key.models !== null && !key.models.includes(model.alias)) throw new CovenantError('model_not_allowed', request.model, { param: 'model' });
-    const wantsEmbedding = route === 'embeddings';
-    if ((model.type === 'embedding') !== wantsEmbedding) {
-      throw new CovenantError('invalid_request', `The model "${model.alias}" is ${model.type === 'embedding' ? 'an embedding' : 'a chat'} model and cannot serve this route.`, { param: 'model' });
-    }
     const provider = this.services.providers.get(model.provider);
     const department = config.departments.get(key.department);
     if (!provider || !department) throw new CovenantError('internal_error');
@@ -111,7 +118,7 @@ export class Gateway {
       state: {},
     };
     context.responseHeaders['x-covenant-request-id'] = context.id;
-    for (const stage of this.services.stages) {
+    for (const stage of [accessStage, ...this.services.stages]) {
       if (!stage.admit) continue;
       try {
         await stage.admit(context);
