@@ -1,8 +1,11 @@
 // Distributed mode end to end: three gateway replicas on one PostgreSQL schema and one Redis keep every budget exact,
 // write one verifiable ledger, and refuse (503) rather than serve unmetered when Redis goes away.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../src/gateway/app.js';
@@ -10,6 +13,7 @@ import { verifyLedger } from '../src/ledger/index.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
 import { createTestSchema, redisUrl, startTcpProxy, type TcpProxy, type TestSchema } from './helpers/services.js';
 
+const bin = fileURLToPath(new URL('../bin/covenant', import.meta.url));
 const version = 'gpt-4o-mini-2024-07-18';
 const price = { input_per_mtok: 10, output_per_mtok: 30 };
 const adminKey = 'sk-dist-admin';
@@ -124,6 +128,9 @@ describe('three replicas', () => {
     const entries = await ledger.entries({ from: 0, limit: 10_000 });
     expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, index) => index));
     expect(entries.filter((entry) => entry.entry.kind === 'inference').length).toBeGreaterThanOrEqual(300);
+    // The CLI verifies the shared log straight from PostgreSQL.
+    const cli = await promisify(execFile)(process.execPath, [bin, 'audit', 'verify', '--data', `${schema.url}?schema=${schema.schema}`]);
+    expect(cli.stdout).toMatch(/ok|verified/i);
   });
 
   it('see a key revoked on another replica within a second', async () => {

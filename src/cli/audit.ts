@@ -28,7 +28,7 @@ export function registerAuditCommands(program: Command, output: Partial<AuditOut
     stderr: output.stderr ?? ((text) => process.stderr.write(text)),
   };
   const audit = program.command('audit').description('Verify and inspect the tamper-evident evidence ledger');
-  const dataOption = ['--data <path>', 'ledger database file', defaultDataPath] as const;
+  const dataOption = ['--data <path>', 'ledger database: a SQLite file, or postgres://…?schema=NAME in distributed mode', defaultDataPath] as const;
 
   audit
     .command('verify')
@@ -193,12 +193,32 @@ async function run(write: AuditOutput, name: string, action: () => Promise<numbe
 }
 
 async function withLedger(path: string, action: (store: LedgerStore) => Promise<number>): Promise<number> {
+  if (/^postgres(ql)?:\/\//.test(path)) return withPostgresLedger(path, action);
   if (path !== ':memory:' && !existsSync(path)) throw new InputError(`no ledger database at ${path} (pass --data with the database file)`);
   const store = openSqliteLedger({ path, readOnly: true });
   try {
     return await action(store);
   } finally {
     await store.close();
+  }
+}
+
+/** Distributed mode: `--data postgres://host/db?schema=covenant` reads the shared ledger. */
+async function withPostgresLedger(url: string, action: (store: LedgerStore) => Promise<number>): Promise<number> {
+  const { parsePostgresLocation } = await import('../stores/distributed.js');
+  const { openPostgres } = await import('../stores/postgres/database.js');
+  const { openPostgresLedger } = await import('../stores/postgres/ledger-store.js');
+  const location = parsePostgresLocation(url);
+  const database = await openPostgres({ url: location.url, schema: location.schema });
+  try {
+    const store = await openPostgresLedger({ database, readOnly: true });
+    try {
+      return await action(store);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    await database.close();
   }
 }
 
