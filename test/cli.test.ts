@@ -105,6 +105,38 @@ describe('covenant serve', () => {
     expect(output).toContain('SIGTERM');
   });
 
+  it('reloads the config on SIGHUP, and keeps the running config when the file is bad', async () => {
+    const file = writeConfig('hup.yaml', valid);
+    const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--port', '0'], { cwd: directory, env: { ...process.env, BOT_KEY: 'sk-bot' } });
+    let output = '';
+    const waitFor = (pattern: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(output);
+        if (match) {
+          clearInterval(timer);
+          resolve(match);
+        }
+      };
+      const timer = setInterval(check, 20);
+      child.on('exit', () => { clearInterval(timer); reject(new Error(`serve exited:\n${output}`)); });
+    });
+    child.stdout.on('data', (data: Buffer) => { output += data.toString(); });
+    child.stderr.on('data', (data: Buffer) => { output += data.toString(); });
+    try {
+      await waitFor(/covenant listening on (http:\/\/\S+)/);
+      writeFileSync(file, valid.replace('usd: 5, period: day', 'usd: 7, period: day'));
+      child.kill('SIGHUP');
+      await waitFor(/config reloaded/);
+      writeFileSync(file, valid.replace('usd: 5', 'usd: seven'));
+      child.kill('SIGHUP');
+      const failed = await waitFor(/reload failed, keeping the running config:\n(.*)/);
+      expect(failed[1]).toMatch(/hup\.yaml:11:\d+: org\.departments\[0\]\.budgets\[0\]\.usd/);
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.on('exit', resolve));
+    }
+  });
+
   it('refuses a bad --port with exit 2', () => {
     const result = run(['serve', '--port', 'eighty']);
     expect(result.status).toBe(2);
