@@ -182,7 +182,10 @@ describe('errors in OpenAI shape', () => {
 
   it('keeps the upstream status and message on failure, 502 for garbage, 504 on timeout', async () => {
     upstream.setBehaviour({ fail: { status: 500, message: 'the model is overloaded' } });
-    const failed = await shape(await post('/v1/chat/completions', chat), 502, 'upstream_error');
+    const failedResponse = await post('/v1/chat/completions', chat);
+    // A failed call is traceable to its record like a successful one.
+    expect(failedResponse.headers.get('x-covenant-request-id')).toMatch(/^req_/);
+    const failed = await shape(failedResponse, 502, 'upstream_error');
     expect(failed.message).toContain('the model is overloaded');
     expect(failed.message).toContain('500');
     upstream.setBehaviour({ fail: { status: 400, message: 'context too long' } });

@@ -127,6 +127,8 @@ export class Gateway {
         context.outcome = { kind: 'refused', error: refusal, stage: stage.name };
         context.status = refusal.status;
         await this.finish(context);
+        // The refusal's ledger entry carries this id: the client gets it too.
+        refusal.headers['x-covenant-request-id'] = context.id;
         throw refusal;
       }
     }
@@ -155,6 +157,7 @@ export class Gateway {
     context.outcome = { kind: 'failed', error: failure };
     context.status = failure.status;
     await this.finish(context);
+    failure.headers['x-covenant-request-id'] = context.id;
     return failure;
   }
 
