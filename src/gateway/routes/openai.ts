@@ -6,7 +6,8 @@ import { CovenantError } from '../../core/errors.js';
 import { formatMicros } from '../../core/money.js';
 import type { Gateway } from '../gateway.js';
 import type { CallContext } from '../context.js';
-import { openAIStreamFormat, pipeStream } from '../streaming.js';
+import { openAIStreamFormat, pipeStream, type StreamFormat } from '../streaming.js';
+import type { ChatResult, ChatStream } from '../../providers/types.js';
 import { parseChatRequest, parseEmbeddingRequest } from '../validate.js';
 
 export function rawBodyOf(request: FastifyRequest): string {
@@ -28,34 +29,42 @@ export async function sendJson(gateway: Gateway, context: CallContext, reply: Fa
   reply.type('application/json').send(text);
 }
 
+/**
+ * Call the provider for a chat context and answer: SSE through `format` for streams, else the JSON `toBody` makes.
+ * Shared by the OpenAI and Anthropic ingresses, which differ only in their wire formats.
+ */
+export async function runChat(gateway: Gateway, context: CallContext, reply: FastifyReply, format: (stream: ChatStream) => StreamFormat, toBody: (result: ChatResult) => unknown): Promise<void> {
+  const upstream = context.upstreamRequest as ChatRequest;
+  if (context.stream) {
+    let stream;
+    try {
+      stream = await context.provider.chatStream({ request: upstream, signal: gateway.streamSignal() });
+    } catch (error) {
+      throw await gateway.fail(context, error);
+    }
+    reply.hijack();
+    await pipeStream(gateway, context, reply.raw, stream, format(stream));
+    return;
+  }
+  let result: ChatResult;
+  try {
+    result = await context.provider.chat({ request: upstream, signal: gateway.timeoutSignal(context) });
+  } catch (error) {
+    throw await gateway.fail(context, error);
+  }
+  context.upstreamModel = result.response.model ?? null;
+  context.systemFingerprint = result.response.system_fingerprint ?? null;
+  if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = result.warnings.join('; ').slice(0, 1000);
+  await sendJson(gateway, context, reply, toBody(result), result.usage);
+}
+
 export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): void {
   app.post('/v1/chat/completions', async (request, reply) => {
     const key = gateway.authenticate(header(request, 'authorization'));
     const body = parseChatRequest(request.body);
     const context = await gateway.begin('chat', key, body, rawBodyOf(request), header(request, 'x-covenant-user'));
-    const upstream = context.upstreamRequest as ChatRequest;
-    if (context.stream) {
-      let stream;
-      try {
-        stream = await context.provider.chatStream({ request: upstream, signal: gateway.streamSignal() });
-      } catch (error) {
-        throw await gateway.fail(context, error);
-      }
-      reply.hijack();
-      await pipeStream(gateway, context, reply.raw, stream, openAIStreamFormat(context.clientRequest as ChatRequest));
-      return;
-    }
-    let result;
-    try {
-      result = await context.provider.chat({ request: upstream, signal: gateway.timeoutSignal(context) });
-    } catch (error) {
-      throw await gateway.fail(context, error);
-    }
-    context.upstreamModel = result.response.model ?? null;
-    context.systemFingerprint = result.response.system_fingerprint ?? null;
-    if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = result.warnings.join('; ').slice(0, 1000);
     // Like OpenAI, the response names the exact model version that answered (the pinned upstream id).
-    await sendJson(gateway, context, reply, result.response, result.usage);
+    await runChat(gateway, context, reply, () => openAIStreamFormat(context.clientRequest as ChatRequest), (result) => result.response);
   });
 
   app.post('/v1/embeddings', async (request, reply) => {
