@@ -135,10 +135,12 @@ export class Gateway {
     return context;
   }
 
-  /** A signal that ends the provider call when the provider's timeout passes. */
-  timeoutSignal(context: CallContext): AbortSignal {
-    const settings = this.services.config.providers.get(context.model.provider);
-    return AbortSignal.timeout(settings?.timeoutMs ?? this.services.config.server.upstream_timeout_ms);
+  /**
+   * The signal for a non-streaming provider call. HTTP providers are bounded by their own timeouts (undici's
+   * headers and body timeouts, set from timeout_ms), which cost nothing per request; this only ends calls at shutdown.
+   */
+  timeoutSignal(_context: CallContext): AbortSignal {
+    return this.shutdown.signal;
   }
 
   /** Streams are bounded by the provider's idle timeouts, not a total one; only shutdown ends them early. */

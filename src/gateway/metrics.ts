@@ -20,20 +20,51 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'covenant_process_' });
   }
 
+  /** Labelled children by alias and department: prom-client validates labels on every call otherwise. */
+  private readonly children = new Map<string, {
+    latency: ReturnType<Histogram['labels']>; cost: ReturnType<Counter['labels']>; costPerRequest: ReturnType<Histogram['labels']>;
+    input: ReturnType<Counter['labels']>; output: ReturnType<Counter['labels']>; cached: ReturnType<Counter['labels']>; reasoning: ReturnType<Counter['labels']>;
+    statuses: Map<number, ReturnType<Counter['labels']>>;
+  }>();
+
+  private childrenFor(alias: string, department: string) {
+    const id = `${alias}\u0000${department}`;
+    let found = this.children.get(id);
+    if (!found) {
+      found = {
+        latency: this.latency.labels(alias, department),
+        cost: this.cost.labels(alias, department),
+        costPerRequest: this.costPerRequest.labels(alias, department),
+        input: this.tokens.labels(alias, department, 'input'),
+        output: this.tokens.labels(alias, department, 'output'),
+        cached: this.tokens.labels(alias, department, 'cached_input'),
+        reasoning: this.tokens.labels(alias, department, 'reasoning'),
+        statuses: new Map(),
+      };
+      this.children.set(id, found);
+    }
+    return found;
+  }
+
   observe(context: CallContext, latencyMs: number): void {
-    const labels = { alias: context.model.alias, department: context.department.name };
-    this.requests.inc({ ...labels, status: String(context.status) });
-    this.latency.observe(labels, latencyMs / 1000);
+    const children = this.childrenFor(context.model.alias, context.department.name);
+    let requests = children.statuses.get(context.status);
+    if (!requests) {
+      requests = this.requests.labels(context.model.alias, context.department.name, String(context.status));
+      children.statuses.set(context.status, requests);
+    }
+    requests.inc();
+    children.latency.observe(latencyMs / 1000);
     const usage = context.usage;
     if (usage) {
-      if (usage.inputTokens) this.tokens.inc({ ...labels, kind: 'input' }, usage.inputTokens);
-      if (usage.outputTokens) this.tokens.inc({ ...labels, kind: 'output' }, usage.outputTokens);
-      if (usage.cachedInputTokens) this.tokens.inc({ ...labels, kind: 'cached_input' }, usage.cachedInputTokens);
-      if (usage.reasoningTokens) this.tokens.inc({ ...labels, kind: 'reasoning' }, usage.reasoningTokens);
+      if (usage.inputTokens) children.input.inc(usage.inputTokens);
+      if (usage.outputTokens) children.output.inc(usage.outputTokens);
+      if (usage.cachedInputTokens) children.cached.inc(usage.cachedInputTokens);
+      if (usage.reasoningTokens) children.reasoning.inc(usage.reasoningTokens);
     }
     if (context.costMicros) {
-      this.cost.inc(labels, context.costMicros / 1_000_000);
-      this.costPerRequest.observe(labels, context.costMicros / 1_000_000);
+      children.cost.inc(context.costMicros / 1_000_000);
+      children.costPerRequest.observe(context.costMicros / 1_000_000);
     }
   }
 }

@@ -47,6 +47,8 @@ export interface SqliteLedgerOptions {
   clock?: () => Date;
   /** Called when the background checkpoint fails (it is retried on the next tick). */
   onError?: (error: unknown) => void;
+  /** Defer a group commit to the end of the turn (default setImmediate); the app shares one transaction per turn between stores. */
+  schedule?: (flush: () => void) => void;
 }
 
 interface PendingAppend {
@@ -83,6 +85,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private frontier: MerkleFrontier;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
+  private readonly schedule: (flush: () => void) => void;
   private lastCheckpointSize = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -95,6 +98,7 @@ export class SqliteLedgerStore implements LedgerStore {
     options: SqliteLedgerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
+    this.schedule = options.schedule ?? ((flush) => setImmediate(flush));
     this.writable = options.readOnly !== true;
     this.statements = prepareStatements(database);
     // A proof makes a dozen point reads; in WAL mode each autocommit read opens its own read transaction, so grouping
@@ -136,7 +140,7 @@ export class SqliteLedgerStore implements LedgerStore {
       this.pending.push({ input, resolve, reject });
       if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => this.commitPending());
+        this.schedule(() => this.commitPending());
       }
     });
   }

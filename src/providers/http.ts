@@ -1,5 +1,5 @@
 // Upstream HTTP for every adapter: pooled keep-alive connections (undici), timeouts, and provider errors kept intact.
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { CovenantError, upstreamError } from '../core/errors.js';
 
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
@@ -20,16 +20,32 @@ export interface UpstreamResponse {
   body: Dispatcher.ResponseData['body'];
 }
 
+const splitCache = new Map<string, { origin: string; path: string }>();
+
+/** Origin and path of a URL, parsed once per distinct URL (a provider has a handful). */
+function splitUrl(url: string): { origin: string; path: string } {
+  let split = splitCache.get(url);
+  if (!split) {
+    const parsed = new URL(url);
+    split = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    if (splitCache.size > 1000) splitCache.clear();
+    splitCache.set(url, split);
+  }
+  return split;
+}
+
 /** Send a JSON request upstream; a non-2xx answer becomes a CovenantError carrying the provider's status and message. */
 export async function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse> {
   let response: Dispatcher.ResponseData;
   try {
-    response = await request(options.url, {
+    const { origin, path } = splitUrl(options.url);
+    response = await agent.request({
+      origin,
+      path,
       method: options.method ?? 'POST',
       headers: { 'content-type': 'application/json', ...options.headers },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: options.signal,
-      dispatcher: agent,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     });

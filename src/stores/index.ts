@@ -6,7 +6,10 @@ import type { BudgetStore } from '../budgets/store.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { openSqliteLedger, type LedgerStore } from '../ledger/index.js';
 import type { KeyStore, RequestLog } from './records.js';
+import { createRequire } from 'node:module';
+import { startCheckpointer } from './sqlite/checkpointer.js';
 import { openDatabase } from './sqlite/database.js';
+import { createTurnScheduler } from './sqlite/turn.js';
 import { SqliteKeyStore, SqliteRequestLog } from './sqlite/records.js';
 
 export interface Stores {
@@ -27,9 +30,15 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
     return openDistributedStores(config, onError);
   }
   const database = openDatabase(config.store.path);
-  const ledger = openSqliteLedger({ database, origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint') });
-  const budgets = createSqliteBudgetStore(database);
-  const requestLog = new SqliteRequestLog(database);
+  // One commit per event-loop turn for all stores, and WAL checkpoints (the fsyncs) in a worker thread.
+  const schedule = createTurnScheduler(database, (error) => onError(error, 'sqlite batch'));
+  const checkpointer = config.store.path === ':memory:' ? undefined : startCheckpointer(
+    config.store.path, 1000, (error) => onError(error, 'sqlite'), createRequire(import.meta.url).resolve('better-sqlite3'),
+  );
+  if (checkpointer) database.pragma('wal_autocheckpoint = 0');
+  const ledger = openSqliteLedger({ database, origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint'), schedule });
+  const budgets = createSqliteBudgetStore(database, { schedule });
+  const requestLog = new SqliteRequestLog(database, (error) => onError(error, 'request log'), schedule);
   return {
     kind: 'sqlite',
     keys: new SqliteKeyStore(database),
@@ -42,6 +51,7 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
       await ledger.close();
       await budgets.close();
       await requestLog.flush();
+      await checkpointer?.stop();
       database.close();
     },
   };

@@ -37,8 +37,13 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
       let usage: Usage | undefined;
       async function* chunks(): AsyncGenerator<ChatChunk> {
         try {
+          let done = false;
           for await (const message of readSse(upstream.body)) {
-            if (message.data === '[DONE]') return;
+            // Read to the end after [DONE] rather than abandon the body (which costs an abort per stream).
+            if (done || message.data === '[DONE]') {
+              done = true;
+              continue;
+            }
             let chunk: ChatChunk & { error?: { message?: string } };
             try {
               chunk = JSON.parse(message.data) as ChatChunk;

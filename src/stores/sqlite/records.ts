@@ -125,32 +125,49 @@ function requestFromRow(row: RequestRow): RequestRecord {
 export class SqliteRequestLog implements RequestLog {
   private pending: RequestRecord[] = [];
   private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private readonly insert;
+  private readonly insertAll;
 
-  constructor(private readonly database: SqliteDatabase, private readonly onError: (error: unknown) => void = (error) => process.emitWarning(`request log: ${(error as Error).message}`)) {
+  constructor(
+    private readonly database: SqliteDatabase,
+    private readonly onError: (error: unknown) => void = (error) => process.emitWarning(`request log: ${(error as Error).message}`),
+    private readonly schedule: (flush: () => void) => void = (flush) => setImmediate(flush),
+  ) {
     migrateRecords(database);
-    this.insert = database.prepare(`INSERT OR IGNORE INTO requests VALUES (
-      @id, @time, @keyId, @keyName, @department, @user, @route, @alias, @provider, @upstreamModel, @stream, @status, @errorCode,
-      @inputTokens, @outputTokens, @cachedInputTokens, @reasoningTokens, @costMicros, @latencyMs, @maxTokens)`);
+    this.insert = database.prepare(`INSERT OR IGNORE INTO requests VALUES (${Array.from({ length: 20 }, () => '?').join(', ')})`);
+    this.insertAll = database.transaction((batch: RequestRecord[]) => {
+      for (const record of batch) {
+        this.insert.run(
+          record.id, record.time, record.keyId, record.keyName, record.department, record.user, record.route, record.alias,
+          record.provider, record.upstreamModel, record.stream ? 1 : 0, record.status, record.errorCode, record.inputTokens,
+          record.outputTokens, record.cachedInputTokens, record.reasoningTokens, record.costMicros, record.latencyMs, record.maxTokens,
+        );
+      }
+    });
   }
 
+  /**
+   * Queue a record. The request log is an operational view, not evidence (the ledger is), so it is written in
+   * batches every 100 ms, inside the turn's shared transaction.
+   */
   add(record: RequestRecord): void {
     this.pending.push(record);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.write());
+      this.timer = setTimeout(() => this.schedule(() => this.write()), 100);
+      this.timer.unref();
     }
   }
 
   private write(): void {
     this.scheduled = false;
+    clearTimeout(this.timer);
     const batch = this.pending;
     this.pending = [];
     if (batch.length === 0) return;
     try {
-      this.database.transaction(() => {
-        for (const record of batch) this.insert.run({ ...record, stream: record.stream ? 1 : 0 });
-      })();
+      this.insertAll(batch);
     } catch (error) {
       // Runs from setImmediate: never throw there. Keep the batch for the next write and say why.
       this.pending = batch.concat(this.pending);
