@@ -164,7 +164,9 @@ async function runScenario(scenario, upstream, settings, work) {
     const folder = mkdtempSync(path.join(work, `${scenario.name}-`));
     const configFile = path.join(folder, 'covenant.yaml');
     writeFileSync(configFile, covenantConfig({ upstreamUrl: upstream.url, storePath: path.join(folder, 'covenant.db'), ...scenario.config }));
-    server = await startServer('covenant', [...nodeFlags, path.join(root, 'bin', 'covenant'), 'serve', '--config', configFile, '--port', '0'], {
+    // The no-ledger launcher starts the same app without its ledger stage: the difference is what the ledger costs.
+    const entry = scenario.withoutLedger ? [path.join(benchFolder, 'covenant-without-ledger.mjs'), configFile] : [path.join(root, 'bin', 'covenant'), 'serve', '--config', configFile, '--port', '0'];
+    server = await startServer('covenant', [...nodeFlags, ...entry], {
       environment: covenantEnvironment, cpus: cpusFor('server'),
     });
     target = { url: server.url, headers: { authorization: `Bearer ${benchKeySecret}` }, model: 'fast' };

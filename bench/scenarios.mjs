@@ -7,6 +7,7 @@ export const scenarios = [
   { name: 'direct', label: '(a) direct to upstream', target: 'upstream', stream: false, direct: 'direct', minimal: 'minimal' },
   { name: 'minimal', label: '(b) minimal proxy', target: 'minimal', stream: false, direct: 'direct', minimal: 'minimal' },
   { name: 'covenant', label: '(c) Covenant', target: 'covenant', config: {}, stream: false, direct: 'direct', minimal: 'minimal' },
+  { name: 'covenant-no-ledger', label: '(c0) Covenant without the ledger stage', target: 'covenant', config: {}, withoutLedger: true, stream: false, direct: 'direct', minimal: 'minimal' },
   { name: 'covenant-budgets', label: '(d) Covenant, budgets at 3 levels', target: 'covenant', config: { budgets: true }, stream: false, direct: 'direct', minimal: 'minimal' },
   { name: 'direct-stream', label: '(a) direct, streaming', target: 'upstream', stream: true, direct: 'direct-stream', minimal: 'minimal-stream' },
   { name: 'minimal-stream', label: '(b) minimal proxy, streaming', target: 'minimal', stream: true, direct: 'direct-stream', minimal: 'minimal-stream' },

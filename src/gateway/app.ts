@@ -30,6 +30,8 @@ export interface AppOptions {
   host?: string;
   port?: number;
   logger?: boolean;
+  /** Benchmark only (bench/covenant-without-ledger.mjs): run without the ledger stage to measure what it costs. */
+  withoutLedgerStage?: boolean;
 }
 
 export interface App {
@@ -126,7 +128,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   gateway.replace({
     stages: [
       createBudgetStage(guard, () => gateway.config),
-      createLedgerStage(ledger, () => gateway.config.version, onError),
+      ...(options.withoutLedgerStage ? [] : [createLedgerStage(ledger, () => gateway.config.version, onError)]),
     ],
   });
 
