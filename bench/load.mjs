@@ -10,6 +10,7 @@ import { Pool } from 'undici';
 /**
  * @typedef {object} LoadOptions
  * @property {string} url           base URL of the server under test (http://127.0.0.1:PORT)
+ * @property {string[]} [urls]      several servers (replicas): connections are spread over them round-robin
  * @property {string} path          e.g. /v1/chat/completions
  * @property {Record<string,string>} headers
  * @property {string} body          the request body, sent as is
@@ -21,7 +22,8 @@ import { Pool } from 'undici';
 
 /** @param {LoadOptions} options */
 export async function runLoad(options, onMeasuring = () => {}, onMeasured = () => {}) {
-  const pool = new Pool(options.url, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const urls = options.urls ?? [options.url];
+  const pools = urls.map((url) => new Pool(url, { connections: Math.ceil(options.connections / urls.length), pipelining: 1, keepAliveTimeout: 60_000 }));
   const body = Buffer.from(options.body);
   const headers = { ...options.headers, 'content-type': 'application/json' };
   let latencies = new Float64Array(1 << 16);
@@ -40,7 +42,7 @@ export async function runLoad(options, onMeasuring = () => {}, onMeasured = () =
     latencies[count++] = latency;
   };
 
-  async function worker() {
+  async function worker(pool) {
     while (!stopping) {
       const counted = measuring;
       const started = performance.now();
@@ -65,7 +67,7 @@ export async function runLoad(options, onMeasuring = () => {}, onMeasured = () =
     }
   }
 
-  const workers = Array.from({ length: options.connections }, () => worker());
+  const workers = Array.from({ length: options.connections }, (_, index) => worker(pools[index % pools.length]));
   await sleep(options.warmupSeconds * 1000);
   onMeasuring();
   measuring = true;
@@ -76,7 +78,7 @@ export async function runLoad(options, onMeasuring = () => {}, onMeasured = () =
   onMeasured();
   stopping = true;
   await Promise.all(workers);
-  await pool.close();
+  await Promise.all(pools.map((pool) => pool.close()));
 
   const sorted = latencies.subarray(0, count).sort();
   const percentile = (fraction) => (count === 0 ? NaN : sorted[Math.min(count - 1, Math.ceil(fraction * count) - 1)]);

@@ -9,11 +9,15 @@ import type { Stores } from './index.js';
  * Split Covenant's own `schema` parameter off a PostgreSQL URL: `postgres://host/db?schema=covenant`.
  * Every replica of one deployment must use the same schema (default "covenant").
  */
-export function parsePostgresLocation(url: string): { url: string; schema: string } {
+export function parsePostgresLocation(url: string): { url: string; schema: string; synchronousCommit: 'on' | 'off' } {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema') ?? 'covenant';
+  // `synchronous_commit=off`: commits survive a crash of Covenant (what the ledger and budgets promise) but not of
+  // the PostgreSQL server itself; each write then costs a round trip instead of a disk flush.
+  const synchronousCommit = parsed.searchParams.get('synchronous_commit') === 'off' ? 'off' : 'on';
   parsed.searchParams.delete('schema');
-  return { url: parsed.toString(), schema };
+  parsed.searchParams.delete('synchronous_commit');
+  return { url: parsed.toString(), schema, synchronousCommit };
 }
 
 export async function openDistributedStores(config: ResolvedConfig, onError: (error: unknown, where: string) => void): Promise<Stores> {
@@ -23,6 +27,7 @@ export async function openDistributedStores(config: ResolvedConfig, onError: (er
   const postgres = await createPostgresStores({
     url: location.url,
     schema: location.schema,
+    synchronousCommit: location.synchronousCommit,
     onError: (error) => onError(error, 'postgres'),
     requestLog: { onError: (error) => onError(error, 'request log') },
     ledger: { origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint') },
