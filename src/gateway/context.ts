@@ -60,7 +60,7 @@ export interface CallContext {
 /**
  * A pipeline stage. `admit` runs before the provider is called and may change the upstream request,
  * add response headers, or throw a CovenantError to refuse. `finish` runs once after the call ends,
- * whatever the outcome (also for refusals), before the response's last byte is sent; it must not throw.
+ * whatever the outcome (also for refusals), before the response's last byte is sent, alongside the other stages' finishes; it must not throw.
  */
 export interface Stage {
   readonly name: string;

@@ -184,15 +184,16 @@ export class Gateway {
   }
 
   private async finish(context: CallContext): Promise<void> {
-    for (const stage of this.services.stages) {
-      if (!stage.finish) continue;
+    // Finishing stages run together, so their writes (budget settle, ledger append) share one commit.
+    await Promise.all(this.services.stages.map(async (stage) => {
+      if (!stage.finish) return;
       try {
         await stage.finish(context);
       } catch (error) {
-        // A finishing stage must not break the response; its failure is logged by the server's logger.
+        // A finishing stage must not break the response; its failure is reported, not thrown.
         process.emitWarning(`stage ${stage.name} failed to finish request ${context.id}: ${(error as Error).message}`);
       }
-    }
+    }));
     const latencyMs = performance.now() - context.startedAt;
     const usage = context.usage;
     const errorCode = context.outcome.kind === 'refused' || context.outcome.kind === 'failed' ? context.outcome.error.code : null;
