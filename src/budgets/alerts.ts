@@ -43,6 +43,24 @@ export interface AlertStore {
   list(filter?: { scope?: string; limit?: number }): Promise<AlertRecord[]>;
 }
 
+/** An alert as both the SQLite and the PostgreSQL alert stores keep it (BIGINT columns may come back as strings). */
+export interface AlertRow {
+  id: number | string; counter_key: string; scope: string; unit: AlertRecord['unit']; period: AlertRecord['period'];
+  window_key: string; threshold: number; spent: number | string; budget_limit: number | string; period_start: number | string;
+  period_end: number | string; time: number | string; webhook: string | null; attempts: number;
+  delivered_at: number | string | null; last_error: string | null;
+}
+
+export function alertFromRow(row: AlertRow): AlertRecord {
+  return {
+    id: Number(row.id), counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
+    windowKey: row.window_key, threshold: row.threshold, spent: Number(row.spent), limit: Number(row.budget_limit),
+    periodStart: Number(row.period_start), periodEnd: Number(row.period_end), time: Number(row.time),
+    webhook: row.webhook ?? undefined, attempts: row.attempts,
+    deliveredAt: row.delivered_at === null ? undefined : Number(row.delivered_at), lastError: row.last_error ?? undefined,
+  };
+}
+
 /** The amounts of a budget in JSON: usd as a decimal string plus exact micros; tokens as integers. */
 export function amountFields(name: string, unit: BudgetUnit, value: number): Record<string, string | number> {
   return unit === 'usd' ? { [name]: formatMicros(value), [`${name}_micros`]: value } : { [name]: value };

@@ -1,6 +1,6 @@
 // Budget alerts on SQLite: one row per (counter, threshold), so a crossing is recorded once across processes.
 import { migrate, type Migration, type SqliteDatabase } from '../stores/sqlite/database.js';
-import type { AlertDelivery, AlertEvent, AlertRecord, AlertStore } from './alerts.js';
+import { alertFromRow, type AlertDelivery, type AlertEvent, type AlertRow, type AlertStore } from './alerts.js';
 
 export const alertMigrations: readonly Migration[] = [
   {
@@ -30,22 +30,6 @@ export const alertMigrations: readonly Migration[] = [
   },
 ];
 
-interface AlertRow {
-  id: number; counter_key: string; scope: string; unit: AlertRecord['unit']; period: AlertRecord['period'];
-  window_key: string; threshold: number; spent: number; budget_limit: number; period_start: number; period_end: number;
-  time: number; webhook: string | null; attempts: number; delivered_at: number | null; last_error: string | null;
-}
-
-function toRecord(row: AlertRow): AlertRecord {
-  return {
-    id: row.id, counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
-    windowKey: row.window_key, threshold: row.threshold, spent: row.spent, limit: row.budget_limit,
-    periodStart: row.period_start, periodEnd: row.period_end, time: row.time,
-    webhook: row.webhook ?? undefined, attempts: row.attempts,
-    deliveredAt: row.delivered_at ?? undefined, lastError: row.last_error ?? undefined,
-  };
-}
-
 export function createSqliteAlertStore(database: SqliteDatabase): AlertStore {
   migrate(database, alertMigrations);
   const insert = database.prepare(
@@ -62,7 +46,7 @@ export function createSqliteAlertStore(database: SqliteDatabase): AlertStore {
     async record(event: AlertEvent) {
       const result = insert.run({ ...event, webhook: event.webhook ?? null });
       if (result.changes === 0) return undefined;
-      return toRecord(byId.get(Number(result.lastInsertRowid)) as AlertRow);
+      return alertFromRow(byId.get(Number(result.lastInsertRowid)) as AlertRow);
     },
     async markDelivery(id: number, delivery: AlertDelivery) {
       update.run({ id, attempts: delivery.attempts, deliveredAt: delivery.deliveredAt ?? null, lastError: delivery.lastError ?? null });
@@ -72,7 +56,7 @@ export function createSqliteAlertStore(database: SqliteDatabase): AlertStore {
       const rows = filter.scope === undefined
         ? database.prepare('SELECT * FROM budget_alerts ORDER BY id DESC LIMIT ?').all(limit)
         : database.prepare('SELECT * FROM budget_alerts WHERE scope = ? ORDER BY id DESC LIMIT ?').all(filter.scope, limit);
-      return (rows as AlertRow[]).map(toRecord);
+      return (rows as AlertRow[]).map(alertFromRow);
     },
   };
 }

@@ -1,6 +1,6 @@
 // Prepares request/response content for storage under a retention mode (none | redacted | full); shared by all stores.
 import { redactJson, redactText, type RedactionCounts } from '../core/redact.js';
-import type { ContentMode, EntryContent } from './types.js';
+import type { ContentMode, EntryContent, StoredContent } from './types.js';
 
 export interface PreparedContent {
   mode: 'redacted' | 'full';
@@ -38,5 +38,28 @@ export function prepareContent(content: EntryContent, mode: ContentMode): Prepar
     requestJson: request === undefined ? null : JSON.stringify(request),
     responseJson: response === undefined ? null : JSON.stringify(response),
     redactions,
+  };
+}
+
+/** A stored content row, as both the SQLite and the PostgreSQL ledger keep it. */
+export interface ContentRow {
+  seq: number;
+  mode: 'redacted' | 'full';
+  department: string | null;
+  time: string;
+  request_json: string | null;
+  response_json: string | null;
+  redactions_json: string | null;
+}
+
+export function contentFromRow(row: ContentRow): StoredContent {
+  return {
+    seq: row.seq,
+    mode: row.mode,
+    department: row.department,
+    time: row.time,
+    request: row.request_json === null ? undefined : JSON.parse(row.request_json),
+    response: row.response_json === null ? undefined : JSON.parse(row.response_json),
+    ...(row.redactions_json === null ? {} : { redactions: JSON.parse(row.redactions_json) }),
   };
 }

@@ -12,7 +12,7 @@ import {
 } from '../core/merkle.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, signCheckpoint, verifierKeyOf, type NoteSigner } from '../core/checkpoint.js';
 import { migrate, openDatabase, type SqliteDatabase } from '../stores/sqlite/database.js';
-import { prepareContent } from './content.js';
+import { contentFromRow, prepareContent, type ContentRow } from './content.js';
 import { buildEntry, canonicalEntryJson } from './entry.js';
 import { LedgerQueryError } from './errors.js';
 import { ledgerMigrations } from './migrations.js';
@@ -270,19 +270,8 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async content(seq: number): Promise<StoredContent | undefined> {
-    const row = this.statements.contentBySeq.get(seq) as
-      | { seq: number; mode: 'redacted' | 'full'; department: string | null; time: string; request_json: string | null; response_json: string | null; redactions_json: string | null }
-      | undefined;
-    if (row === undefined) return undefined;
-    return {
-      seq: row.seq,
-      mode: row.mode,
-      department: row.department,
-      time: row.time,
-      request: row.request_json === null ? undefined : JSON.parse(row.request_json),
-      response: row.response_json === null ? undefined : JSON.parse(row.response_json),
-      ...(row.redactions_json === null ? {} : { redactions: JSON.parse(row.redactions_json) }),
-    };
+    const row = this.statements.contentBySeq.get(seq) as ContentRow | undefined;
+    return row === undefined ? undefined : contentFromRow(row);
   }
 
   async purgeContent(olderThan: Date, options: { department?: string } = {}): Promise<number> {

@@ -1,5 +1,5 @@
 // Budget alerts on PostgreSQL: one row per (counter, threshold), so every replica records a crossing once between them.
-import type { AlertDelivery, AlertEvent, AlertRecord, AlertStore } from '../../budgets/alerts.js';
+import { alertFromRow, type AlertDelivery, type AlertEvent, type AlertRow, type AlertStore } from '../../budgets/alerts.js';
 import { migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 const migrations: PostgresMigration[] = [
@@ -30,22 +30,6 @@ const migrations: PostgresMigration[] = [
   },
 ];
 
-interface AlertRow {
-  id: number; counter_key: string; scope: string; unit: AlertRecord['unit']; period: AlertRecord['period'];
-  window_key: string; threshold: number; spent: number; budget_limit: number; period_start: number; period_end: number;
-  time: number; webhook: string | null; attempts: number; delivered_at: number | null; last_error: string | null;
-}
-
-function toRecord(row: AlertRow): AlertRecord {
-  return {
-    id: Number(row.id), counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
-    windowKey: row.window_key, threshold: row.threshold, spent: Number(row.spent), limit: Number(row.budget_limit),
-    periodStart: Number(row.period_start), periodEnd: Number(row.period_end), time: Number(row.time),
-    webhook: row.webhook ?? undefined, attempts: row.attempts,
-    deliveredAt: row.delivered_at === null ? undefined : Number(row.delivered_at), lastError: row.last_error ?? undefined,
-  };
-}
-
 export async function createPostgresAlertStore(database: PostgresDatabase): Promise<AlertStore> {
   await migratePostgres(database, migrations);
   const pool = database.pool;
@@ -58,7 +42,7 @@ export async function createPostgresAlertStore(database: PostgresDatabase): Prom
         [event.counterKey, event.scope, event.unit, event.period, event.windowKey, event.threshold, event.spent, event.limit,
           event.periodStart, event.periodEnd, event.time, event.webhook ?? null],
       );
-      return result.rows[0] ? toRecord(result.rows[0]) : undefined;
+      return result.rows[0] ? alertFromRow(result.rows[0]) : undefined;
     },
     async markDelivery(id: number, delivery: AlertDelivery) {
       await pool.query('UPDATE budget_alerts SET attempts = $1, delivered_at = $2, last_error = $3 WHERE id = $4',
@@ -69,7 +53,7 @@ export async function createPostgresAlertStore(database: PostgresDatabase): Prom
       const result = filter.scope === undefined
         ? await pool.query<AlertRow>('SELECT * FROM budget_alerts ORDER BY id DESC LIMIT $1', [limit])
         : await pool.query<AlertRow>('SELECT * FROM budget_alerts WHERE scope = $1 ORDER BY id DESC LIMIT $2', [filter.scope, limit]);
-      return result.rows.map(toRecord);
+      return result.rows.map(alertFromRow);
     },
   };
 }

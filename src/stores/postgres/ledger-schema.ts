@@ -91,15 +91,7 @@ export interface CheckpointRow {
   time: string;
 }
 
-export interface ContentRow {
-  seq: number;
-  mode: 'redacted' | 'full';
-  department: string | null;
-  time: string;
-  request_json: string | null;
-  response_json: string | null;
-  redactions_json: string | null;
-}
+export type { ContentRow } from '../../ledger/content.js';
 
 // One statement per batch: each column is one array parameter (hashes as hex text, decoded by the server).
 export const insertEntriesSql = `

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { MerkleFrontier, consistencyProof, hashLeaf, inclusionProof, rootAt, toHex, type Hash, type NodeReader } from '../../core/merkle.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, signCheckpoint, verifierKeyOf, type NoteSigner } from '../../core/checkpoint.js';
-import { prepareContent } from '../../ledger/content.js';
+import { contentFromRow, prepareContent } from '../../ledger/content.js';
 import { buildEntry, canonicalEntryJson } from '../../ledger/entry.js';
 import { LedgerQueryError } from '../../ledger/errors.js';
 import type {
@@ -233,16 +233,7 @@ export class PostgresLedgerStore implements LedgerStore {
 
   async content(seq: number): Promise<StoredContent | undefined> {
     const row = (await this.database.pool.query<ContentRow>('SELECT * FROM ledger_content WHERE seq = $1', [seq])).rows[0];
-    if (row === undefined) return undefined;
-    return {
-      seq: row.seq,
-      mode: row.mode,
-      department: row.department,
-      time: row.time,
-      request: row.request_json === null ? undefined : JSON.parse(row.request_json),
-      response: row.response_json === null ? undefined : JSON.parse(row.response_json),
-      ...(row.redactions_json === null ? {} : { redactions: JSON.parse(row.redactions_json) }),
-    };
+    return row === undefined ? undefined : contentFromRow(row);
   }
 
   async purgeContent(olderThan: Date, options: { department?: string } = {}): Promise<number> {
