@@ -137,6 +137,29 @@ describe('covenant serve', () => {
     }
   });
 
+  it('refuses to serve a second process on the same embedded database, which would split its budgets', async () => {
+    const file = writeConfig('twice.yaml', valid.replace('data/covenant.db', 'twice/covenant.db'));
+    const first = spawn(process.execPath, [bin, 'serve', '--config', file, '--port', '0'], { cwd: directory, env: { ...process.env, BOT_KEY: 'sk-bot' } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        first.stdout.on('data', (data: Buffer) => { output += data.toString(); if (output.includes('listening on')) resolve(); });
+        first.on('exit', () => reject(new Error(output)));
+      });
+      const second = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--port', '0'], { cwd: directory, env: { ...process.env, BOT_KEY: 'sk-bot' } });
+        let stderr = '';
+        child.stderr.on('data', (data: Buffer) => { stderr += data.toString(); });
+        child.on('exit', (code) => resolve({ code, stderr }));
+      });
+      expect(second.code).toBe(2);
+      expect(second.stderr).toContain(`another covenant process (pid ${first.pid})`);
+    } finally {
+      first.kill('SIGTERM');
+      await new Promise((resolve) => first.on('exit', resolve));
+    }
+  });
+
   it('refuses a bad --port with exit 2', () => {
     const result = run(['serve', '--port', 'eighty']);
     expect(result.status).toBe(2);

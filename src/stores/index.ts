@@ -9,6 +9,7 @@ import type { KeyStore, RequestLog } from './records.js';
 import { createRequire } from 'node:module';
 import { startCheckpointer } from './sqlite/checkpointer.js';
 import { openDatabase } from './sqlite/database.js';
+import { takeOwnerLock } from './sqlite/owner-lock.js';
 import { createTurnScheduler } from './sqlite/turn.js';
 import { SqliteKeyStore, SqliteRequestLog } from './sqlite/records.js';
 
@@ -29,7 +30,14 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
     const { openDistributedStores } = await import('./distributed.js');
     return openDistributedStores(config, onError);
   }
-  const database = openDatabase(config.store.path);
+  const lock = config.store.path === ':memory:' ? undefined : takeOwnerLock(config.store.path);
+  let database;
+  try {
+    database = openDatabase(config.store.path);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   // One commit per event-loop turn for all stores, and WAL checkpoints (the fsyncs) in a worker thread.
   const schedule = createTurnScheduler(database, (error) => onError(error, 'sqlite batch'));
   const checkpointer = config.store.path === ':memory:' ? undefined : startCheckpointer(
@@ -53,6 +61,7 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
       await requestLog.flush();
       await checkpointer?.stop();
       database.close();
+      lock?.release();
     },
   };
 }
