@@ -146,6 +146,15 @@ describe('near a limit', () => {
     expect(report.scopes[0]!.budgets[0]!.spent_micros).toBe(upstream.bill.costMicros);
   });
 
+  it('names a key budget by department and key name when it refuses', async () => {
+    upstream = await startFakeOpenAI({ prices: { [version]: price } });
+    gateway = await startTestGateway(config(upstream.url, { org: '[]', department: '[]', users: '[]', keys: '[ { usd: 0.0001, period: day } ]' }), environment);
+    const response = await chat('sk-a', { model: 'fast', messages: [{ role: 'user', content: 'too expensive' }] });
+    expect(response.status).toBe(402);
+    expect((await response.json()).error.message).toMatch(/^Budget exceeded for key:claims\/bot-a \(usd per day\): limit \$0\.000100/);
+    expect(upstream.bill.requests).toBe(0);
+  });
+
   it('meters a stream the client abandons, at what the provider billed', async () => {
     upstream = await startFakeOpenAI({ prices: { [version]: price }, outputTokens: 50, behaviour: { tokenDelayMs: 10 } });
     gateway = await startTestGateway(config(upstream.url, { org: '[]', department: '[ { usd: 5, period: day } ]', users: '[]', keys: '[]' }), environment);

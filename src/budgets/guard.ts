@@ -20,6 +20,8 @@ export type BudgetSettings = z.output<typeof budgetSettingsSchema>;
 /** The budgets of one scope: `org`, `department:<name>`, `key:<id>` or `user:<department>/<user>`. */
 export interface BudgetScope {
   scope: string;
+  /** How a refusal names this scope to people; default: scope. */
+  label?: string;
   budgets: readonly BudgetConfig[];
   /** Thresholds and webhook for this scope's budgets (the department's or org's `alerts`). */
   alerts?: AlertsConfig;
@@ -50,6 +52,7 @@ export interface SettleOutcome {
 interface HeldItem {
   counterKey: string;
   scope: string;
+  label?: string;
   unit: BudgetUnit;
   period: Period;
   windowKey: string;
@@ -105,7 +108,7 @@ function describe(amount: number, unit: BudgetUnit): string {
 export function budgetExceededError(budget: BudgetState, affordable: number, minimum: number): CovenantError {
   const unitName = budget.unit === 'usd' ? 'usd' : 'tokens';
   return new CovenantError('budget_exceeded',
-    `Budget exceeded for ${budget.scope} (${unitName} per ${budget.period}): limit ${describe(budget.limit, budget.unit)}, `
+    `Budget exceeded for ${budget.label ?? budget.scope} (${unitName} per ${budget.period}): limit ${describe(budget.limit, budget.unit)}, `
     + `spent ${describe(budget.spent, budget.unit)}, reserved ${describe(budget.reserved, budget.unit)}; `
     + `it affords ${affordable} output tokens, the minimum is ${minimum}.`);
 }
@@ -247,7 +250,7 @@ export class BudgetGuard {
         const window = periodWindow(budget.period, at, options.timeZone ?? 'UTC');
         items.push({
           counterKey: counterKeyFor(scope.scope, unit, budget.period, window.key),
-          scope: scope.scope, unit, period: budget.period, windowKey: window.key,
+          scope: scope.scope, label: scope.label, unit, period: budget.period, windowKey: window.key,
           limit: unit === 'usd' ? dollarsToMicros(budget.usd as number) : (budget.tokens as number),
           periodStart: window.start.getTime(), periodEnd: window.end.getTime(), alerts: scope.alerts,
         });
@@ -270,7 +273,7 @@ export class BudgetGuard {
     for (const counter of counters) {
       const item = handle.items.find((each) => each.counterKey === counter.counterKey);
       if (!item?.alerts) continue;
-      const { alerts, ...fields } = item;
+      const { alerts, label: _label, ...fields } = item;
       this.#alerts.check({ ...fields, spent: counter.spent, alerts });
     }
   }

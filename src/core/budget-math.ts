@@ -7,6 +7,8 @@ export type BudgetUnit = 'usd' | 'tokens';
 /** One budget that applies to a request, with its counter in the current window. Amounts: micros (usd) or tokens. */
 export interface BudgetState {
   scope: string;
+  /** How a refusal names the scope to people (e.g. key:claims/triage-bot for key:<id>); default: scope. */
+  label?: string;
   unit: BudgetUnit;
   period: Period;
   counterKey: string;

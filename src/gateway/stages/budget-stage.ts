@@ -13,7 +13,9 @@ export function budgetScopes(config: ResolvedConfig, context: Pick<CallContext, 
   const scopes: BudgetScope[] = [];
   if (config.org.budgets.length > 0) scopes.push({ scope: 'org', budgets: config.org.budgets, alerts: config.org.alerts });
   if (department.budgets.length > 0) scopes.push({ scope: `department:${department.name}`, budgets: department.budgets, alerts });
-  if (context.key.budgets.length > 0) scopes.push({ scope: `key:${context.key.id}`, budgets: context.key.budgets, alerts });
+  if (context.key.budgets.length > 0) {
+    scopes.push({ scope: `key:${context.key.id}`, label: `key:${context.key.department}/${context.key.name}`, budgets: context.key.budgets, alerts });
+  }
   if (context.user && department.userBudgets.length > 0) {
     scopes.push({ scope: `user:${department.name}/${context.user}`, budgets: department.userBudgets, alerts });
   }
