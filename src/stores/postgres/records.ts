@@ -1,6 +1,6 @@
 // PostgreSQL implementations of the key store and the request log (log writes batched into one INSERT per turn).
 import type pg from 'pg';
-import type { KeyRecord, KeyStore, NewKey, RequestLog, RequestRecord } from '../records.js';
+import { requestFromRow, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord, type RequestRow } from '../records.js';
 import { inTransaction, migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 // Times are stored as the ISO 8601 text the caller gave, as in SQLite, so both stores return identical records.
@@ -118,22 +118,6 @@ export class PostgresKeyStore implements KeyStore {
   }
 }
 
-interface RequestRow {
-  id: string; time: string; key_id: string | null; key_name: string | null; department: string | null; end_user: string | null;
-  route: string; alias: string | null; provider: string | null; upstream_model: string | null; stream: boolean; status: number;
-  error_code: string | null; input_tokens: number; output_tokens: number; cached_input_tokens: number; reasoning_tokens: number;
-  cost_micros: number; latency_ms: number; max_tokens: number | null;
-}
-
-function requestFromRow(row: RequestRow): RequestRecord {
-  return {
-    id: row.id, time: row.time, keyId: row.key_id, keyName: row.key_name, department: row.department, user: row.end_user,
-    route: row.route, alias: row.alias, provider: row.provider, upstreamModel: row.upstream_model, stream: row.stream,
-    status: row.status, errorCode: row.error_code, inputTokens: row.input_tokens, outputTokens: row.output_tokens,
-    cachedInputTokens: row.cached_input_tokens, reasoningTokens: row.reasoning_tokens, costMicros: row.cost_micros,
-    latencyMs: row.latency_ms, maxTokens: row.max_tokens,
-  };
-}
 
 /** Column, its PostgreSQL array type for unnest, and how to read it from a record; in table order. */
 const requestColumns: readonly [string, string, (record: RequestRecord) => unknown][] = [

@@ -1,5 +1,5 @@
 // SQLite implementations of the key store and the request log (writes batched per event-loop turn).
-import type { KeyRecord, KeyStore, NewKey, RequestLog, RequestRecord } from '../records.js';
+import { requestFromRow, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord, type RequestRow } from '../records.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 
 const migrations: Migration[] = [
@@ -105,22 +105,6 @@ export class SqliteKeyStore implements KeyStore {
   }
 }
 
-interface RequestRow {
-  id: string; time: string; key_id: string | null; key_name: string | null; department: string | null; user: string | null;
-  route: string; alias: string | null; provider: string | null; upstream_model: string | null; stream: number; status: number;
-  error_code: string | null; input_tokens: number; output_tokens: number; cached_input_tokens: number; reasoning_tokens: number;
-  cost_micros: number; latency_ms: number; max_tokens: number | null;
-}
-
-function requestFromRow(row: RequestRow): RequestRecord {
-  return {
-    id: row.id, time: row.time, keyId: row.key_id, keyName: row.key_name, department: row.department, user: row.user,
-    route: row.route, alias: row.alias, provider: row.provider, upstreamModel: row.upstream_model, stream: row.stream === 1,
-    status: row.status, errorCode: row.error_code, inputTokens: row.input_tokens, outputTokens: row.output_tokens,
-    cachedInputTokens: row.cached_input_tokens, reasoningTokens: row.reasoning_tokens, costMicros: row.cost_micros,
-    latencyMs: row.latency_ms, maxTokens: row.max_tokens,
-  };
-}
 
 export class SqliteRequestLog implements RequestLog {
   private pending: RequestRecord[] = [];
@@ -178,8 +162,8 @@ export class SqliteRequestLog implements RequestLog {
   async recent(limit: number, department?: string | null): Promise<RequestRecord[]> {
     this.write();
     const rows = department
-      ? this.database.prepare('SELECT * FROM requests WHERE department = ? ORDER BY time DESC, rowid DESC LIMIT ?').all(department, limit)
-      : this.database.prepare('SELECT * FROM requests ORDER BY time DESC, rowid DESC LIMIT ?').all(limit);
+      ? this.database.prepare('SELECT *, user AS end_user FROM requests WHERE department = ? ORDER BY time DESC, rowid DESC LIMIT ?').all(department, limit)
+      : this.database.prepare('SELECT *, user AS end_user FROM requests ORDER BY time DESC, rowid DESC LIMIT ?').all(limit);
     return (rows as RequestRow[]).map(requestFromRow);
   }
 
