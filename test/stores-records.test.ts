@@ -1,4 +1,4 @@
-// Contract suite for the key store and request log: the same cases against SQLite (temp file) and PostgreSQL (own schema).
+// Contract suite for the key store and the request log (read from ledger entries): the same cases against SQLite (temp file) and PostgreSQL (own schema).
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,12 +6,15 @@ import { join } from 'node:path';
 import type { KeyStore, NewKey, RequestLog, RequestRecord } from '../src/stores/records.js';
 import { openDatabase } from '../src/stores/sqlite/database.js';
 import { SqliteKeyStore, SqliteRequestLog } from '../src/stores/sqlite/records.js';
+import { openSqliteLedger } from '../src/ledger/sqlite-store.js';
+import type { LedgerEntryInput, LedgerStore } from '../src/ledger/types.js';
 import { createPostgresStores } from '../src/stores/postgres/index.js';
 import { createTestSchema } from './helpers/services.js';
 
 interface OpenStores {
   keys: KeyStore;
   requestLog: RequestLog;
+  ledger: LedgerStore;
   close(): Promise<void>;
 }
 
@@ -28,13 +31,14 @@ function sqliteHarness(): Harness {
   return {
     async open() {
       const database = openDatabase(path);
-      const requestLog = new SqliteRequestLog(database);
+      const ledger = openSqliteLedger({ database });
       const stores: OpenStores = {
         keys: new SqliteKeyStore(database),
-        requestLog,
+        requestLog: new SqliteRequestLog(database),
+        ledger,
         async close() {
           if (!database.open) return;
-          await requestLog.flush();
+          await ledger.close();
           database.close();
         },
       };
@@ -53,11 +57,12 @@ function postgresHarness(): Harness {
   const opened: OpenStores[] = [];
   return {
     async open() {
-      const stores = await createPostgresStores({ url: schema.url, schema: schema.schema, max: 4 });
+      const stores = await createPostgresStores({ url: schema.url, schema: schema.schema, max: 4, ledger: {} });
       let closed = false;
       const handle: OpenStores = {
         keys: stores.keys,
         requestLog: stores.requestLog,
+        ledger: stores.ledger!,
         async close() {
           if (closed) return;
           closed = true;
@@ -112,6 +117,22 @@ function requestRecord(overrides: Partial<RequestRecord> & { id: string }): Requ
     maxTokens: 256,
     ...overrides,
   };
+}
+
+/** Append the inference entry the ledger stage writes for `overrides` (src/gateway/stages/ledger-stage.ts); returns the record the log should show. */
+async function record(ledger: LedgerStore, overrides: Partial<RequestRecord> & { id: string }): Promise<RequestRecord> {
+  const expected = requestRecord(overrides);
+  const refused = expected.status === 402;
+  const entry: LedgerEntryInput = {
+    kind: 'inference', time: expected.time, request_id: expected.id, department: expected.department ?? undefined, key: expected.keyName ?? undefined,
+    key_id: expected.keyId, user: expected.user ?? undefined, route: expected.route, alias: expected.alias, provider: expected.provider,
+    upstream_model: expected.upstreamModel, stream: expected.stream, status: expected.status, error: refused ? null : expected.errorCode,
+    tokens: { input: expected.inputTokens, output: expected.outputTokens, cached_input: expected.cachedInputTokens, reasoning: expected.reasoningTokens },
+    cost_usd_micros: expected.costMicros, latency_ms: expected.latencyMs,
+    decision: refused ? { outcome: 'refused', reason: expected.errorCode, policy: 'budget' } : { outcome: 'allowed', max_tokens: expected.maxTokens },
+  };
+  await ledger.append(entry);
+  return expected;
 }
 
 const harnesses: [string, () => Harness][] = [
@@ -233,61 +254,45 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
   });
 
   describe('request log', () => {
-    it('returns an added record with every field unchanged, without an explicit flush', async () => {
-      const { requestLog } = await open();
-      const record = requestRecord({
-        id: 'r1', stream: true, latencyMs: 1234.375, costMicros: 9_000_000_000_000_000 - 1, maxTokens: null,
-        errorCode: 'budget_exceeded', status: 402, upstreamModel: null, user: null, cachedInputTokens: 5, reasoningTokens: 7,
+    it('shows an inference entry with every field, a refusal with its reason, and skips governance entries', async () => {
+      const { requestLog, ledger } = await open();
+      const answered = await record(ledger, {
+        id: 'r1', stream: true, latencyMs: 1234.375, costMicros: 9_000_000_000_000 - 1, maxTokens: 512,
+        upstreamModel: null, user: null, cachedInputTokens: 5, reasoningTokens: 7,
       });
-      requestLog.add(record);
-      expect(await requestLog.recent(10)).toEqual([record]);
+      await ledger.append({ kind: 'key.created', department: 'claims', key: 'new-key' });
+      const refused = await record(ledger, { id: 'r2', status: 402, errorCode: 'budget_exceeded', maxTokens: null, inputTokens: 0, outputTokens: 0, costMicros: 0 });
+      expect(await requestLog.recent(10)).toEqual([refused, answered]);
     });
 
-    it('lists newest first, breaks equal times by arrival (latest first), and honours the limit', async () => {
-      const { requestLog } = await open();
-      requestLog.add(requestRecord({ id: 'old', time: '2025-03-01T09:00:00.000Z' }));
-      requestLog.add(requestRecord({ id: 'tie-1', time: '2025-03-01T10:00:00.000Z' }));
-      requestLog.add(requestRecord({ id: 'tie-2', time: '2025-03-01T10:00:00.000Z' }));
-      await requestLog.flush();
-      requestLog.add(requestRecord({ id: 'new', time: '2025-03-01T11:00:00.000Z' }));
-      expect((await requestLog.recent(10)).map((record) => record.id)).toEqual(['new', 'tie-2', 'tie-1', 'old']);
-      expect((await requestLog.recent(2)).map((record) => record.id)).toEqual(['new', 'tie-2']);
+    it('lists newest first in ledger order and honours the limit', async () => {
+      const { requestLog, ledger } = await open();
+      for (const id of ['old', 'tie-1', 'tie-2', 'new']) await record(ledger, { id });
+      expect((await requestLog.recent(10)).map((each) => each.id)).toEqual(['new', 'tie-2', 'tie-1', 'old']);
+      expect((await requestLog.recent(2)).map((each) => each.id)).toEqual(['new', 'tie-2']);
     });
 
     it('narrows to one department; null or absent means every department', async () => {
-      const { requestLog } = await open();
-      requestLog.add(requestRecord({ id: 'c1', department: 'claims', time: '2025-03-01T10:00:00.000Z' }));
-      requestLog.add(requestRecord({ id: 'l1', department: 'legal', time: '2025-03-01T10:01:00.000Z' }));
-      requestLog.add(requestRecord({ id: 'n1', department: null, time: '2025-03-01T10:02:00.000Z' }));
-      requestLog.add(requestRecord({ id: 'c2', department: 'claims', time: '2025-03-01T10:03:00.000Z' }));
-      expect((await requestLog.recent(10, 'claims')).map((record) => record.id)).toEqual(['c2', 'c1']);
-      expect((await requestLog.recent(10, 'legal')).map((record) => record.id)).toEqual(['l1']);
-      expect((await requestLog.recent(10, 'nobody')).map((record) => record.id)).toEqual([]);
-      expect((await requestLog.recent(10, null)).map((record) => record.id)).toEqual(['c2', 'n1', 'l1', 'c1']);
-      expect((await requestLog.recent(10)).map((record) => record.id)).toEqual(['c2', 'n1', 'l1', 'c1']);
+      const { requestLog, ledger } = await open();
+      await record(ledger, { id: 'c1', department: 'claims' });
+      await record(ledger, { id: 'l1', department: 'legal' });
+      await record(ledger, { id: 'c2', department: 'claims' });
+      expect((await requestLog.recent(10, 'claims')).map((each) => each.id)).toEqual(['c2', 'c1']);
+      expect((await requestLog.recent(10, 'legal')).map((each) => each.id)).toEqual(['l1']);
+      expect((await requestLog.recent(10, 'nobody')).map((each) => each.id)).toEqual([]);
+      expect((await requestLog.recent(10, null)).map((each) => each.id)).toEqual(['c2', 'l1', 'c1']);
+      expect((await requestLog.recent(10)).map((each) => each.id)).toEqual(['c2', 'l1', 'c1']);
     });
 
-    it('writes every record of a large burst, and keeps them across a reopen once flushed', async () => {
+    it('shows every entry of a large burst, also after a reopen', async () => {
       const first = await open();
       const count = 2500;
-      for (let index = 0; index < count; index += 1) {
-        first.requestLog.add(requestRecord({ id: `r${index}`, time: `2025-03-01T10:00:00.${String(index % 1000).padStart(3, '0')}Z`, costMicros: index }));
-      }
-      await first.requestLog.flush();
+      await Promise.all(Array.from({ length: count }, (_, index) => record(first.ledger, { id: `r${index}`, costMicros: index })));
       await first.close();
       const reopened = await harness.open();
       const records = await reopened.requestLog.recent(count + 10);
       expect(records).toHaveLength(count);
-      expect(records.reduce((sum, record) => sum + record.costMicros, 0)).toBe((count * (count - 1)) / 2);
-    });
-
-    it('shows records flushed by one replica to another', async () => {
-      const first = await open();
-      const second = await harness.open();
-      first.requestLog.add(requestRecord({ id: 'from-first', time: '2025-03-01T10:00:00.000Z' }));
-      second.requestLog.add(requestRecord({ id: 'from-second', time: '2025-03-01T10:00:01.000Z' }));
-      await Promise.all([first.requestLog.flush(), second.requestLog.flush()]);
-      expect((await first.requestLog.recent(10)).map((record) => record.id)).toEqual(['from-second', 'from-first']);
+      expect(records.reduce((sum, each) => sum + each.costMicros, 0)).toBe((count * (count - 1)) / 2);
     });
   });
 });

@@ -1,4 +1,4 @@
-// The request pipeline: authenticate → resolve policy → stages admit (guards, budgets) → provider → meter → stages finish → record.
+// The request pipeline: authenticate → resolve policy → stages admit (guards, budgets) → provider → meter → stages finish (budget settle, ledger entry) → metrics.
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
@@ -195,30 +195,6 @@ export class Gateway {
       }
     }));
     const latencyMs = performance.now() - context.startedAt;
-    const usage = context.usage;
-    const errorCode = context.outcome.kind === 'refused' || context.outcome.kind === 'failed' ? context.outcome.error.code : null;
-    this.services.requestLog.add({
-      id: context.id,
-      time: context.time.toISOString(),
-      keyId: context.key.id,
-      keyName: context.key.name,
-      department: context.department.name,
-      user: context.user,
-      route: context.route,
-      alias: context.model.alias,
-      provider: context.provider.name,
-      upstreamModel: context.upstreamModel,
-      stream: context.stream,
-      status: context.status,
-      errorCode,
-      inputTokens: usage?.inputTokens ?? 0,
-      outputTokens: usage?.outputTokens ?? 0,
-      cachedInputTokens: usage?.cachedInputTokens ?? 0,
-      reasoningTokens: usage?.reasoningTokens ?? 0,
-      costMicros: context.costMicros,
-      latencyMs,
-      maxTokens: context.route === 'embeddings' ? null : context.maxOutputTokens,
-    });
     this.services.metrics.observe(context, latencyMs);
   }
 

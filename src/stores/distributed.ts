@@ -29,7 +29,6 @@ export async function openDistributedStores(config: ResolvedConfig, onError: (er
     schema: location.schema,
     synchronousCommit: location.synchronousCommit,
     onError: (error) => onError(error, 'postgres'),
-    requestLog: { onError: (error) => onError(error, 'request log') },
     ledger: { origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint') },
   });
   try {

@@ -46,7 +46,7 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
   if (checkpointer) database.pragma('wal_autocheckpoint = 0');
   const ledger = openSqliteLedger({ database, origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint'), schedule });
   const budgets = createSqliteBudgetStore(database, { schedule });
-  const requestLog = new SqliteRequestLog(database, (error) => onError(error, 'request log'), schedule);
+  const requestLog = new SqliteRequestLog(database);
   return {
     kind: 'sqlite',
     keys: new SqliteKeyStore(database),
@@ -58,7 +58,6 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
     async close() {
       await ledger.close();
       await budgets.close();
-      await requestLog.flush();
       await checkpointer?.stop();
       database.close();
       lock?.release();

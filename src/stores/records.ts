@@ -1,4 +1,4 @@
-// Durable records behind small interfaces (SQLite embedded, PostgreSQL distributed): virtual keys and the request log.
+// Durable records behind small interfaces (SQLite embedded, PostgreSQL distributed): virtual keys, and the request log read from the ledger.
 import type { BudgetConfig } from '../config/schema.js';
 
 export interface NewKey {
@@ -49,31 +49,48 @@ export interface RequestRecord {
   maxTokens: number | null;
 }
 
+/**
+ * The operational list of recent requests. It is read from the evidence ledger's inference entries, which hold
+ * every field (a second table would store each request twice and cost the request path a second write).
+ */
 export interface RequestLog {
-  /** Queue a record; it is written in a batch shortly after. */
-  add(record: RequestRecord): void;
   /** Newest first; department narrows to one tenant. */
   recent(limit: number, department?: string | null): Promise<RequestRecord[]>;
-  flush(): Promise<void>;
 }
 
-/**
- * A request-log row as both stores return it: the end user is `end_user` (SQLite selects its `user` column under
- * that name; `user` is reserved in PostgreSQL), and `stream` is 0/1 in SQLite, boolean in PostgreSQL.
- */
-export interface RequestRow {
-  id: string; time: string; key_id: string | null; key_name: string | null; department: string | null; end_user: string | null;
-  route: string; alias: string | null; provider: string | null; upstream_model: string | null; stream: boolean | number; status: number;
-  error_code: string | null; input_tokens: number; output_tokens: number; cached_input_tokens: number; reasoning_tokens: number;
-  cost_micros: number; latency_ms: number; max_tokens: number | null;
+/** The fields of an inference entry the request log shows (written by the ledger stage, src/gateway/stages/ledger-stage.ts). */
+interface InferenceEntryFields {
+  request_id?: string; time?: string; key_id?: string | null; key?: string | null; department?: string | null; user?: string | null;
+  route?: string; alias?: string | null; provider?: string | null; upstream_model?: string | null; stream?: boolean; status?: number;
+  error?: string | null; tokens?: { input?: number; output?: number; cached_input?: number; reasoning?: number };
+  cost_usd_micros?: number; latency_ms?: number;
+  decision?: { outcome?: string; reason?: string; max_tokens?: number | null };
 }
 
-export function requestFromRow(row: RequestRow): RequestRecord {
+/** A request record from the stored JSON of an inference entry; entries that no longer parse are skipped (verify reports them). */
+export function requestFromEntryJson(json: string): RequestRecord | undefined {
+  let entry: InferenceEntryFields;
+  try {
+    entry = JSON.parse(json) as InferenceEntryFields;
+  } catch {
+    return undefined;
+  }
+  const decision = entry.decision ?? {};
+  const tokens = entry.tokens ?? {};
   return {
-    id: row.id, time: row.time, keyId: row.key_id, keyName: row.key_name, department: row.department, user: row.end_user,
-    route: row.route, alias: row.alias, provider: row.provider, upstreamModel: row.upstream_model, stream: row.stream === true || row.stream === 1,
-    status: row.status, errorCode: row.error_code, inputTokens: row.input_tokens, outputTokens: row.output_tokens,
-    cachedInputTokens: row.cached_input_tokens, reasoningTokens: row.reasoning_tokens, costMicros: row.cost_micros,
-    latencyMs: row.latency_ms, maxTokens: row.max_tokens,
+    id: entry.request_id ?? '', time: entry.time ?? '', keyId: entry.key_id ?? null, keyName: entry.key ?? null,
+    department: entry.department ?? null, user: entry.user ?? null, route: entry.route ?? '', alias: entry.alias ?? null,
+    provider: entry.provider ?? null, upstreamModel: entry.upstream_model ?? null, stream: entry.stream === true,
+    status: entry.status ?? 0, errorCode: entry.error ?? (decision.outcome === 'refused' ? (decision.reason ?? null) : null),
+    inputTokens: tokens.input ?? 0, outputTokens: tokens.output ?? 0, cachedInputTokens: tokens.cached_input ?? 0,
+    reasoningTokens: tokens.reasoning ?? 0, costMicros: entry.cost_usd_micros ?? 0, latencyMs: entry.latency_ms ?? 0,
+    maxTokens: decision.max_tokens ?? null,
   };
+}
+
+/** Newest-first inference entries, as both stores select them: `department` (when given) narrows to one tenant. */
+export function recentInferenceSql(placeholder: (position: number) => string, department: boolean): string {
+  return department
+    ? `SELECT entry_json FROM ledger_entries WHERE department = ${placeholder(1)} AND kind = 'inference' ORDER BY seq DESC LIMIT ${placeholder(2)}`
+    : `SELECT entry_json FROM ledger_entries WHERE kind = 'inference' ORDER BY seq DESC LIMIT ${placeholder(1)}`;
 }

@@ -1,12 +1,11 @@
-// One call opens the PostgreSQL stores of distributed mode (keys, request log, ledger) on a pool with migrations applied.
+// One call opens the PostgreSQL stores of distributed mode (keys, ledger, and the request log read from it) on a pool with migrations applied.
 import type { LedgerStore } from '../../ledger/types.js';
 import type { KeyStore, RequestLog } from '../records.js';
 import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from './database.js';
 import { openPostgresLedger, type PostgresLedgerOptions } from './ledger-store.js';
-import { PostgresKeyStore, PostgresRequestLog, migrateRecords, type PostgresRequestLogOptions } from './records.js';
+import { PostgresKeyStore, PostgresRequestLog, migrateRecords } from './records.js';
 
 export interface PostgresStoresOptions extends PostgresPoolOptions {
-  requestLog?: PostgresRequestLogOptions;
   /** Open the evidence ledger too (omit for none). */
   ledger?: Omit<PostgresLedgerOptions, 'database'>;
 }
@@ -15,10 +14,11 @@ export interface PostgresStores {
   /** The pool and schema, for stores that share them (createRedisBudgetStore's `postgres`). */
   database: PostgresDatabase;
   keys: KeyStore;
+  /** Reads the ledger's inference entries: it needs the ledger's tables (open with `ledger` once). */
   requestLog: RequestLog;
   /** Present when `ledger` options were given. */
   ledger?: LedgerStore;
-  /** Commit pending ledger appends and request records, sign a last checkpoint, then close the pool. */
+  /** Commit pending ledger appends, sign a last checkpoint, then close the pool. */
   close(): Promise<void>;
 }
 
@@ -37,7 +37,7 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
     await database.close();
     throw error;
   }
-  const requestLog = new PostgresRequestLog(database, options.requestLog);
+  const requestLog = new PostgresRequestLog(database);
   return {
     database,
     keys: new PostgresKeyStore(database),
@@ -46,7 +46,6 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
     async close() {
       try {
         await ledger?.close();
-        await requestLog.flush();
       } finally {
         await database.close();
       }

@@ -1,6 +1,6 @@
-// PostgreSQL implementations of the key store and the request log (log writes batched into one INSERT per turn).
+// PostgreSQL implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
 import type pg from 'pg';
-import { requestFromRow, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord, type RequestRow } from '../records.js';
+import { recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
 import { inTransaction, migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 // Times are stored as the ISO 8601 text the caller gave, as in SQLite, so both stores return identical records.
@@ -33,6 +33,11 @@ export const recordMigrations: readonly PostgresMigration[] = [
       CREATE INDEX requests_time ON requests (time, position);
       CREATE INDEX requests_department_time ON requests (department, time, position);
     `,
+  },
+  {
+    // The request log is read from the ledger's inference entries, which hold the same fields.
+    id: 'records-002-requests-from-ledger',
+    sql: 'DROP TABLE IF EXISTS requests;',
   },
 ];
 
@@ -118,101 +123,14 @@ export class PostgresKeyStore implements KeyStore {
   }
 }
 
-
-/** Column, its PostgreSQL array type for unnest, and how to read it from a record; in table order. */
-const requestColumns: readonly [string, string, (record: RequestRecord) => unknown][] = [
-  ['id', 'text', (record) => record.id],
-  ['time', 'text', (record) => record.time],
-  ['key_id', 'text', (record) => record.keyId],
-  ['key_name', 'text', (record) => record.keyName],
-  ['department', 'text', (record) => record.department],
-  ['end_user', 'text', (record) => record.user],
-  ['route', 'text', (record) => record.route],
-  ['alias', 'text', (record) => record.alias],
-  ['provider', 'text', (record) => record.provider],
-  ['upstream_model', 'text', (record) => record.upstreamModel],
-  ['stream', 'boolean', (record) => record.stream],
-  ['status', 'integer', (record) => record.status],
-  ['error_code', 'text', (record) => record.errorCode],
-  ['input_tokens', 'bigint', (record) => record.inputTokens],
-  ['output_tokens', 'bigint', (record) => record.outputTokens],
-  ['cached_input_tokens', 'bigint', (record) => record.cachedInputTokens],
-  ['reasoning_tokens', 'bigint', (record) => record.reasoningTokens],
-  ['cost_micros', 'bigint', (record) => record.costMicros],
-  ['latency_ms', 'double precision', (record) => record.latencyMs],
-  ['max_tokens', 'bigint', (record) => record.maxTokens],
-];
-
-// One statement per batch whatever its size: each column travels as one array parameter; WITH ORDINALITY keeps
-// the batch's order in `position`, which breaks ties between equal times in recent().
-const insertRequestsSql = `INSERT INTO requests (${requestColumns.map(([name]) => name).join(', ')})
-  SELECT ${requestColumns.map(([name]) => name).join(', ')} FROM unnest(${requestColumns.map(([, type], index) => `$${index + 1}::${type}[]`).join(', ')})
-  WITH ORDINALITY AS batch (${requestColumns.map(([name]) => name).join(', ')}, ordinal) ORDER BY ordinal
-  ON CONFLICT (id) DO NOTHING`;
-
-export interface PostgresRequestLogOptions {
-  /** Records kept in memory while PostgreSQL is unreachable; the oldest beyond this are dropped (and reported). Default 100,000. */
-  maxPending?: number;
-  /** A batch failed to write (it is retried with the next batch). */
-  onError?: (error: unknown) => void;
-}
-
-/** The request log in PostgreSQL: add() queues, one INSERT per event-loop turn writes the queue. */
+/** The request log in PostgreSQL: the ledger's inference entries, newest first (open the ledger first: its tables must exist). */
 export class PostgresRequestLog implements RequestLog {
-  private pending: RequestRecord[] = [];
-  private scheduled = false;
-  private writing: Promise<void> = Promise.resolve();
-  private readonly maxPending: number;
-
-  /** Call `migrateRecords(database)` first (createPostgresStores does). */
-  constructor(private readonly database: PostgresDatabase, private readonly options: PostgresRequestLogOptions = {}) {
-    this.maxPending = options.maxPending ?? 100_000;
-  }
-
-  add(record: RequestRecord): void {
-    this.pending.push(record);
-    if (this.pending.length > this.maxPending) {
-      const dropped = this.pending.splice(0, this.pending.length - this.maxPending);
-      this.options.onError?.(new Error(`request log: PostgreSQL is behind; dropped ${dropped.length} oldest records`));
-    }
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        this.write().catch((error: unknown) => this.options.onError?.(error));
-      });
-    }
-  }
-
-  /** Writes run one after another, so records reach the table in the order they were added. */
-  private write(): Promise<void> {
-    this.scheduled = false;
-    this.writing = this.writing.catch(() => undefined).then(() => this.writeBatch());
-    return this.writing;
-  }
-
-  private async writeBatch(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    try {
-      await this.database.pool.query(insertRequestsSql, requestColumns.map(([, , read]) => batch.map(read)));
-    } catch (error) {
-      // Put the batch back in front so a later write (or flush) retries it; ON CONFLICT makes a retry harmless.
-      this.pending = batch.concat(this.pending);
-      throw error;
-    }
-  }
+  constructor(private readonly database: PostgresDatabase) {}
 
   async recent(limit: number, department?: string | null): Promise<RequestRecord[]> {
-    await this.flush();
-    const result: pg.QueryResult<RequestRow> = department
-      ? await this.database.pool.query('SELECT * FROM requests WHERE department = $1 ORDER BY time DESC, position DESC LIMIT $2', [department, limit])
-      : await this.database.pool.query('SELECT * FROM requests ORDER BY time DESC, position DESC LIMIT $1', [limit]);
-    return result.rows.map(requestFromRow);
-  }
-
-  /** Resolves once every record added so far is written; rejects if PostgreSQL refused them (they stay queued). */
-  async flush(): Promise<void> {
-    await this.write();
+    const result: pg.QueryResult<{ entry_json: string }> = department
+      ? await this.database.pool.query(recentInferenceSql((position) => `$${position}`, true), [department, limit])
+      : await this.database.pool.query(recentInferenceSql((position) => `$${position}`, false), [limit]);
+    return result.rows.map((row) => requestFromEntryJson(row.entry_json)).filter((record) => record !== undefined);
   }
 }

@@ -1,5 +1,5 @@
-// SQLite implementations of the key store and the request log (writes batched per event-loop turn).
-import { requestFromRow, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord, type RequestRow } from '../records.js';
+// SQLite implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
+import { recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 
 const migrations: Migration[] = [
@@ -30,6 +30,11 @@ const migrations: Migration[] = [
       CREATE INDEX requests_time ON requests (time);
       CREATE INDEX requests_department_time ON requests (department, time);
     `,
+  },
+  {
+    // The request log is read from the ledger's inference entries, which hold the same fields.
+    id: 'records-002-requests-from-ledger',
+    sql: 'DROP TABLE IF EXISTS requests;',
   },
 ];
 
@@ -107,67 +112,17 @@ export class SqliteKeyStore implements KeyStore {
 
 
 export class SqliteRequestLog implements RequestLog {
-  private pending: RequestRecord[] = [];
-  private scheduled = false;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly insert;
-  private readonly insertAll;
+  private readonly all;
+  private readonly byDepartment;
 
-  constructor(
-    private readonly database: SqliteDatabase,
-    private readonly onError: (error: unknown) => void = (error) => process.emitWarning(`request log: ${(error as Error).message}`),
-    private readonly schedule: (flush: () => void) => void = (flush) => setImmediate(flush),
-  ) {
-    migrateRecords(database);
-    this.insert = database.prepare(`INSERT OR IGNORE INTO requests VALUES (${Array.from({ length: 20 }, () => '?').join(', ')})`);
-    this.insertAll = database.transaction((batch: RequestRecord[]) => {
-      for (const record of batch) {
-        this.insert.run(
-          record.id, record.time, record.keyId, record.keyName, record.department, record.user, record.route, record.alias,
-          record.provider, record.upstreamModel, record.stream ? 1 : 0, record.status, record.errorCode, record.inputTokens,
-          record.outputTokens, record.cachedInputTokens, record.reasoningTokens, record.costMicros, record.latencyMs, record.maxTokens,
-        );
-      }
-    });
-  }
-
-  /**
-   * Queue a record. The request log is an operational view, not evidence (the ledger is), so it is written in
-   * batches every 100 ms, inside the turn's shared transaction.
-   */
-  add(record: RequestRecord): void {
-    this.pending.push(record);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      this.timer = setTimeout(() => this.schedule(() => this.write()), 100);
-      this.timer.unref();
-    }
-  }
-
-  private write(): void {
-    this.scheduled = false;
-    clearTimeout(this.timer);
-    const batch = this.pending;
-    this.pending = [];
-    if (batch.length === 0) return;
-    try {
-      this.insertAll(batch);
-    } catch (error) {
-      // Runs from setImmediate: never throw there. Keep the batch for the next write and say why.
-      this.pending = batch.concat(this.pending);
-      this.onError(error);
-    }
+  /** Open after the ledger (its tables must exist): the records are its inference entries. */
+  constructor(database: SqliteDatabase) {
+    this.all = database.prepare<[number], { entry_json: string }>(recentInferenceSql(() => '?', false));
+    this.byDepartment = database.prepare<[string, number], { entry_json: string }>(recentInferenceSql(() => '?', true));
   }
 
   async recent(limit: number, department?: string | null): Promise<RequestRecord[]> {
-    this.write();
-    const rows = department
-      ? this.database.prepare('SELECT *, user AS end_user FROM requests WHERE department = ? ORDER BY time DESC, rowid DESC LIMIT ?').all(department, limit)
-      : this.database.prepare('SELECT *, user AS end_user FROM requests ORDER BY time DESC, rowid DESC LIMIT ?').all(limit);
-    return (rows as RequestRow[]).map(requestFromRow);
-  }
-
-  async flush(): Promise<void> {
-    this.write();
+    const rows = department ? this.byDepartment.all(department, limit) : this.all.all(limit);
+    return rows.map((row) => requestFromEntryJson(row.entry_json)).filter((record) => record !== undefined);
   }
 }
