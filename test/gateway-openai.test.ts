@@ -1,4 +1,5 @@
 // The gateway through the official openai SDK against a fake OpenAI upstream: JSON, streams, tools, embeddings, errors, admin.
+import { createHash } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
@@ -84,6 +85,29 @@ describe('chat completions', () => {
     expect(log.data[0].stream).toBe(true);
     expect(log.data[0].tokens.output).toBe(6);
     expect(log.data[0].cost_micros).toBe(upstream.bill.costMicros);
+  });
+
+  it('sends a client that did not ask for usage every frame without a usage member, and the rest unchanged', async () => {
+    const response = await post('/v1/chat/completions', JSON.stringify({ model: 'fast', stream: true, messages: [{ role: 'user', content: 'wire check' }], max_tokens: 4 }));
+    const frames = (await response.text()).split('\n\n').filter((frame) => frame.startsWith('data: '));
+    expect(frames.at(-1)).toBe('data: [DONE]');
+    const chunks = frames.slice(0, -1).map((frame) => JSON.parse(frame.slice('data: '.length)) as Record<string, unknown>);
+    expect(chunks.length).toBeGreaterThanOrEqual(4);
+    for (const chunk of chunks) {
+      expect(chunk).not.toHaveProperty('usage');
+      expect(chunk.model).toBe('gpt-4o-mini-2024-07-18');
+      expect(Array.isArray(chunk.choices) && chunk.choices.length).toBe(1);
+    }
+  });
+
+  it('records in the ledger the SHA-256 of the exact bytes the client received', async () => {
+    const response = await post('/v1/chat/completions', JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'exact bytes' }], max_tokens: 5 }));
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(JSON.parse(bytes.toString('utf8')).choices[0].message.content).toMatch(/You said/);
+    const requestId = response.headers.get('x-covenant-request-id');
+    const listed = await (await fetch(`${gateway.url}/admin/audit/entries?from=0&limit=10000&kind=inference`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+    const entry = (listed.data as { request_id: string; response_sha256: string }[]).find((each) => each.request_id === requestId)!;
+    expect(entry.response_sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
   it('passes the usage chunk to a client that asked for it', async () => {

@@ -4,6 +4,7 @@ import type { ServerResponse } from 'node:http';
 import type { ChatChunk, ChatRequest } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
 import { formatMicros } from '../core/money.js';
+import { rawJsonOf } from '../providers/raw-json.js';
 import type { ChatStream } from '../providers/types.js';
 import type { CallContext } from './context.js';
 import type { Gateway } from './gateway.js';
@@ -16,6 +17,9 @@ export interface StreamFormat {
   errorFrame(error: CovenantError): string;
 }
 
+/** A compact JSON object whose text ends with this has `usage: null` as its last top-level member. */
+const nullUsageMember = ',"usage":null}';
+
 /** OpenAI's format: `data: {chunk}` frames and `data: [DONE]`; the usage chunk only for clients that asked for it. */
 export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
   const wantsUsage = clientRequest.stream_options?.include_usage === true;
@@ -23,12 +27,18 @@ export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
     async *frames(chunks) {
       for await (const chunk of chunks) {
         if (chunk.usage && chunk.choices.length === 0 && !wantsUsage) continue;
+        // A provider's chunk goes out as the text it sent, less the `"usage":null` the gateway's include_usage added.
+        const raw = rawJsonOf(chunk);
         if (!wantsUsage && chunk.usage !== undefined) {
+          if (chunk.usage === null && raw?.endsWith(nullUsageMember)) {
+            yield `data: ${raw.slice(0, -nullUsageMember.length)}}\n\n`;
+            continue;
+          }
           const { usage: _usage, ...rest } = chunk;
           yield `data: ${JSON.stringify(rest)}\n\n`;
           continue;
         }
-        yield `data: ${JSON.stringify(chunk)}\n\n`;
+        yield `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
       }
     },
     done: 'data: [DONE]\n\n',
@@ -63,10 +73,23 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   // Content retention needs the text; otherwise only the hash is kept.
   const keep = context.department.retention.content !== 'none';
   const frames: string[] = [];
+  // The frames one upstream read yields arrive in successive microtasks: cork until they are all written, so they
+  // leave in one system call instead of one each.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    raw.uncork();
+  };
   const write = (frame: string) => {
     hash.update(frame);
     if (keep) frames.push(frame);
-    if (!clientGone && !raw.destroyed) raw.write(frame);
+    if (clientGone || raw.destroyed) return;
+    if (!corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    }
+    raw.write(frame);
   };
 
   let failure: CovenantError | undefined;

@@ -1,6 +1,7 @@
 // Upstream HTTP for every adapter: pooled keep-alive connections (undici), timeouts, and provider errors kept intact.
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { CovenantError, upstreamError } from '../core/errors.js';
+import { keepRawJson } from './raw-json.js';
 
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
 
@@ -69,7 +70,7 @@ export async function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> 
     throw translateTransportError(options.provider, options.timeoutMs, error, 'response');
   }
   try {
-    return JSON.parse(text) as T;
+    return keepRawJson(JSON.parse(text) as T, text);
   } catch {
     throw new CovenantError('upstream_error', `Provider "${options.provider}" returned a body that is not JSON: ${text.slice(0, 200)}`);
   }

@@ -1,5 +1,5 @@
 // OpenAI-compatible routes: POST /v1/chat/completions (JSON and SSE), POST /v1/embeddings, GET /v1/models.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ChatRequest } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
@@ -9,6 +9,7 @@ import type { CallContext } from '../context.js';
 import { openAIStreamFormat, pipeStream, type StreamFormat } from '../streaming.js';
 import type { ChatResult, ChatStream } from '../../providers/types.js';
 import { parseChatRequest, parseEmbeddingRequest } from '../validate.js';
+import { rawJsonOf } from '../../providers/raw-json.js';
 
 export function rawBodyOf(request: FastifyRequest): string {
   return (request as FastifyRequest & { rawBody?: string }).rawBody ?? '';
@@ -19,10 +20,13 @@ export function header(request: FastifyRequest, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Send a finished JSON body: hashed for the ledger, then the finishing stages run, then it is sent. */
+/**
+ * Send a finished JSON body: hashed for the ledger, then the finishing stages run, then it is sent. A provider's body
+ * passed through unchanged goes out as the exact text the provider sent (no second serialisation).
+ */
 export async function sendJson(gateway: Gateway, context: CallContext, reply: FastifyReply, body: unknown, usage: Parameters<Gateway['complete']>[1]): Promise<void> {
-  const text = JSON.stringify(body);
-  context.responseHash = createHash('sha256').update(text).digest('hex');
+  const text = rawJsonOf(body) ?? JSON.stringify(body);
+  context.responseHash = hash('sha256', text, 'hex');
   context.responseText = text;
   await gateway.complete(context, usage);
   reply.headers(context.responseHeaders).header('x-covenant-cost-usd', formatMicros(context.costMicros));

@@ -3,6 +3,7 @@ import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingR
 import { usageFromOpenAI } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
+import { keepRawJson } from '../raw-json.js';
 import { readSse } from '../sse.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 
@@ -52,7 +53,7 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
             }
             if (chunk.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
             if (chunk.usage) usage = usageFromOpenAI(chunk.usage);
-            yield chunk;
+            yield keepRawJson(chunk, message.data);
           }
         } catch (error) {
           throw translateTransportError(settings.name, settings.timeoutMs, error, 'response');
