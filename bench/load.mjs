@@ -1,4 +1,9 @@
-// The load generator: N connections each sending one request after another (closed loop), warm-up, then a timed window.
+// The load generator: N connections each sending one request after another (closed loop), or requests paced at a fixed
+// rate over N connections (open loop, `rate`), warm-up, then a timed window.
+//
+// Closed loop measures the most a server can do: at saturation, latency is mostly queueing behind CPU time. Paced load
+// measures what a request costs when the server keeps up: latency runs from the moment the request was due (not from
+// when a connection became free), so a stalled server is charged for every request it delayed (no coordinated omission).
 //
 // Runs as its own process, forked by bench/run.mjs with an IPC channel: it sends {phase: 'measuring'} when the window
 // opens and {phase: 'measured'} when it closes (so the parent can sample the servers' CPU time), then
@@ -18,6 +23,7 @@ import { Pool } from 'undici';
  * @property {number} connections
  * @property {number} warmupSeconds
  * @property {number} durationSeconds
+ * @property {number} [rate]        requests per second, paced (open loop); absent: closed loop
  */
 
 /** @param {LoadOptions} options */
@@ -67,7 +73,48 @@ export async function runLoad(options, onMeasuring = () => {}, onMeasured = () =
     }
   }
 
-  const workers = Array.from({ length: options.connections }, (_, index) => worker(pools[index % pools.length]));
+  /** One request due at `due` (performance.now() time); counted when it was due and ended inside the window. */
+  async function one(pool, due) {
+    const counted = measuring;
+    let failure;
+    try {
+      const response = await pool.request({ path: options.path, method: 'POST', headers, body });
+      const text = await response.body.text();
+      if (response.statusCode !== 200) failure = `HTTP ${response.statusCode}: ${text.slice(0, 300)}`;
+      else if (options.stream && !text.endsWith('data: [DONE]\n\n')) failure = `stream did not end with [DONE]: ${text.slice(-200)}`;
+    } catch (error) {
+      failure = `${error.name}: ${error.message}`;
+    }
+    const latency = performance.now() - due;
+    if (!counted || !measuring) return;
+    if (failure) {
+      errors++;
+      if (errorSamples.length < 3) errorSamples.push(failure);
+    } else {
+      record(latency);
+    }
+  }
+
+  /** Paced: request i is due at start + i / rate, spread round-robin over the pools (each holds its share of connections). */
+  async function pacer() {
+    const interval = 1000 / options.rate;
+    const inflight = new Set();
+    let due = performance.now();
+    let sent = 0;
+    while (!stopping) {
+      const now = performance.now();
+      while (due <= now) {
+        const request = one(pools[sent++ % pools.length], due);
+        inflight.add(request);
+        request.finally(() => inflight.delete(request));
+        due += interval;
+      }
+      await sleep(Math.max(0, Math.min(1, due - performance.now())));
+    }
+    await Promise.all(inflight);
+  }
+
+  const workers = options.rate ? [pacer()] : Array.from({ length: options.connections }, (_, index) => worker(pools[index % pools.length]));
   await sleep(options.warmupSeconds * 1000);
   onMeasuring();
   measuring = true;

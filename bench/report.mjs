@@ -44,6 +44,8 @@ export function tableRows(runs, cores) {
     const direct = byName.get(scenario.direct);
     const minimal = byName.get(scenario.minimal);
     const added = (key) => (direct && direct !== byName.get(scenario.name) ? result.latencyMs[key] - direct.result.latencyMs[key] : NaN);
+    const paced = byName.get(scenario.name).paced;
+    const pacedAdded = direct?.paced && paced && direct !== byName.get(scenario.name) ? paced.latencyMs.p99 - direct.paced.latencyMs.p99 : NaN;
     const server = scenario.target === 'upstream' ? cpu.upstream : cpu.server;
     return {
       name: scenario.name,
@@ -53,6 +55,8 @@ export function tableRows(runs, cores) {
       p99: result.latencyMs.p99,
       addedP50: added('p50'),
       addedP99: added('p99'),
+      pacedP99: paced?.latencyMs.p99 ?? NaN,
+      pacedAddedP99: pacedAdded,
       ratioToMinimal: minimal ? result.requestsPerSecond / minimal.result.requestsPerSecond : NaN,
       // CPU time the process under test spent per request: the number that does not depend on how the 2 cores were shared.
       serverCpuMicrosPerRequest: server === undefined || result.requests === 0 ? NaN : (server / result.requests) * 1e6,
@@ -66,7 +70,9 @@ export function tableRows(runs, cores) {
 
 /** A Markdown table (readable in a terminal as is, and pasted into bench/RESULTS.md). */
 export function formatTable(rows) {
-  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'vs minimal proxy', 'CPU µs/req', 'writes/req', 'other load', 'errors'];
+  const paced = rows.some((row) => Number.isFinite(row.pacedP99));
+  const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', ...(paced ? ['p99 ms @ rate', 'added p99 ms @ rate'] : []),
+    'vs minimal proxy', 'CPU µs/req', 'writes/req', 'other load', 'errors'];
   const lines = rows.map((row) => [
     row.label,
     fixed(row.requestsPerSecond, 0),
@@ -74,6 +80,7 @@ export function formatTable(rows) {
     fixed(row.p99, 2),
     signed(row.addedP50, 2),
     signed(row.addedP99, 2),
+    ...(paced ? [fixed(row.pacedP99, 2), signed(row.pacedAddedP99, 2)] : []),
     Number.isFinite(row.ratioToMinimal) ? `${(row.ratioToMinimal * 100).toFixed(0)}%` : '–',
     fixed(row.serverCpuMicrosPerRequest, 0),
     fixed(row.writesPerRequest, 1),
@@ -87,7 +94,7 @@ export function formatTable(rows) {
 }
 
 /** The targets of issue 2 item 9 and issue 3 item 10, checked where both sides of the comparison were measured. */
-export function checkTargets(rows) {
+export function checkTargets(rows, pacedRate = 0) {
   const row = (name) => rows.find((candidate) => candidate.name === name);
   const checks = [];
   const covenant = row('covenant');
@@ -97,7 +104,10 @@ export function checkTargets(rows) {
     checks.push({ target: 'Covenant throughput >= 50% of the minimal proxy', value: `${(covenant.ratioToMinimal * 100).toFixed(0)}%`, ok: covenant.ratioToMinimal >= 0.5 });
   }
   if (covenant && Number.isFinite(covenant.addedP99)) {
-    checks.push({ target: 'Covenant added p99 <= 2 ms at 16 connections', value: `${covenant.addedP99.toFixed(2)} ms`, ok: covenant.addedP99 <= 2 });
+    checks.push({ target: 'Covenant added p99 <= 2 ms at 16 connections, saturated (closed loop)', value: `${covenant.addedP99.toFixed(2)} ms`, ok: covenant.addedP99 <= 2 });
+  }
+  if (covenant && Number.isFinite(covenant.pacedAddedP99)) {
+    checks.push({ target: `Covenant added p99 <= 2 ms at 16 connections, paced at ${pacedRate} requests/s`, value: `${covenant.pacedAddedP99.toFixed(2)} ms`, ok: covenant.pacedAddedP99 <= 2 });
   }
   if (covenant && budgets) {
     const ratio = budgets.requestsPerSecond / covenant.requestsPerSecond;

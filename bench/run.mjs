@@ -1,7 +1,7 @@
 // `npm run bench`: the gateway load benchmark — direct vs a minimal Node proxy vs Covenant, each in its own process.
 //
-// Usage: node bench/run.mjs [--quick] [--duration S] [--warmup S] [--connections N] [--rounds N] [--only a,b]
-//                           [--wait-quiet S] [--pin] [--profile DIR] [--json FILE]
+// Usage: node bench/run.mjs [--quick] [--duration S] [--warmup S] [--connections N] [--paced-rate R] [--rounds N]
+//                           [--only a,b] [--wait-quiet S] [--pin] [--profile DIR] [--json FILE]
 // Method and results: bench/RESULTS.md.
 import { fork } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +24,8 @@ const usage = `usage: node bench/run.mjs [options]
   --duration S       seconds measured per scenario
   --warmup S         seconds of warm-up per scenario (not measured)
   --connections N    concurrent connections (default 16)
+  --paced-rate R     after each closed-loop run, measure latency with requests paced at R per second over the same
+                     connections (default 1000; 0 skips it)
   --rounds N         run every scenario N times, interleaved, and report each one's least disturbed run
   --only A,B         only these scenarios (${scenarios.map((scenario) => scenario.name).join(', ')})
   --wait-quiet S     before each scenario, wait up to S seconds for other programs to use < 10% of the CPU
@@ -40,6 +42,7 @@ function options() {
         duration: { type: 'string' },
         warmup: { type: 'string' },
         connections: { type: 'string', default: '16' },
+        'paced-rate': { type: 'string', default: '1000' },
         only: { type: 'string' },
         rounds: { type: 'string', default: '1' },
         pin: { type: 'boolean', default: false },
@@ -77,6 +80,7 @@ function options() {
     durationSeconds: number(parsed.duration, parsed.quick ? 3 : 10, '--duration'),
     warmupSeconds: number(parsed.warmup, parsed.quick ? 1 : 2, '--warmup'),
     connections: Math.round(number(parsed.connections, 16, '--connections')),
+    pacedRate: parsed['paced-rate'] === '0' ? 0 : Math.round(number(parsed['paced-rate'], 1000, '--paced-rate')),
     rounds: Math.round(number(parsed.rounds, 1, '--rounds')),
     only,
     pin: parsed.pin,
@@ -174,11 +178,16 @@ async function runScenario(scenario, upstream, settings, work) {
   try {
     await smokeTest(target, scenario);
     const pids = { upstream: upstream.child.pid, ...(server ? { server: server.child.pid } : {}) };
-    const { result, cpu, window, writes } = await runLoadProcess({
+    const load = {
       url: target.url, path: '/v1/chat/completions', headers: target.headers, body: requestBody({ model: target.model, stream: scenario.stream }),
       stream: scenario.stream, connections: settings.connections, warmupSeconds: settings.warmupSeconds, durationSeconds: settings.durationSeconds,
-    }, pids, cpusFor('load'));
-    return { scenario, result, cpu, window, writes };
+    };
+    const { result, cpu, window, writes } = await runLoadProcess(load, pids, cpusFor('load'));
+    // The same server, not saturated: what a request costs when the server keeps up.
+    const paced = settings.pacedRate > 0
+      ? (await runLoadProcess({ ...load, rate: settings.pacedRate, warmupSeconds: 1, durationSeconds: Math.min(5, settings.durationSeconds) }, pids, cpusFor('load'))).result
+      : undefined;
+    return { scenario, result, cpu, window, writes, paced };
   } finally {
     if (server) await stopProcess(server.child);
   }
@@ -237,7 +246,8 @@ async function main() {
       all.get(scenario.name).push(run);
       const { result, cpu } = run;
       const others = cpu.others === undefined ? '' : `, other programs ${((cpu.others / (result.windowMs / 1000) / machine.cores) * 100).toFixed(0)}% CPU`;
-      process.stdout.write(`${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms${others}`
+      const paced = run.paced ? `; at ${settings.pacedRate}/s: p50 ${run.paced.latencyMs.p50.toFixed(2)} ms, p99 ${run.paced.latencyMs.p99.toFixed(2)} ms` : '';
+      process.stdout.write(`${result.requestsPerSecond.toFixed(0)} req/s, p50 ${result.latencyMs.p50.toFixed(2)} ms, p99 ${result.latencyMs.p99.toFixed(2)} ms${paced}${others}`
         + `${result.errors ? `, ${result.errors} errors: ${result.errorSamples[0]}` : ''}\n`);
       const profile = settings.profile && path.join(settings.profile, `${scenario.name}.cpuprofile`);
       if (profile && existsSync(profile)) {
@@ -249,10 +259,11 @@ async function main() {
 
   const runs = chosen.map((scenario) => leastDisturbedRun(all.get(scenario.name)));
   const rows = tableRows(runs, machine.cores);
-  const checks = checkTargets(rows);
+  const checks = checkTargets(rows, settings.pacedRate);
   process.stdout.write(`\n${formatTable(rows)}\n\n`);
   process.stdout.write([
     'added: latency minus that of (a) direct in the same mode; vs minimal proxy: throughput over that of (b) in the same mode;',
+    ...(settings.pacedRate > 0 ? [`@ ${settings.pacedRate}/s: the same server with requests paced at ${settings.pacedRate} per second over the same connections (open loop, latency from when each was due);`] : []),
     'CPU µs/req and writes/req: CPU time and write system calls (socket + file) of the process under test, per request;',
     'other load: share of the machine used by programs outside the benchmark during the window.',
     '',
@@ -266,7 +277,7 @@ async function main() {
     writeFileSync(settings.json, `${JSON.stringify({ machine, settings, runs: [...all.values()].flat(), rows, checks }, null, 2)}\n`);
     process.stdout.write(`\nresults written to ${settings.json}\n`);
   }
-  if ([...all.values()].flat().some((run) => run.result.errors > 0)) {
+  if ([...all.values()].flat().some((run) => run.result.errors > 0 || (run.paced?.errors ?? 0) > 0)) {
     process.stderr.write('bench: some requests failed; the numbers above are not trustworthy\n');
     process.exitCode = 1;
   }
