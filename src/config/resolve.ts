@@ -1,5 +1,5 @@
 // Step two of config: a validated file becomes ready-to-use settings (secrets read from the environment, prices resolved, defaults filled).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ModelPricing } from '../core/pricing.js';
 import { pricePerMtokToMicros } from '../core/money.js';
 import { builtInPricing } from '../core/price-table.js';
@@ -64,7 +64,7 @@ export interface ResolvedConfig {
 
 /** Hash of an API key secret, as stored (the secret itself is never stored). */
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  return hash('sha256', secret, 'hex');
 }
 
 const defaultMaxOutputTokens = 4096;
