@@ -60,10 +60,14 @@ export interface CallContext {
 /**
  * A pipeline stage. `admit` runs before the provider is called and may change the upstream request,
  * add response headers, or throw a CovenantError to refuse. `finish` runs once after the call ends,
- * whatever the outcome (also for refusals), before the response's last byte is sent, alongside the other stages' finishes; it must not throw.
+ * whatever the outcome (also for refusals), before the response's last byte is sent, alongside the other stages' finishes.
+ * A failed finish is reported and otherwise ignored, unless the stage is `required`: then a completed call's answer
+ * is withheld where it has not been sent yet (503 evidence_unavailable), and a stream ends with that error.
  */
 export interface Stage {
   readonly name: string;
+  /** Its finish is evidence the answer may not go out without (the ledger entry). */
+  readonly required?: boolean;
   admit?(context: CallContext): Promise<void> | void;
   finish?(context: CallContext): Promise<void> | void;
 }

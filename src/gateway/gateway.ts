@@ -163,7 +163,10 @@ export class Gateway {
     return failure;
   }
 
-  /** The call completed: meter it (worst case when the provider reported no usage) and run the finishing stages. */
+  /**
+   * The call completed: meter it (worst case when the provider reported no usage) and run the finishing stages.
+   * Throws CovenantError evidence_unavailable when a required stage (the ledger) could not record it.
+   */
   async complete(context: CallContext, usage: Usage | undefined, clientGone = false): Promise<void> {
     context.outcome = { kind: 'completed', clientGone };
     if (usage) {
@@ -180,22 +183,30 @@ export class Gateway {
       };
     }
     context.costMicros = costMicros(context.usage, context.model.pricing);
-    await this.finish(context);
+    if (!(await this.finish(context))) {
+      // No answer without its evidence: the caller sends this instead (or ends the stream with it).
+      const withheld = new CovenantError('evidence_unavailable');
+      withheld.headers['x-covenant-request-id'] = context.id;
+      throw withheld;
+    }
   }
 
-  private async finish(context: CallContext): Promise<void> {
+  /** Run every finishing stage; false when a required one failed. */
+  private async finish(context: CallContext): Promise<boolean> {
+    let recorded = true;
     // Finishing stages run together, so their writes (budget settle, ledger append) share one commit.
     await Promise.all(this.services.stages.map(async (stage) => {
       if (!stage.finish) return;
       try {
         await stage.finish(context);
       } catch (error) {
-        // A finishing stage must not break the response; its failure is reported, not thrown.
         process.emitWarning(`stage ${stage.name} failed to finish request ${context.id}: ${(error as Error).message}`);
+        if (stage.required) recorded = false;
       }
     }));
     const latencyMs = performance.now() - context.startedAt;
     this.services.metrics.observe(context, latencyMs);
+    return recorded;
   }
 
   private now(): Date {

@@ -104,12 +104,15 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
     // The provider may already have billed what it generated: meter the worst case rather than release.
     context.status = failure.status;
     context.state.streamError = failure;
-    await gateway.complete(context, stream.usage(), clientGone);
-    if (!clientGone && !raw.destroyed) raw.write(format.errorFrame(failure));
-  } else {
-    await gateway.complete(context, stream.usage(), clientGone);
-    if (format.done && !clientGone && !raw.destroyed) raw.write(format.done);
   }
+  let last = failure ? format.errorFrame(failure) : format.done;
+  try {
+    await gateway.complete(context, stream.usage(), clientGone);
+  } catch (error) {
+    // The ledger could not record the stream: it ends with that error instead of a clean finish.
+    last = format.errorFrame(error instanceof CovenantError ? error : new CovenantError('internal_error'));
+  }
+  if (last && !clientGone && !raw.destroyed) raw.write(last);
   if (!raw.destroyed) {
     raw.addTrailers({ 'x-covenant-cost-usd': formatMicros(context.costMicros) });
     raw.end();

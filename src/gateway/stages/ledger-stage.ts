@@ -52,6 +52,7 @@ export function inferenceEntry(context: CallContext, configVersion: string): Led
 export function createLedgerStage(ledger: LedgerStore, configVersion: () => string, onError: (error: unknown, where: string) => void): Stage {
   return {
     name: 'ledger',
+    required: true,
     async finish(context) {
       // Awaited: the response is sent only once its entry is committed (a SIGKILL after that loses nothing).
       const { seq } = await ledger.append(inferenceEntry(context, configVersion()));

@@ -1,0 +1,72 @@
+// No answer without its evidence: when the ledger cannot record a request, a JSON answer is withheld (503) and a
+// stream ends with that error; once the ledger works again, requests are answered and the log still verifies.
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+
+const secrets = { ADMIN_KEY: 'sk-fail-closed-admin', CLAIMS_KEY: 'sk-fail-closed-claims' };
+let gateway: TestGateway;
+let saboteur: Database.Database;
+
+const text = `
+store: sqlite:{{DB}}
+admin_keys: [ { name: ops, key_env: ADMIN_KEY } ]
+providers: [ { name: mock, type: mock } ]
+models: [ { alias: demo, provider: mock, version: mock-gpt-1 } ]
+org:
+  name: acme
+  departments:
+    - name: claims
+      keys: [ { name: triage-bot, key_env: CLAIMS_KEY } ]
+`;
+
+const chat = (body: Record<string, unknown>) => fetch(`${gateway.url}/v1/chat/completions`, {
+  method: 'POST',
+  headers: { authorization: `Bearer ${secrets.CLAIMS_KEY}`, 'content-type': 'application/json' },
+  body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'hello' }], max_tokens: 8, ...body }),
+});
+
+beforeAll(async () => {
+  gateway = await startTestGateway(text, secrets);
+  // A second connection to the same file, as a failing disk or a locked-down table would: every ledger insert aborts.
+  saboteur = new Database(join(gateway.directory, 'covenant.db'));
+  saboteur.exec("CREATE TRIGGER refuse_entries BEFORE INSERT ON ledger_entries BEGIN SELECT RAISE(ABORT, 'simulated ledger failure'); END;");
+});
+
+afterAll(async () => {
+  saboteur?.close();
+  await gateway?.stop();
+});
+
+describe('when the ledger cannot record a request', () => {
+  it('withholds a JSON answer with 503 evidence_unavailable and the request id', async () => {
+    const response = await chat({});
+    expect(response.status).toBe(503);
+    expect(response.headers.get('x-covenant-request-id')).toMatch(/^req_/);
+    const body = await response.json();
+    expect(body.error.code).toBe('evidence_unavailable');
+    expect(body).not.toHaveProperty('choices');
+  });
+
+  it('ends a stream with the evidence_unavailable error instead of [DONE]', async () => {
+    const response = await chat({ stream: true });
+    expect(response.status).toBe(200);
+    const frames = (await response.text()).split('\n\n').filter(Boolean);
+    expect(frames).not.toContain('data: [DONE]');
+    expect(JSON.parse(frames.at(-1)!.slice('data: '.length)).error.code).toBe('evidence_unavailable');
+  });
+
+  it('answers again once the ledger works, and the log verifies without a gap', async () => {
+    saboteur.exec('DROP TRIGGER refuse_entries');
+    const response = await chat({});
+    expect(response.status).toBe(200);
+    expect((await response.json()).choices[0].message.content).toBeTruthy();
+    const verified = await fetch(`${gateway.url}/admin/audit/verify`, { headers: { authorization: `Bearer ${secrets.ADMIN_KEY}` } });
+    const report = await verified.json();
+    expect(report.ok).toBe(true);
+    const listed = await (await fetch(`${gateway.url}/admin/audit/entries?kind=inference`, { headers: { authorization: `Bearer ${secrets.ADMIN_KEY}` } })).json();
+    expect(listed.data.map((entry: { seq: number }) => entry.seq)).toEqual([...listed.data.keys()].map((index) => listed.data[0].seq + index));
+    expect(listed.data).toHaveLength(1);
+  });
+});
