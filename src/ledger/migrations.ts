@@ -1,4 +1,4 @@
-// SQLite schema of the evidence ledger: entries, complete-subtree hashes, signed checkpoints, the signing key, content.
+// SQLite schema of the evidence ledger: entries, time marks, complete-subtree hashes, signed checkpoints, the signing key, content.
 import type { Migration } from '../stores/sqlite/database.js';
 
 export const ledgerMigrations: readonly Migration[] = [
@@ -52,6 +52,25 @@ export const ledgerMigrations: readonly Migration[] = [
         redactions_json TEXT
       );
       CREATE INDEX ledger_content_time ON ledger_content (time);
+    `,
+  },
+  {
+    id: 'ledger-002-time-marks',
+    sql: `
+      -- Entries carry their own times (a request's start), which need not grow with seq. Instead of an index entry per
+      -- append, a mark is written when a batch raises the newest entry time: (time, seq) says every entry before seq is
+      -- older than time, so a "since" query starts at the seq of the first mark at or after its time.
+      CREATE TABLE ledger_time_marks (
+        time TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO ledger_time_marks (time, seq)
+        SELECT time, seq FROM (
+          SELECT seq, time, MAX(time) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS newest_before
+          FROM ledger_entries
+        )
+        WHERE newest_before IS NULL OR time > newest_before;
+      DROP INDEX ledger_entries_time;
     `,
   },
 ];

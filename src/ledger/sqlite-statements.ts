@@ -29,6 +29,12 @@ export interface BatchRow {
   nodes: { level: number; index: number; hash: Hash }[];
 }
 
+/** A batch raised the newest entry time: every entry before `seq` is older than `time` (see migration ledger-002). */
+export interface TimeMark {
+  time: string;
+  seq: number;
+}
+
 // Subtrees of 2^6 leaves and more are few (1/64 of the leaves) and every proof reads the upper ones; they never change
 // once written, so caching them is safe. Bounded: the cache is dropped when it reaches its size.
 const cachedMinimumLevel = 6;
@@ -51,16 +57,44 @@ export function cachedReader(reader: NodeReader): NodeReader {
   };
 }
 
+// Entries go in by INSERTs of this many rows while a batch has that many left: one statement call (and one result
+// object) per chunk instead of per row.
+const entriesPerInsert = 16;
+const entryColumns = 6;
+
 export function prepareStatements(database: SqliteDatabase) {
-  const insertEntry = database.prepare('INSERT INTO ledger_entries (seq, time, kind, department, entry_json, leaf_hash) VALUES (?, ?, ?, ?, ?, ?)');
+  const entriesInsert = (rows: number) =>
+    database.prepare(`INSERT INTO ledger_entries (seq, time, kind, department, entry_json, leaf_hash) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`);
+  const insertEntry = entriesInsert(1);
+  const insertEntries = entriesInsert(entriesPerInsert);
+  const entryValues: unknown[] = new Array(entriesPerInsert * entryColumns);
   const insertNode = database.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
+  const insertTimeMark = database.prepare('INSERT INTO ledger_time_marks (time, seq) VALUES (?, ?)');
   const writeBatch = database.transaction(
-    (rows: BatchRow[]) => {
-      for (const row of rows) {
+    (rows: BatchRow[], timeMark: TimeMark | undefined) => {
+      if (timeMark !== undefined) insertTimeMark.run(timeMark.time, timeMark.seq);
+      let position = 0;
+      for (; position + entriesPerInsert <= rows.length; position += entriesPerInsert) {
+        for (let offset = 0; offset < entriesPerInsert; offset += 1) {
+          const row = rows[position + offset];
+          const at = offset * entryColumns;
+          entryValues[at] = row.seq;
+          entryValues[at + 1] = row.time;
+          entryValues[at + 2] = row.kind;
+          entryValues[at + 3] = row.department;
+          entryValues[at + 4] = row.json;
+          entryValues[at + 5] = row.leaf;
+        }
+        insertEntries.run(entryValues);
+      }
+      for (; position < rows.length; position += 1) {
+        const row = rows[position];
         insertEntry.run(row.seq, row.time, row.kind, row.department, row.json, row.leaf);
-        // Level 0 is the entry's own leaf_hash; only interior subtrees go to ledger_nodes.
-        for (let position = 1; position < row.nodes.length; position += 1) {
-          const node = row.nodes[position];
+      }
+      // Level 0 is the entry's own leaf_hash; only interior subtrees go to ledger_nodes.
+      for (const row of rows) {
+        for (let level = 1; level < row.nodes.length; level += 1) {
+          const node = row.nodes[level];
           insertNode.run(node.level, node.index, node.hash);
         }
       }
@@ -72,6 +106,8 @@ export function prepareStatements(database: SqliteDatabase) {
     leafHash: pluck(database.prepare('SELECT leaf_hash FROM ledger_entries WHERE seq = ?')),
     nodeHash: pluck(database.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?')),
     maxSeq: pluck(database.prepare('SELECT MAX(seq) FROM ledger_entries')),
+    newestTime: pluck(database.prepare('SELECT time FROM ledger_time_marks ORDER BY time DESC LIMIT 1')),
+    firstSeqSince: pluck(database.prepare('SELECT seq FROM ledger_time_marks WHERE time >= ? ORDER BY time LIMIT 1')),
     leavesFrom: database.prepare('SELECT seq AS "index", leaf_hash AS hash FROM ledger_entries WHERE seq >= ? AND seq < ? ORDER BY seq'),
     nodesFrom: database.prepare('SELECT idx AS "index", hash FROM ledger_nodes WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx'),
     entryBySeq: database.prepare('SELECT seq, entry_json, leaf_hash FROM ledger_entries WHERE seq = ?'),

@@ -13,10 +13,10 @@ import {
 import { generateSignerKey, isValidKeyName, parseSignerKey, signCheckpoint, verifierKeyOf, type NoteSigner } from '../core/checkpoint.js';
 import { migrate, openDatabase, type SqliteDatabase } from '../stores/sqlite/database.js';
 import { contentFromRow, prepareContent, type ContentRow } from './content.js';
-import { buildEntry, canonicalEntryJson } from './entry.js';
+import { prepareEntry } from './entry.js';
 import { LedgerQueryError } from './errors.js';
 import { ledgerMigrations } from './migrations.js';
-import { cachedReader, checkpointFromRow, entryFromRow, prepareStatements, type BatchRow, type CheckpointRow, type EntryRow } from './sqlite-statements.js';
+import { cachedReader, checkpointFromRow, entryFromRow, prepareStatements, type BatchRow, type CheckpointRow, type EntryRow, type TimeMark } from './sqlite-statements.js';
 import type {
   AppendResult,
   ConsistencyProofResult,
@@ -83,6 +83,8 @@ export class SqliteLedgerStore implements LedgerStore {
   private readonly signer: NoteSigner | undefined;
   private readonly verifierKey: string | undefined;
   private frontier: MerkleFrontier;
+  /** The newest entry time committed (ISO text), to know when a batch needs a time mark. */
+  private newestTime: string;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
   private readonly schedule: (flush: () => void) => void;
@@ -118,6 +120,7 @@ export class SqliteLedgerStore implements LedgerStore {
     this.signer = this.writable && key !== undefined ? parseSignerKey(key.signerKey) : undefined;
     // Readers compute from stored nodes on demand (and must open a damaged log so that `audit verify` can report it).
     this.frontier = this.writable ? this.loadFrontier() : new MerkleFrontier();
+    this.newestTime = (this.statements.newestTime.get() as string | undefined) ?? '';
     this.lastCheckpointSize = (this.statements.latestCheckpoint.get() as CheckpointRow | undefined)?.size ?? 0;
     if (this.writable) {
       // Entries committed after the last checkpoint (e.g. before a SIGKILL) get signed now.
@@ -171,25 +174,30 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async entries(query: EntryQuery = {}): Promise<StoredEntry[]> {
-    const from = checkedInteger(query.from ?? 0, 'from');
+    let from = checkedInteger(query.from ?? 0, 'from');
     const limit = checkedLimit(query.limit ?? 100);
     const conditions = ['seq >= ?'];
-    const parameters: unknown[] = [from];
+    const parameters: unknown[] = [];
     if (query.department !== undefined) {
       conditions.push('department = ?');
       parameters.push(query.department);
     }
     if (query.since !== undefined) {
       if (Number.isNaN(query.since.getTime())) throw new LedgerQueryError('"since" is not a valid time');
+      const since = query.since.toISOString();
+      // Entries before the first time mark at or after `since` are all older (migration ledger-002); none: all are.
+      const first = this.statements.firstSeqSince.get(since) as number | undefined;
+      if (first === undefined) return [];
+      from = Math.max(from, first);
       conditions.push('time >= ?');
-      parameters.push(query.since.toISOString());
+      parameters.push(since);
     }
     if (query.kind !== undefined) {
       conditions.push('kind = ?');
       parameters.push(query.kind);
     }
     const sql = `SELECT seq, entry_json, leaf_hash FROM ledger_entries WHERE ${conditions.join(' AND ')} ORDER BY seq LIMIT ?`;
-    const rows = this.database.prepare(sql).all(...parameters, limit) as EntryRow[];
+    const rows = this.database.prepare(sql).all(from, ...parameters, limit) as EntryRow[];
     return rows.map(entryFromRow);
   }
 
@@ -304,25 +312,30 @@ export class SqliteLedgerStore implements LedgerStore {
     const now = this.clock().toISOString();
     const before = this.frontier.clone();
     const accepted: (BatchRow & { item: PendingAppend })[] = [];
+    let timeMark: TimeMark | undefined;
     for (const item of batch) {
       try {
         const seq = this.frontier.size;
-        const entry = buildEntry(item.input, seq, now);
-        const json = canonicalEntryJson(entry);
+        const { entry, json } = prepareEntry(item.input, seq, now);
         const leaf = hashLeaf(json);
         const nodes = this.frontier.append(leaf);
         accepted.push({ item, seq, json, time: entry.time, kind: entry.kind, department: entry.department ?? null, leaf, nodes });
+        // One mark per batch that raises the newest time, at the first entry that does (ISO times compare as text).
+        if (timeMark === undefined) {
+          if (entry.time > this.newestTime) timeMark = { time: entry.time, seq };
+        } else if (entry.time > timeMark.time) timeMark.time = entry.time;
       } catch (error) {
         item.reject(error);
       }
     }
     try {
-      this.statements.writeBatch(accepted);
+      this.statements.writeBatch(accepted, timeMark);
     } catch (error) {
       this.frontier = before;
       for (const { item } of accepted) item.reject(error);
       return;
     }
+    if (timeMark !== undefined) this.newestTime = timeMark.time;
     for (const row of accepted) row.item.resolve({ seq: row.seq, leafHash: toHex(row.leaf) });
   }
 

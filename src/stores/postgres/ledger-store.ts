@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { MerkleFrontier, consistencyProof, hashLeaf, inclusionProof, rootAt, toHex, type Hash, type NodeReader } from '../../core/merkle.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, signCheckpoint, verifierKeyOf, type NoteSigner } from '../../core/checkpoint.js';
 import { contentFromRow, prepareContent } from '../../ledger/content.js';
-import { buildEntry, canonicalEntryJson } from '../../ledger/entry.js';
+import { prepareEntry, type PreparedEntry } from '../../ledger/entry.js';
 import { LedgerQueryError } from '../../ledger/errors.js';
 import type {
   AppendResult, ConsistencyProofResult, ContentMode, EntryContent, EntryQuery, InclusionProofResult, LedgerEntryInput,
@@ -288,14 +288,14 @@ export class PostgresLedgerStore implements LedgerStore {
         const entries = { seq: [] as number[], time: [] as string[], kind: [] as string[], department: [] as (string | null)[], json: [] as string[], leaf: [] as string[] };
         const nodes = { level: [] as number[], index: [] as number[], hash: [] as string[] };
         for (const item of batch) {
-          let entry;
+          let prepared: PreparedEntry;
           try {
-            entry = buildEntry(item.input, frontier.size, now);
+            prepared = prepareEntry(item.input, frontier.size, now);
           } catch (error) {
             item.reject(error);
             continue;
           }
-          const json = canonicalEntryJson(entry);
+          const { entry, json } = prepared;
           const leaf = hashLeaf(json);
           const seq = frontier.size;
           const created = frontier.append(leaf);
