@@ -190,10 +190,12 @@ describe('BudgetGuard: concurrent traffic', () => {
     delay: fc.integer({ min: 0, max: 3 }),
   });
 
-  it.each([['memory'], ['sqlite']])('for any concurrent reserve/settle/release with usage within the reservation, spend never passes a limit (%s)', async (kind) => {
+  // "read, then tryReserve" hides decideAndReserve, so the guard takes the path of shared stores (Redis): read, decide, retry.
+  it.each([['memory'], ['sqlite'], ['sqlite, read then tryReserve']])('for any concurrent reserve/settle/release with usage within the reservation, spend never passes a limit (%s)', async (kind) => {
     await fc.assert(fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 150, size: 'max' }), async (operations) => {
-      const database = kind === 'sqlite' ? openDatabase(':memory:') : undefined;
-      const store = database ? createSqliteBudgetStore(database) : createMemoryBudgetStore();
+      const database = kind.startsWith('sqlite') ? openDatabase(':memory:') : undefined;
+      const opened = database ? createSqliteBudgetStore(database) : createMemoryBudgetStore();
+      const store: BudgetStore = kind.endsWith('tryReserve') ? { ...opened, decideAndReserve: undefined } : opened;
       const guard = new BudgetGuard({ store, settings, clock: () => noon });
       const ticks = async (count: number) => { for (let index = 0; index < count; index += 1) await new Promise((resolve) => setImmediate(resolve)); };
       await Promise.all(operations.map(async (step, index) => {

@@ -1,10 +1,10 @@
-// Reservation math: max_tokens lowered to the tightest budget, refusals only below the minimum, amounts within headroom.
+// Reservation math: max_tokens lowered to the tightest budget, refusals only below the minimum, amounts within headroom, exact prices.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   affordableOutput, counterKeyFor, decideBudget, parseCounterKey, type BudgetState,
 } from '../src/core/budget-math.js';
-import { worstCaseCostMicros, type ModelPricing } from '../src/core/pricing.js';
+import { affordableOutputTokens, costMicros, worstCaseCostMicros, type ModelPricing } from '../src/core/pricing.js';
 
 // gpt-4o-mini list prices: $0.15 and $0.60 per million input and output tokens.
 const pricing: ModelPricing = { inputMicrosPerMtok: 150_000, outputMicrosPerMtok: 600_000, cachedInputMicrosPerMtok: 75_000, cacheWriteMicrosPerMtok: 150_000 };
@@ -64,7 +64,8 @@ describe('decideBudget', () => {
 const budgetArbitrary = fc.record({
   scope: fc.constantFrom('org', 'department:claims', 'key:bot', 'user:claims/alice'),
   unit: fc.constantFrom('usd' as const, 'tokens' as const),
-  limit: fc.integer({ min: 1, max: 5_000_000 }),
+  // Large limits too: the decision then skips exact counts for budgets that afford the ceiling.
+  limit: fc.oneof(fc.integer({ min: 1, max: 5_000_000 }), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })),
   spentFraction: fc.double({ min: 0, max: 1.2, noNaN: true }),
   reservedFraction: fc.double({ min: 0, max: 0.5, noNaN: true }),
 }).map(({ scope, unit, limit, spentFraction, reservedFraction }, ) => budget({
@@ -131,6 +132,47 @@ describe('decideBudget: properties', () => {
       const oneMore = (decision.maxTokens + 1) * input.choices;
       expect(input.budgets.some((state) => state.spent + state.reserved + worstCase(state.unit, input.promptTokens, oneMore, input.pricing) > state.limit)).toBe(true);
     }), { numRuns: 3000 });
+  });
+});
+
+describe('pricing: exact in doubles where it can be, in BigInt past that', () => {
+  // The reference: the same formulas on BigInt, rounded up to the micro-dollar.
+  const up = (total: bigint) => Number((total + 999_999n) / 1_000_000n);
+  const rate = (prices: ModelPricing) => BigInt(Math.max(prices.inputMicrosPerMtok, prices.cacheWriteMicrosPerMtok));
+  // Amounts on both sides of 2^52, where the fast path hands over.
+  const amount = fc.oneof(fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 0, max: 2 ** 40 }), fc.integer({ min: 2 ** 44, max: Number.MAX_SAFE_INTEGER }));
+  const prices = fc.record({
+    inputMicrosPerMtok: fc.oneof(fc.integer({ min: 0, max: 80_000_000 }), fc.integer({ min: 0, max: 2 ** 31 })),
+    outputMicrosPerMtok: fc.oneof(fc.integer({ min: 0, max: 80_000_000 }), fc.integer({ min: 0, max: 2 ** 31 })),
+    cachedInputMicrosPerMtok: fc.integer({ min: 0, max: 80_000_000 }),
+    cacheWriteMicrosPerMtok: fc.integer({ min: 0, max: 80_000_000 }),
+  });
+
+  it('worstCaseCostMicros and affordableOutputTokens agree with BigInt arithmetic', () => {
+    fc.assert(fc.property(amount, amount, amount, prices, (promptTokens, outputTokens, available, pricing) => {
+      const worst = up(BigInt(promptTokens) * rate(pricing) + BigInt(outputTokens) * BigInt(pricing.outputMicrosPerMtok));
+      expect(worstCaseCostMicros(promptTokens, outputTokens, pricing)).toBe(worst);
+      const spendable = BigInt(available) * 1_000_000n - BigInt(promptTokens) * rate(pricing);
+      const affordable = spendable < 0n ? 0 : pricing.outputMicrosPerMtok === 0 ? Number.POSITIVE_INFINITY : Number(spendable / BigInt(pricing.outputMicrosPerMtok));
+      expect(affordableOutputTokens(available, promptTokens, pricing)).toBe(affordable);
+    }), { numRuns: 5000 });
+  });
+
+  it('costMicros agrees with BigInt arithmetic', () => {
+    fc.assert(fc.property(amount, amount, amount, amount, prices, (inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, pricing) => {
+      const plain = BigInt(Math.max(0, inputTokens - cachedInputTokens - cacheWriteTokens));
+      const total = plain * BigInt(pricing.inputMicrosPerMtok) + BigInt(cachedInputTokens) * BigInt(pricing.cachedInputMicrosPerMtok)
+        + BigInt(cacheWriteTokens) * BigInt(pricing.cacheWriteMicrosPerMtok) + BigInt(outputTokens) * BigInt(pricing.outputMicrosPerMtok);
+      expect(costMicros({ inputTokens, cachedInputTokens, cacheWriteTokens, outputTokens, reasoningTokens: 0 }, pricing)).toBe(up(total));
+    }), { numRuns: 5000 });
+  });
+
+  it('rounds up exactly at the boundaries of the fast path', () => {
+    const perToken: ModelPricing = { inputMicrosPerMtok: 1, outputMicrosPerMtok: 1, cachedInputMicrosPerMtok: 1, cacheWriteMicrosPerMtok: 1 };
+    for (const total of [2 ** 52 - 1, 2 ** 52, 2 ** 52 + 1, 2 ** 53 - 2, 1_000_000 * 4_503_599_627, 1_000_000 * 4_503_599_627 + 1]) {
+      expect(worstCaseCostMicros(total, 0, perToken)).toBe(up(BigInt(total)));
+      expect(worstCaseCostMicros(0, total, perToken)).toBe(up(BigInt(total)));
+    }
   });
 });
 

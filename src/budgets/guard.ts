@@ -1,10 +1,10 @@
 // The gateway-facing budget guard: reserve before the provider is called, settle or release after, alert on crossings.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { AlertsConfig, BudgetConfig, Period } from '../config/schema.js';
 import type { budgetSettingsSchema } from '../config/schema.js';
 import type { z } from 'zod';
 import {
-  counterKeyFor, decideBudget, type BudgetDecision, type BudgetState, type BudgetUnit,
+  counterKeyFor, decideBudget, type BudgetAllow, type BudgetDecision, type BudgetState, type BudgetUnit,
 } from '../core/budget-math.js';
 import type { Usage } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
@@ -13,7 +13,7 @@ import { periodWindow } from '../core/periods.js';
 import { costMicros, type ModelPricing } from '../core/pricing.js';
 import type { AlertNotifier } from './alerts.js';
 import { createMemoryBudgetStore } from './memory-store.js';
-import type { BudgetStore, CounterState } from './store.js';
+import type { BudgetStore, CounterState, CounterValues } from './store.js';
 
 export type BudgetSettings = z.output<typeof budgetSettingsSchema>;
 
@@ -100,6 +100,77 @@ export interface BudgetGuardOptions {
 
 const localCapKey = counterKeyFor('replica', 'usd', 'total', 'total');
 
+/** One scope's items in the windows that contain [from, until), for the config objects they were made from. */
+interface ScopeItems {
+  budgets: readonly BudgetConfig[];
+  alerts?: AlertsConfig;
+  label?: string;
+  timeZone: string;
+  from: number;
+  until: number;
+  items: HeldItem[];
+  counterKeys: string[];
+}
+
+/** Scopes whose items are cached; past it the cache starts over. */
+const scopeCacheLimit = 10_000;
+
+/** A budget's state for decideBudget: the item's budget with its counter (absent: never used, so zero). */
+function budgetState(item: HeldItem, counter: CounterValues | undefined): BudgetState {
+  return {
+    scope: item.scope, label: item.label, unit: item.unit, period: item.period, counterKey: item.counterKey,
+    limit: item.limit, spent: counter?.spent ?? 0, reserved: counter?.reserved ?? 0,
+  };
+}
+
+/** One request's decisions: on the prompt bound, and on the exact prompt count once the bound makes a budget bind. */
+class Decider {
+  promptTokens: number;
+  promptCount: 'bound' | 'exact' = 'bound';
+  #exactTried = false;
+
+  constructor(
+    readonly options: ReserveOptions,
+    readonly items: readonly HeldItem[],
+    readonly minimum: number,
+    readonly exactCount: (exact: () => number) => number | undefined,
+  ) {
+    this.promptTokens = options.prompt.bound;
+  }
+
+  /** `counters` are the items' counters, in the same order. */
+  decide(counters: readonly (CounterValues | undefined)[]): BudgetDecision {
+    const budgets = new Array<BudgetState>(this.items.length);
+    for (let index = 0; index < budgets.length; index += 1) budgets[index] = budgetState(this.items[index], counters[index]);
+    let decision = this.#decideWith(budgets);
+    // Tokenizing costs time; it matters only when the bound makes a budget bind (the issue's speed hint).
+    const binding = !decision.allow || decision.tightest !== undefined;
+    if (binding && !this.#exactTried && this.options.prompt.exact) {
+      this.#exactTried = true;
+      const exact = this.exactCount(this.options.prompt.exact);
+      if (exact !== undefined && exact < this.promptTokens) {
+        this.promptTokens = exact;
+        this.promptCount = 'exact';
+        decision = this.#decideWith(budgets);
+      }
+    }
+    return decision;
+  }
+
+  handle(id: string, decision: BudgetAllow, store: BudgetStore | undefined): BudgetHandle {
+    const fields = { maxTokens: decision.maxTokens, lowered: decision.lowered, promptTokens: this.promptTokens, promptCount: this.promptCount };
+    return new BudgetHandle(id, fields, store ? this.items : [], this.options.pricing, store);
+  }
+
+  #decideWith(budgets: readonly BudgetState[]): BudgetDecision {
+    const options = this.options;
+    return decideBudget({
+      budgets, pricing: options.pricing, promptTokens: this.promptTokens, requestedMaxTokens: options.requestedMaxTokens,
+      modelMaxOutput: options.modelMaxOutput, minOutputTokens: this.minimum, choices: options.choices,
+    });
+  }
+}
+
 function describe(amount: number, unit: BudgetUnit): string {
   return unit === 'usd' ? `$${formatMicros(amount)}` : `${amount} tokens`;
 }
@@ -122,6 +193,10 @@ export class BudgetGuard {
   readonly #maxAttempts: number;
   /** Serves under `local_cap_usd` per process while the shared store is down (on_store_unavailable: local_cap). */
   readonly #emergency = createMemoryBudgetStore();
+  /** Reservation ids: the request id, this guard's random prefix and a sequence number (unique without a UUID each). */
+  readonly #idPrefix = randomBytes(4).toString('hex');
+  #sequence = 0;
+  readonly #scopeCache = new Map<string, ScopeItems>();
 
   constructor(options: BudgetGuardOptions) {
     this.#store = options.store;
@@ -144,58 +219,54 @@ export class BudgetGuard {
    */
   async reserve(options: ReserveOptions): Promise<BudgetHandle> {
     const now = this.#clock();
-    const id = `${options.requestId}.${randomUUID().slice(0, 8)}`;
-    const items = this.#items(options, now);
-    const minimum = this.#settings.min_output_tokens;
-    const decideWith = (promptTokens: number, counters: ReadonlyMap<string, CounterState>): BudgetDecision => decideBudget({
-      budgets: items.map((item) => ({ ...item, spent: counters.get(item.counterKey)?.spent ?? 0, reserved: counters.get(item.counterKey)?.reserved ?? 0 })),
-      pricing: options.pricing, promptTokens, requestedMaxTokens: options.requestedMaxTokens,
-      modelMaxOutput: options.modelMaxOutput, minOutputTokens: minimum, choices: options.choices,
-    });
-    let promptTokens = options.prompt.bound;
-    let promptCount: 'bound' | 'exact' = 'bound';
-    let exactTried = false;
-    if (items.length === 0) {
-      const decision = decideWith(promptTokens, new Map()) as Extract<BudgetDecision, { allow: true }>;
-      return new BudgetHandle(id, { maxTokens: decision.maxTokens, lowered: decision.lowered, promptTokens, promptCount }, [], options.pricing, undefined);
+    const id = `${options.requestId}.${this.#idPrefix}${(this.#sequence += 1).toString(36)}`;
+    const { items, counterKeys } = this.#items(options, now);
+    const decider = new Decider(options, items, this.#settings.min_output_tokens, (exact) => this.#exactCount(exact));
+    if (items.length === 0) return decider.handle(id, decider.decide([]) as BudgetAllow, undefined);
+    const store = this.#store;
+    if (store.decideAndReserve) {
+      // The counters are in this process: decide and reserve in one step, so nothing can take the headroom between.
+      let decision = undefined as BudgetDecision | undefined;
+      let reserved: boolean;
+      try {
+        reserved = await store.decideAndReserve(id, now, counterKeys, (counters) => {
+          decision = decider.decide(counters);
+          return decision.allow ? decision.amounts : undefined;
+        });
+      } catch (error) {
+        return this.#reserveWhenStoreFails(error, id, now, options);
+      }
+      if (decision === undefined) throw new Error('The budget store reserved without a decision');
+      if (!decision.allow) throw budgetExceededError(decision.budget, decision.affordableOutputTokens, decider.minimum);
+      // Every amount fits its budget's headroom (decideBudget), so the store can only refuse on a defect.
+      if (!reserved) throw new Error(`The budget store refused reservation ${id}, which fits every budget`);
+      return decider.handle(id, decision, store);
     }
-    let counters: ReadonlyMap<string, CounterState>;
+    let counters: readonly (CounterValues | undefined)[];
     try {
-      counters = await this.#store.read(items.map((item) => item.counterKey));
+      const read = await store.read(counterKeys);
+      counters = counterKeys.map((key) => read.get(key));
     } catch (error) {
       return this.#reserveWhenStoreFails(error, id, now, options);
     }
     let lastConflict: BudgetState | undefined;
     for (let attempt = 0; attempt < this.#maxAttempts; attempt += 1) {
-      let decision = decideWith(promptTokens, counters);
-      // Tokenizing costs time; it matters only when the bound makes a budget bind (the issue's speed hint).
-      const binding = !decision.allow || decision.tightest !== undefined;
-      if (binding && !exactTried && options.prompt.exact) {
-        exactTried = true;
-        const exact = this.#exactCount(options.prompt.exact);
-        if (exact !== undefined && exact < promptTokens) {
-          promptTokens = exact;
-          promptCount = 'exact';
-          decision = decideWith(promptTokens, counters);
-        }
-      }
-      if (!decision.allow) throw budgetExceededError(decision.budget, decision.affordableOutputTokens, minimum);
+      const decision = decider.decide(counters);
+      if (!decision.allow) throw budgetExceededError(decision.budget, decision.affordableOutputTokens, decider.minimum);
       let result;
       try {
-        result = await this.#store.tryReserve({ id, createdAt: now, items: decision.amounts });
+        result = await store.tryReserve({ id, createdAt: now, items: decision.amounts });
       } catch (error) {
         return this.#reserveWhenStoreFails(error, id, now, options);
       }
-      if (result.ok) {
-        return new BudgetHandle(id, { maxTokens: decision.maxTokens, lowered: decision.lowered, promptTokens, promptCount }, items, options.pricing, this.#store);
-      }
+      if (result.ok) return decider.handle(id, decision, store);
       // Others took the headroom since the read: decide again on the fresh counters the store returned.
-      counters = new Map(result.counters.map((counter) => [counter.counterKey, counter]));
-      const conflicted = items.find((item) => item.counterKey === result.counterKey);
-      const fresh = counters.get(result.counterKey);
-      if (conflicted) lastConflict = { ...conflicted, spent: fresh?.spent ?? 0, reserved: fresh?.reserved ?? 0 };
+      const fresh = new Map(result.counters.map((counter) => [counter.counterKey, counter]));
+      counters = counterKeys.map((key) => fresh.get(key));
+      const conflicted = items.findIndex((item) => item.counterKey === result.counterKey);
+      if (conflicted >= 0) lastConflict = budgetState(items[conflicted], counters[conflicted]);
     }
-    throw budgetExceededError(lastConflict ?? { ...items[0], spent: 0, reserved: 0 }, 0, minimum);
+    throw budgetExceededError(lastConflict ?? budgetState(items[0], undefined), 0, decider.minimum);
   }
 
   /** Replace the reservation by what the provider billed, then raise any alert thresholds crossed. */
@@ -241,22 +312,53 @@ export class BudgetGuard {
     return this.#store.recoverOrphans(maxAgeMs === 0 ? Number.MAX_SAFE_INTEGER : this.#clock() - maxAgeMs);
   }
 
-  #items(options: ReserveOptions, now: number): HeldItem[] {
+  /** The items of every scope's budgets in the windows containing `now`, and their counter keys, in scope order. */
+  #items(options: ReserveOptions, now: number): { items: readonly HeldItem[]; counterKeys: readonly string[] } {
+    const timeZone = options.timeZone ?? 'UTC';
+    if (options.scopes.length === 1) return this.#scopeItems(options.scopes[0], timeZone, now);
     const items: HeldItem[] = [];
-    const at = new Date(now);
+    const counterKeys: string[] = [];
     for (const scope of options.scopes) {
-      for (const budget of scope.budgets) {
-        const unit: BudgetUnit = budget.usd !== undefined ? 'usd' : 'tokens';
-        const window = periodWindow(budget.period, at, options.timeZone ?? 'UTC');
-        items.push({
-          counterKey: counterKeyFor(scope.scope, unit, budget.period, window.key),
-          scope: scope.scope, label: scope.label, unit, period: budget.period, windowKey: window.key,
-          limit: unit === 'usd' ? dollarsToMicros(budget.usd as number) : (budget.tokens as number),
-          periodStart: window.start.getTime(), periodEnd: window.end.getTime(), alerts: scope.alerts,
-        });
+      const cached = this.#scopeItems(scope, timeZone, now);
+      for (let index = 0; index < cached.items.length; index += 1) {
+        items.push(cached.items[index]);
+        counterKeys.push(cached.counterKeys[index]);
       }
     }
-    return items;
+    return { items, counterKeys };
+  }
+
+  /**
+   * One scope's items, cached until the first of its windows ends or its config changes (a reload replaces the
+   * budget and alert objects): requests arrive in time order, so nearly every call is a hit.
+   */
+  #scopeItems(scope: BudgetScope, timeZone: string, now: number): ScopeItems {
+    const cached = this.#scopeCache.get(scope.scope);
+    if (cached && cached.budgets === scope.budgets && cached.alerts === scope.alerts && cached.label === scope.label
+      && cached.timeZone === timeZone && now >= cached.from && now < cached.until) return cached;
+    const entry: ScopeItems = {
+      budgets: scope.budgets, alerts: scope.alerts, label: scope.label, timeZone,
+      from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY, items: [], counterKeys: [],
+    };
+    const at = new Date(now);
+    for (const budget of scope.budgets) {
+      const unit: BudgetUnit = budget.usd !== undefined ? 'usd' : 'tokens';
+      const window = periodWindow(budget.period, at, timeZone);
+      const item: HeldItem = {
+        counterKey: counterKeyFor(scope.scope, unit, budget.period, window.key),
+        scope: scope.scope, label: scope.label, unit, period: budget.period, windowKey: window.key,
+        limit: unit === 'usd' ? dollarsToMicros(budget.usd as number) : (budget.tokens as number),
+        periodStart: window.start.getTime(), periodEnd: window.end.getTime(), alerts: scope.alerts,
+      };
+      entry.items.push(item);
+      entry.counterKeys.push(item.counterKey);
+      entry.from = Math.max(entry.from, item.periodStart);
+      entry.until = Math.min(entry.until, item.periodEnd);
+    }
+    // Bounded: per-user scopes are many; a miss only costs recomputing the windows.
+    if (this.#scopeCache.size >= scopeCacheLimit) this.#scopeCache.clear();
+    this.#scopeCache.set(scope.scope, entry);
+    return entry;
   }
 
   #exactCount(exact: () => number): number | undefined {

@@ -1,8 +1,11 @@
 // An in-process BudgetStore (nothing survives a restart): for tests and the per-replica emergency cap.
 import { parseCounterKey } from '../core/budget-math.js';
-import type { BudgetStore, CounterRecord, CounterState, Reservation, SettleResult } from './store.js';
+import type { BudgetStore, CounterRecord, CounterState, Reservation, ReservationItem, SettleResult } from './store.js';
 
 interface HeldReservation { createdAt: number; items: { counterKey: string; amount: number }[] }
+
+/** What decideAndReserve shows for a counter never used (read() leaves it out). */
+const unused = Object.freeze({ spent: 0, reserved: 0 });
 
 /** Methods do all their work before their first await, so each is atomic within the process. */
 export function createMemoryBudgetStore(): BudgetStore {
@@ -21,6 +24,17 @@ export function createMemoryBudgetStore(): BudgetStore {
     }
     return found;
   };
+  /** Reserve every item, or nothing when one would pass its limit (then returns that item's index). */
+  const apply = (id: string, createdAt: number, items: readonly ReservationItem[]): number => {
+    if (reservations.has(id)) throw new Error(`Reservation id "${id}" is already in use`);
+    for (let index = 0; index < items.length; index += 1) {
+      const current = state(items[index].counterKey);
+      if (current.spent + current.reserved + items[index].amount > items[index].limit) return index;
+    }
+    for (const item of items) counter(item.counterKey).reserved += item.amount;
+    reservations.set(id, { createdAt, items: items.map((item) => ({ counterKey: item.counterKey, amount: item.amount })) });
+    return -1;
+  };
   const finish = (id: string, spendOf: (item: { counterKey: string; amount: number }) => number): SettleResult => {
     const held = reservations.get(id);
     if (!held) return { applied: false, counters: [] };
@@ -38,19 +52,13 @@ export function createMemoryBudgetStore(): BudgetStore {
       return new Map(counterKeys.filter((key) => counters.has(key)).map((key) => [key, state(key)]));
     },
     async tryReserve(reservation: Reservation) {
-      if (reservations.has(reservation.id)) throw new Error(`Reservation id "${reservation.id}" is already in use`);
-      for (const item of reservation.items) {
-        const current = state(item.counterKey);
-        if (current.spent + current.reserved + item.amount > item.limit) {
-          return { ok: false, counterKey: item.counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
-        }
-      }
-      for (const item of reservation.items) counter(item.counterKey).reserved += item.amount;
-      reservations.set(reservation.id, {
-        createdAt: reservation.createdAt,
-        items: reservation.items.map((item) => ({ counterKey: item.counterKey, amount: item.amount })),
-      });
-      return { ok: true };
+      const refused = apply(reservation.id, reservation.createdAt, reservation.items);
+      if (refused < 0) return { ok: true };
+      return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
+    },
+    async decideAndReserve(id, createdAt, counterKeys, decide) {
+      const items = decide(counterKeys.map((key) => counters.get(key) ?? unused));
+      return items !== undefined && apply(id, createdAt, items) < 0;
     },
     async settle(id, actual) {
       return finish(id, (item) => actual[item.counterKey] ?? item.amount);

@@ -5,14 +5,26 @@
 // it is atomic within the process) and joins the batch of its event-loop tick; one transaction writes the
 // batch, and each operation's promise resolves only after that commit. So a reservation is durable before
 // the provider is called, and a SIGKILL loses only operations nobody was told had happened: an unacknowledged
-// settle leaves its reservation on disk, which recovery counts at its worst case (never an under-count).
+// settle leaves its amount in the counter's `reserved` on disk, which recovery counts at its worst case.
+//
+// Crash recovery needs no row per reservation. One process owns the database (stores/sqlite/owner-lock.ts), so
+// whatever `reserved` the counters hold on disk when the store opens belongs to a run that died: those amounts
+// are the orphans, and recoverOrphans moves them into spent. The number of in-flight reservations is kept in one
+// more row, written in the same commit as the counters, so recovery can say how many it converted.
+// Reservations themselves live only in memory.
 //
 // One process owns a database file's budget tables (replicas share Redis instead, issue 5).
 import { parseCounterKey } from '../core/budget-math.js';
 import { migrate, type Migration, type SqliteDatabase } from '../stores/sqlite/database.js';
 import type {
-  BudgetStore, CounterRecord, CounterState, Reservation, ReserveResult, SettleResult, SpendFilter,
+  BudgetStore, CounterRecord, CounterState, CounterValues, Reservation, ReservationItem, ReserveResult, SettleResult, SpendFilter,
 } from './store.js';
+
+/**
+ * The row of budget_counters that holds, in `reserved`, how many reservations are in flight (not a budget: no
+ * '|' in its key, so it can never be a counter key, and spend() leaves it out).
+ */
+export const inFlightCountKey = 'in-flight reservations';
 
 export const budgetMigrations: readonly Migration[] = [
   {
@@ -35,12 +47,25 @@ export const budgetMigrations: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // Reservations move to memory. A database from before keeps its crashed run's reservations in the counters'
+    // `reserved` (written in the same commits as these rows), so only their number has to be carried over.
+    id: 'budgets-002-in-flight-count',
+    sql: `
+      INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved)
+        SELECT '${inFlightCountKey}', '', 'count', 'total', 'total', 0, COUNT(*) FROM budget_reservations;
+      DROP TABLE budget_reservations;
+    `,
+  },
 ];
 
-/** A reservation's items, stored as one JSON row: [[counterKey, amount], …]. */
-type HeldItems = [string, number][];
-interface Held { createdAt: number; items: HeldItems }
-interface Counter { spent: number; reserved: number }
+interface Held { createdAt: number; items: readonly ReservationItem[] }
+interface Counter {
+  spent: number;
+  reserved: number;
+  /** A row exists on disk (after this tick's commit, at the latest): writes are an UPDATE, not an INSERT. */
+  stored: boolean;
+}
 interface CounterRow { counter_key: string; scope: string; unit: CounterRecord['unit']; period: CounterRecord['period']; window_key: string; spent: number; reserved: number }
 
 /** Counters kept in memory beyond this are dropped after a commit (they reload from the database on use). */
@@ -51,103 +76,149 @@ export interface SqliteBudgetStoreOptions {
   schedule?: (flush: () => void) => void;
 }
 
-/** A BudgetStore on an open database (openDatabase from stores/sqlite). Applies its migrations. */
+/**
+ * A BudgetStore on an open database (openDatabase from stores/sqlite). Applies its migrations. The calling process
+ * must own the database: every amount reserved on disk at open is taken for a crashed run's (see recoverOrphans).
+ */
 export function createSqliteBudgetStore(database: SqliteDatabase, options: SqliteBudgetStoreOptions = {}): BudgetStore {
   migrate(database, budgetMigrations);
   const schedule = options.schedule ?? ((flush: () => void) => setImmediate(flush));
-  const selectCounter = database.prepare<[string], Counter>('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?');
-  const writeCounter = database.prepare(
-    `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved)
-     VALUES (@counterKey, @scope, @unit, @period, @windowKey, @spent, @reserved)
+  const selectCounter = database.prepare<[string], { spent: number; reserved: number }>('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?');
+  const insertCounter = database.prepare<[string, string, string, string, string, number, number]>(
+    `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (counter_key) DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved`);
-  const insertReservation = database.prepare('INSERT INTO budget_reservations (id, created_at, items) VALUES (?, ?, ?)');
-  const deleteReservation = database.prepare('DELETE FROM budget_reservations WHERE id = ?');
+  const updateCounter = database.prepare<[number, number, string]>('UPDATE budget_counters SET spent = ?, reserved = ? WHERE counter_key = ?');
+  const writeInFlight = database.prepare<[number]>(
+    `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES ('${inFlightCountKey}', '', 'count', 'total', 'total', 0, ?)
+     ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved`);
+
+  // What a crashed run left: the reserved amount of every counter, and how many reservations they add up to.
+  const orphans = new Map<string, number>();
+  for (const row of database.prepare<[string], { counter_key: string; reserved: number }>(
+    'SELECT counter_key, reserved FROM budget_counters WHERE reserved > 0 AND counter_key <> ?').all(inFlightCountKey)) {
+    orphans.set(row.counter_key, row.reserved);
+  }
+  let orphanCount = selectCounter.get(inFlightCountKey)?.reserved ?? 0;
 
   const counters = new Map<string, Counter>();
-  // Every unsettled reservation: this process's, and those a crashed process left (loaded now, for recovery).
+  /** This process's unsettled reservations. */
   const held = new Map<string, Held>();
-  for (const row of database.prepare('SELECT id, created_at, items FROM budget_reservations').all() as { id: string; created_at: number; items: string }[]) {
-    held.set(row.id, { createdAt: row.created_at, items: JSON.parse(row.items) as HeldItems });
-  }
+  /** Reservations in flight as the disk should count them: this process's plus the crashed run's not yet recovered. */
+  let inFlight = orphanCount;
+  /** The count on disk: written only when a batch changed it (reserves and settles in one tick often cancel out). */
+  let storedInFlight = orphanCount;
 
-  // The batch of this tick.
+  // The batch of this tick: counters to write, and one promise for all its callers.
   const dirty = new Set<string>();
-  const inserts = new Map<string, Held>();
-  const deletes = new Set<string>();
-  let waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  let scheduled = false;
+  let batch: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
   let failure: unknown;
 
   const counter = (key: string): Counter => {
     let found = counters.get(key);
     if (!found) {
       const row = selectCounter.get(key);
-      found = { spent: row?.spent ?? 0, reserved: row?.reserved ?? 0 };
+      found = row ? { spent: row.spent, reserved: row.reserved, stored: true } : { spent: 0, reserved: 0, stored: false };
       counters.set(key, found);
     }
     return found;
   };
-  const state = (key: string): CounterState => ({ counterKey: key, ...counter(key) });
+  const state = (key: string): CounterState => {
+    const value = counter(key);
+    return { counterKey: key, spent: value.spent, reserved: value.reserved };
+  };
 
   const commit = database.transaction(() => {
     for (const key of dirty) {
       const value = counters.get(key) as Counter;
-      writeCounter.run({ ...parseCounterKey(key), counterKey: key, spent: value.spent, reserved: value.reserved });
+      if (value.stored) {
+        updateCounter.run(value.spent, value.reserved, key);
+      } else {
+        const parts = parseCounterKey(key);
+        insertCounter.run(key, parts.scope, parts.unit, parts.period, parts.windowKey, value.spent, value.reserved);
+        value.stored = true;
+      }
     }
-    for (const [id, reservation] of inserts) insertReservation.run(id, reservation.createdAt, JSON.stringify(reservation.items));
-    for (const id of deletes) deleteReservation.run(id);
+    if (inFlight !== storedInFlight) {
+      writeInFlight.run(inFlight);
+      storedInFlight = inFlight;
+    }
   });
 
   const flush = () => {
-    scheduled = false;
-    const batch = waiters;
-    waiters = [];
+    const current = batch as NonNullable<typeof batch>;
+    batch = undefined;
     try {
       commit.immediate();
     } catch (error) {
       // Memory and disk may now disagree: refuse everything from here on (the guard fails closed).
       failure = error;
-      for (const waiter of batch) waiter.reject(error);
+      current.reject(error);
       return;
     } finally {
       dirty.clear();
-      inserts.clear();
-      deletes.clear();
     }
     if (counters.size > cacheLimit) counters.clear();
-    for (const waiter of batch) waiter.resolve();
+    current.resolve();
   };
 
   /** Resolves once the operations made so far are committed. */
-  const committed = (): Promise<void> => new Promise((resolve, reject) => {
-    waiters.push({ resolve, reject });
-    if (!scheduled) {
-      scheduled = true;
+  const committed = (): Promise<void> => {
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((resolveBatch, rejectBatch) => { resolve = resolveBatch; reject = rejectBatch; });
+      batch = { promise, resolve, reject };
       schedule(flush);
     }
-  });
+    return batch.promise;
+  };
 
   const guard = () => {
     if (failure !== undefined) throw new Error(`The budget database failed earlier: ${(failure as Error).message ?? String(failure)}`);
   };
 
+  /** Reserve every item, or nothing when one would pass its limit (then returns that item's index). */
+  const apply = (id: string, createdAt: number, items: readonly ReservationItem[]): number => {
+    if (held.has(id)) throw new Error(`Reservation id "${id}" is already in use`);
+    for (let index = 0; index < items.length; index += 1) {
+      const item = items[index];
+      const value = counter(item.counterKey);
+      if (value.spent + value.reserved + item.amount > item.limit) return index;
+    }
+    for (const item of items) {
+      counter(item.counterKey).reserved += item.amount;
+      dirty.add(item.counterKey);
+    }
+    held.set(id, { createdAt, items });
+    inFlight += 1;
+    return -1;
+  };
+
+  /** End a reservation in memory (the caller awaits the commit); undefined when it is not held. */
+  const end = (id: string, spendOf: (key: string, amount: number) => number): Held | undefined => {
+    const reservation = held.get(id);
+    if (!reservation) return undefined;
+    held.delete(id);
+    inFlight -= 1;
+    for (const item of reservation.items) {
+      const value = counter(item.counterKey);
+      value.reserved = Math.max(0, value.reserved - item.amount);
+      value.spent += Math.max(0, Math.ceil(spendOf(item.counterKey, item.amount)));
+      dirty.add(item.counterKey);
+    }
+    return reservation;
+  };
+
   const finish = async (id: string, spendOf: (key: string, amount: number) => number): Promise<SettleResult> => {
     guard();
-    const reservation = held.get(id);
+    const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
-    held.delete(id);
-    if (inserts.has(id)) inserts.delete(id); // reserved and ended within one tick: never written
-    else deletes.add(id);
-    for (const [key, amount] of reservation.items) {
-      const value = counter(key);
-      value.reserved = Math.max(0, value.reserved - amount);
-      value.spent += Math.max(0, Math.ceil(spendOf(key, amount)));
-      dirty.add(key);
-    }
-    const after = reservation.items.map(([key]) => state(key));
+    const after = reservation.items.map((item) => state(item.counterKey));
     await committed();
     return { applied: true, counters: after };
   };
+
+  const worstCase = (_key: string, amount: number) => amount;
 
   return {
     async read(counterKeys) {
@@ -155,29 +226,27 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const found = new Map<string, CounterState>();
       for (const key of counterKeys) {
         const value = counter(key);
-        if (value.spent !== 0 || value.reserved !== 0) found.set(key, { counterKey: key, ...value });
+        if (value.spent !== 0 || value.reserved !== 0) found.set(key, { counterKey: key, spent: value.spent, reserved: value.reserved });
       }
       return found;
     },
     async tryReserve(reservation: Reservation): Promise<ReserveResult> {
       guard();
-      if (held.has(reservation.id)) throw new Error(`Reservation id "${reservation.id}" is already in use`);
-      for (const item of reservation.items) {
-        const value = counter(item.counterKey);
-        if (value.spent + value.reserved + item.amount > item.limit) {
-          return { ok: false, counterKey: item.counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
-        }
+      const refused = apply(reservation.id, reservation.createdAt, reservation.items);
+      if (refused >= 0) {
+        return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
       }
-      const items: HeldItems = reservation.items.map((item) => [item.counterKey, item.amount]);
-      for (const [key, amount] of items) {
-        counter(key).reserved += amount;
-        dirty.add(key);
-      }
-      const entry = { createdAt: reservation.createdAt, items };
-      held.set(reservation.id, entry);
-      inserts.set(reservation.id, entry);
       await committed();
       return { ok: true };
+    },
+    async decideAndReserve(id, createdAt, counterKeys, decide) {
+      guard();
+      const values: CounterValues[] = new Array(counterKeys.length);
+      for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
+      const items = decide(values);
+      if (items === undefined || apply(id, createdAt, items) >= 0) return false;
+      await committed();
+      return true;
     },
     settle(id, actual) {
       return finish(id, (key, amount) => actual[key] ?? amount);
@@ -186,26 +255,42 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return finish(id, () => 0);
     },
     async recoverOrphans(createdBefore) {
-      const orphans = [...held].filter(([, reservation]) => reservation.createdAt < createdBefore).map(([id]) => id);
-      await Promise.all(orphans.map((id) => finish(id, (_key, amount) => amount)));
-      return orphans.length;
+      guard();
+      // A crashed run's reservations can never be settled, whatever their age: all of them count at once.
+      let recovered = orphanCount;
+      for (const [key, amount] of orphans) {
+        const value = counter(key);
+        value.reserved = Math.max(0, value.reserved - amount);
+        value.spent += amount;
+        dirty.add(key);
+      }
+      inFlight -= orphanCount;
+      const crashed = orphans.size > 0 || orphanCount > 0;
+      orphans.clear();
+      orphanCount = 0;
+      for (const [id, reservation] of held) {
+        if (reservation.createdAt >= createdBefore) continue;
+        end(id, worstCase);
+        recovered += 1;
+      }
+      if (crashed || recovered > 0) await committed();
+      return recovered;
     },
     async spend(filter: SpendFilter = {}) {
       guard();
-      if (scheduled) await committed();
-      const conditions: string[] = [];
-      const parameters: (string | number)[] = [];
+      if (batch) await committed();
+      const conditions = ['counter_key <> ?'];
+      const parameters: (string | number)[] = [inFlightCountKey];
       if (filter.scope !== undefined) { conditions.push('scope = ?'); parameters.push(filter.scope); }
       if (filter.scopePrefix !== undefined) { conditions.push('substr(scope, 1, ?) = ?'); parameters.push(filter.scopePrefix.length, filter.scopePrefix); }
-      const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-      const rows = database.prepare(`SELECT * FROM budget_counters ${where} ORDER BY scope, counter_key`).all(...parameters) as CounterRow[];
+      const rows = database.prepare(`SELECT * FROM budget_counters WHERE ${conditions.join(' AND ')} ORDER BY scope, counter_key`).all(...parameters) as CounterRow[];
       return rows.map((row) => ({
         counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
         windowKey: row.window_key, spent: row.spent, reserved: row.reserved,
       }));
     },
     async close() {
-      if (scheduled) await committed();
+      if (batch) await committed();
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
     },
   };

@@ -4,13 +4,20 @@
 // integer: micro-dollars for usd budgets, tokens for token budgets. Limits travel with each call rather than
 // living in the store, so a config reload applies at once and never touches recorded spend.
 //
-// Implementations must make tryReserve, settle and release each one atomic step (a SQLite transaction, one
-// Redis Lua script) and keep what they commit across a crash of the process.
+// Implementations must make tryReserve (and decideAndReserve, where offered), settle and release each one atomic
+// step (synchronous in memory with a group commit for SQLite, one Redis Lua script) and keep what they commit across
+// a crash of the process.
 
 export interface CounterState {
   counterKey: string;
   spent: number;
   reserved: number;
+}
+
+/** A counter's amounts as a store holds them (read-only to callers). */
+export interface CounterValues {
+  readonly spent: number;
+  readonly reserved: number;
 }
 
 export interface ReservationItem {
@@ -59,6 +66,18 @@ export interface BudgetStore {
   read(counterKeys: readonly string[]): Promise<Map<string, CounterState>>;
   /** All or nothing: every item's spent + reserved + amount <= limit, checked and applied atomically. */
   tryReserve(reservation: Reservation): Promise<ReserveResult>;
+  /**
+   * Optional, for stores whose counters live in this process (SQLite, memory): read the counters of
+   * `counterKeys`, let `decide` choose the items, and reserve them all or nothing, in one synchronous step, so no
+   * other request comes between the read and the reserve (no retries, one await). `decide` gets the counters in
+   * the order of `counterKeys` and returns undefined to reserve nothing. Resolves to whether the items were
+   * reserved, once that is durable. The store keeps the returned items: they must not change afterwards.
+   * Stores shared between processes (Redis) leave it out; callers then use read and tryReserve.
+   */
+  decideAndReserve?(
+    id: string, createdAt: number, counterKeys: readonly string[],
+    decide: (counters: readonly CounterValues[]) => readonly ReservationItem[] | undefined,
+  ): Promise<boolean>;
   /**
    * Replace the reservation by actual spend, in the reservation's own counters (its own windows, even after a
    * rollover). `actual` maps counterKey to amount; an item missing from it settles at its reserved amount.

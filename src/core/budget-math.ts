@@ -85,8 +85,15 @@ export function decideBudget(input: BudgetDecisionInput): BudgetDecision {
   let maxTokens = ceiling;
   let tightest: BudgetState | undefined;
   let tightestAffordable = Number.POSITIVE_INFINITY;
+  // What the ceiling costs in each unit: a budget whose headroom pays for it affords at least the ceiling, and its
+  // exact count (BigInt arithmetic for large budgets) would change nothing, so it counts as the ceiling.
+  const ceilingUsd = reservationAmount('usd', input.promptTokens, ceiling * choices, input.pricing);
+  const ceilingTokens = reservationAmount('tokens', input.promptTokens, ceiling * choices, input.pricing);
   for (const budget of input.budgets) {
-    const perChoice = Math.floor(affordableOutput(budget, input.promptTokens, input.pricing) / choices);
+    const headroom = budget.limit - budget.spent - budget.reserved;
+    const perChoice = headroom >= (budget.unit === 'usd' ? ceilingUsd : ceilingTokens)
+      ? ceiling
+      : Math.floor(affordableOutput(budget, input.promptTokens, input.pricing) / choices);
     if (perChoice < tightestAffordable) {
       tightestAffordable = perChoice;
       tightest = budget;
@@ -97,9 +104,11 @@ export function decideBudget(input: BudgetDecisionInput): BudgetDecision {
   }
   if (tightestAffordable < maxTokens) maxTokens = tightestAffordable;
   else tightest = undefined;
+  const usdAmount = maxTokens === ceiling ? ceilingUsd : reservationAmount('usd', input.promptTokens, maxTokens * choices, input.pricing);
+  const tokensAmount = maxTokens === ceiling ? ceilingTokens : reservationAmount('tokens', input.promptTokens, maxTokens * choices, input.pricing);
   const amounts = input.budgets.map((budget) => ({
     counterKey: budget.counterKey,
-    amount: reservationAmount(budget.unit, input.promptTokens, maxTokens * choices, input.pricing),
+    amount: budget.unit === 'usd' ? usdAmount : tokensAmount,
     limit: budget.limit,
   }));
   return { allow: true, maxTokens, lowered: maxTokens < requested, tightest, amounts };

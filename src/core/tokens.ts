@@ -33,12 +33,22 @@ const tokensAfterFunctions = 12;
 /** An assistant tool call's framing (id, type, braces) beyond its name and arguments: conservative allowance. */
 const tokensPerToolCall = 8;
 
+/** Model names seen, with their encoding (null: none public); a handful per config, so a Map is enough. */
+const modelEncodings = new Map<string, EncodingName | null>();
+
 /** The tiktoken encoding of an OpenAI model, or undefined when the model's tokenizer is not public. */
 export function encodingForModel(model: string): EncodingName | undefined {
-  const name = model.toLowerCase().replace(/^openai\//, '');
-  if (/^(gpt-4o|chatgpt-4o|gpt-4\.[15]|gpt-5|o[134](-|$))/.test(name)) return 'o200k_base';
-  if (/^(gpt-4|gpt-3\.5-turbo|gpt-35-turbo)/.test(name)) return 'cl100k_base';
-  return undefined;
+  let encoding = modelEncodings.get(model);
+  if (encoding === undefined) {
+    const name = model.toLowerCase().replace(/^openai\//, '');
+    if (/^(gpt-4o|chatgpt-4o|gpt-4\.[15]|gpt-5|o[134](-|$))/.test(name)) encoding = 'o200k_base';
+    else if (/^(gpt-4|gpt-3\.5-turbo|gpt-35-turbo)/.test(name)) encoding = 'cl100k_base';
+    else encoding = null;
+    // Bounded: model names come from config, but a request's own `model` may be anything.
+    if (modelEncodings.size >= 1000) modelEncodings.clear();
+    modelEncodings.set(model, encoding);
+  }
+  return encoding ?? undefined;
 }
 
 export function hasExactTokenizer(model: string): boolean {

@@ -22,12 +22,41 @@ export function budgetScopes(config: ResolvedConfig, context: Pick<CallContext, 
   return scopes;
 }
 
+/** A key's scopes without the end user's, valid while the config, department and key fields they came from are the same. */
+interface KeyScopes {
+  config: ResolvedConfig;
+  department: CallContext['department'];
+  key: Pick<CallContext['key'], 'id' | 'name' | 'department' | 'budgets'>;
+  scopes: BudgetScope[];
+}
+
+/**
+ * budgetScopes, reusing each key's scope objects while nothing they came from changed: the guard caches its work
+ * per scope, and the same strings and objects save it the hashing and the garbage.
+ */
+function scopesCache(): (config: ResolvedConfig, context: Pick<CallContext, 'department' | 'key' | 'user'>) => readonly BudgetScope[] {
+  const byKey = new WeakMap<object, KeyScopes>();
+  return (config, context) => {
+    const { key, department } = context;
+    let cached = byKey.get(key);
+    if (!cached || cached.config !== config || cached.department !== department || cached.key.budgets !== key.budgets
+      || cached.key.id !== key.id || cached.key.name !== key.name || cached.key.department !== key.department) {
+      cached = { config, department, key: { id: key.id, name: key.name, department: key.department, budgets: key.budgets }, scopes: budgetScopes(config, { department, key, user: null }) };
+      byKey.set(key, cached);
+    }
+    if (!context.user || department.userBudgets.length === 0) return cached.scopes;
+    return budgetScopes(config, context);
+  };
+}
+
 export function createBudgetStage(guard: BudgetGuard, config: () => ResolvedConfig): Stage {
+  const scopesOf = scopesCache();
   return {
     name: 'budget',
 
     async admit(context) {
-      const scopes = budgetScopes(config(), context);
+      const resolved = config();
+      const scopes = scopesOf(resolved, context);
       if (scopes.length === 0) return;
       const request = context.upstreamRequest;
       const version = context.model.version;
@@ -37,7 +66,7 @@ export function createBudgetStage(guard: BudgetGuard, config: () => ResolvedConf
       const handle = await guard.reserve({
         requestId: context.id,
         scopes,
-        timeZone: config().org.timeZone,
+        timeZone: resolved.org.timeZone,
         pricing: context.model.pricing,
         prompt: {
           bound: isChat ? promptTokenUpperBound(chat, version) : promptBound(request),
