@@ -1,5 +1,6 @@
 // The gateway through the official openai SDK against a fake OpenAI upstream: JSON, streams, tools, embeddings, errors, admin.
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
@@ -98,6 +99,23 @@ describe('chat completions', () => {
       expect(chunk.model).toBe('gpt-4o-mini-2024-07-18');
       expect(Array.isArray(chunk.choices) && chunk.choices.length).toBe(1);
     }
+  });
+
+  it('ends a stream with [DONE] and the cost in the x-covenant-cost-usd trailer', async () => {
+    upstream.reset();
+    const { body, trailers } = await new Promise<{ body: string; trailers: NodeJS.Dict<string> }>((resolve, reject) => {
+      const request = httpRequest(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' } }, (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => { text += chunk; });
+        response.on('end', () => resolve({ body: text, trailers: response.trailers }));
+        response.on('error', reject);
+      });
+      request.on('error', reject);
+      request.end(JSON.stringify({ model: 'fast', stream: true, messages: [{ role: 'user', content: 'trailer please' }], max_tokens: 4 }));
+    });
+    expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(Number(trailers['x-covenant-cost-usd'])).toBeCloseTo(upstream.bill.costMicros / 1_000_000, 9);
   });
 
   it('records in the ledger the SHA-256 of the exact bytes the client received', async () => {

@@ -112,8 +112,14 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
     // The ledger could not record the stream: it ends with that error instead of a clean finish.
     last = format.errorFrame(error instanceof CovenantError ? error : new CovenantError('internal_error'));
   }
-  if (last && !clientGone && !raw.destroyed) raw.write(last);
   if (!raw.destroyed) {
+    // The last frame, the trailer and the end of the chunked body leave in one system call.
+    if (!corked) {
+      corked = true;
+      raw.cork();
+      process.nextTick(uncork);
+    }
+    if (last && !clientGone) raw.write(last);
     raw.addTrailers({ 'x-covenant-cost-usd': formatMicros(context.costMicros) });
     raw.end();
   }
