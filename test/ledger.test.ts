@@ -1,5 +1,6 @@
 // SQLite evidence ledger: group-committed appends, restarts without gaps, proofs against signed checkpoints,
-// tenant and time filtering, content retention, and `verifyLedger` catching edits made directly in the database.
+// tenant and time filtering, content retention, which subtrees are stored, and `verifyLedger` catching edits made
+// directly in the database.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import Database from 'better-sqlite3';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { MemoryMerkleTree, fromHex, toHex, verifyConsistency, verifyInclusion, hashLeaf } from '../src/core/merkle.js';
 import { generateSignerKey, parseSignerKey, signCheckpoint, verifierKeyOf, verifyCheckpoint } from '../src/core/checkpoint.js';
 import { entryLeafHash, hashBody, openSqliteLedger, verifyLedger, type LedgerEntryInput, type SqliteLedgerStore } from '../src/ledger/index.js';
+import { lowestStoredLevel } from '../src/ledger/sqlite-tree.js';
 
 let folder: string;
 let path: string;
@@ -296,6 +298,56 @@ describe('content retention', () => {
   });
 });
 
+describe('stored subtrees', () => {
+  function storedNodes(): { level: number; idx: number; hash: string }[] {
+    const database = raw();
+    const rows = database.prepare('SELECT level, idx, hex(hash) AS hash FROM ledger_nodes ORDER BY level, idx').all() as { level: number; idx: number; hash: string }[];
+    database.close();
+    return rows.map((row) => ({ ...row, hash: row.hash.toLowerCase() }));
+  }
+
+  function expectedNodes(tree: MemoryMerkleTree, minimumLevel: number): { level: number; idx: number; hash: string }[] {
+    const nodes = [];
+    for (let level = minimumLevel; 2 ** level <= tree.size; level += 1) {
+      for (let idx = 0; idx < Math.floor(tree.size / 2 ** level); idx += 1) nodes.push({ level, idx, hash: toHex(tree.node(level, idx)) });
+    }
+    return nodes;
+  }
+
+  it(`keeps only the subtrees of 2^${lowestStoredLevel} leaves and more`, async () => {
+    const store = openLedger();
+    for (const count of [3, 14, 1, 40, 9, 33]) await appendMany(store, count);
+    const tree = new MemoryMerkleTree();
+    for (const stored of await store.entries({ limit: 1000 })) tree.appendData(stored.json);
+    expect(tree.size).toBe(100);
+    expect(storedNodes()).toEqual(expectedNodes(tree, lowestStoredLevel));
+  });
+
+  it('drops the lower subtrees a database written before kept, and proves the same afterwards (migration ledger-003)', async () => {
+    const first = openLedger();
+    await appendMany(first, 45);
+    await first.checkpoint();
+    const proofBefore = await first.inclusionProof(21);
+    const consistencyBefore = await first.consistencyProof(13, 45);
+    await first.close();
+    const tree = new MemoryMerkleTree();
+    for (const stored of await openLedger({ readOnly: true }).entries({ limit: 1000 })) tree.appendData(stored.json);
+    // What migrations ledger-001 and -002 left: every interior level stored.
+    const database = raw();
+    const insert = database.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
+    for (const node of expectedNodes(tree, 1).filter((node) => node.level < lowestStoredLevel)) insert.run(node.level, node.idx, fromHex(node.hash));
+    database.prepare("DELETE FROM schema_migrations WHERE id = 'ledger-003-upper-nodes-only'").run();
+    database.close();
+    expect(storedNodes()).toEqual(expectedNodes(tree, 1));
+    const second = openLedger();
+    expect(storedNodes()).toEqual(expectedNodes(tree, lowestStoredLevel));
+    expect(await second.inclusionProof(21)).toEqual(proofBefore);
+    expect(await second.consistencyProof(13, 45)).toEqual(consistencyBefore);
+    await appendMany(second, 3, 45);
+    expect(await verifyLedger(second)).toMatchObject({ ok: true, size: 48 });
+  });
+});
+
 describe('verifyLedger against edits made directly in the database', () => {
   async function buildLog(count: number): Promise<void> {
     const store = openLedger({ checkpointIntervalMs: 60_000 });
@@ -324,19 +376,28 @@ describe('verifyLedger against edits made directly in the database', () => {
     expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: 17, reason: expect.stringContaining('entry 17') });
   });
 
-  it('catches an edit whose leaf hash was recomputed too, naming the subtree it starts', async () => {
-    await buildLog(40);
+  function editWithLeafHash(seq: number): void {
     const database = raw();
-    const row = database.prepare('SELECT entry_json FROM ledger_entries WHERE seq = 22').get() as { entry_json: string };
+    const row = database.prepare('SELECT entry_json FROM ledger_entries WHERE seq = ?').get(seq) as { entry_json: string };
     const edited = row.entry_json.replace('"outcome":"allowed"', '"outcome":"refused"');
-    database.prepare('UPDATE ledger_entries SET entry_json = ?, leaf_hash = ? WHERE seq = 22').run(edited, Buffer.from(hashLeaf(edited)));
+    database.prepare('UPDATE ledger_entries SET entry_json = ?, leaf_hash = ? WHERE seq = ?').run(edited, Buffer.from(hashLeaf(edited)), seq);
     database.close();
-    const result = await verifyFile();
-    expect(result.ok).toBe(false);
-    if (!result.ok) {
-      expect(result.firstBadSeq).toBe(22);
-      expect(result.reason).toMatch(/22\.\.23/);
-    }
+  }
+
+  it('catches an edit whose leaf hash was recomputed too, naming the smallest stored subtree over it', async () => {
+    await buildLog(40);
+    editWithLeafHash(22);
+    // Subtrees below lowestStoredLevel are hashed from the (edited) leaves, so the first stored one that differs covers
+    // 2^lowestStoredLevel entries: 16..31.
+    const width = 2 ** lowestStoredLevel;
+    const first = Math.floor(22 / width) * width;
+    expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: first, reason: expect.stringContaining(`entries ${first}..${first + width - 1} does not match`) });
+  });
+
+  it('catches such an edit after the last stored subtree through the signed checkpoint', async () => {
+    await buildLog(40);
+    editWithLeafHash(37);
+    expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: 0, reason: expect.stringContaining('do not match the signed checkpoint at size 40') });
   });
 
   it('names the missing entry when one was deleted', async () => {
@@ -363,8 +424,8 @@ describe('verifyLedger against edits made directly in the database', () => {
       tree.appendData(json);
       database.prepare('UPDATE ledger_entries SET entry_json = ?, leaf_hash = ? WHERE seq = ?').run(json, Buffer.from(hashLeaf(json)), row.seq);
     }
-    for (let level = 1; level < 4; level += 1) {
-      for (let index = 0; index < Math.floor(10 / 2 ** level); index += 1) {
+    for (let level = 1; 2 ** level <= rows.length; level += 1) {
+      for (let index = 0; index < Math.floor(rows.length / 2 ** level); index += 1) {
         database.prepare('UPDATE ledger_nodes SET hash = ? WHERE level = ? AND idx = ?').run(Buffer.from(tree.node(level, index)), level, index);
       }
     }
@@ -381,11 +442,37 @@ describe('verifyLedger against edits made directly in the database', () => {
   it('reports deleted tree nodes as a failure, not a crash', async () => {
     await buildLog(40);
     const database = raw();
-    database.prepare('DELETE FROM ledger_nodes WHERE level = 3').run();
+    // The root of 40 leaves is over the subtree of 0..31 (level 5) and 32..39 (level 3, hashed from its leaves).
+    database.prepare('DELETE FROM ledger_nodes WHERE level = 5').run();
     database.close();
-    expect(await verifyFile()).toMatchObject({ ok: false, reason: expect.stringContaining('missing tree node (level 3') });
+    expect(await verifyFile()).toMatchObject({ ok: false, reason: expect.stringContaining('missing tree node (level 5') });
     // A writer refuses to continue on a damaged tree rather than extending it.
     expect(() => openSqliteLedger({ path })).toThrow(/stored tree is damaged.*audit verify/);
+  });
+
+  it('names an altered stored subtree', async () => {
+    await buildLog(40);
+    const database = raw();
+    database.prepare('UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1').run();
+    database.close();
+    expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: 16, reason: expect.stringContaining('tree node over entries 16..31 does not match') });
+  });
+
+  it('names a deleted stored subtree that the root does not need', async () => {
+    await buildLog(40);
+    const database = raw();
+    database.prepare('DELETE FROM ledger_nodes WHERE level = 4 AND idx = 1').run();
+    database.close();
+    expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: 16, reason: expect.stringContaining('(level 4, index 1) over entries 16..31 is missing') });
+  });
+
+  it('reports an entry missing under a subtree hashed from the leaves', async () => {
+    await buildLog(40);
+    const database = raw();
+    database.prepare('DELETE FROM ledger_entries WHERE seq = 35').run();
+    database.close();
+    expect(await verifyFile()).toMatchObject({ ok: false, reason: expect.stringContaining('missing tree node (level 3, index 4): entry 35 is missing') });
+    expect(() => openSqliteLedger({ path })).toThrow(/stored tree is damaged/);
   });
 
   it('catches a checkpoint note edited after signing', async () => {

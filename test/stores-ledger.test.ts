@@ -190,6 +190,42 @@ describe.each(harnesses)('ledger store contract: %s', (_name, makeHarness) => {
     expect(await store.treeNodes(3, 0, 10)).toHaveLength(4);
   });
 
+  it('answers roots, proofs and tree nodes of every level as an in-memory tree does, across batches and a restart', async () => {
+    let store = await open();
+    const reference = new MemoryMerkleTree();
+    let appended = 0;
+    // Batches of uneven sizes end at every kind of position inside the subtrees; the restart loads a frontier at size 46.
+    for (const count of [1, 5, 16, 3, 21, 30, 2]) {
+      if (appended === 46) {
+        await store.close();
+        store = await harness.open();
+      }
+      await Promise.all(Array.from({ length: count }, (_, offset) => store.append(inference('claims', appended + offset))));
+      appended += count;
+    }
+    for (const entry of await store.entries({ limit: 100 })) reference.appendData(entry.json);
+    expect(reference.size).toBe(78);
+    expect((await store.head()).rootHash).toBe(toHex(reference.root()));
+    for (const size of [1, 7, 8, 16, 17, 33, 46, 64, 78]) {
+      for (const seq of new Set([0, 5, Math.floor(size / 2), size - 1].filter((seq) => seq < size))) {
+        const proof = await store.inclusionProof(seq, size);
+        expect(proof.inclusion_path).toEqual(reference.inclusionProof(seq, size).map(toHex));
+        expect(proof.root_hash).toBe(toHex(reference.root(size)));
+      }
+      for (const first of [1, 3, 8, 15, 16, 40].filter((first) => first <= size)) {
+        expect((await store.consistencyProof(first, size)).consistency_path).toEqual(reference.consistencyProof(first, size).map(toHex));
+      }
+    }
+    for (let level = 0; level <= 6; level += 1) {
+      const count = Math.floor(78 / 2 ** level);
+      const expected = Array.from({ length: count }, (_, index) => ({ index, hash: toHex(reference.node(level, index)) }));
+      expect(await store.treeNodes(level, 0, 1000)).toEqual(expected);
+      expect(await store.treeNodes(level, 1, 2)).toEqual(expected.slice(1, 3));
+      expect(await store.treeNodes(level, count, 5)).toEqual([]);
+    }
+    expect(await verifyLedger(store)).toMatchObject({ ok: true, size: 78 });
+  });
+
   it('filters entries by department, kind, time and range', async () => {
     const store = await open();
     await appendMany(store, 12);

@@ -73,4 +73,13 @@ export const ledgerMigrations: readonly Migration[] = [
       DROP INDEX ledger_entries_time;
     `,
   },
+  {
+    id: 'ledger-003-upper-nodes-only',
+    sql: `
+      -- ledger_nodes keeps only subtrees of 2^4 leaves and more (lowestStoredLevel in sqlite-tree.ts): smaller ones are
+      -- hashed from ledger_entries.leaf_hash when read. Those written before are dropped, so that no stored node goes
+      -- unread and unverified. A log written from now on lacks them: older releases cannot open it.
+      DELETE FROM ledger_nodes WHERE level < 4;
+    `,
+  },
 ];

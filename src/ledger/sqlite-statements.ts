@@ -3,6 +3,7 @@ import type { Statement } from 'better-sqlite3';
 import { toHex, type Hash, type NodeReader } from '../core/merkle.js';
 import type { SqliteDatabase } from '../stores/sqlite/database.js';
 import { parseEntryJson } from './entry.js';
+import { lowestStoredLevel } from './sqlite-tree.js';
 import type { StoredCheckpoint, StoredEntry } from './types.js';
 
 export interface CheckpointRow {
@@ -91,9 +92,10 @@ export function prepareStatements(database: SqliteDatabase) {
         const row = rows[position];
         insertEntry.run(row.seq, row.time, row.kind, row.department, row.json, row.leaf);
       }
-      // Level 0 is the entry's own leaf_hash; only interior subtrees go to ledger_nodes.
+      // Level 0 is the entry's own leaf_hash and the levels below lowestStoredLevel are hashed from the leaves when read;
+      // only the subtrees above go to ledger_nodes (one per 2^(lowestStoredLevel - 1) appends).
       for (const row of rows) {
-        for (let level = 1; level < row.nodes.length; level += 1) {
+        for (let level = lowestStoredLevel; level < row.nodes.length; level += 1) {
           const node = row.nodes[level];
           insertNode.run(node.level, node.index, node.hash);
         }
@@ -104,6 +106,7 @@ export function prepareStatements(database: SqliteDatabase) {
   return {
     writeBatch,
     leafHash: pluck(database.prepare('SELECT leaf_hash FROM ledger_entries WHERE seq = ?')),
+    leafHashesIn: pluck(database.prepare('SELECT leaf_hash FROM ledger_entries WHERE seq >= ? AND seq < ? ORDER BY seq')),
     nodeHash: pluck(database.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?')),
     maxSeq: pluck(database.prepare('SELECT MAX(seq) FROM ledger_entries')),
     newestTime: pluck(database.prepare('SELECT time FROM ledger_time_marks ORDER BY time DESC LIMIT 1')),

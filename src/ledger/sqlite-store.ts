@@ -1,4 +1,4 @@
-// SQLite evidence ledger: group-committed appends, stored subtree hashes for fast proofs, signed checkpoints, content.
+// SQLite evidence ledger: group-committed appends, stored upper subtree hashes for fast proofs, signed checkpoints, content.
 import { randomBytes } from 'node:crypto';
 import {
   MerkleFrontier,
@@ -16,6 +16,7 @@ import { contentFromRow, prepareContent, type ContentRow } from './content.js';
 import { prepareEntry } from './entry.js';
 import { LedgerQueryError } from './errors.js';
 import { ledgerMigrations } from './migrations.js';
+import { computedNodes, lowestStoredLevel, sqliteTreeReader } from './sqlite-tree.js';
 import { cachedReader, checkpointFromRow, entryFromRow, prepareStatements, type BatchRow, type CheckpointRow, type EntryRow, type TimeMark } from './sqlite-statements.js';
 import type {
   AppendResult,
@@ -77,6 +78,7 @@ export function openSqliteLedger(options: SqliteLedgerOptions): SqliteLedgerStor
 export class SqliteLedgerStore implements LedgerStore {
   readonly origin: string;
   readonly writable: boolean;
+  readonly lowestStoredLevel = lowestStoredLevel;
   private readonly clock: () => Date;
   private readonly statements: ReturnType<typeof prepareStatements>;
   private readonly reader: NodeReader;
@@ -107,13 +109,7 @@ export class SqliteLedgerStore implements LedgerStore {
     // them halves the cost and reads one consistent snapshot while the writer appends.
     const transaction = database.transaction((action: () => unknown) => action());
     this.inOneRead = <T>(action: () => T) => transaction(action) as T;
-    this.reader = cachedReader({
-      node: (level, index) => {
-        const hash = (level === 0 ? this.statements.leafHash.get(index) : this.statements.nodeHash.get(level, index)) as Buffer | undefined;
-        if (hash === undefined) throw new Error(`ledger is missing tree node (level ${level}, index ${index})`);
-        return hash;
-      },
-    });
+    this.reader = cachedReader(sqliteTreeReader(this.statements));
     const key = this.loadOrCreateKey(options.origin);
     this.origin = key?.origin ?? options.origin ?? '';
     this.verifierKey = key?.verifierKey;
@@ -248,6 +244,10 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async treeNodes(level: number, from: number, limit: number): Promise<TreeNode[]> {
+    if (level > 0 && level < lowestStoredLevel) {
+      const width = 2 ** level;
+      return computedNodes(this.statements.leavesFrom.all(from * width, (from + limit) * width) as { index: number; hash: Buffer }[], level);
+    }
     const rows =
       level === 0
         ? (this.statements.leavesFrom.all(from, from + limit) as { index: number; hash: Buffer }[])

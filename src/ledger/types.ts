@@ -163,7 +163,12 @@ export interface LedgerStore {
   /** Default tree size: the latest checkpoint's when it covers `seq`, else the current size. */
   inclusionProof(seq: number, treeSize?: number): Promise<InclusionProofResult>;
   consistencyProof(firstSize: number, secondSize: number): Promise<ConsistencyProofResult>;
-  /** Stored complete-subtree hashes of one level with index in [from, from + limit), in index order (level 0 = leaf hashes). */
+  /**
+   * Interior levels below this are not stored but hashed from the leaf hashes when read (treeNodes still answers for
+   * them), so a verifier that checked the leaves learns nothing more from them. Default 1: every level is stored.
+   */
+  readonly lowestStoredLevel?: number;
+  /** Complete-subtree hashes of one level with index in [from, from + limit), in index order (level 0 = leaf hashes). */
   treeNodes(level: number, from: number, limit: number): Promise<TreeNode[]>;
   /** The verifier key "<name>+<hex key hash>+<base64 key>"; never the private key. */
   publicKey(): Promise<string>;

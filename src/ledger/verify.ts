@@ -119,6 +119,8 @@ export async function verifyLedger(store: LedgerStore, options: VerifyLedgerOpti
     }
     const checkpoints = new CheckpointCursor(store, verifier, pageSize, head.size);
     const nodeCursors: NodeCursor[] = [];
+    // Levels a store computes from the leaves would only repeat the leaf check.
+    const lowestStoredLevel = Math.max(1, store.lowestStoredLevel ?? 1);
     const frontier = new MerkleFrontier();
     let lastGood: { size: number; rootHash: string } | undefined;
     let expected = 0;
@@ -132,12 +134,15 @@ export async function verifyLedger(store: LedgerStore, options: VerifyLedgerOpti
         if (stored.seq !== seq) throw new Failure(seq, `entry ${seq} is missing (the next stored entry is ${stored.seq})`);
         const leaf = checkEntry(seq, stored.json, stored.leafHash);
         const created = frontier.append(leaf);
-        for (const node of created.slice(1)) {
-          nodeCursors[node.level] ??= new NodeCursor(store, node.level, pageSize);
-          const storedHash = await nodeCursors[node.level].hash(node.index);
+        for (let level = lowestStoredLevel; level < created.length; level += 1) {
+          const node = created[level];
+          nodeCursors[level] ??= new NodeCursor(store, level, pageSize);
+          const storedHash = await nodeCursors[level].hash(node.index);
           if (storedHash !== toHex(node.hash)) {
-            const first = node.index * 2 ** node.level;
-            throw new Failure(first, `the stored tree node over entries ${first}..${first + 2 ** node.level - 1} does not match them: an entry and its leaf hash were altered`);
+            const first = node.index * 2 ** level;
+            const entries = `entries ${first}..${first + 2 ** level - 1}`;
+            if (storedHash === undefined) throw new Failure(first, `the stored tree node (level ${level}, index ${node.index}) over ${entries} is missing`);
+            throw new Failure(first, `the stored tree node over ${entries} does not match them: the node, or an entry and its leaf hash, were altered`);
           }
         }
         expected += 1;
