@@ -240,7 +240,10 @@ async function main() {
   let step = 0;
   // Rounds interleave the scenarios, so a burst of other work on the machine does not land on one scenario only.
   for (let round = 1; round <= settings.rounds; round++) {
-    for (const scenario of chosen) {
+    // Each round starts one scenario later, so no scenario always follows the same one (a server that just stopped
+    // can leave work behind: the kernel writing back its files, a cooling CPU cache).
+    const order = chosen.map((_, index) => chosen[(index + round - 1) % chosen.length]);
+    for (const scenario of order) {
       process.stdout.write(`[${++step}/${steps}] ${scenario.label} … `);
       if (settings.waitQuietSeconds > 0) await waitForQuiet(settings.waitQuietSeconds, machine.cores);
       const run = await runScenario(scenario, upstream, settings, work);
