@@ -48,29 +48,9 @@ export async function runLoad(options, onMeasuring = () => {}, onMeasured = () =
     latencies[count++] = latency;
   };
 
+  /** Closed loop: the next request as soon as the last answer is read. */
   async function worker(pool) {
-    while (!stopping) {
-      const counted = measuring;
-      const started = performance.now();
-      let failure;
-      try {
-        const response = await pool.request({ path: options.path, method: 'POST', headers, body });
-        const text = await response.body.text();
-        if (response.statusCode !== 200) failure = `HTTP ${response.statusCode}: ${text.slice(0, 300)}`;
-        else if (options.stream && !text.endsWith('data: [DONE]\n\n')) failure = `stream did not end with [DONE]: ${text.slice(-200)}`;
-      } catch (error) {
-        failure = `${error.name}: ${error.message}`;
-      }
-      const latency = performance.now() - started;
-      // Only requests that started and ended inside the window count.
-      if (!counted || !measuring) continue;
-      if (failure) {
-        errors++;
-        if (errorSamples.length < 3) errorSamples.push(failure);
-      } else {
-        record(latency);
-      }
-    }
+    while (!stopping) await one(pool, performance.now());
   }
 
   /** One request due at `due` (performance.now() time); counted when it was due and ended inside the window. */
