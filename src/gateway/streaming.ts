@@ -80,15 +80,18 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
     corked = false;
     raw.uncork();
   };
+  /** Hold what is written until the end of this tick, then send it in one write. */
+  const corkThisTick = () => {
+    if (corked) return;
+    corked = true;
+    raw.cork();
+    process.nextTick(uncork);
+  };
   const write = (frame: string) => {
     hash.update(frame);
     if (keep) frames.push(frame);
     if (clientGone || raw.destroyed) return;
-    if (!corked) {
-      corked = true;
-      raw.cork();
-      process.nextTick(uncork);
-    }
+    corkThisTick();
     raw.write(frame);
   };
 
@@ -114,11 +117,7 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   }
   if (!raw.destroyed) {
     // The last frame, the trailer and the end of the chunked body leave in one system call.
-    if (!corked) {
-      corked = true;
-      raw.cork();
-      process.nextTick(uncork);
-    }
+    corkThisTick();
     if (last && !clientGone) raw.write(last);
     raw.addTrailers({ 'x-covenant-cost-usd': formatMicros(context.costMicros) });
     raw.end();

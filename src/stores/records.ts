@@ -17,6 +17,31 @@ export interface KeyRecord extends NewKey {
   revokedAt: string | null;
 }
 
+/**
+ * An api_keys row as both stores return it: `models` and `budgets` are JSON text in SQLite and already parsed
+ * (JSONB) in PostgreSQL.
+ */
+export interface KeyRow {
+  id: string; department: string; name: string; models: string | string[] | null; budgets: string | KeyRecord['budgets'];
+  source: 'config' | 'api'; secret_hash: string; created_at: string; revoked_at: string | null;
+}
+
+const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
+
+export function keyFromRow(row: KeyRow): KeyRecord {
+  return {
+    id: row.id,
+    department: row.department,
+    name: row.name,
+    models: row.models === null ? null : parsed<string[]>(row.models),
+    budgets: parsed<KeyRecord['budgets']>(row.budgets),
+    source: row.source,
+    secretHash: row.secret_hash,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
 export interface KeyStore {
   list(): Promise<KeyRecord[]>;
   insert(key: NewKey): Promise<void>;

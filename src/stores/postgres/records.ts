@@ -1,6 +1,6 @@
 // PostgreSQL implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
 import type pg from 'pg';
-import { recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
+import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
 import { inTransaction, migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 // Times are stored as the ISO 8601 text the caller gave, as in SQLite, so both stores return identical records.
@@ -45,24 +45,6 @@ export function migrateRecords(database: PostgresDatabase): Promise<string[]> {
   return migratePostgres(database, recordMigrations);
 }
 
-interface KeyRow {
-  id: string; department: string; name: string; models: string[] | null; budgets: KeyRecord['budgets'];
-  source: 'config' | 'api'; secret_hash: string; created_at: string; revoked_at: string | null;
-}
-
-function keyFromRow(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    department: row.department,
-    name: row.name,
-    models: row.models,
-    budgets: row.budgets,
-    source: row.source,
-    secretHash: row.secret_hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
 
 const insertKeySql =
   'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)';

@@ -1,5 +1,5 @@
 // SQLite implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
-import { recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
+import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 
 const migrations: Migration[] = [
@@ -42,24 +42,6 @@ export function migrateRecords(database: SqliteDatabase): void {
   migrate(database, migrations);
 }
 
-interface KeyRow {
-  id: string; department: string; name: string; models: string | null; budgets: string;
-  source: 'config' | 'api'; secret_hash: string; created_at: string; revoked_at: string | null;
-}
-
-function keyFromRow(row: KeyRow): KeyRecord {
-  return {
-    id: row.id,
-    department: row.department,
-    name: row.name,
-    models: row.models === null ? null : (JSON.parse(row.models) as string[]),
-    budgets: JSON.parse(row.budgets) as KeyRecord['budgets'],
-    source: row.source,
-    secretHash: row.secret_hash,
-    createdAt: row.created_at,
-    revokedAt: row.revoked_at,
-  };
-}
 
 export class SqliteKeyStore implements KeyStore {
   constructor(private readonly database: SqliteDatabase) {
