@@ -1,7 +1,7 @@
 // Entry canonicalisation: the fast serializer must produce exactly the RFC 8785 text of the `canonicalize` package.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildEntry, canonicalEntryJson, prepareEntry, referenceCanonicalJson } from '../src/ledger/entry.js';
+import { canonicalEntryJson, prepareEntry, referenceCanonicalJson } from '../src/ledger/entry.js';
 import { LedgerEntryError } from '../src/ledger/errors.js';
 
 // Keys that stress ordering: integer-like, unicode beyond the BMP (UTF-16 order differs from code point order), escapes.
@@ -84,10 +84,10 @@ describe('canonicalEntryJson', () => {
     expect(canonicalEntryJson(object)).toBe('{"__proto__":{"x":2},"a":3,"b":1}');
   });
 
-  it('is refused already by buildEntry, which stores build on before numbering an entry', () => {
-    expect(() => buildEntry({ kind: 'budget.changed', amount: Number.NaN }, 0, '2025-01-01T00:00:00.000Z')).toThrow(LedgerEntryError);
-    expect(() => buildEntry({ kind: 'budget.changed', hook: () => 1 }, 0, '2025-01-01T00:00:00.000Z')).toThrow(LedgerEntryError);
-    const entry = buildEntry({ kind: 'budget.changed', amount: 5, when: new Date(0) }, 3, '2025-01-01T00:00:00.000Z');
+  it('is refused already by prepareEntry, which stores build on before numbering an entry', () => {
+    expect(() => prepareEntry({ kind: 'budget.changed', amount: Number.NaN }, 0, '2025-01-01T00:00:00.000Z')).toThrow(LedgerEntryError);
+    expect(() => prepareEntry({ kind: 'budget.changed', hook: () => 1 }, 0, '2025-01-01T00:00:00.000Z')).toThrow(LedgerEntryError);
+    const { entry } = prepareEntry({ kind: 'budget.changed', amount: 5, when: new Date(0) }, 3, '2025-01-01T00:00:00.000Z');
     expect(canonicalEntryJson(entry)).toBe(referenceCanonicalJson(entry));
     expect(canonicalEntryJson(entry)).toBe('{"amount":5,"kind":"budget.changed","seq":3,"time":"2025-01-01T00:00:00.000Z","when":"1970-01-01T00:00:00.000Z"}');
     expect(entry.when).toBe('1970-01-01T00:00:00.000Z');

@@ -235,11 +235,6 @@ export function prepareEntry(input: LedgerEntryInput, seq: number, now: Date | s
   }
 }
 
-/** Build the entry a store commits (see prepareEntry). */
-export function buildEntry(input: LedgerEntryInput, seq: number, now: Date | string): LedgerEntry {
-  return prepareEntry(input, seq, now).entry;
-}
-
 function normaliseTime(value: unknown): string {
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
   if (date === undefined || Number.isNaN(date.getTime())) throw new LedgerEntryError('"time" must be an ISO 8601 time or a Date');
