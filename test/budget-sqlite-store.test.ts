@@ -1,11 +1,12 @@
 // The SQLite and memory budget stores under the shared contract; SQLite's recovery from its counters (also of an older database) and after a real SIGKILL mid-traffic.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBudgetStore } from '../src/budgets/memory-store.js';
+import { journalPathOf } from '../src/budgets/journal.js';
 import { budgetMigrations, createSqliteBudgetStore } from '../src/budgets/sqlite-store.js';
 import { counterKeyFor } from '../src/core/budget-math.js';
 import { migrate, openDatabase, type SqliteDatabase } from '../src/stores/sqlite/database.js';
@@ -94,6 +95,88 @@ describe('SQLite budget store: recovery from the counters', () => {
     const tables = files.open().prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'budget%' ORDER BY name").all();
     expect(tables).toEqual([{ name: 'budget_counters' }]);
     expect((await store.spend()).map((record) => record.counterKey)).toEqual([keyDay, orgDay]);
+  });
+});
+
+describe('SQLite budget store: the journal', () => {
+  const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
+  const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');
+  const aliceDay = counterKeyFor('user:claims/Zoë "Z" \\ O\'Brien', 'usd', 'day', '2024-05-01');
+
+  function files() {
+    const folder = mkdtempSync(join(tmpdir(), 'covenant-budget-journal-'));
+    const path = join(folder, 'covenant.db');
+    const opened: SqliteDatabase[] = [];
+    return {
+      path,
+      journal: journalPathOf(path),
+      open: () => {
+        const database = openDatabase(path);
+        opened.push(database);
+        return database;
+      },
+      /** A counter's row as the database holds it, read on a connection of its own. */
+      row: (key: string) => {
+        const database = openDatabase(path);
+        try {
+          return database.prepare('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?').get(key);
+        } finally {
+          database.close();
+        }
+      },
+      [Symbol.dispose]: () => {
+        for (const database of opened) if (database.open) database.close();
+        rmSync(folder, { recursive: true, force: true });
+      },
+    };
+  }
+
+  it('keeps acknowledged changes that were never folded into the database, through a restart', async () => {
+    using test = files();
+    const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
+    await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }] });
+    await store.settle('a', { [orgDay]: 40 });
+    await store.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: orgDay, amount: 250, limit: 1000 }, { counterKey: aliceDay, amount: 250, limit: 1000 }] });
+    // Only the journal has them: the database was never written.
+    expect(test.row(orgDay)).toBeUndefined();
+    expect(statSync(test.journal).size).toBeGreaterThan(0);
+    // Restarted without a clean close (a SIGKILL): the journal is folded in before anything else.
+    const restarted = createSqliteBudgetStore(test.open());
+    expect(test.row(orgDay)).toEqual({ spent: 40, reserved: 250 });
+    expect(test.row(aliceDay)).toEqual({ spent: 0, reserved: 250 });
+    expect(statSync(test.journal).size).toBe(0);
+    expect(await restarted.recoverOrphans(Number.MAX_SAFE_INTEGER)).toBe(1);
+    expect((await restarted.read([orgDay])).get(orgDay)).toEqual({ counterKey: orgDay, spent: 290, reserved: 0 });
+    expect((await restarted.read([aliceDay])).get(aliceDay)).toEqual({ counterKey: aliceDay, spent: 250, reserved: 0 });
+    await restarted.close();
+  });
+
+  it('folds every interval, on spend() and on close, and empties the journal each time', async () => {
+    using test = files();
+    const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 50 });
+    await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 30, limit: 1000 }] });
+    expect(statSync(test.journal).size).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(test.row(keyDay)).toEqual({ spent: 0, reserved: 30 });
+    expect(statSync(test.journal).size).toBe(0);
+    await store.settle('a', { [keyDay]: 12 });
+    expect((await store.spend({ scope: 'key:bot' })).map((record) => [record.spent, record.reserved])).toEqual([[12, 0]]);
+    expect(statSync(test.journal).size).toBe(0);
+    await store.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: keyDay, amount: 5, limit: 1000 }] });
+    await store.release('b');
+    await store.close();
+    expect(test.row(keyDay)).toEqual({ spent: 12, reserved: 0 });
+    expect(statSync(test.journal).size).toBe(0);
+  });
+
+  it('ignores a last line cut short (its change was never acknowledged), and refuses a journal damaged before it', () => {
+    using test = files();
+    createSqliteBudgetStore(test.open());
+    writeFileSync(test.journal, `[1,${JSON.stringify(orgDay)},40,250]\n[0,${JSON.stringify(orgDay)},29`);
+    createSqliteBudgetStore(test.open());
+    expect(test.row(orgDay)).toEqual({ spent: 40, reserved: 250 });
+    writeFileSync(test.journal, `[1,${JSON.stringify(orgDay)},40\n[1,${JSON.stringify(orgDay)},50,250]\n`);
+    expect(() => createSqliteBudgetStore(test.open())).toThrow(/budget journal .* is damaged at line 1/);
   });
 });
 

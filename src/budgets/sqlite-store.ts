@@ -1,21 +1,24 @@
-// The embedded budget store: counters checked in memory, written to SQLite in one group-committed transaction per tick.
+// The embedded budget store: counters checked in memory, each change journaled before it is acknowledged, and the
+// journal folded into SQLite a few times a second.
 //
-// Why: a transaction per reserve and per settle costs a WAL write each (two per request); under load the disk,
-// not the check, sets the pace. Here every operation is decided synchronously against in-memory counters (so
-// it is atomic within the process) and joins the batch of its event-loop tick; one transaction writes the
-// batch, and each operation's promise resolves only after that commit. So a reservation is durable before
-// the provider is called, and a SIGKILL loses only operations nobody was told had happened: an unacknowledged
-// settle leaves its amount in the counter's `reserved` on disk, which recovery counts at its worst case.
+// Why: a reservation must be durable before the provider is called, and a SQLite commit per change costs about 20 µs
+// and an event-loop turn each (two per request); under load that, not the check, set the pace. Here every operation
+// is decided synchronously against in-memory counters (so it is atomic within the process) and appends its
+// counters' new amounts to the budget journal (journal.ts, one write system call) before it returns. So a
+// reservation is on disk before the provider is called, and a SIGKILL loses only operations nobody was told had
+// happened: an unacknowledged settle leaves its amount in the counter's `reserved`, which recovery counts at its
+// worst case. At open, whatever the journal holds is folded into the database first.
 //
 // Crash recovery needs no row per reservation. One process owns the database (stores/sqlite/owner-lock.ts), so
 // whatever `reserved` the counters hold on disk when the store opens belongs to a run that died: those amounts
-// are the orphans, and recoverOrphans moves them into spent. The number of in-flight reservations is kept in one
-// more row, written in the same commit as the counters, so recovery can say how many it converted.
+// are the orphans, and recoverOrphans moves them into spent. The number of in-flight reservations is journaled
+// with every change and kept in one more row, so recovery can say how many it converted.
 // Reservations themselves live only in memory.
 //
 // One process owns a database file's budget tables (replicas share Redis instead, issue 5).
 import { parseCounterKey } from '../core/budget-math.js';
 import { migrate, type Migration, type SqliteDatabase } from '../stores/sqlite/database.js';
+import { BudgetJournal, journalPathOf, readJournal } from './journal.js';
 import type {
   BudgetStore, CounterRecord, CounterState, CounterValues, Reservation, ReservationItem, ReserveResult, SettleResult, SpendFilter,
 } from './store.js';
@@ -63,26 +66,34 @@ interface Held { createdAt: number; items: readonly ReservationItem[] }
 interface Counter {
   spent: number;
   reserved: number;
-  /** A row exists on disk (after this tick's commit, at the latest): writes are an UPDATE, not an INSERT. */
+  /** A row exists in the database (after the next fold, at the latest): writes are an UPDATE, not an INSERT. */
   stored: boolean;
+  /** The key as JSON text, for journal lines. */
+  json: string;
 }
 interface CounterRow { counter_key: string; scope: string; unit: CounterRecord['unit']; period: CounterRecord['period']; window_key: string; spent: number; reserved: number }
 
-/** Counters kept in memory beyond this are dropped after a commit (they reload from the database on use). */
+/** Counters kept in memory beyond this are dropped after a fold (they reload from the database on use). */
 const cacheLimit = 100_000;
+/** The journal is folded into the database this often while counters change, and whenever it grows past foldSize. */
+const defaultFoldIntervalMs = 200;
+const foldSize = 4 * 1024 * 1024;
 
 export interface SqliteBudgetStoreOptions {
-  /** Defer a commit to the end of the tick (default setImmediate); tests may pass their own. */
-  schedule?: (flush: () => void) => void;
+  /** How often changed counters are folded from the journal into the database (default 200 ms). */
+  foldIntervalMs?: number;
+  /** A fold that failed; it is retried, and the journal keeps every change meanwhile. */
+  onError?: (error: unknown) => void;
 }
 
 /**
  * A BudgetStore on an open database (openDatabase from stores/sqlite). Applies its migrations. The calling process
  * must own the database: every amount reserved on disk at open is taken for a crashed run's (see recoverOrphans).
+ * A file database gets a journal beside it (journal.ts): every change is appended there before it is acknowledged,
+ * and folded into the database every `foldIntervalMs`, on spend() and on close(). An in-memory database has none.
  */
 export function createSqliteBudgetStore(database: SqliteDatabase, options: SqliteBudgetStoreOptions = {}): BudgetStore {
   migrate(database, budgetMigrations);
-  const schedule = options.schedule ?? ((flush: () => void) => setImmediate(flush));
   const selectCounter = database.prepare<[string], { spent: number; reserved: number }>('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?');
   const insertCounter = database.prepare<[string, string, string, string, string, number, number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -91,6 +102,22 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const writeInFlight = database.prepare<[number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES ('${inFlightCountKey}', '', 'count', 'total', 'total', 0, ?)
      ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved`);
+  const upsert = (key: string, spent: number, reserved: number) => {
+    const parts = parseCounterKey(key);
+    insertCounter.run(key, parts.scope, parts.unit, parts.period, parts.windowKey, spent, reserved);
+  };
+
+  // A crashed run's changes that its journal holds and the database does not yet: fold them in first.
+  const journalPath = database.memory ? undefined : journalPathOf(database.name);
+  const replayed = journalPath === undefined ? undefined : readJournal(journalPath);
+  if (replayed) {
+    database.transaction(() => {
+      for (const [key, value] of replayed.counters) upsert(key, value.spent, value.reserved);
+      writeInFlight.run(replayed.inFlight);
+    }).immediate();
+  }
+  const journal = journalPath === undefined ? undefined : new BudgetJournal(journalPath);
+  if (replayed) journal?.truncate();
 
   // What a crashed run left: the reserved amount of every counter, and how many reservations they add up to.
   const orphans = new Map<string, number>();
@@ -105,19 +132,20 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const held = new Map<string, Held>();
   /** Reservations in flight as the disk should count them: this process's plus the crashed run's not yet recovered. */
   let inFlight = orphanCount;
-  /** The count on disk: written only when a batch changed it (reserves and settles in one tick often cancel out). */
+  /** The count in the database: written only when a fold changes it. */
   let storedInFlight = orphanCount;
 
-  // The batch of this tick: counters to write, and one promise for all its callers.
+  /** Counters changed since the last fold. */
   const dirty = new Set<string>();
-  let batch: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
   let failure: unknown;
 
   const counter = (key: string): Counter => {
     let found = counters.get(key);
     if (!found) {
       const row = selectCounter.get(key);
-      found = row ? { spent: row.spent, reserved: row.reserved, stored: true } : { spent: 0, reserved: 0, stored: false };
+      found = row
+        ? { spent: row.spent, reserved: row.reserved, stored: true, json: JSON.stringify(key) }
+        : { spent: 0, reserved: 0, stored: false, json: JSON.stringify(key) };
       counters.set(key, found);
     }
     return found;
@@ -127,54 +155,73 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     return { counterKey: key, spent: value.spent, reserved: value.reserved };
   };
 
-  const commit = database.transaction(() => {
-    for (const key of dirty) {
+  /**
+   * Make changed counters durable before the change is acknowledged: one journal line with their new amounts (a
+   * file database), and a fold later. A journal that cannot be written fails the store closed.
+   */
+  const record = (keys: Iterable<string>) => {
+    let line = `[${inFlight}`;
+    for (const key of keys) {
       const value = counters.get(key) as Counter;
-      if (value.stored) {
-        updateCounter.run(value.spent, value.reserved, key);
-      } else {
-        const parts = parseCounterKey(key);
-        insertCounter.run(key, parts.scope, parts.unit, parts.period, parts.windowKey, value.spent, value.reserved);
-        value.stored = true;
+      line += `,${value.json},${value.spent},${value.reserved}`;
+      dirty.add(key);
+    }
+    line += ']\n';
+    if (journal) {
+      try {
+        journal.append(line);
+      } catch (error) {
+        // Memory is now ahead of the disk: refuse everything from here on (the guard fails closed).
+        failure = error;
+        throw error;
       }
+      if (journal.size > foldSize) foldSoon();
     }
-    if (inFlight !== storedInFlight) {
-      writeInFlight.run(inFlight);
-      storedInFlight = inFlight;
-    }
-  });
-
-  const flush = () => {
-    const current = batch as NonNullable<typeof batch>;
-    batch = undefined;
-    try {
-      commit.immediate();
-    } catch (error) {
-      // Memory and disk may now disagree: refuse everything from here on (the guard fails closed).
-      failure = error;
-      current.reject(error);
-      return;
-    } finally {
-      dirty.clear();
-    }
-    if (counters.size > cacheLimit) counters.clear();
-    current.resolve();
+    armFold();
   };
 
-  /** Resolves once the operations made so far are committed. */
-  const committed = (): Promise<void> => {
-    if (!batch) {
-      let resolve!: () => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<void>((resolveBatch, rejectBatch) => { resolve = resolveBatch; reject = rejectBatch; });
-      batch = { promise, resolve, reject };
-      schedule(flush);
+  /** Write the counters changed since the last fold into the database, then empty the journal. */
+  const foldInto = database.transaction(() => {
+    for (const key of dirty) {
+      const value = counters.get(key) as Counter;
+      if (value.stored) updateCounter.run(value.spent, value.reserved, key);
+      else upsert(key, value.spent, value.reserved);
     }
-    return batch.promise;
+    if (inFlight !== storedInFlight) writeInFlight.run(inFlight);
+  });
+  const fold = () => {
+    if (dirty.size === 0 && inFlight === storedInFlight) return;
+    foldInto.immediate();
+    for (const key of dirty) (counters.get(key) as Counter).stored = true;
+    dirty.clear();
+    storedInFlight = inFlight;
+    // The database now holds everything the journal says (a crash before this truncation replays it harmlessly).
+    journal?.truncate();
+    if (counters.size > cacheLimit) counters.clear();
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const foldNow = () => {
+    timer = undefined;
+    try {
+      fold();
+    } catch (error) {
+      options.onError?.(error);
+      armFold();
+    }
+  };
+  const armFold = () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(foldNow, options.foldIntervalMs ?? defaultFoldIntervalMs);
+    timer.unref();
+  };
+  const foldSoon = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(foldNow, 0);
+    timer.unref();
   };
 
   const guard = () => {
-    if (failure !== undefined) throw new Error(`The budget database failed earlier: ${(failure as Error).message ?? String(failure)}`);
+    if (failure !== undefined) throw new Error(`The budget journal failed earlier: ${(failure as Error).message ?? String(failure)}`);
   };
 
   /** Reserve every item, or nothing when one would pass its limit (then returns that item's index). */
@@ -185,16 +232,14 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const value = counter(item.counterKey);
       if (value.spent + value.reserved + item.amount > item.limit) return index;
     }
-    for (const item of items) {
-      counter(item.counterKey).reserved += item.amount;
-      dirty.add(item.counterKey);
-    }
+    for (const item of items) counter(item.counterKey).reserved += item.amount;
     held.set(id, { createdAt, items });
     inFlight += 1;
+    record(items.map((item) => item.counterKey));
     return -1;
   };
 
-  /** End a reservation in memory (the caller awaits the commit); undefined when it is not held. */
+  /** End a reservation (journaled before this returns); undefined when it is not held. */
   const end = (id: string, spendOf: (key: string, amount: number) => number): Held | undefined => {
     const reservation = held.get(id);
     if (!reservation) return undefined;
@@ -204,8 +249,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const value = counter(item.counterKey);
       value.reserved = Math.max(0, value.reserved - item.amount);
       value.spent += Math.max(0, Math.ceil(spendOf(item.counterKey, item.amount)));
-      dirty.add(item.counterKey);
     }
+    record(reservation.items.map((item) => item.counterKey));
     return reservation;
   };
 
@@ -213,9 +258,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     guard();
     const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
-    const after = reservation.items.map((item) => state(item.counterKey));
-    await committed();
-    return { applied: true, counters: after };
+    return { applied: true, counters: reservation.items.map((item) => state(item.counterKey)) };
   };
 
   const worstCase = (_key: string, amount: number) => amount;
@@ -236,7 +279,6 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       if (refused >= 0) {
         return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
       }
-      await committed();
       return { ok: true };
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
@@ -244,9 +286,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
       const items = decide(values);
-      if (items === undefined || apply(id, createdAt, items) >= 0) return false;
-      await committed();
-      return true;
+      return items !== undefined && apply(id, createdAt, items) < 0;
     },
     settle(id, actual) {
       return finish(id, (key, amount) => actual[key] ?? amount);
@@ -258,27 +298,31 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       guard();
       // A crashed run's reservations can never be settled, whatever their age: all of them count at once.
       let recovered = orphanCount;
+      const changed = new Set<string>();
       for (const [key, amount] of orphans) {
         const value = counter(key);
         value.reserved = Math.max(0, value.reserved - amount);
         value.spent += amount;
-        dirty.add(key);
+        changed.add(key);
       }
       inFlight -= orphanCount;
       const crashed = orphans.size > 0 || orphanCount > 0;
       orphans.clear();
       orphanCount = 0;
+      if (crashed) {
+        record(changed);
+        fold();
+      }
       for (const [id, reservation] of held) {
         if (reservation.createdAt >= createdBefore) continue;
         end(id, worstCase);
         recovered += 1;
       }
-      if (crashed || recovered > 0) await committed();
       return recovered;
     },
     async spend(filter: SpendFilter = {}) {
       guard();
-      if (batch) await committed();
+      fold();
       const conditions = ['counter_key <> ?'];
       const parameters: (string | number)[] = [inFlightCountKey];
       if (filter.scope !== undefined) { conditions.push('scope = ?'); parameters.push(filter.scope); }
@@ -290,7 +334,10 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       }));
     },
     async close() {
-      if (batch) await committed();
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      if (failure === undefined) fold();
+      journal?.close();
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
     },
   };

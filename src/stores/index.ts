@@ -45,7 +45,7 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
   );
   if (checkpointer) database.pragma('wal_autocheckpoint = 0');
   const ledger = openSqliteLedger({ database, origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint'), schedule });
-  const budgets = createSqliteBudgetStore(database, { schedule });
+  const budgets = createSqliteBudgetStore(database, { onError: (error) => onError(error, 'budget journal fold') });
   const requestLog = new SqliteRequestLog(database);
   return {
     kind: 'sqlite',
