@@ -1,4 +1,6 @@
 // Deterministic rules shared by the fake upstreams: token counting (OpenAI's cookbook rule, or a cheap bytes rule) and generated content.
+// The fakes count with js-tiktoken, a JavaScript port: an implementation independent of the gateway's (tiktoken, WASM),
+// so a test that compares the gateway's exact count with a fake's bill checks one against the other.
 import { createRequire } from 'node:module';
 import { Tiktoken, type TiktokenBPE } from 'js-tiktoken/lite';
 
