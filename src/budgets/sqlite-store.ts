@@ -155,17 +155,30 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     return { counterKey: key, spent: value.spent, reserved: value.reserved };
   };
 
+  /** Counters changed since the last journal line, and the promise of the line that will hold them. */
+  const pending = new Set<string>();
+  let batch: { promise: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  const changed = (key: string) => {
+    pending.add(key);
+    dirty.add(key);
+  };
+
   /**
-   * Make changed counters durable before the change is acknowledged: one journal line with their new amounts (a
-   * file database), and a fold later. A journal that cannot be written fails the store closed.
+   * Make this turn's changes durable: one journal line with the changed counters' new amounts (a file database;
+   * one write for every operation of the turn), then a fold later. A journal that cannot be written fails the store
+   * closed. Runs at the end of the turn (setImmediate: right after the I/O that started the operations).
    */
-  const record = (keys: Iterable<string>) => {
+  const writeLine = () => {
+    const current = batch;
+    batch = undefined;
+    if (pending.size === 0 && current === undefined) return;
     let line = `[${inFlight}`;
-    for (const key of keys) {
+    for (const key of pending) {
       const value = counters.get(key) as Counter;
       line += `,${value.json},${value.spent},${value.reserved}`;
-      dirty.add(key);
     }
+    pending.clear();
     line += ']\n';
     if (journal) {
       try {
@@ -173,11 +186,25 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       } catch (error) {
         // Memory is now ahead of the disk: refuse everything from here on (the guard fails closed).
         failure = error;
-        throw error;
+        current?.reject(error);
+        return;
       }
       if (journal.size > foldSize) foldSoon();
     }
     armFold();
+    current?.resolve();
+  };
+
+  /** Resolves once the changes made so far are in the journal. */
+  const journaled = (): Promise<void> => {
+    if (!batch) {
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const promise = new Promise<void>((resolveBatch, rejectBatch) => { resolve = resolveBatch; reject = rejectBatch; });
+      batch = { promise, resolve, reject };
+      setImmediate(writeLine);
+    }
+    return batch.promise;
   };
 
   /** Write the counters changed since the last fold into the database, then empty the journal. */
@@ -232,14 +259,16 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const value = counter(item.counterKey);
       if (value.spent + value.reserved + item.amount > item.limit) return index;
     }
-    for (const item of items) counter(item.counterKey).reserved += item.amount;
+    for (const item of items) {
+      counter(item.counterKey).reserved += item.amount;
+      changed(item.counterKey);
+    }
     held.set(id, { createdAt, items });
     inFlight += 1;
-    record(items.map((item) => item.counterKey));
     return -1;
   };
 
-  /** End a reservation (journaled before this returns); undefined when it is not held. */
+  /** End a reservation in memory (the caller awaits the journal); undefined when it is not held. */
   const end = (id: string, spendOf: (key: string, amount: number) => number): Held | undefined => {
     const reservation = held.get(id);
     if (!reservation) return undefined;
@@ -249,8 +278,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const value = counter(item.counterKey);
       value.reserved = Math.max(0, value.reserved - item.amount);
       value.spent += Math.max(0, Math.ceil(spendOf(item.counterKey, item.amount)));
+      changed(item.counterKey);
     }
-    record(reservation.items.map((item) => item.counterKey));
     return reservation;
   };
 
@@ -258,7 +287,9 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     guard();
     const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
-    return { applied: true, counters: reservation.items.map((item) => state(item.counterKey)) };
+    const after = reservation.items.map((item) => state(item.counterKey));
+    await journaled();
+    return { applied: true, counters: after };
   };
 
   const worstCase = (_key: string, amount: number) => amount;
@@ -279,6 +310,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       if (refused >= 0) {
         return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
       }
+      await journaled();
       return { ok: true };
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
@@ -286,7 +318,9 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
       const items = decide(values);
-      return items !== undefined && apply(id, createdAt, items) < 0;
+      if (items === undefined || apply(id, createdAt, items) >= 0) return false;
+      await journaled();
+      return true;
     },
     settle(id, actual) {
       return finish(id, (key, amount) => actual[key] ?? amount);
@@ -298,27 +332,28 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       guard();
       // A crashed run's reservations can never be settled, whatever their age: all of them count at once.
       let recovered = orphanCount;
-      const changed = new Set<string>();
       for (const [key, amount] of orphans) {
         const value = counter(key);
         value.reserved = Math.max(0, value.reserved - amount);
         value.spent += amount;
-        changed.add(key);
+        changed(key);
       }
       inFlight -= orphanCount;
       const crashed = orphans.size > 0 || orphanCount > 0;
       orphans.clear();
       orphanCount = 0;
       if (crashed) {
-        record(changed);
+        writeLine();
         fold();
       }
+      let ended = 0;
       for (const [id, reservation] of held) {
         if (reservation.createdAt >= createdBefore) continue;
         end(id, worstCase);
-        recovered += 1;
+        ended += 1;
       }
-      return recovered;
+      if (ended > 0) await journaled();
+      return recovered + ended;
     },
     async spend(filter: SpendFilter = {}) {
       guard();
@@ -336,7 +371,10 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     async close() {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
-      if (failure === undefined) fold();
+      if (failure === undefined) {
+        writeLine();
+        fold();
+      }
       journal?.close();
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
     },
