@@ -18,7 +18,8 @@ export function inferenceEntry(context: CallContext, configVersion: string): Led
   const streamError = context.state.streamError as { code: string } | undefined;
   return {
     kind: 'inference',
-    time: context.time.toISOString(),
+    // The Date itself: the ledger formats it once (an ISO string would be parsed back to check it).
+    time: context.time,
     request_id: context.id,
     department: context.department.name,
     key: context.key.name,
