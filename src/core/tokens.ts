@@ -124,8 +124,10 @@ function countTools(tools: ToolDefinition[], count: Count): number {
 
 function countMessage(message: ChatMessage, count: Count, imageTokens: number): number {
   let total = tokensPerMessage;
-  // Every string field counts, as in the cookbook's `for key, value in message.items()`.
-  for (const [key, value] of Object.entries(message)) {
+  // Every string field counts, as in the cookbook's `for key, value in message.items()` (keys, not entries: no pair
+  // arrays to allocate on every request).
+  for (const key of Object.keys(message)) {
+    const value = (message as unknown as Record<string, unknown>)[key];
     if (typeof value === 'string') {
       total += count(value);
       if (key === 'name') total += tokensPerName;
