@@ -69,4 +69,30 @@ describe('when the ledger cannot record a request', () => {
     expect(listed.data.map((entry: { seq: number }) => entry.seq)).toEqual([...listed.data.keys()].map((index) => listed.data[0].seq + index));
     expect(listed.data).toHaveLength(1);
   });
+
+  it('withholds the answer when the COMMIT itself fails (as on a full disk), stays up, and loses no sequence number', async () => {
+    // A deferred foreign key is checked only at COMMIT: every entry's insert leaves a violation that fails the commit.
+    saboteur.exec(`
+      CREATE TABLE commit_parent (id INTEGER PRIMARY KEY);
+      CREATE TABLE commit_guard (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES commit_parent (id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TRIGGER fail_at_commit AFTER INSERT ON ledger_entries BEGIN INSERT INTO commit_guard (parent) VALUES (-1); END;
+    `);
+    const refused = await chat({});
+    expect(refused.status).toBe(503);
+    expect((await refused.json()).error.code).toBe('evidence_unavailable');
+    const streamed = await (await chat({ stream: true })).text();
+    expect(streamed).not.toContain('data: [DONE]');
+    expect((await fetch(`${gateway.url}/healthz`)).status).toBe(200);
+    saboteur.exec('DROP TRIGGER fail_at_commit');
+    const answered = await chat({});
+    expect(answered.status).toBe(200);
+    const admin = { headers: { authorization: `Bearer ${secrets.ADMIN_KEY}` } };
+    expect((await (await fetch(`${gateway.url}/admin/audit/verify`, admin)).json()).ok).toBe(true);
+    const listed = await (await fetch(`${gateway.url}/admin/audit/entries?kind=inference`, admin)).json();
+    // Only the answered requests are in the log, numbered without a gap.
+    expect(listed.data).toHaveLength(2);
+    const head = await (await fetch(`${gateway.url}/admin/audit/head`, admin)).json();
+    const all = await (await fetch(`${gateway.url}/admin/audit/entries?limit=1000`, admin)).json();
+    expect(all.data.map((entry: { seq: number }) => entry.seq)).toEqual([...Array(head.tree_size).keys()]);
+  });
 });

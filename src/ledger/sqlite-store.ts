@@ -17,6 +17,7 @@ import { prepareEntry } from './entry.js';
 import { LedgerQueryError } from './errors.js';
 import { ledgerMigrations } from './migrations.js';
 import { computedNodes, lowestStoredLevel, sqliteTreeReader } from './sqlite-tree.js';
+import type { TurnOutcome, TurnScheduler } from '../stores/sqlite/turn.js';
 import { cachedReader, checkpointFromRow, entryFromRow, prepareStatements, type BatchRow, type CheckpointRow, type EntryRow, type TimeMark } from './sqlite-statements.js';
 import type {
   AppendResult,
@@ -48,8 +49,11 @@ export interface SqliteLedgerOptions {
   clock?: () => Date;
   /** Called when the background checkpoint fails (it is retried on the next tick). */
   onError?: (error: unknown) => void;
-  /** Defer a group commit to the end of the turn (default setImmediate); the app shares one transaction per turn between stores. */
-  schedule?: (flush: () => void) => void;
+  /**
+   * Defer a group commit to the end of the turn (default setImmediate); the app shares one transaction per turn between
+   * stores (stores/sqlite/turn.ts) and settles the returned outcome after its COMMIT.
+   */
+  schedule?: TurnScheduler;
 }
 
 interface PendingAppend {
@@ -89,7 +93,7 @@ export class SqliteLedgerStore implements LedgerStore {
   private newestTime: string;
   private pending: PendingAppend[] = [];
   private flushScheduled = false;
-  private readonly schedule: (flush: () => void) => void;
+  private readonly schedule: TurnScheduler;
   private lastCheckpointSize = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -102,7 +106,8 @@ export class SqliteLedgerStore implements LedgerStore {
     options: SqliteLedgerOptions,
   ) {
     this.clock = options.clock ?? (() => new Date());
-    this.schedule = options.schedule ?? ((flush) => setImmediate(flush));
+    // On its own, a batch is its own transaction: committed once commitPending returns.
+    this.schedule = options.schedule ?? ((flush) => setImmediate(() => flush()?.committed()));
     this.writable = options.readOnly !== true;
     this.statements = prepareStatements(database);
     // A proof makes a dozen point reads; in WAL mode each autocommit read opens its own read transaction, so grouping
@@ -145,7 +150,7 @@ export class SqliteLedgerStore implements LedgerStore {
   }
 
   async flush(): Promise<void> {
-    this.commitPending();
+    this.commitPending()?.committed();
   }
 
   async head(): Promise<TreeHead> {
@@ -296,19 +301,23 @@ export class SqliteLedgerStore implements LedgerStore {
     if (this.closed) return;
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.writable) {
-      this.commitPending();
+      this.commitPending()?.committed();
       this.signCheckpoint();
     }
     this.closed = true;
     if (this.ownsDatabase) this.database.close();
   }
 
-  /** Commit every pending append in one transaction, then settle their promises (group commit). */
-  private commitPending(): void {
+  /**
+   * Write every pending append in one transaction (a savepoint of the turn's, when shared); the returned outcome
+   * settles their promises once the transaction's COMMIT is known (group commit). A batch whose writes or COMMIT
+   * fail is rejected and leaves the tree as it was: the next entry takes the sequence number it would have used.
+   */
+  private commitPending(): TurnOutcome | undefined {
     this.flushScheduled = false;
     const batch = this.pending;
     this.pending = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0) return undefined;
     const now = this.clock().toISOString();
     const before = this.frontier.clone();
     const accepted: (BatchRow & { item: PendingAppend })[] = [];
@@ -328,15 +337,23 @@ export class SqliteLedgerStore implements LedgerStore {
         item.reject(error);
       }
     }
+    const fail = (error: unknown) => {
+      this.frontier = before;
+      for (const { item } of accepted) item.reject(error);
+    };
     try {
       this.statements.writeBatch(accepted, timeMark);
     } catch (error) {
-      this.frontier = before;
-      for (const { item } of accepted) item.reject(error);
-      return;
+      fail(error);
+      return undefined;
     }
-    if (timeMark !== undefined) this.newestTime = timeMark.time;
-    for (const row of accepted) row.item.resolve({ seq: row.seq, leafHash: toHex(row.leaf) });
+    return {
+      committed: () => {
+        if (timeMark !== undefined) this.newestTime = timeMark.time;
+        for (const row of accepted) row.item.resolve({ seq: row.seq, leafHash: toHex(row.leaf) });
+      },
+      failed: fail,
+    };
   }
 
   /** Sign and store a checkpoint of the committed tree when it grew since the last one. */
