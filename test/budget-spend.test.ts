@@ -48,6 +48,18 @@ describe('spendReport', () => {
     expect(report.scopes[3].budgets[0]).toMatchObject({ spent_micros: 1000, reserved_micros: 2000, remaining_micros: 20_000_000 - 3000 });
   });
 
+  it('lists only users with spend in the current windows: earlier days are history, however many users they had', async () => {
+    const store = await seeded();
+    const yesterday = new BudgetGuard({ store, settings: { min_output_tokens: 16, on_store_unavailable: 'fail_closed', local_cap_usd: 1 }, clock: () => now - 86_400_000 });
+    const handle = await yesterday.reserve({ requestId: 'dave', scopes: [{ scope: 'user:claims/dave', budgets: userBudgets[0].budgets }], pricing, prompt: { bound: 500 }, requestedMaxTokens: 1500, modelMaxOutput: 4096 });
+    await yesterday.settle(handle, { usage: usage(400, 600) });
+    const report = await spendReport({ store, now, scopes: configured, userBudgets });
+    expect(report.scopes.map((scope) => scope.scope)).toEqual(['org', 'department:claims', 'key:triage-bot', 'user:claims/alice', 'user:claims/bob']);
+    // Asked for by name, dave is shown, at today's zero.
+    const dave = await spendReport({ store, now, scopes: configured, userBudgets, scope: 'user:claims/dave' });
+    expect(dave.scopes[0].budgets[0]).toMatchObject({ window: '2024-05-15', spent_micros: 0 });
+  });
+
   it('narrows to one scope, a user not yet seen included', async () => {
     const store = await seeded();
     const department = await spendReport({ store, now, scopes: configured, userBudgets, scope: 'department:claims' });

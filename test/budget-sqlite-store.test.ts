@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBudgetStore } from '../src/budgets/memory-store.js';
 import { journalPathOf } from '../src/budgets/journal.js';
-import { budgetMigrations, createSqliteBudgetStore } from '../src/budgets/sqlite-store.js';
+import { budgetMigrations, createSqliteBudgetStore, prefixEnd } from '../src/budgets/sqlite-store.js';
 import { counterKeyFor } from '../src/core/budget-math.js';
 import { migrate, openDatabase, type SqliteDatabase } from '../src/stores/sqlite/database.js';
 import { runBudgetStoreContract } from './budget-store-contract.js';
@@ -252,4 +252,13 @@ describe('SQLite budget store: crash safety', () => {
       rmSync(folder, { recursive: true, force: true });
     }
   }, 30_000);
+});
+
+describe('prefixEnd', () => {
+  it('is above every text with the prefix and below every text after them', () => {
+    expect(prefixEnd('user:claims/')).toBe('user:claims0');
+    expect(prefixEnd('a\u{10FFFF}')).toBeUndefined();
+    expect(prefixEnd('x\uD7FF')).toBe('x\uE000');
+    expect(prefixEnd('x\u{1F600}')).toBe('x\u{1F601}');
+  });
 });

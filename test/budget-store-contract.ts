@@ -148,6 +148,22 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       expect((await store.spend()).length).toBe(3);
     }));
 
+    it('narrows spend to given windows, and a prefix to the scopes that start with it', withStore(async ({ store }) => {
+      const aprilAlice = counterKeyFor('user:claims/alice', 'tokens', 'month', '2024-04');
+      // Scopes that sort right after the prefix's range, or share it only in part, must stay out.
+      const neighbours = [counterKeyFor('user:claims0', 'tokens', 'month', '2024-05'), counterKeyFor('user:claim', 'tokens', 'month', '2024-05')];
+      for (const key of [userMonth, aprilAlice, userBob, ...neighbours]) {
+        const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
+        await store.tryReserve(held);
+        await store.settle(held.id, { [key]: 3 });
+      }
+      const current = await store.spend({ scopePrefix: 'user:claims/', windowKeys: ['2024-05'] });
+      expect(current.map((record) => record.counterKey)).toEqual([userMonth, userBob]);
+      expect((await store.spend({ scopePrefix: 'user:claims/' })).map((record) => record.counterKey).sort()).toEqual([aprilAlice, userMonth, userBob].sort());
+      expect((await store.spend({ scope: 'user:claims/alice', windowKeys: ['2024-04', '2024-03'] })).map((record) => record.counterKey)).toEqual([aprilAlice]);
+      expect(await store.spend({ scopePrefix: 'user:claims/', windowKeys: [] })).toEqual([]);
+    }));
+
     // Registered for durable stores only: the memory store forgets everything by design.
     if (options.durable) it('keeps spend and in-flight reservations across a restart; recovery counts them at worst case', withStore(async ({ store, reopen }) => {
       if (!reopen) throw new Error('a durable store fixture must provide reopen');

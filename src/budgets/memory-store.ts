@@ -77,6 +77,7 @@ export function createMemoryBudgetStore(): BudgetStore {
         const parts = parseCounterKey(counterKey);
         if (filter.scope !== undefined && parts.scope !== filter.scope) continue;
         if (filter.scopePrefix !== undefined && !parts.scope.startsWith(filter.scopePrefix)) continue;
+        if (filter.windowKeys !== undefined && !filter.windowKeys.includes(parts.windowKey)) continue;
         records.push({ ...state(counterKey), ...parts });
       }
       return records.sort((left, right) => (left.scope < right.scope ? -1 : left.scope > right.scope ? 1 : 0));

@@ -79,9 +79,11 @@ export async function spendReport(options: SpendReportOptions): Promise<SpendRep
     const prefix = `user:${template.department}/`;
     if (template.budgets.length === 0) continue;
     if (options.scope !== undefined && !options.scope.startsWith(prefix)) continue;
+    // Only the windows the report shows: users of past windows are history (and may be many).
+    const windowKeys = [...new Set(template.budgets.map((budget) => periodWindow(budget.period, now, timeZone).key))];
     const records = options.scope === undefined
-      ? await options.store.spend({ scopePrefix: prefix })
-      : await options.store.spend({ scope: options.scope });
+      ? await options.store.spend({ scopePrefix: prefix, windowKeys })
+      : await options.store.spend({ scope: options.scope, windowKeys });
     // A narrowed user scope is reported even before that user's first request.
     const users = options.scope !== undefined ? [options.scope] : [...new Set(records.map((record) => record.scope))].sort();
     for (const user of users) rows.push(...rowsFor(user, template.budgets, now, timeZone));

@@ -60,6 +60,12 @@ export const budgetMigrations: readonly Migration[] = [
       DROP TABLE budget_reservations;
     `,
   },
+  {
+    // The spend report lists the users of the current windows only: one range of this index per window, however many
+    // past windows the table holds (counter updates never touch these columns, so the index costs nothing per request).
+    id: 'budgets-003-window-scope-index',
+    sql: 'CREATE INDEX budget_counters_window_scope ON budget_counters (window_key, scope);',
+  },
 ];
 
 interface Held { createdAt: number; items: readonly ReservationItem[] }
@@ -361,7 +367,19 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const conditions = ['counter_key <> ?'];
       const parameters: (string | number)[] = [inFlightCountKey];
       if (filter.scope !== undefined) { conditions.push('scope = ?'); parameters.push(filter.scope); }
-      if (filter.scopePrefix !== undefined) { conditions.push('substr(scope, 1, ?) = ?'); parameters.push(filter.scopePrefix.length, filter.scopePrefix); }
+      if (filter.scopePrefix !== undefined && filter.scopePrefix.length > 0) {
+        // A range on the scope index (substr() would read every row): from the prefix up to the prefix whose last
+        // character is the next one. Text compares by UTF-8 bytes, which orders as code points do.
+        const prefix = filter.scopePrefix;
+        const beyond = prefixEnd(prefix);
+        conditions.push('scope >= ?');
+        parameters.push(prefix);
+        if (beyond !== undefined) { conditions.push('scope < ?'); parameters.push(beyond); }
+      }
+      if (filter.windowKeys !== undefined) {
+        conditions.push(`window_key IN (${filter.windowKeys.map(() => '?').join(', ') || 'NULL'})`);
+        parameters.push(...filter.windowKeys);
+      }
       const rows = database.prepare(`SELECT * FROM budget_counters WHERE ${conditions.join(' AND ')} ORDER BY scope, counter_key`).all(...parameters) as CounterRow[];
       return rows.map((row) => ({
         counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
@@ -379,4 +397,14 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
     },
   };
+}
+
+/** The smallest text above every text that starts with `prefix` (its last character raised by one); none past U+10FFFF. */
+export function prefixEnd(prefix: string): string | undefined {
+  const characters = [...prefix];
+  const last = (characters.pop() as string).codePointAt(0) as number;
+  if (last >= 0x10ffff) return undefined;
+  // Surrogate code points cannot be encoded: the next character after U+D7FF is U+E000.
+  const next = last + 1 >= 0xd800 && last + 1 <= 0xdfff ? 0xe000 : last + 1;
+  return `${characters.join('')}${String.fromCodePoint(next)}`;
 }

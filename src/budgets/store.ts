@@ -59,6 +59,8 @@ export interface SpendFilter {
   scope?: string;
   /** Scopes starting with this text (e.g. "user:claims/"). */
   scopePrefix?: string;
+  /** Only counters of these windows (e.g. the current day and month): past windows are history the report skips. */
+  windowKeys?: readonly string[];
 }
 
 export interface BudgetStore {

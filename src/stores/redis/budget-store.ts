@@ -185,6 +185,7 @@ class RedisBudgets implements RedisBudgetStore {
       const parts = parseCounterKey(counterKey);
       if (filter.scope !== undefined && parts.scope !== filter.scope) continue;
       if (filter.scopePrefix !== undefined && !parts.scope.startsWith(filter.scopePrefix)) continue;
+      if (filter.windowKeys !== undefined && !filter.windowKeys.includes(parts.windowKey)) continue;
       records.push({ counterKey, ...parts, ...values });
     }
     const compare = (left: string, right: string) => (left < right ? -1 : left > right ? 1 : 0);
