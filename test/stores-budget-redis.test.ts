@@ -7,7 +7,7 @@ import { counterKeyFor } from '../src/core/budget-math.js';
 import type { BudgetStore, Reservation } from '../src/budgets/store.js';
 import { openPostgres, type PostgresDatabase } from '../src/stores/postgres/database.js';
 import { PostgresBudgetRecords } from '../src/stores/postgres/budget-records.js';
-import { createRedisBudgetStore, type RedisBudgetStore } from '../src/stores/redis/budget-store.js';
+import { createRedisBudgetStore, type RedisBudgetStore, spendPatterns } from '../src/stores/redis/budget-store.js';
 import { runBudgetStoreContract } from './budget-store-contract.js';
 import { createTestRedisPrefix, createTestSchema, redisUrl, startTcpProxy, type TestRedisPrefix, type TestSchema } from './helpers/services.js';
 
@@ -274,5 +274,30 @@ describe('Redis budget store: distributed behaviour', () => {
     }
     const healthy = await setup.replica();
     expect(await counter(healthy, orgDay)).toEqual({ spent: 0, reserved: 0 });
+  });
+});
+
+describe('spendPatterns (what the Redis store asks HSCAN for)', () => {
+  it('matches the current windows of a scope or a prefix, with glob characters in names taken literally', () => {
+    expect(spendPatterns({})).toEqual([]);
+    expect(spendPatterns({ scopePrefix: 'user:claims/' })).toEqual(['user:claims/*|*']);
+    expect(spendPatterns({ scopePrefix: 'user:claims/', windowKeys: ['2024-05-15', '2024-05'] })).toEqual(['user:claims/*|*|2024-05-15', 'user:claims/*|*|2024-05']);
+    expect(spendPatterns({ scope: 'user:claims/a*[b]?\\c', windowKeys: ['2024-05'] })).toEqual(['user:claims/a\\*\\[b\\]\\?\\\\c|*|2024-05']);
+  });
+
+  it('is taken literally by Redis itself', async () => {
+    const redis = new Redis(redisUrl, { lazyConnect: true });
+    await redis.connect();
+    const hash = `covenant-test-glob-${process.pid}-${Date.now()}`;
+    try {
+      const names = ['user:claims/a*[b]?\\c', 'user:claims/aX[b]?\\c', 'user:claims/a*b?\\c'];
+      for (const name of names) await redis.hset(hash, counterKeyFor(name, 'usd', 'month', '2024-05'), '1');
+      const [pattern] = spendPatterns({ scope: names[0], windowKeys: ['2024-05'] });
+      const [, fields] = await redis.hscan(hash, '0', 'MATCH', pattern, 'COUNT', 1000);
+      expect(fields.filter((_, index) => index % 2 === 0)).toEqual([counterKeyFor(names[0], 'usd', 'month', '2024-05')]);
+    } finally {
+      await redis.del(hash);
+      redis.disconnect();
+    }
   });
 });

@@ -113,8 +113,26 @@ end
 return reply
 `);
 
-/** Returns {'ok', spent hash as field/value list, reserved hash as field/value list}. */
+/**
+ * ARGV: glob patterns of counter keys (none: every counter). Returns {'ok', spent as a field/value list, reserved as a
+ * field/value list}; HSCAN may list a field twice, so callers keep the last. A pattern narrows what is sent back,
+ * not what Redis walks: the report's filters keep the reply to the current windows' counters.
+ */
 export const spendScript = luaScript(`
 ${requireReady}
-return {'ok', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])}
+if #ARGV == 0 then return {'ok', redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[3])} end
+local function scan(hash, pattern, out)
+  local cursor = '0'
+  repeat
+    local reply = redis.call('HSCAN', hash, cursor, 'MATCH', pattern, 'COUNT', 1000)
+    cursor = reply[1]
+    for i = 1, #reply[2] do out[#out + 1] = reply[2][i] end
+  until cursor == '0'
+end
+local spent, reserved = {}, {}
+for i = 1, #ARGV do
+  scan(KEYS[2], ARGV[i], spent)
+  scan(KEYS[3], ARGV[i], reserved)
+end
+return {'ok', spent, reserved}
 `);

@@ -173,7 +173,8 @@ class RedisBudgets implements RedisBudgetStore {
   }
 
   async spend(filter: SpendFilter = {}): Promise<CounterRecord[]> {
-    const reply = await unavailableOnError(() => this.#script(spendScript, []));
+    if (filter.windowKeys?.length === 0) return [];
+    const reply = await unavailableOnError(() => this.#script(spendScript, spendPatterns(filter)));
     const spent = reply[1] as string[];
     const reserved = reply[2] as string[];
     const counters = new Map<string, { spent: number; reserved: number }>();
@@ -313,4 +314,19 @@ function chunks<T>(values: T[], size: number): T[][] {
   const result: T[][] = [];
   for (let start = 0; start < values.length; start += size) result.push(values.slice(start, start + size));
   return result;
+}
+
+/** Redis glob text that matches `text` literally. */
+function globLiteral(text: string): string {
+  return text.replace(/[\\*?[\]]/g, (character) => `\\${character}`);
+}
+
+/**
+ * The counter-key patterns (`scope|unit:period|window`, core/budget-math.ts) a spend filter needs; none for all.
+ * Filtering again in JavaScript afterwards keeps the result exact whatever the patterns let through.
+ */
+export function spendPatterns(filter: SpendFilter): string[] {
+  const scope = filter.scope !== undefined ? `${globLiteral(filter.scope)}|` : filter.scopePrefix !== undefined ? `${globLiteral(filter.scopePrefix)}*|` : '*|';
+  if (filter.windowKeys === undefined) return filter.scope === undefined && filter.scopePrefix === undefined ? [] : [`${scope}*`];
+  return filter.windowKeys.map((windowKey) => `${scope}*|${globLiteral(windowKey)}`);
 }
