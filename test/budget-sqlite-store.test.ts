@@ -32,26 +32,38 @@ runBudgetStoreContract('sqlite', async () => {
   };
 });
 
+/** A database file in a folder of its own (and its journal beside it), every connection closed and removed after. */
+function temporaryDatabase() {
+  const folder = mkdtempSync(join(tmpdir(), 'covenant-budget-'));
+  const path = join(folder, 'covenant.db');
+  const opened: SqliteDatabase[] = [];
+  return {
+    path,
+    journal: journalPathOf(path),
+    open: () => {
+      const database = openDatabase(path);
+      opened.push(database);
+      return database;
+    },
+    /** A counter's row as the database holds it, read on a connection of its own. */
+    row: (key: string) => {
+      const database = openDatabase(path);
+      try {
+        return database.prepare('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?').get(key);
+      } finally {
+        database.close();
+      }
+    },
+    [Symbol.dispose]: () => {
+      for (const database of opened) if (database.open) database.close();
+      rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('SQLite budget store: recovery from the counters', () => {
   const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
   const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');
-
-  function temporaryDatabase() {
-    const folder = mkdtempSync(join(tmpdir(), 'covenant-budget-recover-'));
-    const path = join(folder, 'covenant.db');
-    const opened: SqliteDatabase[] = [];
-    return {
-      open: () => {
-        const database = openDatabase(path);
-        opened.push(database);
-        return database;
-      },
-      [Symbol.dispose]: () => {
-        for (const database of opened) if (database.open) database.close();
-        rmSync(folder, { recursive: true, force: true });
-      },
-    };
-  }
 
   it('keeps a crashed run\'s reservations through a second crash before recovery, and recovers both runs\' at once', async () => {
     using files = temporaryDatabase();
@@ -103,36 +115,8 @@ describe('SQLite budget store: the journal', () => {
   const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');
   const aliceDay = counterKeyFor('user:claims/Zoë "Z" \\ O\'Brien', 'usd', 'day', '2024-05-01');
 
-  function files() {
-    const folder = mkdtempSync(join(tmpdir(), 'covenant-budget-journal-'));
-    const path = join(folder, 'covenant.db');
-    const opened: SqliteDatabase[] = [];
-    return {
-      path,
-      journal: journalPathOf(path),
-      open: () => {
-        const database = openDatabase(path);
-        opened.push(database);
-        return database;
-      },
-      /** A counter's row as the database holds it, read on a connection of its own. */
-      row: (key: string) => {
-        const database = openDatabase(path);
-        try {
-          return database.prepare('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?').get(key);
-        } finally {
-          database.close();
-        }
-      },
-      [Symbol.dispose]: () => {
-        for (const database of opened) if (database.open) database.close();
-        rmSync(folder, { recursive: true, force: true });
-      },
-    };
-  }
-
   it('keeps acknowledged changes that were never folded into the database, through a restart', async () => {
-    using test = files();
+    using test = temporaryDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }] });
     await store.settle('a', { [orgDay]: 40 });
@@ -152,7 +136,7 @@ describe('SQLite budget store: the journal', () => {
   });
 
   it('folds every interval, on spend() and on close, and empties the journal each time', async () => {
-    using test = files();
+    using test = temporaryDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 50 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 30, limit: 1000 }] });
     expect(statSync(test.journal).size).toBeGreaterThan(0);
@@ -170,7 +154,7 @@ describe('SQLite budget store: the journal', () => {
   });
 
   it('ignores a last line cut short (its change was never acknowledged), and refuses a journal damaged before it', () => {
-    using test = files();
+    using test = temporaryDatabase();
     createSqliteBudgetStore(test.open());
     writeFileSync(test.journal, `[1,${JSON.stringify(orgDay)},40,250]\n[0,${JSON.stringify(orgDay)},29`);
     createSqliteBudgetStore(test.open());
