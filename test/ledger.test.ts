@@ -362,6 +362,13 @@ describe('verifyLedger against edits made directly in the database', () => {
     return verifyLedger(store, { verifierKey, pageSize: 7 });
   }
 
+  /** Change the file as anyone with write access to it could: `sql` on a connection of its own. */
+  function edit(sql: string): void {
+    const database = raw();
+    database.exec(sql);
+    database.close();
+  }
+
   it('passes on an untouched log', async () => {
     await buildLog(40);
     expect(await verifyFile()).toMatchObject({ ok: true, size: 40, checkpoints: 1 });
@@ -402,9 +409,7 @@ describe('verifyLedger against edits made directly in the database', () => {
 
   it('names the missing entry when one was deleted', async () => {
     await buildLog(40);
-    const database = raw();
-    database.prepare('DELETE FROM ledger_entries WHERE seq = 39').run();
-    database.close();
+    edit('DELETE FROM ledger_entries WHERE seq = 39');
     expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: 39, reason: expect.stringContaining('missing') });
   });
 
@@ -441,10 +446,8 @@ describe('verifyLedger against edits made directly in the database', () => {
 
   it('reports deleted tree nodes as a failure, not a crash', async () => {
     await buildLog(40);
-    const database = raw();
     // The root of 40 leaves is over the subtree of 0..31 (level 5) and 32..39 (level 3, hashed from its leaves).
-    database.prepare('DELETE FROM ledger_nodes WHERE level = 5').run();
-    database.close();
+    edit('DELETE FROM ledger_nodes WHERE level = 5');
     expect(await verifyFile()).toMatchObject({ ok: false, reason: expect.stringContaining('missing tree node (level 5') });
     // A writer refuses to continue on a damaged tree rather than extending it.
     expect(() => openSqliteLedger({ path })).toThrow(/stored tree is damaged.*audit verify/);
@@ -452,34 +455,26 @@ describe('verifyLedger against edits made directly in the database', () => {
 
   it('names an altered stored subtree', async () => {
     await buildLog(40);
-    const database = raw();
-    database.prepare('UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1').run();
-    database.close();
+    edit('UPDATE ledger_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1');
     expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: 16, reason: expect.stringContaining('tree node over entries 16..31 does not match') });
   });
 
   it('names a deleted stored subtree that the root does not need', async () => {
     await buildLog(40);
-    const database = raw();
-    database.prepare('DELETE FROM ledger_nodes WHERE level = 4 AND idx = 1').run();
-    database.close();
+    edit('DELETE FROM ledger_nodes WHERE level = 4 AND idx = 1');
     expect(await verifyFile()).toMatchObject({ ok: false, firstBadSeq: 16, reason: expect.stringContaining('(level 4, index 1) over entries 16..31 is missing') });
   });
 
   it('reports an entry missing under a subtree hashed from the leaves', async () => {
     await buildLog(40);
-    const database = raw();
-    database.prepare('DELETE FROM ledger_entries WHERE seq = 35').run();
-    database.close();
+    edit('DELETE FROM ledger_entries WHERE seq = 35');
     expect(await verifyFile()).toMatchObject({ ok: false, reason: expect.stringContaining('missing tree node (level 3, index 4): entry 35 is missing') });
     expect(() => openSqliteLedger({ path })).toThrow(/stored tree is damaged/);
   });
 
   it('catches a checkpoint note edited after signing', async () => {
     await buildLog(10);
-    const database = raw();
-    database.prepare("UPDATE ledger_checkpoints SET note = replace(note, char(10) || '10' || char(10), char(10) || '9' || char(10))").run();
-    database.close();
+    edit("UPDATE ledger_checkpoints SET note = replace(note, char(10) || '10' || char(10), char(10) || '9' || char(10))");
     expect(await verifyFile()).toMatchObject({ ok: false, reason: expect.stringContaining('does not verify') });
   });
 });
