@@ -35,21 +35,25 @@ function splitUrl(url: string): { origin: string; path: string } {
   return split;
 }
 
+/** What undici needs for a request: the pooled origin, the JSON body, and the provider's timeouts (headers, body gaps). */
+function requestOptions(options: UpstreamRequest): Dispatcher.DispatchOptions {
+  const { origin, path } = splitUrl(options.url);
+  return {
+    origin,
+    path,
+    method: options.method ?? 'POST',
+    headers: { 'content-type': 'application/json', ...options.headers },
+    body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+  };
+}
+
 /** Send a JSON request upstream; a non-2xx answer becomes a CovenantError carrying the provider's status and message. */
 export async function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse> {
   let response: Dispatcher.ResponseData;
   try {
-    const { origin, path } = splitUrl(options.url);
-    response = await agent.request({
-      origin,
-      path,
-      method: options.method ?? 'POST',
-      headers: { 'content-type': 'application/json', ...options.headers },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: options.signal,
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    });
+    response = await agent.request({ ...requestOptions(options), signal: options.signal });
   } catch (error) {
     throw translateTransportError(options.provider, options.timeoutMs, error);
   }
@@ -71,7 +75,6 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
       reject(translateTransportError(provider, timeoutMs, signal.reason));
       return;
     }
-    const { origin, path } = splitUrl(options.url);
     const chunks: Buffer[] = [];
     let status = 0;
     let started = false;
@@ -79,17 +82,11 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
     const onAbort = () => abort?.(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
     signal.addEventListener('abort', onAbort);
     const settle = () => signal.removeEventListener('abort', onAbort);
-    agent.dispatch({
-      origin,
-      path,
-      method: options.method ?? 'POST',
-      headers: { 'content-type': 'application/json', ...options.headers },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    }, {
+    agent.dispatch(requestOptions(options), {
       onRequestStart(controller) {
         abort = (reason) => controller.abort(reason);
+        // Aborted while the request waited for a connection: end it now.
+        if (signal.aborted) onAbort();
       },
       onResponseStart(_controller, statusCode) {
         status = statusCode;
