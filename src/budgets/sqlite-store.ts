@@ -72,8 +72,6 @@ interface Held { createdAt: number; items: readonly ReservationItem[] }
 interface Counter {
   spent: number;
   reserved: number;
-  /** A row exists in the database (after the next fold, at the latest): writes are an UPDATE, not an INSERT. */
-  stored: boolean;
   /** The key as JSON text, for journal lines. */
   json: string;
 }
@@ -104,7 +102,6 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const insertCounter = database.prepare<[string, string, string, string, string, number, number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES (?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (counter_key) DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved`);
-  const updateCounter = database.prepare<[number, number, string]>('UPDATE budget_counters SET spent = ?, reserved = ? WHERE counter_key = ?');
   const writeInFlight = database.prepare<[number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES ('${inFlightCountKey}', '', 'count', 'total', 'total', 0, ?)
      ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved`);
@@ -149,9 +146,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     let found = counters.get(key);
     if (!found) {
       const row = selectCounter.get(key);
-      found = row
-        ? { spent: row.spent, reserved: row.reserved, stored: true, json: JSON.stringify(key) }
-        : { spent: 0, reserved: 0, stored: false, json: JSON.stringify(key) };
+      found = { spent: row?.spent ?? 0, reserved: row?.reserved ?? 0, json: JSON.stringify(key) };
       counters.set(key, found);
     }
     return found;
@@ -217,20 +212,19 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const foldInto = database.transaction(() => {
     for (const key of dirty) {
       const value = counters.get(key) as Counter;
-      if (value.stored) updateCounter.run(value.spent, value.reserved, key);
-      else upsert(key, value.spent, value.reserved);
+      upsert(key, value.spent, value.reserved);
     }
     if (inFlight !== storedInFlight) writeInFlight.run(inFlight);
   });
   const fold = () => {
     if (dirty.size === 0 && inFlight === storedInFlight) return;
     foldInto.immediate();
-    for (const key of dirty) (counters.get(key) as Counter).stored = true;
     dirty.clear();
     storedInFlight = inFlight;
     // The database now holds everything the journal says (a crash before this truncation replays it harmlessly).
     journal?.truncate();
-    if (counters.size > cacheLimit) counters.clear();
+    // Counters still waiting for their journal line must stay: it is written from memory.
+    if (counters.size > cacheLimit && pending.size === 0) counters.clear();
   };
   let timer: NodeJS.Timeout | undefined;
   const foldNow = () => {
