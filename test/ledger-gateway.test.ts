@@ -76,6 +76,16 @@ describe('inference entries', () => {
     for (const secret of Object.values(secrets)) expect(raw).not.toContain(secret);
   });
 
+  it('says a budget lowered max_tokens only when it did', async () => {
+    const claims = (await entries()).filter((entry) => entry.kind === 'inference' && entry.department === 'claims' && entry.decision.outcome === 'allowed');
+    // The first call asked for 8 tokens, which the budget afforded: nothing was lowered.
+    expect(claims[0]!.decision).toEqual({ outcome: 'allowed', max_tokens: 8 });
+    // The calls that asked for no limit were cut to what the $0.0003 budget afforded.
+    const lowered = claims.filter((entry) => entry.decision.lowered_max_tokens === true);
+    expect(lowered.length).toBeGreaterThan(0);
+    for (const entry of lowered) expect(entry.decision).toMatchObject({ policy: 'budget', max_tokens: expect.any(Number) });
+  });
+
   it('records refusals with the policy that refused them', async () => {
     const refusals = (await entries()).filter((entry) => entry.kind === 'inference' && entry.decision.outcome === 'refused');
     expect(refusals.find((entry) => entry.decision.reason === 'model_not_allowed')).toMatchObject({ decision: { policy: 'access' }, status: 403 });

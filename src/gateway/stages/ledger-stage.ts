@@ -13,7 +13,8 @@ export function inferenceEntry(context: CallContext, configVersion: string): Led
     : {
       outcome: 'allowed',
       max_tokens: context.route === 'embeddings' ? null : context.maxOutputTokens,
-      ...(context.responseHeaders['x-covenant-max-tokens'] ? { policy: 'budget', lowered_max_tokens: true } : {}),
+      // Only when a budget set max_tokens below what the client asked for (the header is sent on every budgeted call).
+      ...((context.state.budget as { lowered?: boolean } | undefined)?.lowered ? { policy: 'budget', lowered_max_tokens: true } : {}),
     };
   const streamError = context.state.streamError as { code: string } | undefined;
   return {
