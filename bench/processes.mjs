@@ -125,6 +125,18 @@ export function cpuSeconds(pid) {
   }
 }
 
+/**
+ * CPU seconds a process's main thread (the event loop: what sets a Node server's throughput) has run so far, to the
+ * nanosecond (/proc/PID/schedstat); undefined where /proc is missing.
+ */
+export function mainThreadSeconds(pid) {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The whole machine's busy CPU seconds so far (all cores, from /proc/stat); undefined where /proc is missing. */
 export function machineBusySeconds() {
   try {

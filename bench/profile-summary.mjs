@@ -61,6 +61,27 @@ export function summarizeProfile(file, limit = 15, indent = '', window = undefin
   ].join('\n');
 }
 
+/**
+ * The functions whose self time per request differs most between two profiles of the same load (`requests` each):
+ * what a feature costs, function by function, in microseconds per request.
+ */
+export function profileDifference(baseFile, featureFile, requests, limit = 25) {
+  const base = new Map(profileHotSpots(baseFile).functions.map((entry) => [entry.name, entry.ms]));
+  const feature = new Map(profileHotSpots(featureFile).functions.map((entry) => [entry.name, entry.ms]));
+  const perRequest = (ms) => (ms * 1000) / requests;
+  const names = new Set([...base.keys(), ...feature.keys()]);
+  const rows = [...names].map((name) => ({ name, base: perRequest(base.get(name) ?? 0), feature: perRequest(feature.get(name) ?? 0) }))
+    .map((row) => ({ ...row, difference: row.feature - row.base }))
+    .sort((left, right) => Math.abs(right.difference) - Math.abs(left.difference));
+  const sum = (key) => rows.reduce((total, row) => total + row[key], 0);
+  const format = (value) => value.toFixed(1).padStart(8);
+  return [
+    `self time per request (µs): ${path.basename(baseFile)} ${sum('base').toFixed(1)}, ${path.basename(featureFile)} ${sum('feature').toFixed(1)}`,
+    `    base   feature  difference  function`,
+    ...rows.slice(0, limit).map((row) => `${format(row.base)}  ${format(row.feature)}  ${format(row.difference)}    ${row.name}`),
+  ].join('\n');
+}
+
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   if (!process.argv[2]) {
     process.stderr.write('usage: node bench/profile-summary.mjs FILE.cpuprofile [N]\n');
