@@ -128,6 +128,16 @@ describe('chat completions', () => {
     expect(entry.response_sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
   });
 
+  it('records in the ledger the SHA-256 of the exact bytes a streaming client received, [DONE] included', async () => {
+    const response = await post('/v1/chat/completions', JSON.stringify({ model: 'fast', stream: true, messages: [{ role: 'user', content: 'exact stream bytes' }], max_tokens: 5 }));
+    const bytes = Buffer.from(await response.arrayBuffer());
+    expect(bytes.toString('utf8').endsWith('data: [DONE]\n\n')).toBe(true);
+    const requestId = response.headers.get('x-covenant-request-id');
+    const listed = await (await fetch(`${gateway.url}/admin/audit/entries?from=0&limit=10000&kind=inference`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+    const entry = (listed.data as { request_id: string; response_sha256: string }[]).find((each) => each.request_id === requestId)!;
+    expect(entry.response_sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+  });
+
   it('passes the usage chunk to a client that asked for it', async () => {
     const stream = await client.chat.completions.create({
       model: 'fast', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'count me' }], max_tokens: 3,

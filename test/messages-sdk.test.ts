@@ -42,7 +42,8 @@ async function startGateway(options: FakeAnthropicOptions = {}): Promise<Anthrop
       const format = anthropicStreamFormat(chat.model, result.usage);
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       try {
-        for await (const frame of format.frames(result.chunks)) response.write(frame);
+        for await (const chunk of result.chunks) response.write(format.frame(chunk));
+        response.write(format.end());
       } catch (error) {
         response.write(format.errorFrame(error as CovenantError));
       }

@@ -9,11 +9,12 @@ import type { ChatStream } from '../providers/types.js';
 import type { CallContext } from './context.js';
 import type { Gateway } from './gateway.js';
 
-/** Turns the provider's chunks into the SSE frames of one client API (OpenAI or Anthropic). */
+/** Turns the provider's chunks into the SSE frames of one client API (OpenAI or Anthropic), one chunk at a time. */
 export interface StreamFormat {
-  frames(chunks: AsyncIterable<ChatChunk>): AsyncIterable<string>;
-  /** The frame that ends a successful stream ('' for none). */
-  done: string;
+  /** The SSE text for one chunk ('' for none); may keep state from chunk to chunk. */
+  frame(chunk: ChatChunk): string;
+  /** The text that ends a good stream, after its last chunk ('' for none). */
+  end(): string;
   errorFrame(error: CovenantError): string;
 }
 
@@ -24,35 +25,18 @@ const nullUsageMember = ',"usage":null}';
 export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
   const wantsUsage = clientRequest.stream_options?.include_usage === true;
   return {
-    async *frames(chunks) {
-      for await (const chunk of chunks) {
-        if (chunk.usage && chunk.choices.length === 0 && !wantsUsage) continue;
-        // A provider's chunk goes out as the text it sent, less the `"usage":null` the gateway's include_usage added.
-        const raw = rawJsonOf(chunk);
-        if (!wantsUsage && chunk.usage !== undefined) {
-          if (chunk.usage === null && raw?.endsWith(nullUsageMember)) {
-            yield `data: ${raw.slice(0, -nullUsageMember.length)}}\n\n`;
-            continue;
-          }
-          const { usage: _usage, ...rest } = chunk;
-          yield `data: ${JSON.stringify(rest)}\n\n`;
-          continue;
-        }
-        yield `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
-      }
+    frame(chunk) {
+      // A provider's chunk goes out as the text it sent, less the `"usage":null` the gateway's include_usage added.
+      const raw = rawJsonOf(chunk);
+      if (wantsUsage || chunk.usage === undefined) return `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
+      if (chunk.usage && chunk.choices.length === 0) return '';
+      if (chunk.usage === null && raw?.endsWith(nullUsageMember)) return `data: ${raw.slice(0, -nullUsageMember.length)}}\n\n`;
+      const { usage: _usage, ...rest } = chunk;
+      return `data: ${JSON.stringify(rest)}\n\n`;
     },
-    done: 'data: [DONE]\n\n',
+    end: () => 'data: [DONE]\n\n',
     errorFrame: (error) => `data: ${JSON.stringify(error.toBody())}\n\n`,
   };
-}
-
-/** Observe the chunks going by: the upstream model id and fingerprint as returned. */
-async function* observe(context: CallContext, chunks: AsyncIterable<ChatChunk>): AsyncGenerator<ChatChunk> {
-  for await (const chunk of chunks) {
-    if (context.upstreamModel === null && chunk.model) context.upstreamModel = chunk.model;
-    if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
-    yield chunk;
-  }
 }
 
 export async function pipeStream(gateway: Gateway, context: CallContext, raw: ServerResponse, stream: ChatStream, format: StreamFormat): Promise<void> {
@@ -73,42 +57,49 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   // Content retention needs the text; otherwise only the hash is kept.
   const keep = context.department.retention.content !== 'none';
   const frames: string[] = [];
-  // The frames one upstream read yields arrive in successive microtasks: cork until they are all written, so they
-  // leave in one system call instead of one each.
-  let corked = false;
-  const uncork = () => {
-    corked = false;
-    raw.uncork();
+  // The frames of one upstream read are produced in successive microtasks: they are gathered and sent as one write
+  // at the end of the tick (one chunk of the chunked body, one system call), not one write each.
+  let pending = '';
+  const flush = () => {
+    const text = pending;
+    pending = '';
+    if (text.length > 0 && !clientGone && !raw.destroyed && !raw.writableEnded) raw.write(text);
   };
-  /** Hold what is written until the end of this tick, then send it in one write. */
-  const corkThisTick = () => {
-    if (corked) return;
-    corked = true;
-    raw.cork();
-    process.nextTick(uncork);
-  };
-  const write = (frame: string) => {
-    hash.update(frame);
-    if (keep) frames.push(frame);
+  const write = (text: string) => {
+    if (text.length === 0) return;
+    hash.update(text);
+    if (keep) frames.push(text);
     if (clientGone || raw.destroyed) return;
-    corkThisTick();
-    raw.write(frame);
+    if (pending.length === 0) process.nextTick(flush);
+    pending += text;
   };
 
   let failure: CovenantError | undefined;
   try {
-    for await (const frame of format.frames(observe(context, stream.chunks))) write(frame);
+    for await (const chunk of stream.chunks) {
+      // The upstream model id and fingerprint, as returned.
+      if (context.upstreamModel === null && chunk.model) context.upstreamModel = chunk.model;
+      if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
+      write(format.frame(chunk));
+    }
   } catch (error) {
     failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
   }
-  context.responseHash = hash.digest('hex');
-  if (keep) context.responseText = frames.join('');
+  let last: string;
   if (failure) {
     // The provider may already have billed what it generated: meter the worst case rather than release.
     context.status = failure.status;
     context.state.streamError = failure;
+    last = format.errorFrame(failure);
+  } else {
+    // The end of a good stream ([DONE], or Anthropic's message_delta and message_stop) is part of what is recorded,
+    // so the hash is of the exact bytes a client receives; it is sent once the ledger holds the entry.
+    last = format.end();
+    hash.update(last);
+    if (keep) frames.push(last);
   }
-  let last = failure ? format.errorFrame(failure) : format.done;
+  context.responseHash = hash.digest('hex');
+  if (keep) context.responseText = frames.join('');
   try {
     await gateway.complete(context, stream.usage(), clientGone);
   } catch (error) {
@@ -116,10 +107,12 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
     last = format.errorFrame(error instanceof CovenantError ? error : new CovenantError('internal_error'));
   }
   if (!raw.destroyed) {
-    // The last frame, the trailer and the end of the chunked body leave in one system call.
-    corkThisTick();
+    // What is still gathered, the last frame, the trailer and the end of the chunked body leave in one system call.
+    raw.cork();
+    if (pending.length > 0) flush();
     if (last && !clientGone) raw.write(last);
     raw.addTrailers({ 'x-covenant-cost-usd': formatMicros(context.costMicros) });
     raw.end();
+    raw.uncork();
   }
 }

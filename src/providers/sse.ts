@@ -53,14 +53,22 @@ export class SseParser {
   }
 }
 
-/** Parse a whole SSE body from a byte stream, message by message. */
-export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
+/**
+ * Parse a whole SSE body from a byte stream: the messages each read completed, as one batch (one await per read
+ * rather than per message, which matters when a read holds a whole stream of small events). Batches are never empty.
+ */
+export async function* readSseBatches(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage[]> {
   const parser = new SseParser();
   const decoder = new TextDecoder();
   for await (const chunk of body) {
-    const text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    for (const message of parser.push(text)) yield message;
+    const messages = parser.push(typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true }));
+    if (messages.length > 0) yield messages;
   }
-  for (const message of parser.push(decoder.decode())) yield message;
-  for (const message of parser.end()) yield message;
+  const last = [...parser.push(decoder.decode()), ...parser.end()];
+  if (last.length > 0) yield last;
+}
+
+/** Parse a whole SSE body from a byte stream, message by message. */
+export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
+  for await (const batch of readSseBatches(body)) yield* batch;
 }

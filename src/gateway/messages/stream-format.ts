@@ -2,21 +2,24 @@
 import type { Usage } from '../../core/chat-types.js';
 import type { StreamFormat } from '../streaming.js';
 import { covenantErrorToAnthropic } from './error-to-anthropic.js';
-import { chatChunksToAnthropicEvents, formatSseEvent } from './stream-from-chat.js';
+import { ChatToAnthropicEvents, formatSseEvent, type AnthropicSseEvent } from './stream-from-chat.js';
+
+const frames = (events: readonly AnthropicSseEvent[]): string => {
+  let text = '';
+  for (const event of events) text += formatSseEvent(event);
+  return text;
+};
 
 /**
- * What POST /v1/messages hands to pipeStream. Failures propagate out of `frames` (so pipeStream meters
- * them and writes `errorFrame`); message_stop ends a good stream, so there is no separate done frame.
+ * What POST /v1/messages hands to pipeStream: each chunk's Anthropic events as SSE text; message_delta (with the
+ * usage the stream reported) and message_stop end a good stream; a failure gets Anthropic's `error` event.
  * @example await pipeStream(gateway, context, reply.raw, stream, anthropicStreamFormat(clientRequest.model, stream.usage))
  */
 export function anthropicStreamFormat(requestedModel: string, usage?: () => Usage | undefined): StreamFormat {
+  const translation = new ChatToAnthropicEvents(requestedModel, { usage });
   return {
-    async *frames(chunks) {
-      for await (const event of chatChunksToAnthropicEvents(chunks, requestedModel, { usage, rethrow: true })) {
-        yield formatSseEvent(event);
-      }
-    },
-    done: '',
+    frame: (chunk) => frames(translation.push(chunk)),
+    end: () => frames(translation.finish()),
     errorFrame: (error) => formatSseEvent({ event: 'error', data: { ...covenantErrorToAnthropic(error) } }),
   };
 }

@@ -27,84 +27,112 @@ export interface StreamTranslationOptions {
 type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number; toolIndex: number };
 
 /**
+ * One stream's translation, chunk by chunk and synchronously (the gateway writes each upstream read's frames at
+ * once): `push` each chunk as it comes, then `finish` after the last. Tool calls are expected in order, as every
+ * provider sends them.
+ */
+export class ChatToAnthropicEvents {
+  #started = false;
+  #open: OpenBlock | undefined;
+  #nextIndex = 0;
+  #finishReason: FinishReason | null = null;
+  #chunkUsage: Usage | undefined;
+  /** OpenAI tool_calls index -> Anthropic content block index. */
+  readonly #blockOfTool = new Map<number, number>();
+
+  constructor(readonly model: string, readonly options: StreamTranslationOptions = {}) {}
+
+  /** Whether message_start went out (a failure after it must be an `error` event, not an HTTP error). */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  /** The events one chunk makes (message_start before the first). */
+  push(chunk: ChatChunk): AnthropicSseEvent[] {
+    const events: AnthropicSseEvent[] = [];
+    if (!this.#started) events.push(this.#start(chunk));
+    if (chunk.usage) this.#chunkUsage = usageFromOpenAI(chunk.usage);
+    const choice = chunk.choices.find((candidate) => candidate.index === 0);
+    if (!choice) return events;
+    const delta = choice.delta ?? {};
+    const text = (typeof delta.content === 'string' ? delta.content : '') + (typeof delta.refusal === 'string' ? delta.refusal : '');
+    if (text.length > 0) {
+      if (this.#open?.kind !== 'text') this.#openBlock(events, { kind: 'text', index: this.#nextIndex }, { type: 'text', text: '' });
+      events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index: this.#open!.index, delta: { type: 'text_delta', text } } });
+    }
+    for (const call of delta.tool_calls ?? []) {
+      let index = this.#blockOfTool.get(call.index);
+      if (index === undefined) {
+        index = this.#nextIndex;
+        this.#blockOfTool.set(call.index, index);
+        this.#openBlock(events, { kind: 'tool', index, toolIndex: call.index }, {
+          type: 'tool_use', id: call.id ?? `toolu_${index}`, name: call.function?.name ?? '', input: {},
+        });
+      }
+      const partial = call.function?.arguments ?? '';
+      if (partial.length > 0) {
+        events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: partial } } });
+      }
+    }
+    if (choice.finish_reason) this.#finishReason = choice.finish_reason;
+    return events;
+  }
+
+  /** The events that end a good stream: the open block's stop, message_delta with the usage, message_stop. */
+  finish(): AnthropicSseEvent[] {
+    const events: AnthropicSseEvent[] = [];
+    if (!this.#started) events.push(this.#start(undefined));
+    this.#close(events);
+    const usage = toAnthropicUsage(this.options.usage?.() ?? this.#chunkUsage);
+    events.push({ event: 'message_delta', data: {
+      type: 'message_delta',
+      delta: { stop_reason: toAnthropicStopReason(this.#finishReason), stop_sequence: null },
+      usage,
+    } });
+    events.push({ event: 'message_stop', data: { type: 'message_stop' } });
+    return events;
+  }
+
+  #start(chunk: ChatChunk | undefined): AnthropicSseEvent {
+    this.#started = true;
+    const id = this.options.messageId ?? toAnthropicMessageId(chunk?.id || 'covenant');
+    const usage = { ...toAnthropicUsage(undefined), input_tokens: this.options.inputTokens ?? 0 };
+    return { event: 'message_start', data: { type: 'message_start', message: {
+      id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage,
+    } } };
+  }
+
+  #close(events: AnthropicSseEvent[]): void {
+    if (this.#open) events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index: this.#open.index } });
+    this.#open = undefined;
+  }
+
+  #openBlock(events: AnthropicSseEvent[], block: OpenBlock, contentBlock: Record<string, unknown>): void {
+    this.#close(events);
+    this.#open = block;
+    this.#nextIndex = block.index + 1;
+    events.push({ event: 'content_block_start', data: { type: 'content_block_start', index: block.index, content_block: contentBlock } });
+  }
+}
+
+/**
  * Translate a chat stream for an Anthropic client. A failure before the first chunk is thrown (the gateway
  * can still answer with an HTTP error); a failure after it becomes an `error` event, as Anthropic's API
- * sends mid-stream, and the stream ends (unless `rethrow`). Tool calls are expected in order, as every provider sends them.
+ * sends mid-stream, and the stream ends (unless `rethrow`).
  * @example for await (const {event, data} of chatChunksToAnthropicEvents(stream.chunks, 'fast')) write(formatSseEvent({event, data}))
  */
 export async function* chatChunksToAnthropicEvents(
   chunks: AsyncIterable<ChatChunk>, model: string, options: StreamTranslationOptions = {},
 ): AsyncGenerator<AnthropicSseEvent> {
-  let started = false;
-  let open: OpenBlock | undefined;
-  let nextIndex = 0;
-  let finishReason: FinishReason | null = null;
-  let chunkUsage: Usage | undefined;
-  /** OpenAI tool_calls index -> Anthropic content block index. */
-  const blockOfTool = new Map<number, number>();
-
-  const start = (chunk: ChatChunk | undefined): AnthropicSseEvent => {
-    started = true;
-    const id = options.messageId ?? toAnthropicMessageId(chunk?.id || 'covenant');
-    const usage = { ...toAnthropicUsage(undefined), input_tokens: options.inputTokens ?? 0 };
-    return { event: 'message_start', data: { type: 'message_start', message: {
-      id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage,
-    } } };
-  };
-  function* close(): Generator<AnthropicSseEvent> {
-    if (open) yield { event: 'content_block_stop', data: { type: 'content_block_stop', index: open.index } };
-    open = undefined;
-  }
-  function* openBlock(block: OpenBlock, contentBlock: Record<string, unknown>): Generator<AnthropicSseEvent> {
-    yield* close();
-    open = block;
-    nextIndex = block.index + 1;
-    yield { event: 'content_block_start', data: { type: 'content_block_start', index: block.index, content_block: contentBlock } };
-  }
-
+  const translation = new ChatToAnthropicEvents(model, options);
   try {
-    for await (const chunk of chunks) {
-      if (!started) yield start(chunk);
-      if (chunk.usage) chunkUsage = usageFromOpenAI(chunk.usage);
-      const choice = chunk.choices.find((candidate) => candidate.index === 0);
-      if (!choice) continue;
-      const delta = choice.delta ?? {};
-      const text = (typeof delta.content === 'string' ? delta.content : '') + (typeof delta.refusal === 'string' ? delta.refusal : '');
-      if (text.length > 0) {
-        if (open?.kind !== 'text') yield* openBlock({ kind: 'text', index: nextIndex }, { type: 'text', text: '' });
-        yield { event: 'content_block_delta', data: { type: 'content_block_delta', index: open!.index, delta: { type: 'text_delta', text } } };
-      }
-      for (const call of delta.tool_calls ?? []) {
-        let index = blockOfTool.get(call.index);
-        if (index === undefined) {
-          index = nextIndex;
-          blockOfTool.set(call.index, index);
-          yield* openBlock({ kind: 'tool', index, toolIndex: call.index }, {
-            type: 'tool_use', id: call.id ?? `toolu_${index}`, name: call.function?.name ?? '', input: {},
-          });
-        }
-        const partial = call.function?.arguments ?? '';
-        if (partial.length > 0) {
-          yield { event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: partial } } };
-        }
-      }
-      if (choice.finish_reason) finishReason = choice.finish_reason;
-    }
+    for await (const chunk of chunks) yield* translation.push(chunk);
   } catch (error) {
-    if (!started || options.rethrow) throw error;
+    if (!translation.started || options.rethrow) throw error;
     yield { event: 'error', data: { ...covenantErrorToAnthropic(error) } };
     return;
   }
-
-  if (!started) yield start(undefined);
-  yield* close();
-  const usage = toAnthropicUsage(options.usage?.() ?? chunkUsage);
-  yield { event: 'message_delta', data: {
-    type: 'message_delta',
-    delta: { stop_reason: toAnthropicStopReason(finishReason), stop_sequence: null },
-    usage,
-  } };
-  yield { event: 'message_stop', data: { type: 'message_stop' } };
+  yield* translation.finish();
 }
 
 /** One SSE message on the wire (WHATWG HTML §9.2): an event line, a data line, a blank line. */

@@ -4,7 +4,7 @@ import { usageFromOpenAI } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
 import { keepRawJson } from '../raw-json.js';
-import { readSse } from '../sse.js';
+import { readSseBatches } from '../sse.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
@@ -39,21 +39,23 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
       async function* chunks(): AsyncGenerator<ChatChunk> {
         try {
           let done = false;
-          for await (const message of readSse(upstream.body)) {
-            // Read to the end after [DONE] rather than abandon the body (which costs an abort per stream).
-            if (done || message.data === '[DONE]') {
-              done = true;
-              continue;
+          for await (const batch of readSseBatches(upstream.body)) {
+            for (const message of batch) {
+              // Read to the end after [DONE] rather than abandon the body (which costs an abort per stream).
+              if (done || message.data === '[DONE]') {
+                done = true;
+                continue;
+              }
+              let chunk: ChatChunk & { error?: { message?: string } };
+              try {
+                chunk = JSON.parse(message.data) as ChatChunk;
+              } catch {
+                throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${message.data.slice(0, 200)}`);
+              }
+              if (chunk.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
+              if (chunk.usage) usage = usageFromOpenAI(chunk.usage);
+              yield keepRawJson(chunk, message.data);
             }
-            let chunk: ChatChunk & { error?: { message?: string } };
-            try {
-              chunk = JSON.parse(message.data) as ChatChunk;
-            } catch {
-              throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${message.data.slice(0, 200)}`);
-            }
-            if (chunk.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
-            if (chunk.usage) usage = usageFromOpenAI(chunk.usage);
-            yield keepRawJson(chunk, message.data);
           }
         } catch (error) {
           throw translateTransportError(settings.name, settings.timeoutMs, error, 'response');
