@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { benchKeySecret, covenantConfig, covenantEnvironment } from './configs.mjs';
-import { installCleanup, mainThreadSeconds, startServer, stopProcess } from './processes.mjs';
+import { cpuSeconds, installCleanup, mainThreadSeconds, startServer, stopProcess } from './processes.mjs';
 import { profileDifference } from './profile-summary.mjs';
 import { requestBody } from './scenarios.mjs';
 
@@ -100,6 +100,9 @@ async function launch(number) {
   try {
     for (let warm = 0; warm < 2; warm += 1) for (const target of sides) await slice(target, requests); // JIT, connections
     const totals = { plain: { cpu: 0, seconds: 0 }, budgets: { cpu: 0, seconds: 0 } };
+    // Also each process's whole CPU time (all threads) from here until after the last round, idle time between its
+    // slices included: work a server defers (budget folds, WAL checkpoints, garbage collection) is counted too.
+    const processBefore = sides.map((target) => cpuSeconds(target.server.child.pid));
     const roundRatios = [];
     for (let round = 0; round < rounds; round += 1) {
       // Alternate the order, so neither side always runs right after the other.
@@ -111,7 +114,10 @@ async function launch(number) {
       }
       roundRatios.push(results.plain.cpuPerRequest / results.budgets.cpuPerRequest);
     }
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the last deferred work (a fold is due every 200 ms)
+    const [plainProcess, budgetsProcess] = sides.map((target, index) => ((cpuSeconds(target.server.child.pid) - processBefore[index]) * 1e6) / (rounds * requests));
     const result = {
+      plainProcess, budgetsProcess, processRatio: plainProcess / budgetsProcess,
       plainCpu: totals.plain.cpu / (rounds * requests), budgetsCpu: totals.budgets.cpu / (rounds * requests),
       plainRate: (rounds * requests) / totals.plain.seconds, budgetsRate: (rounds * requests) / totals.budgets.seconds,
       lowestRound: Math.min(...roundRatios), highestRound: Math.max(...roundRatios),
@@ -119,7 +125,9 @@ async function launch(number) {
     result.cpuRatio = result.plainCpu / result.budgetsCpu;
     result.rateRatio = result.budgetsRate / result.plainRate;
     process.stdout.write(`${column(number, 6)}  ${column(result.plainCpu.toFixed(0), 12)}  ${column(result.budgetsCpu.toFixed(0), 14)}  ${column(result.cpuRatio.toFixed(3), 17)}`
-      + `  ${column(`${result.lowestRound.toFixed(2)}–${result.highestRound.toFixed(2)}`, 11)}  ${column(result.plainRate.toFixed(0), 11)}  ${column(result.budgetsRate.toFixed(0), 13)}  ${column(result.rateRatio.toFixed(3), 19)}\n`);
+      + `  ${column(`${result.lowestRound.toFixed(2)}–${result.highestRound.toFixed(2)}`, 11)}`
+      + `  ${column(result.plainProcess.toFixed(0), 9)}  ${column(result.budgetsProcess.toFixed(0), 9)}  ${column(result.processRatio.toFixed(3), 13)}`
+      + `  ${column(result.plainRate.toFixed(0), 11)}  ${column(result.budgetsRate.toFixed(0), 13)}  ${column(result.rateRatio.toFixed(3), 19)}\n`);
     return result;
   } finally {
     for (const target of sides) {
@@ -132,15 +140,18 @@ async function launch(number) {
 try {
   if (mainThreadSeconds(process.pid) === undefined) throw new Error('the paired benchmark reads CPU time from /proc, which this system lacks');
   process.stdout.write(`paired benchmark: ${launches} launches × ${rounds} rounds of ${requests} requests per side at ${connections} connections\n`);
-  process.stdout.write('       CPU of the main thread per request (µs)                        throughput (req/s)\n');
-  process.stdout.write('launch         plain         budgets  plain/budgets  rounds         plain        budgets  budgets/plain\n');
+  process.stdout.write('        main thread CPU in the slices, µs/request                      whole process CPU, µs/request          throughput (req/s)\n');
+  process.stdout.write('launch         plain         budgets      plain/budgets       rounds      plain    budgets  plain/budgets        plain        budgets  budgets/plain\n');
   const results = [];
   for (let number = 1; number <= launches; number += 1) results.push(await launch(number));
   const cpuRatio = geometricMean(results.map((result) => result.cpuRatio));
   const rateRatio = geometricMean(results.map((result) => result.rateRatio));
+  const processRatio = geometricMean(results.map((result) => result.processRatio));
   process.stdout.write(`\nplain/budgets CPU per request, geometric mean of the launches: ${cpuRatio.toFixed(3)} (budgets cost ${((1 / cpuRatio - 1) * 100).toFixed(1)}% more)\n`);
+  process.stdout.write(`plain/budgets whole-process CPU per request, geometric mean of the launches: ${processRatio.toFixed(3)} (budgets cost ${((1 / processRatio - 1) * 100).toFixed(1)}% more)\n`);
   process.stdout.write(`budgets/plain throughput, geometric mean of the launches: ${rateRatio.toFixed(3)}\n`);
-  process.stdout.write(`${cpuRatio >= 0.9 ? 'PASS' : 'MISS'}  budgets at 3 levels within 10% of plain Covenant (paired, CPU per request)\n`);
+  process.stdout.write(`${cpuRatio >= 0.9 ? 'PASS' : 'MISS'}  budgets at 3 levels within 10% of plain Covenant (paired, main-thread CPU per request)\n`);
+  process.stdout.write(`${processRatio >= 0.9 ? 'PASS' : 'MISS'}  budgets at 3 levels within 10% of plain Covenant (paired, whole-process CPU per request)\n`);
   process.stdout.write(`${rateRatio >= 0.9 ? 'PASS' : 'MISS'}  budgets at 3 levels within 10% of plain Covenant (paired, throughput)\n`);
 } finally {
   for (const server of servers) await stopProcess(server.child);

@@ -61,6 +61,9 @@ function temporaryDatabase() {
   };
 }
 
+/** Let the current event-loop turn end (the store writes the turn's journal line at its end). */
+const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 describe('SQLite budget store: recovery from the counters', () => {
   const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
   const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');
@@ -78,6 +81,7 @@ describe('SQLite budget store: recovery from the counters', () => {
     await second.tryReserve({ id: 'e', createdAt: 2, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
     await second.settle('e', { [keyDay]: 20 });
     expect((await second.settle('a', { [orgDay]: 1 })).applied).toBe(false);
+    await endOfTurn(); // the settle's journal line is written at the end of its turn
     const third = createSqliteBudgetStore(files.open());
     expect(await third.recoverOrphans(0)).toBe(3);
     expect((await third.read([orgDay, keyDay])).get(orgDay)).toEqual({ counterKey: orgDay, spent: 600, reserved: 0 });
@@ -86,6 +90,21 @@ describe('SQLite budget store: recovery from the counters', () => {
     const fourth = createSqliteBudgetStore(files.open());
     expect(await fourth.recoverOrphans(Number.MAX_SAFE_INTEGER)).toBe(0);
     expect((await fourth.read([orgDay])).get(orgDay)).toEqual({ counterKey: orgDay, spent: 600, reserved: 0 });
+  });
+
+  it('counts a settle at its reservation\'s worst case when the process dies before the end of the settle\'s turn', async () => {
+    using files = temporaryDatabase();
+    const first = createSqliteBudgetStore(files.open());
+    await first.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
+    await first.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
+    await first.settle('a', { [keyDay]: 20 });
+    await endOfTurn();
+    // Killed right after settling b, in the same turn: its line was never written.
+    await first.settle('b', { [keyDay]: 10 });
+    const second = createSqliteBudgetStore(files.open());
+    expect(await second.recoverOrphans(0)).toBe(1);
+    // a at its bill, b at its worst case: more than the provider billed (30), never less.
+    expect((await second.read([keyDay])).get(keyDay)).toEqual({ counterKey: keyDay, spent: 70, reserved: 0 });
   });
 
   it('recovers the reservation rows a database from before budgets-002 holds, and drops their table', async () => {

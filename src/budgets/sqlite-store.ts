@@ -1,13 +1,14 @@
-// The embedded budget store: counters checked in memory, each change journaled before it is acknowledged, and the
-// journal folded into SQLite a few times a second.
+// The embedded budget store: counters checked in memory, each turn's changes journaled (a reservation's before it
+// is acknowledged), and the journal folded into SQLite a few times a second.
 //
 // Why: a reservation must be durable before the provider is called, and a SQLite commit per change costs about 20 µs
 // and an event-loop turn each (two per request); under load that, not the check, set the pace. Here every operation
-// is decided synchronously against in-memory counters (so it is atomic within the process) and appends its
-// counters' new amounts to the budget journal (journal.ts, one write system call) before it returns. So a
-// reservation is on disk before the provider is called, and a SIGKILL loses only operations nobody was told had
-// happened: an unacknowledged settle leaves its amount in the counter's `reserved`, which recovery counts at its
-// worst case. At open, whatever the journal holds is folded into the database first.
+// is decided synchronously against in-memory counters (so it is atomic within the process), and at the end of the
+// turn the counters it changed are appended, as their new amounts, to the budget journal (journal.ts: one write
+// system call for all of the turn's operations). A reservation resolves only after that write, so it is on disk
+// before the provider is called. A settle or release resolves at once: until its line is written, a SIGKILL leaves
+// its amount in the counter's `reserved`, which recovery counts at its worst case (more than the bill, never less).
+// At open, whatever the journal holds is folded into the database first.
 //
 // Crash recovery needs no row per reservation. One process owns the database (stores/sqlite/owner-lock.ts), so
 // whatever `reserved` the counters hold on disk when the store opens belongs to a run that died: those amounts
@@ -196,6 +197,18 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     current?.resolve();
   };
 
+  /** Write this turn's changes at its end (setImmediate: right after the I/O that started the operations). */
+  let lineDue = false;
+  const lineAtEndOfTurn = () => {
+    lineDue = false;
+    writeLine();
+  };
+  const scheduleLine = () => {
+    if (lineDue) return;
+    lineDue = true;
+    setImmediate(lineAtEndOfTurn);
+  };
+
   /** Resolves once the changes made so far are in the journal. */
   const journaled = (): Promise<void> => {
     if (!batch) {
@@ -203,8 +216,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       let reject!: (error: unknown) => void;
       const promise = new Promise<void>((resolveBatch, rejectBatch) => { resolve = resolveBatch; reject = rejectBatch; });
       batch = { promise, resolve, reject };
-      setImmediate(writeLine);
     }
+    scheduleLine();
     return batch.promise;
   };
 
@@ -283,13 +296,14 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     return reservation;
   };
 
+  // A settle or release is not waited for: its line goes out at the end of the turn with the others. Until then a
+  // crash keeps the reservation at its worst case in the journal, which recovery counts: never an under-count.
   const finish = async (id: string, spendOf: (key: string, amount: number) => number): Promise<SettleResult> => {
     guard();
     const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
-    const after = reservation.items.map((item) => state(item.counterKey));
-    await journaled();
-    return { applied: true, counters: after };
+    scheduleLine();
+    return { applied: true, counters: reservation.items.map((item) => state(item.counterKey)) };
   };
 
   const worstCase = (_key: string, amount: number) => amount;
