@@ -6,6 +6,7 @@ import { CovenantError } from '../core/errors.js';
 import { formatMicros } from '../core/money.js';
 import { rawJsonOf } from '../providers/raw-json.js';
 import type { ChatStream } from '../providers/types.js';
+import { nullUsageMember, WireChunk } from '../providers/wire-chunk.js';
 import type { CallContext } from './context.js';
 import type { Gateway } from './gateway.js';
 
@@ -18,20 +19,21 @@ export interface StreamFormat {
   errorFrame(error: CovenantError): string;
 }
 
-/** A compact JSON object whose text ends with this has `usage: null` as its last top-level member. */
-const nullUsageMember = ',"usage":null}';
-
 /** OpenAI's format: `data: {chunk}` frames and `data: [DONE]`; the usage chunk only for clients that asked for it. */
 export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
   const wantsUsage = clientRequest.stream_options?.include_usage === true;
   return {
     frame(chunk) {
       // A provider's chunk goes out as the text it sent, less the `"usage":null` the gateway's include_usage added.
-      const raw = rawJsonOf(chunk);
-      if (wantsUsage || chunk.usage === undefined) return `data: ${raw ?? JSON.stringify(chunk)}\n\n`;
-      if (chunk.usage && chunk.choices.length === 0) return '';
-      if (chunk.usage === null && raw?.endsWith(nullUsageMember)) return `data: ${raw.slice(0, -nullUsageMember.length)}}\n\n`;
-      const { usage: _usage, ...rest } = chunk;
+      if (chunk instanceof WireChunk && (wantsUsage || chunk.withoutUsage)) {
+        const raw = chunk.raw;
+        return wantsUsage || !raw.endsWith(nullUsageMember) ? `data: ${raw}\n\n` : `data: ${raw.slice(0, -nullUsageMember.length)}}\n\n`;
+      }
+      const plain = chunk instanceof WireChunk ? chunk.parsed : chunk;
+      const raw = chunk instanceof WireChunk ? chunk.raw : rawJsonOf(chunk);
+      if (wantsUsage || plain.usage === undefined) return `data: ${raw ?? JSON.stringify(plain)}\n\n`;
+      if (plain.usage && plain.choices.length === 0) return '';
+      const { usage: _usage, ...rest } = plain;
       return `data: ${JSON.stringify(rest)}\n\n`;
     },
     end: () => 'data: [DONE]\n\n',
@@ -77,9 +79,12 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   let failure: CovenantError | undefined;
   try {
     for await (const chunk of stream.chunks) {
-      // The upstream model id and fingerprint, as returned.
-      if (context.upstreamModel === null && chunk.model) context.upstreamModel = chunk.model;
-      if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
+      // The upstream model id and fingerprint as returned, from the first chunk that names the model (reading a
+      // field of a chunk passed through as text parses it: once per stream, not per chunk).
+      if (context.upstreamModel === null) {
+        if (chunk.model) context.upstreamModel = chunk.model;
+        if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
+      }
       write(format.frame(chunk));
     }
   } catch (error) {

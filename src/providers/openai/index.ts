@@ -3,8 +3,8 @@ import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingR
 import { usageFromOpenAI } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
-import { keepRawJson } from '../raw-json.js';
 import { readSseBatches } from '../sse.js';
+import { WireChunk } from '../wire-chunk.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
@@ -39,6 +39,13 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
       async function* chunks(): AsyncGenerator<ChatChunk> {
         try {
           let done = false;
+          const parse = (text: string): ChatChunk => {
+            try {
+              return JSON.parse(text) as ChatChunk;
+            } catch {
+              throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${text.slice(0, 200)}`);
+            }
+          };
           for await (const batch of readSseBatches(upstream.body)) {
             for (const message of batch) {
               // Read to the end after [DONE] rather than abandon the body (which costs an abort per stream).
@@ -46,15 +53,17 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
                 done = true;
                 continue;
               }
-              let chunk: ChatChunk & { error?: { message?: string } };
-              try {
-                chunk = JSON.parse(message.data) as ChatChunk;
-              } catch {
-                throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${message.data.slice(0, 200)}`);
+              const text = message.data;
+              const chunk = new WireChunk(text, parse);
+              // Parsed now: what is not the outline of a JSON object (garbage, or JSON with spaces around it), and
+              // what may carry usage or an error. The rest is parsed only if a field is read (not for OpenAI clients).
+              const outlined = text.charCodeAt(0) === 0x7b && text.charCodeAt(text.length - 1) === 0x7d;
+              if (!outlined || !chunk.withoutUsage || text.includes('"error"')) {
+                const parsed = chunk.parsed as ChatChunk & { error?: { message?: string } };
+                if (parsed.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${parsed.error.message ?? 'unknown error'}`);
+                if (parsed.usage) usage = usageFromOpenAI(parsed.usage);
               }
-              if (chunk.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
-              if (chunk.usage) usage = usageFromOpenAI(chunk.usage);
-              yield keepRawJson(chunk, message.data);
+              yield chunk;
             }
           }
         } catch (error) {
