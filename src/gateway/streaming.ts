@@ -61,17 +61,18 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   const frames: string[] = [];
   // The frames of one upstream read are produced in successive microtasks: they are gathered and sent as one write
   // at the end of the tick (one chunk of the chunked body, one system call), not one write each.
+  // They are hashed together too, and kept for the ledger even when the client has gone.
   let pending = '';
   const flush = () => {
     const text = pending;
     pending = '';
-    if (text.length > 0 && !clientGone && !raw.destroyed && !raw.writableEnded) raw.write(text);
-  };
-  const write = (text: string) => {
     if (text.length === 0) return;
     hash.update(text);
     if (keep) frames.push(text);
-    if (clientGone || raw.destroyed) return;
+    if (!clientGone && !raw.destroyed && !raw.writableEnded) raw.write(text);
+  };
+  const write = (text: string) => {
+    if (text.length === 0) return;
     if (pending.length === 0) process.nextTick(flush);
     pending += text;
   };
@@ -90,6 +91,7 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   } catch (error) {
     failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
   }
+  flush();
   let last: string;
   if (failure) {
     // The provider may already have billed what it generated: meter the worst case rather than release.
@@ -114,7 +116,6 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   if (!raw.destroyed) {
     // What is still gathered, the last frame, the trailer and the end of the chunked body leave in one system call.
     raw.cork();
-    if (pending.length > 0) flush();
     if (last && !clientGone) raw.write(last);
     raw.addTrailers({ 'x-covenant-cost-usd': formatMicros(context.costMicros) });
     raw.end();

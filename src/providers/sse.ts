@@ -5,51 +5,93 @@ export interface SseMessage {
   data: string;
 }
 
-/** Feed it chunks of text; it returns the complete messages each chunk finished. */
+/**
+ * Feed it chunks of text; it returns the complete messages each chunk finished. Lines end with LF, CRLF or CR (a CR
+ * at the end of one chunk and an LF at the start of the next are one line end); `data` lines join with LF, `event`
+ * names the message (default "message"), comments and other fields are skipped, and a leading byte order mark is
+ * ignored. Unlike a browser, `end()` still delivers a last message whose blank line never came.
+ */
 export class SseParser {
-  private buffer = '';
-  private event = '';
-  private data: string[] = [];
+  #buffer = '';
+  #event = '';
+  /** The data lines so far, joined with LF; undefined before the first. */
+  #data: string | undefined;
+  #started = false;
+  /** The last chunk ended with CR: an LF that starts the next one ends no further line. */
+  #afterCarriageReturn = false;
 
   push(text: string): SseMessage[] {
-    this.buffer += text;
     const messages: SseMessage[] = [];
+    let buffer = this.#buffer + text;
     let start = 0;
-    for (;;) {
-      const newline = this.buffer.indexOf('\n', start);
-      if (newline < 0) break;
-      let line = this.buffer.slice(start, newline);
-      start = newline + 1;
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      this.takeLine(line, messages);
+    if (!this.#started && buffer.length > 0) {
+      this.#started = true;
+      if (buffer.charCodeAt(0) === 0xfeff) start = 1;
     }
-    this.buffer = this.buffer.slice(start);
+    if (this.#afterCarriageReturn && start < buffer.length) {
+      if (buffer.charCodeAt(start) === 0x0a) start += 1;
+      this.#afterCarriageReturn = false;
+    }
+    if (buffer.indexOf('\r', start) < 0) {
+      // The common case, LF alone: one search per line.
+      for (let newline = buffer.indexOf('\n', start); newline >= 0; newline = buffer.indexOf('\n', start)) {
+        this.#line(buffer, start, newline, messages);
+        start = newline + 1;
+      }
+    } else {
+      for (;;) {
+        const newline = buffer.indexOf('\n', start);
+        const carriageReturn = buffer.indexOf('\r', start);
+        const at = carriageReturn < 0 ? newline : newline < 0 ? carriageReturn : Math.min(newline, carriageReturn);
+        if (at < 0) break;
+        this.#line(buffer, start, at, messages);
+        start = at + 1;
+        if (at === carriageReturn) {
+          if (start === buffer.length) this.#afterCarriageReturn = true;
+          else if (buffer.charCodeAt(start) === 0x0a) start += 1;
+        }
+      }
+    }
+    buffer = start === 0 ? buffer : buffer.slice(start);
+    this.#buffer = buffer;
     return messages;
   }
 
   /** Call at end of stream: a final message without its blank line still counts. */
   end(): SseMessage[] {
     const messages: SseMessage[] = [];
-    if (this.buffer.length > 0) this.takeLine(this.buffer.replace(/\r$/, ''), messages);
-    this.buffer = '';
-    this.takeLine('', messages);
+    if (this.#buffer.length > 0) this.#line(this.#buffer, 0, this.#buffer.length, messages);
+    this.#buffer = '';
+    this.#line('', 0, 0, messages);
     return messages;
   }
 
-  private takeLine(line: string, messages: SseMessage[]): void {
-    if (line === '') {
-      if (this.data.length > 0) messages.push({ event: this.event || 'message', data: this.data.join('\n') });
-      this.event = '';
-      this.data = [];
+  /** Take the line text[from, to). */
+  #line(text: string, from: number, to: number, messages: SseMessage[]): void {
+    if (from === to) {
+      if (this.#data !== undefined) messages.push({ event: this.#event || 'message', data: this.#data });
+      this.#event = '';
+      this.#data = undefined;
       return;
     }
-    if (line.startsWith(':')) return;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.event = value;
+    // "data: " (the form nearly every line takes): no search for the colon.
+    if (to - from >= 6 && text.startsWith('data: ', from)) {
+      this.#appendData(text.slice(from + 6, to));
+      return;
+    }
+    if (text.charCodeAt(from) === 0x3a) return; // a comment
+    const colon = text.indexOf(':', from);
+    const fieldEnd = colon < 0 || colon > to ? to : colon;
+    const field = text.slice(from, fieldEnd);
+    let valueStart = fieldEnd === to ? to : fieldEnd + 1;
+    if (valueStart < to && text.charCodeAt(valueStart) === 0x20) valueStart += 1;
+    const value = text.slice(valueStart, to);
+    if (field === 'data') this.#appendData(value);
+    else if (field === 'event') this.#event = value;
+  }
+
+  #appendData(value: string): void {
+    this.#data = this.#data === undefined ? value : `${this.#data}\n${value}`;
   }
 }
 
