@@ -41,6 +41,14 @@ beforeAll(async () => {
   server = createServer((request, response) => {
     request.resume();
     response.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (request.url === '/lingering/chat/completions') {
+      // [DONE], then the body stays open: a keep-alive comment every 50 ms, for 5 s.
+      response.write(`data: ${compact([{ index: 0, delta: { content: 'Hi' }, finish_reason: 'stop' }])}\n\ndata: [DONE]\n\n`);
+      const timer = setInterval(() => response.write(': still here\n\n'), 50);
+      setTimeout(() => { clearInterval(timer); response.end(); }, 5000);
+      response.on('close', () => clearInterval(timer));
+      return;
+    }
     for (const data of scripts[request.url ?? ''] ?? []) response.write(`data: ${data}\n\n`);
     response.end();
   });
@@ -101,6 +109,14 @@ describe('OpenAI streams', () => {
     const text = chunks.map((chunk) => anthropic.frame(chunk)).join('') + anthropic.end();
     expect(text).toContain('"delta":{"type":"text_delta","text":"Hel"}');
     expect(text).toContain('event: message_stop');
+  });
+
+  it('ends the stream at [DONE], without waiting for a provider that keeps its body open afterwards', async () => {
+    const started = Date.now();
+    const { text } = await collect('lingering');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(text).toContain('"content":"Hi"');
   });
 
   for (const [path, message] of [['garbage', /not JSON: <html>oops/], ['cut', /not JSON: \{"id"/], ['error', /failed mid-stream: overloaded/]] as const) {

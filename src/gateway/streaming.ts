@@ -61,15 +61,19 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   const frames: string[] = [];
   // The frames of one upstream read are produced in successive microtasks: they are gathered and sent as one write
   // at the end of the tick (one chunk of the chunked body, one system call), not one write each.
-  // They are hashed together too, and kept for the ledger even when the client has gone.
+  // They are hashed together too, and kept for the ledger even when the client has gone. Once the provider's stream
+  // has ended, what is left waits for the end of the response, so the last frames and the end leave in one write.
   let pending = '';
+  let ended = false;
+  let held = '';
   const flush = () => {
     const text = pending;
     pending = '';
     if (text.length === 0) return;
     hash.update(text);
     if (keep) frames.push(text);
-    if (!clientGone && !raw.destroyed && !raw.writableEnded) raw.write(text);
+    if (ended) held += text;
+    else if (!clientGone && !raw.destroyed && !raw.writableEnded) raw.write(text);
   };
   const write = (text: string) => {
     if (text.length === 0) return;
@@ -91,6 +95,7 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   } catch (error) {
     failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
   }
+  ended = true;
   flush();
   let last: string;
   if (failure) {
@@ -116,7 +121,7 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   if (!raw.destroyed) {
     // What is still gathered, the last frame, the trailer and the end of the chunked body leave in one system call.
     raw.cork();
-    if (last && !clientGone) raw.write(last);
+    if (!clientGone && held.length + last.length > 0) raw.write(held + last);
     raw.addTrailers({ 'x-covenant-cost-usd': formatMicros(context.costMicros) });
     raw.end();
     raw.uncork();

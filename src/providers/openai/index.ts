@@ -9,6 +9,19 @@ import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
 
+/** Read a stream's remaining batches to the end, ignoring them and any failure: its answer is already complete. */
+function drain(batches: AsyncGenerator<unknown>): void {
+  void (async () => {
+    try {
+      while (!(await batches.next()).done) {
+        // nothing after [DONE] matters
+      }
+    } catch {
+      // a failure after [DONE] changes nothing the client got
+    }
+  })();
+}
+
 export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapter {
   const baseUrl = (settings.baseUrl ?? defaultBaseUrl).replace(/\/+$/, '');
   const headers: Record<string, string> = { ...settings.headers };
@@ -37,8 +50,9 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
       const upstream = await sendUpstream(send('/chat/completions', body, signal));
       let usage: Usage | undefined;
       async function* chunks(): AsyncGenerator<ChatChunk> {
+        const batches = readSseBatches(upstream.body);
+        let finished = false;
         try {
-          let done = false;
           const parse = (text: string): ChatChunk => {
             try {
               return JSON.parse(text) as ChatChunk;
@@ -46,12 +60,14 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
               throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${text.slice(0, 200)}`);
             }
           };
-          for await (const batch of readSseBatches(upstream.body)) {
-            for (const message of batch) {
-              // Read to the end after [DONE] rather than abandon the body (which costs an abort per stream).
-              if (done || message.data === '[DONE]') {
-                done = true;
-                continue;
+          for (let next = await batches.next(); !next.done; next = await batches.next()) {
+            for (const message of next.value) {
+              if (message.data === '[DONE]') {
+                // The answer is complete: end the stream now, and read what is left of the body in the background
+                // rather than abandon it (which would cost the connection an abort).
+                finished = true;
+                drain(batches);
+                return;
               }
               const text = message.data;
               const chunk = new WireChunk(text, parse);
@@ -69,7 +85,7 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
         } catch (error) {
           throw translateTransportError(settings.name, settings.timeoutMs, error, 'response');
         } finally {
-          upstream.body.destroy();
+          if (!finished) upstream.body.destroy();
         }
       }
       return { chunks: chunks(), usage: () => usage, warnings: [] };
