@@ -4,7 +4,6 @@ import type { ServerResponse } from 'node:http';
 import type { ChatChunk, ChatRequest } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
 import { formatMicros } from '../core/money.js';
-import { rawJsonOf } from '../providers/raw-json.js';
 import type { ChatStream } from '../providers/types.js';
 import { nullUsageMember, WireChunk } from '../providers/wire-chunk.js';
 import type { CallContext } from './context.js';
@@ -25,12 +24,12 @@ export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
   return {
     frame(chunk) {
       // A provider's chunk goes out as the text it sent, less the `"usage":null` the gateway's include_usage added.
-      if (chunk instanceof WireChunk && (wantsUsage || chunk.withoutUsage)) {
-        const raw = chunk.raw;
+      // (Chunks that other adapters build have no text: they are serialised.)
+      const raw = chunk instanceof WireChunk ? chunk.raw : undefined;
+      if (raw !== undefined && (wantsUsage || (chunk as WireChunk).withoutUsage)) {
         return wantsUsage || !raw.endsWith(nullUsageMember) ? `data: ${raw}\n\n` : `data: ${raw.slice(0, -nullUsageMember.length)}}\n\n`;
       }
       const plain = chunk instanceof WireChunk ? chunk.parsed : chunk;
-      const raw = chunk instanceof WireChunk ? chunk.raw : rawJsonOf(chunk);
       if (wantsUsage || plain.usage === undefined) return `data: ${raw ?? JSON.stringify(plain)}\n\n`;
       if (plain.usage && plain.choices.length === 0) return '';
       const { usage: _usage, ...rest } = plain;

@@ -16,21 +16,22 @@ export class WireChunk implements ChatChunk {
   [key: string]: unknown;
   #parsed: ChatChunk | undefined;
 
+  /**
+   * Whether the text has no `usage` member but, at most, the trailing `"usage":null` (then its usage is known
+   * without parsing: null or absent). A `"usage"` anywhere else (a nested key, spaces around the colon) says maybe.
+   * Found once here: the adapter and the OpenAI format both ask.
+   */
+  readonly withoutUsage: boolean;
+
   /** `parse` turns the text into a chunk, throwing the provider's error when it is not JSON. */
-  constructor(readonly raw: string, private readonly parse: (text: string) => ChatChunk) {}
+  constructor(readonly raw: string, private readonly parse: (text: string) => ChatChunk) {
+    const at = raw.indexOf('"usage"');
+    this.withoutUsage = at < 0 || (at === raw.length - nullUsageMember.length + 1 && raw.endsWith(nullUsageMember));
+  }
 
   get parsed(): ChatChunk {
     this.#parsed ??= this.parse(this.raw);
     return this.#parsed;
-  }
-
-  /**
-   * Whether the text has no `usage` member but, at most, the trailing `"usage":null` (then its usage is known
-   * without parsing: null or absent). A `"usage"` anywhere else (a nested key, spaces around the colon) says maybe.
-   */
-  get withoutUsage(): boolean {
-    const at = this.raw.indexOf('"usage"');
-    return at < 0 || (at === this.raw.length - nullUsageMember.length + 1 && this.raw.endsWith(nullUsageMember));
   }
 
   get id(): string { return this.parsed.id; }

@@ -2,6 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import type { LedgerEntryInput, LedgerStore } from '../../ledger/index.js';
 import { hashBody } from '../../ledger/index.js';
+import type { BudgetHandle } from '../../budgets/guard.js';
 import type { CallContext, Stage } from '../context.js';
 
 /** The ledger entry of one inference: hashes of the bodies, never the bodies or the key's secret. */
@@ -14,7 +15,7 @@ export function inferenceEntry(context: CallContext, configVersion: string): Led
       outcome: 'allowed',
       max_tokens: context.route === 'embeddings' ? null : context.maxOutputTokens,
       // Only when a budget set max_tokens below what the client asked for (the header is sent on every budgeted call).
-      ...((context.state.budget as { lowered?: boolean } | undefined)?.lowered ? { policy: 'budget', lowered_max_tokens: true } : {}),
+      ...((context.state.budget as BudgetHandle | undefined)?.lowered ? { policy: 'budget', lowered_max_tokens: true } : {}),
     };
   const streamError = context.state.streamError as { code: string } | undefined;
   return {
