@@ -1,10 +1,13 @@
-// The upstream JSON client against a real HTTP server: parsed answers with their raw text, provider errors kept,
+// The upstream client against a real HTTP server. JSON: parsed answers with their raw text, provider errors kept,
 // garbage, timeouts, aborts, refused connections and answers cut off midway each become the right CovenantError.
+// Streamed bodies: read as they arrive, with backpressure on the provider, and stalls, cuts, aborts, an abandoned
+// read and a discarded rest each ending the body as they should.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CovenantError } from '../src/core/errors.js';
-import { sendUpstreamJson } from '../src/providers/http.js';
+import { sendUpstream, sendUpstreamJson, translateTransportError } from '../src/providers/http.js';
 import { rawJsonOf } from '../src/providers/raw-json.js';
 
 type Route = (request: IncomingMessage, body: string, response: ServerResponse) => void;
@@ -43,7 +46,75 @@ const routes: Record<string, Route> = {
     response.write('{"error": {"message": "overloaded"}}');
     setTimeout(() => response.socket?.destroy(), 20);
   },
+  '/trickle': (_request, _body, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    let part = 0;
+    const timer = setInterval(() => {
+      if (part === 5) {
+        clearInterval(timer);
+        response.end();
+        return;
+      }
+      response.write(`part-${part}|`);
+      part += 1;
+    }, 20);
+  },
+  '/flood': (_request, _body, response) => {
+    // Writes as fast as the client takes bytes; floodWritten says how far it got.
+    response.writeHead(200, { 'content-type': 'application/octet-stream' });
+    const piece = Buffer.alloc(64 * 1024, 'x');
+    floodWritten = 0;
+    const pump = () => {
+      while (floodWritten < floodLimit) {
+        floodWritten += piece.length;
+        if (!response.write(piece)) {
+          response.once('drain', pump);
+          return;
+        }
+      }
+      response.end();
+    };
+    pump();
+  },
+  '/stall': (_request, _body, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    response.write('first|');
+  },
+  '/stream-cut': (_request, _body, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    response.write('partial|');
+    setTimeout(() => response.socket?.destroy(), 20);
+  },
+  '/endless': (_request, _body, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    const timer = setInterval(() => response.write('tick|'), 10);
+    response.on('close', () => {
+      clearInterval(timer);
+      endlessClosed.resolve(response.writableFinished);
+    });
+  },
+  '/rest-after-done': (_request, _body, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream' });
+    response.write('done|');
+    setTimeout(() => response.end('rest that nobody reads|'), 50);
+    response.on('close', () => restClosed.resolve(response.writableFinished));
+  },
 };
+
+/** The bytes '/flood' sends in all, and how many it has written so far. */
+const floodLimit = 64 * 1024 * 1024;
+let floodWritten = 0;
+const endlessClosed = settled<boolean>();
+const restClosed = settled<boolean>();
+
+/** A promise and its resolve (Promise.withResolvers is not in Node 20). */
+function settled<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((done) => {
+    resolve = done;
+  });
+  return { promise, resolve };
+}
 
 let server: Server;
 let base: string;
@@ -129,5 +200,92 @@ describe('sendUpstreamJson', () => {
     const cutError = await failure(call('/cut-error'));
     expect(cutError.status).toBe(502);
     expect(cutError.message).toContain('HTTP 500: overloaded');
+  });
+});
+
+describe('sendUpstream (streamed bodies)', () => {
+  const open = (path: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}) =>
+    sendUpstream({
+      provider: 'fake', url: `${base}${path}`, headers: {}, body: { stream: true },
+      signal: options.signal ?? new AbortController().signal, timeoutMs: options.timeoutMs ?? 5000,
+    });
+  /** Read a body to its end: the text of each read, and the error that ended it, if one did. */
+  async function readAll(body: AsyncIterable<Buffer>): Promise<{ reads: string[]; error?: unknown }> {
+    const reads: string[] = [];
+    try {
+      for await (const chunk of body) reads.push(chunk.toString('utf8'));
+    } catch (error) {
+      return { reads, error };
+    }
+    return { reads };
+  }
+
+  it('gives the body as it arrives, read by read, complete and in order', async () => {
+    const response = await open('/trickle');
+    expect(response.status).toBe(200);
+    expect(response.headers['content-type']).toBe('text/event-stream');
+    const { reads, error } = await readAll(response.body);
+    expect(error).toBeUndefined();
+    expect(reads.join('')).toBe('part-0|part-1|part-2|part-3|part-4|');
+    // 20 ms apart: the reader sees the parts as they come, not all at the end.
+    expect(reads.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("keeps a failed stream's status and message", async () => {
+    const error = await failure(open('/limited'));
+    expect(error.status).toBe(429);
+    expect(error.message).toContain('Rate limit reached for requests');
+  });
+
+  it('pauses a provider whose body outruns the reader, and loses nothing', async () => {
+    const response = await open('/flood');
+    // Read nothing for a while: the provider is held back (a few buffers' worth sent) instead of the gateway taking
+    // the whole body into memory.
+    await delay(300);
+    expect(floodWritten).toBeGreaterThan(0);
+    expect(floodWritten).toBeLessThan(floodLimit / 4);
+    let bytes = 0;
+    let intact = true;
+    for await (const chunk of response.body) {
+      bytes += chunk.length;
+      if (intact && chunk.some((byte) => byte !== 0x78)) intact = false;
+    }
+    expect(bytes).toBe(floodLimit);
+    expect(intact).toBe(true);
+  });
+
+  it('ends with a timeout when the provider goes quiet midway, after what it sent', async () => {
+    const response = await open('/stall', { timeoutMs: 200 });
+    const { reads, error } = await readAll(response.body);
+    expect(reads.join('')).toBe('first|');
+    expect(translateTransportError('fake', 200, error, 'response')).toMatchObject({ code: 'upstream_timeout', status: 504 });
+  });
+
+  it('ends with an error when the provider cuts the body, after what it sent', async () => {
+    const response = await open('/stream-cut');
+    const { reads, error } = await readAll(response.body);
+    expect(reads.join('')).toBe('partial|');
+    expect(translateTransportError('fake', 5000, error, 'response').message).toContain('broke off');
+  });
+
+  it('ends the body when the signal aborts midway', async () => {
+    const controller = new AbortController();
+    const response = await open('/endless', { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const { reads, error } = await readAll(response.body);
+    expect(reads.join('')).toContain('tick|');
+    expect(translateTransportError('fake', 5000, error, 'response').message).toContain('aborted');
+    // The connection is closed under the provider: its answer did not finish.
+    expect(await endlessClosed.promise).toBe(false);
+  });
+
+  it('lets a discarded rest arrive unread instead of aborting the call', async () => {
+    const response = await open('/rest-after-done');
+    const first = await response.body.next();
+    expect(first.value?.toString()).toBe('done|');
+    response.body.discard();
+    // The provider got to send its whole answer: the call was not aborted (which would also cost the connection).
+    expect(await restClosed.promise).toBe(true);
+    expect(await response.body.next()).toEqual({ done: true, value: undefined });
   });
 });

@@ -82,14 +82,16 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
 
   let failure: CovenantError | undefined;
   try {
-    for await (const chunk of stream.chunks) {
-      // The upstream model id and fingerprint as returned, from the first chunk that names the model (reading a
-      // field of a chunk passed through as text parses it: once per stream, not per chunk).
-      if (context.upstreamModel === null) {
-        if (chunk.model) context.upstreamModel = chunk.model;
-        if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
+    for await (const batch of stream.batches) {
+      for (const chunk of batch) {
+        // The upstream model id and fingerprint as returned, from the first chunk that names the model (reading a
+        // field of a chunk passed through as text parses it: once per stream, not per chunk).
+        if (context.upstreamModel === null) {
+          if (chunk.model) context.upstreamModel = chunk.model;
+          if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
+        }
+        write(format.frame(chunk));
       }
-      write(format.frame(chunk));
     }
   } catch (error) {
     failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);

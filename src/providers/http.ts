@@ -2,6 +2,7 @@
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { CovenantError, upstreamError } from '../core/errors.js';
 import { keepRawJson } from './raw-json.js';
+import { UpstreamBody } from './upstream-body.js';
 
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
 
@@ -18,7 +19,7 @@ export interface UpstreamRequest {
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: UpstreamBody;
 }
 
 const splitCache = new Map<string, { origin: string; path: string }>();
@@ -49,19 +50,58 @@ function requestOptions(options: UpstreamRequest): Dispatcher.DispatchOptions {
   };
 }
 
-/** Send a JSON request upstream; a non-2xx answer becomes a CovenantError carrying the provider's status and message. */
-export async function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse> {
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await agent.request({ ...requestOptions(options), signal: options.signal });
-  } catch (error) {
-    throw translateTransportError(options.provider, options.timeoutMs, error);
-  }
-  if (response.statusCode < 200 || response.statusCode >= 300) {
-    const text = await response.body.text().catch(() => '');
-    throw upstreamError(options.provider, response.statusCode, extractMessage(text));
-  }
-  return { status: response.statusCode, headers: response.headers, body: response.body };
+/**
+ * Send a JSON request upstream and resolve once its answer starts, with a body to read as it arrives (streams); a
+ * non-2xx answer becomes a CovenantError carrying the provider's status and message. Read through a dispatch handler
+ * into an UpstreamBody, not a response stream (see upstream-body.ts).
+ */
+export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse> {
+  return new Promise<UpstreamResponse>((resolve, reject) => {
+    const { provider, signal, timeoutMs } = options;
+    if (signal.aborted) {
+      reject(translateTransportError(provider, timeoutMs, signal.reason));
+      return;
+    }
+    let body: UpstreamBody | undefined;
+    // A failure answer's text, for its message.
+    const failureChunks: Buffer[] = [];
+    let status = 0;
+    let started = false;
+    let abort: ((reason: Error) => void) | undefined;
+    const onAbort = () => abort?.(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    signal.addEventListener('abort', onAbort);
+    const settle = () => signal.removeEventListener('abort', onAbort);
+    const failed = () => upstreamError(provider, status, extractMessage(Buffer.concat(failureChunks).toString('utf8')));
+    agent.dispatch(requestOptions(options), {
+      onRequestStart(controller) {
+        abort = (reason) => controller.abort(reason);
+        if (signal.aborted) onAbort();
+      },
+      onResponseStart(controller, statusCode, headers) {
+        status = statusCode;
+        started = true;
+        if (statusCode < 200 || statusCode >= 300) return;
+        body = new UpstreamBody(controller);
+        resolve({ status, headers, body });
+      },
+      onResponseData(_controller, chunk) {
+        if (body) body.push(chunk);
+        else failureChunks.push(chunk);
+      },
+      onResponseEnd() {
+        settle();
+        if (body) body.end();
+        else reject(failed());
+      },
+      onResponseError(_controller, error) {
+        settle();
+        if (body) body.fail(error);
+        // A failure answer that broke off still keeps the provider's status and what arrived of its message.
+        else if (started) reject(failed());
+        else reject(translateTransportError(provider, timeoutMs, error, 'request'));
+      },
+    });
+  });
 }
 
 /**

@@ -19,8 +19,12 @@ export interface ChatResult {
 }
 
 export interface ChatStream {
-  /** OpenAI chunks; the last one carries `usage` (with empty choices) when the provider reported it. */
-  chunks: AsyncIterable<ChatChunk>;
+  /**
+   * OpenAI chunks in batches, in order: a batch holds the chunks that arrived together (one read of the provider's
+   * body), so a consumer pays one await per read rather than per chunk. Batches are never empty. The last chunk
+   * carries `usage` (with empty choices) when the provider reported it.
+   */
+  batches: AsyncIterable<ChatChunk[]>;
   /** Resolves when the stream has ended (or failed): the usage the provider reported, if any. */
   usage(): Usage | undefined;
   warnings: string[];

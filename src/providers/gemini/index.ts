@@ -1,9 +1,10 @@
 // The Gemini provider adapter: OpenAI-shaped calls in, Gemini generateContent / streamGenerateContent (SSE) upstream, OpenAI shapes out.
 import { randomUUID } from 'node:crypto';
-import type { ChatChunk, EmbeddingRequest, EmbeddingResponse } from '../../core/chat-types.js';
+import type { EmbeddingRequest, EmbeddingResponse } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
 import { readSse } from '../sse.js';
+import { batchesOfOne } from '../stream-batches.js';
 import type { ChatResult, ChatStream, EmbeddingResult, ProviderAdapter, ProviderSettings } from '../types.js';
 import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { geminiBatchEmbedResponseSchema, geminiResponseSchema, parseGeminiWire, type GeminiBatchEmbedRequest } from './gemini-api-schema.js';
@@ -52,8 +53,8 @@ export function createGeminiProvider(settings: ProviderSettings, dependencies: G
       const target = upstream(request.model, 'streamGenerateContent', '?alt=sse');
       const response = await sendUpstream({ ...target, body, signal, headers: { ...headers, accept: 'text/event-stream' } });
       const mapper = new GeminiStreamMapper(settings.name, context(request.model));
-      const chunks: AsyncIterable<ChatChunk> = mapper.map(readSse(guard(response.body, settings.name, settings.timeoutMs)));
-      return { chunks, usage: () => mapper.usage(), warnings };
+      const batches = batchesOfOne(mapper.map(readSse(guard(response.body, settings.name, settings.timeoutMs))));
+      return { batches, usage: () => mapper.usage(), warnings };
     },
 
     async embed({ request, signal }): Promise<EmbeddingResult> {

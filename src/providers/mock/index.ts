@@ -4,6 +4,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { ChatChunk, ChatRequest, EmbeddingRequest, Usage } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
+import { batchesOfOne } from '../stream-batches.js';
 import { buildResponse, choiceText, mockEmbedding, planChoice } from './reply.js';
 
 async function wait(milliseconds: number, signal: AbortSignal): Promise<void> {
@@ -63,7 +64,7 @@ export function createMockProvider(settings: ProviderSettings): ProviderAdapter 
         usage = finalUsage;
         yield { ...base, choices: [], usage: response.usage };
       }
-      return { chunks: chunks(), usage: () => usage, warnings: [] };
+      return { batches: batchesOfOne(chunks()), usage: () => usage, warnings: [] };
     },
 
     async embed({ request, signal }: ProviderCall<EmbeddingRequest>) {

@@ -9,19 +9,6 @@ import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
 
-/** Read a stream's remaining batches to the end, ignoring them and any failure: its answer is already complete. */
-function drain(batches: AsyncGenerator<unknown>): void {
-  void (async () => {
-    try {
-      while (!(await batches.next()).done) {
-        // nothing after [DONE] matters
-      }
-    } catch {
-      // a failure after [DONE] changes nothing the client got
-    }
-  })();
-}
-
 export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapter {
   const baseUrl = (settings.baseUrl ?? defaultBaseUrl).replace(/\/+$/, '');
   const headers: Record<string, string> = { ...settings.headers };
@@ -49,38 +36,50 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
       const body = { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
       const upstream = await sendUpstream(send('/chat/completions', body, signal));
       let usage: Usage | undefined;
-      async function* chunks(): AsyncGenerator<ChatChunk> {
-        const batches = readSseBatches(upstream.body);
+      const parse = (text: string): ChatChunk => {
+        try {
+          return JSON.parse(text) as ChatChunk;
+        } catch {
+          throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${text.slice(0, 200)}`);
+        }
+      };
+      /** The chunk of one event; throws the provider's error when the event is garbage or reports a failure. */
+      const chunkOf = (text: string): ChatChunk => {
+        const chunk = new WireChunk(text, parse);
+        // Parsed now: what is not the outline of a JSON object (garbage, or JSON with spaces around it), and what
+        // may carry usage or an error. The rest is parsed only if a field is read (not for OpenAI clients).
+        const outlined = text.charCodeAt(0) === 0x7b && text.charCodeAt(text.length - 1) === 0x7d;
+        if (!outlined || !chunk.withoutUsage || text.includes('"error"')) {
+          const parsed = chunk.parsed as ChatChunk & { error?: { message?: string } };
+          if (parsed.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${parsed.error.message ?? 'unknown error'}`);
+          if (parsed.usage) usage = usageFromOpenAI(parsed.usage);
+        }
+        return chunk;
+      };
+      async function* batches(): AsyncGenerator<ChatChunk[]> {
+        const reads = readSseBatches(upstream.body);
         let finished = false;
         try {
-          const parse = (text: string): ChatChunk => {
+          for (let next = await reads.next(); !next.done; next = await reads.next()) {
+            const batch: ChatChunk[] = [];
             try {
-              return JSON.parse(text) as ChatChunk;
-            } catch {
-              throw new CovenantError('upstream_error', `Provider "${settings.name}" sent a stream event that is not JSON: ${text.slice(0, 200)}`);
-            }
-          };
-          for (let next = await batches.next(); !next.done; next = await batches.next()) {
-            for (const message of next.value) {
-              if (message.data === '[DONE]') {
-                // The answer is complete: end the stream now, and read what is left of the body in the background
-                // rather than abandon it (which would cost the connection an abort).
-                finished = true;
-                drain(batches);
-                return;
+              for (const message of next.value) {
+                if (message.data === '[DONE]') {
+                  // The answer is complete: end the stream now, and let what is left of the body arrive unread rather
+                  // than abort it (which would cost the connection).
+                  finished = true;
+                  upstream.body.discard();
+                  break;
+                }
+                batch.push(chunkOf(message.data));
               }
-              const text = message.data;
-              const chunk = new WireChunk(text, parse);
-              // Parsed now: what is not the outline of a JSON object (garbage, or JSON with spaces around it), and
-              // what may carry usage or an error. The rest is parsed only if a field is read (not for OpenAI clients).
-              const outlined = text.charCodeAt(0) === 0x7b && text.charCodeAt(text.length - 1) === 0x7d;
-              if (!outlined || !chunk.withoutUsage || text.includes('"error"')) {
-                const parsed = chunk.parsed as ChatChunk & { error?: { message?: string } };
-                if (parsed.error) throw new CovenantError('upstream_error', `Provider "${settings.name}" failed mid-stream: ${parsed.error.message ?? 'unknown error'}`);
-                if (parsed.usage) usage = usageFromOpenAI(parsed.usage);
-              }
-              yield chunk;
+            } catch (error) {
+              // The chunks before a bad event in the same read still reach the client, as they would one by one.
+              if (batch.length > 0) yield batch;
+              throw error;
             }
+            if (batch.length > 0) yield batch;
+            if (finished) return;
           }
         } catch (error) {
           throw translateTransportError(settings.name, settings.timeoutMs, error, 'response');
@@ -88,7 +87,7 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
           if (!finished) upstream.body.destroy();
         }
       }
-      return { chunks: chunks(), usage: () => usage, warnings: [] };
+      return { batches: batches(), usage: () => usage, warnings: [] };
     },
 
     async embed({ request, signal }: ProviderCall<EmbeddingRequest>) {
