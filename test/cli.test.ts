@@ -68,7 +68,12 @@ describe('covenant config check', () => {
     const broken = writeConfig('broken.yaml', 'org:\n  name: [unclosed\n');
     const result = run(['config', 'check', '--config', broken]);
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/broken\.yaml:\d+:\d+:/);
+    expect(result.stderr).toMatch(/broken\.yaml:3:1: Flow sequence/);
+    // An unquoted value with colons in it, at its own line and column, with what to do about it.
+    const colons = writeConfig('colons.yaml', 'server: { host: 127.0.0.1, port: 0 }\nstore: sqlite::memory:\n');
+    const colonsResult = run(['config', 'check', '--config', colons]);
+    expect(colonsResult.status).toBe(2);
+    expect(colonsResult.stderr).toMatch(/colons\.yaml:2:8: .*must be quoted, e\.g\. store: "sqlite::memory:"/);
     const missing = run(['config', 'check', '--config', join(directory, 'nope.yaml')]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('file not found');

@@ -42,8 +42,12 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
     throw new ConfigError(document.errors.map((error) => {
-      const position = error.linePos?.[0] ?? { line: 1, col: 1 };
-      return { file, line: position.line, column: position.col, path: '', message: error.message.split('\n')[0] ?? error.message };
+      // With prettyErrors off the parser gives offsets, not lines: the line counter turns them into positions.
+      const position = lineCounter.linePos(error.pos[0]);
+      let message = error.message.split('\n')[0] ?? error.message;
+      // `store: sqlite::memory:` and `a: b: c`: a colon and a space (or a line end) inside a plain value starts a map.
+      if (error.code === 'BLOCK_AS_IMPLICIT_KEY') message += `; a value with ": " in it or ending in ":" must be quoted, e.g. store: "sqlite::memory:"`;
+      return { file, line: position.line, column: position.col, path: '', message };
     }));
   }
   const data: unknown = document.toJS() ?? {};
