@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatRequest } from '../src/core/chat-types.js';
 import { CovenantError } from '../src/core/errors.js';
 import { createAnthropicProvider } from '../src/providers/anthropic/index.js';
-import { eachChunk } from '../src/providers/stream-batches.js';
+import { eachOf } from '../src/providers/stream-batches.js';
 import type { FakeAnthropicOptions } from './fakes/anthropic.js';
 import { fakeApiKey, fakeInputTokens, startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic.js';
 
@@ -109,7 +109,7 @@ describe('Anthropic adapter (stream)', () => {
   it('streams text as OpenAI chunks with a final usage chunk that matches the bill', async () => {
     const { fake, provider } = await setup();
     const stream = await provider.chatStream({ request: ask('the quick brown fox'), signal: signal() });
-    const chunks = await collect(eachChunk(stream.batches));
+    const chunks = await collect(eachOf(stream.batches));
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('the quick brown fox');
     expect((fake.requests[0].body as { stream: boolean }).stream).toBe(true);
     const last = chunks[chunks.length - 1];
@@ -121,7 +121,7 @@ describe('Anthropic adapter (stream)', () => {
   it('streams tool calls whose argument deltas join into the input', async () => {
     const { provider } = await setup();
     const stream = await provider.chatStream({ request: ask('please get_weather city=Rome', { tools: [weatherTool] }), signal: signal() });
-    const chunks = await collect(eachChunk(stream.batches));
+    const chunks = await collect(eachOf(stream.batches));
     const calls = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
     expect(calls[0]).toMatchObject({ index: 0, type: 'function', function: { name: 'get_weather' } });
     expect(calls[0].id).toMatch(/^toolu_/);
@@ -134,7 +134,7 @@ describe('Anthropic adapter (stream)', () => {
     const words = Array.from({ length: 60 }, (_, index) => `w${index}`).join(' ');
     const stream = await provider.chatStream({ request: ask(words), signal: signal() });
     let seen = 0;
-    for await (const chunk of eachChunk(stream.batches)) {
+    for await (const chunk of eachOf(stream.batches)) {
       if (chunk.choices[0]?.delta.content) seen += 1;
       if (seen === 3) break;
     }
@@ -147,7 +147,7 @@ describe('Anthropic adapter (stream)', () => {
   it('surfaces a mid-stream error event as a 502 from the iterator', async () => {
     const { provider } = await setup({ errorMidStream: 5 });
     const stream = await provider.chatStream({ request: ask('one two three four five six'), signal: signal() });
-    const error = await rejection(collect(eachChunk(stream.batches)));
+    const error = await rejection(collect(eachOf(stream.batches)));
     expect(error.status).toBe(502);
     expect(error.message).toMatch(/overloaded_error/);
     expect(stream.usage()?.inputTokens).toBe(6);
@@ -158,7 +158,7 @@ describe('Anthropic adapter (stream)', () => {
     const stream = await provider.chatStream({ request: ask('one two three four five six'), signal: signal() });
     const received: string[] = [];
     const error = await rejection((async () => {
-      for await (const chunk of eachChunk(stream.batches)) received.push(chunk.choices[0]?.delta.content ?? '');
+      for await (const chunk of eachOf(stream.batches)) received.push(chunk.choices[0]?.delta.content ?? '');
     })());
     expect(received.join('')).toBe('one');
     expect(error.status).toBe(502);
@@ -215,7 +215,7 @@ describe('Anthropic adapter errors', () => {
   it('turns garbage stream data into a 502 from the iterator', async () => {
     const { provider } = await setup({ garbage: 'text' });
     const stream = await provider.chatStream({ request: ask('x'), signal: signal() });
-    const error = await rejection(collect(eachChunk(stream.batches)));
+    const error = await rejection(collect(eachOf(stream.batches)));
     expect(error.status).toBe(502);
     expect(error.message).toMatch(/message_start.*not JSON/);
   });

@@ -25,11 +25,13 @@ function thrown(action: () => unknown): CovenantError {
 async function streamFixture(name: string): Promise<{ chunks: ChatChunk[]; mapper: AnthropicStreamMapper; error?: CovenantError }> {
   const parser = new SseParser();
   const messages = [...parser.push(fixture(name)), ...parser.end()];
-  async function* events() { yield* messages; }
+  // One batch, as when one read of the body holds the whole stream: an error event midway still lets the chunks
+  // before it out.
+  async function* events() { yield messages; }
   const mapper = new AnthropicStreamMapper('anthropic', 1_700_000_000);
   const chunks: ChatChunk[] = [];
   try {
-    for await (const chunk of mapper.map(events())) chunks.push(chunk);
+    for await (const batch of mapper.map(events())) chunks.push(...batch);
   } catch (error) {
     return { chunks, mapper, error: error as CovenantError };
   }
@@ -227,7 +229,7 @@ describe('AnthropicStreamMapper', () => {
     const cut = text.slice(0, text.indexOf('event: message_delta'));
     const parser = new SseParser();
     const messages = [...parser.push(cut), ...parser.end()];
-    async function* events() { yield* messages; }
-    await expect(async () => { for await (const chunk of mapper.map(events())) void chunk; }).rejects.toThrow(/ended the stream before message_stop/);
+    async function* events() { yield* messages.map((message) => [message]); }
+    await expect(async () => { for await (const batch of mapper.map(events())) void batch; }).rejects.toThrow(/ended the stream before message_stop/);
   });
 });

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatMessage, ChatRequest, ToolDefinition } from '../src/core/chat-types.js';
 import { createGeminiProvider } from '../src/providers/gemini/index.js';
-import { eachChunk } from '../src/providers/stream-batches.js';
+import { eachOf } from '../src/providers/stream-batches.js';
 import type { ProviderAdapter } from '../src/providers/types.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini.js';
 
@@ -106,7 +106,7 @@ describe('stream', () => {
     const whole = await gemini.chat({ request: chatRequest('stream this'), signal: signal() });
     fake.reset();
     const stream = await gemini.chatStream({ request: chatRequest('stream this', { stream: true }), signal: signal() });
-    const chunks = await collect(eachChunk(stream.batches));
+    const chunks = await collect(eachOf(stream.batches));
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe(whole.response.choices[0].message.content);
     expect(chunks.filter((chunk) => chunk.choices[0]?.finish_reason).map((chunk) => chunk.choices[0].finish_reason)).toEqual(['stop']);
     const last = chunks[chunks.length - 1];
@@ -141,7 +141,7 @@ describe('tools', () => {
 
   it('streams a function call as one tool_calls delta', async () => {
     const stream = await gemini.chatStream({ request: chatRequest('Paris', { tools: [weather], tool_choice: 'required', stream: true }), signal: signal() });
-    const chunks = await collect(eachChunk(stream.batches));
+    const chunks = await collect(eachOf(stream.batches));
     const calls = chunks.flatMap((chunk) => chunk.choices[0]?.delta.tool_calls ?? []);
     expect(calls).toHaveLength(1);
     expect(calls[0].function?.name).toBe('get_weather');
@@ -183,7 +183,7 @@ describe('upstream failures', () => {
     fake.setBehaviour({ garbage: true });
     await expect(call()).rejects.toMatchObject({ status: 502, code: 'upstream_error' });
     const stream = await gemini.chatStream({ request: chatRequest('hi', { stream: true }), signal: signal() });
-    await expect(collect(eachChunk(stream.batches))).rejects.toMatchObject({ status: 502 });
+    await expect(collect(eachOf(stream.batches))).rejects.toMatchObject({ status: 502 });
   });
 
   it('turns a hang into 504 after the timeout', async () => {
@@ -197,7 +197,7 @@ describe('upstream failures', () => {
   it('fails a stream cut midway with a 502, keeping the usage reported before the cut', async () => {
     fake.setBehaviour({ cutStreamAfter: 2, tokenDelayMs: 5 });
     const stream = await gemini.chatStream({ request: chatRequest('hi', { stream: true }), signal: signal() });
-    await expect(collect(eachChunk(stream.batches))).rejects.toMatchObject({ status: 502 });
+    await expect(collect(eachOf(stream.batches))).rejects.toMatchObject({ status: 502 });
     expect(stream.usage()?.inputTokens).toBe(fake.bill.inputTokens);
     // Google bills the whole generation; the adapter saw 8 of 16 answer tokens (+ 7 thoughts) before the cut.
     expect(stream.usage()?.outputTokens).toBe(8 + 7);

@@ -21,15 +21,15 @@ function context(): GeminiMappingContext {
 
 const parse = (name: string) => parseGeminiWire(geminiResponseSchema, json(name), 'gemini', 'response');
 
+/** The SSE events of `text` as one batch, as when one read of the body holds them all. */
 async function* events(text: string) {
   const parser = new SseParser();
-  yield* parser.push(text);
-  yield* parser.end();
+  yield [...parser.push(text), ...parser.end()];
 }
 
-async function collect(iterable: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
+async function collect(batches: AsyncIterable<ChatChunk[]>): Promise<ChatChunk[]> {
   const chunks: ChatChunk[] = [];
-  for await (const chunk of iterable) chunks.push(chunk);
+  for await (const batch of batches) chunks.push(...batch);
   return chunks;
 }
 
@@ -159,5 +159,16 @@ describe('GeminiStreamMapper', () => {
     const error = 'data: {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}\n\n';
     await expect(collect(new GeminiStreamMapper('gemini', context()).map(events(error)))).rejects.toThrow(/overloaded/);
     await expect(collect(new GeminiStreamMapper('gemini', context()).map(events('data: {"candidates": [\n\n')))).rejects.toMatchObject({ status: 502 });
+  });
+
+  it('gives the chunks of the events before an error event in the same read, then fails', async () => {
+    const firstEvent = fixture('text.sse').split('\r\n\r\n')[0] + '\r\n\r\n';
+    const error = 'data: {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}\n\n';
+    const received: ChatChunk[] = [];
+    const failure = await (async () => {
+      for await (const batch of new GeminiStreamMapper('gemini', context()).map(events(firstEvent + error))) received.push(...batch);
+    })().then(() => undefined, (caught: unknown) => caught);
+    expect(failure).toMatchObject({ status: 502, message: expect.stringContaining('overloaded') });
+    expect(received.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).not.toBe('');
   });
 });

@@ -8,7 +8,7 @@ import {
   anthropicRequestToChat, anthropicStreamFormat, chatResponseToAnthropic, covenantErrorToAnthropic, errorStatus,
 } from '../src/gateway/messages/index.js';
 import { createAnthropicProvider } from '../src/providers/anthropic/index.js';
-import { eachChunk } from '../src/providers/stream-batches.js';
+import { eachOf } from '../src/providers/stream-batches.js';
 import { fakeApiKey, startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from './fakes/anthropic.js';
 
 const pinned = 'claude-sonnet-4-20250514';
@@ -43,7 +43,7 @@ async function startGateway(options: FakeAnthropicOptions = {}): Promise<Anthrop
       const format = anthropicStreamFormat(chat.model, result.usage);
       response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
       try {
-        for await (const chunk of eachChunk(result.batches)) response.write(format.frame(chunk));
+        for await (const chunk of eachOf(result.batches)) response.write(format.frame(chunk));
         response.write(format.end());
       } catch (error) {
         response.write(format.errorFrame(error as CovenantError));

@@ -13,6 +13,7 @@ import { convertToAnthropicRequest } from '../src/providers/anthropic/convert-to
 import { mapAnthropicResponse } from '../src/providers/anthropic/map-anthropic-response.js';
 import { AnthropicStreamMapper } from '../src/providers/anthropic/map-anthropic-stream.js';
 import { SseParser } from '../src/providers/sse.js';
+import { eachOf } from '../src/providers/stream-batches.js';
 
 const fixtures = new URL('./fixtures/anthropic/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8');
@@ -199,7 +200,7 @@ describe('chatChunksToAnthropicEvents', () => {
     const parser = new SseParser();
     const upstream = [...parser.push(fixture('stream-tool-use.sse')), ...parser.end()];
     const mapper = new AnthropicStreamMapper('anthropic', 0);
-    const out = await events(mapper.map(from(upstream)), 'claude-sonnet-4-20250514');
+    const out = await events(eachOf(mapper.map(from([upstream]))), 'claude-sonnet-4-20250514');
     // The same sequence, less the ping and the empty input_json_delta (neither carries anything).
     const expected = upstream.filter((message) => message.event !== 'ping' && !message.data.includes('"partial_json":""'));
     expect(out.map((event) => event.event)).toEqual(expected.map((message) => message.event));

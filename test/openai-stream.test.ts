@@ -8,7 +8,7 @@ import { CovenantError } from '../src/core/errors.js';
 import { anthropicStreamFormat } from '../src/gateway/messages/index.js';
 import { openAIStreamFormat } from '../src/gateway/streaming.js';
 import { createOpenAIProvider } from '../src/providers/openai/index.js';
-import { eachChunk } from '../src/providers/stream-batches.js';
+import { eachOf } from '../src/providers/stream-batches.js';
 
 const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini-2024-07-18', system_fingerprint: 'fp_1' };
 const usage = { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 };
@@ -68,7 +68,7 @@ async function open(path: string) {
 async function collect(path: string, format = openAIStreamFormat(request)) {
   const stream = await open(path);
   let text = '';
-  for await (const chunk of eachChunk(stream.batches)) text += format.frame(chunk);
+  for await (const chunk of eachOf(stream.batches)) text += format.frame(chunk);
   return { text: text + format.end(), usage: stream.usage() };
 }
 
@@ -103,7 +103,7 @@ describe('OpenAI streams', () => {
   it('gives chunks whose fields read as the parsed JSON, for formats that translate them', async () => {
     const stream = await open('compact');
     const chunks: ChatChunk[] = [];
-    for await (const chunk of eachChunk(stream.batches)) chunks.push(chunk);
+    for await (const chunk of eachOf(stream.batches)) chunks.push(chunk);
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? null)).toEqual(['', 'Hel', 'lo "usage":{}', null, null]);
     expect(JSON.parse(JSON.stringify(chunks[1]))).toEqual(JSON.parse(scripts['/compact/chat/completions'][1]!));
     const anthropic = anthropicStreamFormat('fast');
@@ -125,7 +125,7 @@ describe('OpenAI streams', () => {
       const stream = await open(path);
       const seen: string[] = [];
       const failure = await (async () => {
-        for await (const chunk of eachChunk(stream.batches)) seen.push(chunk.choices[0]!.delta.content as string);
+        for await (const chunk of eachOf(stream.batches)) seen.push(chunk.choices[0]!.delta.content as string);
       })().then(() => undefined, (error: unknown) => error);
       expect(seen).toEqual(['Hi']);
       expect(failure).toBeInstanceOf(CovenantError);

@@ -109,8 +109,3 @@ export async function* readSseBatches(body: AsyncIterable<Uint8Array | string>):
   const last = [...parser.push(decoder.decode()), ...parser.end()];
   if (last.length > 0) yield last;
 }
-
-/** Parse a whole SSE body from a byte stream, message by message. */
-export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
-  for await (const batch of readSseBatches(body)) yield* batch;
-}

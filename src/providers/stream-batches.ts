@@ -1,12 +1,11 @@
-// Helpers between a provider stream's batches of chunks (ChatStream.batches) and chunk-by-chunk iteration.
-import type { ChatChunk } from '../core/chat-types.js';
+// Helpers between batches (a provider stream's chunks or SSE messages, grouped by read) and one-by-one iteration.
 
-/** Each chunk as a batch of its own: for adapters whose chunks come one at a time (a mock, or one per mapped event). */
-export async function* batchesOfOne(chunks: AsyncIterable<ChatChunk>): AsyncGenerator<ChatChunk[]> {
-  for await (const chunk of chunks) yield [chunk];
+/** Each item as a batch of its own: for sources whose items come one at a time (a mock, a test's list of events). */
+export async function* batchesOfOne<T>(items: AsyncIterable<T>): AsyncGenerator<T[]> {
+  for await (const item of items) yield [item];
 }
 
-/** The chunks of a stream's batches, one by one, in order. */
-export async function* eachChunk(batches: AsyncIterable<ChatChunk[]>): AsyncGenerator<ChatChunk> {
+/** The items of batches, one by one, in order. */
+export async function* eachOf<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
   for await (const batch of batches) yield* batch;
 }

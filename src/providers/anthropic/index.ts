@@ -1,8 +1,7 @@
 // The Anthropic provider adapter: OpenAI-shaped calls in, Anthropic Messages API (JSON and SSE) upstream, OpenAI shapes out.
 import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
-import { readSse } from '../sse.js';
-import { batchesOfOne } from '../stream-batches.js';
+import { readSseBatches } from '../sse.js';
 import type { ChatResult, ChatStream, ProviderAdapter, ProviderSettings } from '../types.js';
 import { anthropicMessageSchema, anthropicVersion, parseWire } from './anthropic-api-schema.js';
 import { convertToAnthropicRequest } from './convert-to-anthropic-request.js';
@@ -41,7 +40,7 @@ export function createAnthropicProvider(settings: ProviderSettings): ProviderAda
       const { body, warnings } = convertToAnthropicRequest(request, true);
       const response = await sendUpstream({ ...upstream, body, signal, headers: { ...headers, accept: 'text/event-stream' } });
       const mapper = new AnthropicStreamMapper(settings.name, nowSeconds());
-      const batches = batchesOfOne(mapper.map(readSse(guard(response.body, settings.name, settings.timeoutMs))));
+      const batches = mapper.map(readSseBatches(guard(response.body, settings.name, settings.timeoutMs)));
       return { batches, usage: () => mapper.usage(), warnings };
     },
   };

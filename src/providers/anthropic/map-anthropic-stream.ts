@@ -25,23 +25,41 @@ export class AnthropicStreamMapper {
     return this.counts ? mapAnthropicUsage(this.counts) : undefined;
   }
 
-  /** Translate a whole stream; throws a CovenantError on an `error` event, bad data or an early end. */
-  async *map(events: AsyncIterable<SseMessage>): AsyncGenerator<ChatChunk> {
-    for await (const message of events) {
-      // Unknown event names are skipped (https://docs.anthropic.com/en/api/versioning: new event types may appear).
-      if (!knownStreamEvents.has(message.event)) continue;
-      let data: unknown;
+  /**
+   * Translate a whole stream, batch by batch (the events of one read give one batch of chunks); throws a
+   * CovenantError on an `error` event, bad data or an early end, after the chunks of the events before it.
+   */
+  async *map(batches: AsyncIterable<SseMessage[]>): AsyncGenerator<ChatChunk[]> {
+    for await (const messages of batches) {
+      const chunks: ChatChunk[] = [];
       try {
-        data = JSON.parse(message.data);
-      } catch {
-        throw new CovenantError('upstream_error',
-          `Provider "${this.provider}" sent a "${message.event}" stream event that is not JSON: ${message.data.slice(0, 200)}`);
+        for (const message of messages) {
+          this.push(message, chunks);
+          if (this.finished) break;
+        }
+      } catch (error) {
+        if (chunks.length > 0) yield chunks;
+        throw error;
       }
-      const event = parseWire(anthropicStreamEventSchema, data, this.provider, `"${message.event}" stream event`);
-      yield* this.translate(event);
+      if (chunks.length > 0) yield chunks;
       if (this.finished) return;
     }
     throw new CovenantError('upstream_error', `Provider "${this.provider}" ended the stream before message_stop.`);
+  }
+
+  /** Translate one SSE message, adding its chunks to `chunks`. */
+  private push(message: SseMessage, chunks: ChatChunk[]): void {
+    // Unknown event names are skipped (https://docs.anthropic.com/en/api/versioning: new event types may appear).
+    if (!knownStreamEvents.has(message.event)) return;
+    let data: unknown;
+    try {
+      data = JSON.parse(message.data);
+    } catch {
+      throw new CovenantError('upstream_error',
+        `Provider "${this.provider}" sent a "${message.event}" stream event that is not JSON: ${message.data.slice(0, 200)}`);
+    }
+    const event = parseWire(anthropicStreamEventSchema, data, this.provider, `"${message.event}" stream event`);
+    for (const chunk of this.translate(event)) chunks.push(chunk);
   }
 
   /** Translate one event into zero or more chunks. */

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { EmbeddingRequest, EmbeddingResponse } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
-import { readSse } from '../sse.js';
-import { batchesOfOne } from '../stream-batches.js';
+import { readSseBatches } from '../sse.js';
 import type { ChatResult, ChatStream, EmbeddingResult, ProviderAdapter, ProviderSettings } from '../types.js';
 import { convertToGeminiRequest } from './convert-to-gemini-request.js';
 import { geminiBatchEmbedResponseSchema, geminiResponseSchema, parseGeminiWire, type GeminiBatchEmbedRequest } from './gemini-api-schema.js';
@@ -53,7 +52,7 @@ export function createGeminiProvider(settings: ProviderSettings, dependencies: G
       const target = upstream(request.model, 'streamGenerateContent', '?alt=sse');
       const response = await sendUpstream({ ...target, body, signal, headers: { ...headers, accept: 'text/event-stream' } });
       const mapper = new GeminiStreamMapper(settings.name, context(request.model));
-      const batches = batchesOfOne(mapper.map(readSse(guard(response.body, settings.name, settings.timeoutMs))));
+      const batches = mapper.map(readSseBatches(guard(response.body, settings.name, settings.timeoutMs)));
       return { batches, usage: () => mapper.usage(), warnings };
     },
 

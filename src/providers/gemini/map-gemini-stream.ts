@@ -29,27 +29,43 @@ export class GeminiStreamMapper {
     return this.counts ? mapGeminiUsage(this.counts) : undefined;
   }
 
-  /** Translate a whole stream; throws a CovenantError on an error event, bad data or an end before any finish reason. */
-  async *map(events: AsyncIterable<SseMessage>): AsyncGenerator<ChatChunk> {
-    for await (const message of events) {
-      let data: unknown;
+  /**
+   * Translate a whole stream, batch by batch (the events of one read give one batch of chunks); throws a
+   * CovenantError on an error event, bad data or an end before any finish reason, after the chunks of the events
+   * before it. The usage chunk comes last, in a batch of its own.
+   */
+  async *map(batches: AsyncIterable<SseMessage[]>): AsyncGenerator<ChatChunk[]> {
+    for await (const messages of batches) {
+      const chunks: ChatChunk[] = [];
       try {
-        data = JSON.parse(message.data);
-      } catch {
-        throw new CovenantError('upstream_error', `Provider "${this.provider}" sent a stream event that is not JSON: ${message.data.slice(0, 200)}`);
+        for (const message of messages) this.push(message, chunks);
+      } catch (error) {
+        if (chunks.length > 0) yield chunks;
+        throw error;
       }
-      const failure = geminiStreamErrorSchema.safeParse(data);
-      if (failure.success) {
-        throw new CovenantError('upstream_error', `Provider "${this.provider}" failed mid-stream: ${failure.data.error.message ?? failure.data.error.status ?? 'unknown error'}`);
-      }
-      yield* this.translate(parseGeminiWire(geminiResponseSchema, data, this.provider, 'stream event'));
+      if (chunks.length > 0) yield chunks;
     }
     const states = [...this.candidates.values()];
     if (!this.blocked && (states.length === 0 || states.some((state) => !state.finished))) {
       throw new CovenantError('upstream_error', `Provider "${this.provider}" ended the stream before a finish reason.`);
     }
     const usage = this.usage();
-    if (usage) yield { ...this.chunk([]), usage: usageToOpenAI(usage) };
+    if (usage) yield [{ ...this.chunk([]), usage: usageToOpenAI(usage) }];
+  }
+
+  /** Translate one SSE message, adding its chunks to `chunks`. */
+  private push(message: SseMessage, chunks: ChatChunk[]): void {
+    let data: unknown;
+    try {
+      data = JSON.parse(message.data);
+    } catch {
+      throw new CovenantError('upstream_error', `Provider "${this.provider}" sent a stream event that is not JSON: ${message.data.slice(0, 200)}`);
+    }
+    const failure = geminiStreamErrorSchema.safeParse(data);
+    if (failure.success) {
+      throw new CovenantError('upstream_error', `Provider "${this.provider}" failed mid-stream: ${failure.data.error.message ?? failure.data.error.status ?? 'unknown error'}`);
+    }
+    for (const chunk of this.translate(parseGeminiWire(geminiResponseSchema, data, this.provider, 'stream event'))) chunks.push(chunk);
   }
 
   /** Translate one event into zero or more chunks. */
