@@ -46,8 +46,8 @@ beforeAll(async () => {
       // [DONE], then the body stays open: a keep-alive comment every 50 ms, for 5 s.
       response.write(`data: ${compact([{ index: 0, delta: { content: 'Hi' }, finish_reason: 'stop' }])}\n\ndata: [DONE]\n\n`);
       const timer = setInterval(() => response.write(': still here\n\n'), 50);
-      setTimeout(() => { clearInterval(timer); response.end(); }, 5000);
-      response.on('close', () => clearInterval(timer));
+      const end = setTimeout(() => { clearInterval(timer); response.end(); }, 5000);
+      response.on('close', () => { clearInterval(timer); clearTimeout(end); });
       return;
     }
     for (const data of scripts[request.url ?? ''] ?? []) response.write(`data: ${data}\n\n`);
@@ -56,7 +56,11 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => new Promise<void>((resolve) => {
+  // The lingering answer is still open: end it rather than wait out its 5 s.
+  server.closeAllConnections();
+  server.close(() => resolve());
+}));
 
 const request: ChatRequest = { model: 'gpt-4o-mini-2024-07-18', messages: [{ role: 'user', content: 'hi' }], stream: true };
 
