@@ -223,8 +223,15 @@ describe('errors in OpenAI shape', () => {
     const error = await shape(await post('/v1/chat/completions', JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'x' }], max_tokens: 'ten' })), 400, 'invalid_request');
     expect(error.param).toBe('max_tokens');
     expect(error.message).toContain('max_tokens');
+    // A field of the wrong type is told apart from a missing one.
+    expect(error.message).toMatch(/expected number, received string/);
+    expect(error.message).not.toContain('required');
     const missing = await shape(await post('/v1/chat/completions', JSON.stringify({ model: 'fast' })), 400, 'invalid_request');
     expect(missing.param).toBe('messages');
+    expect(missing.message).toContain('"messages": this field is required');
+    const nested = await shape(await post('/v1/chat/completions', JSON.stringify({ model: 'fast', messages: [{ content: 'x' }] })), 400, 'invalid_request');
+    expect(nested.param).toBe('messages.0.role');
+    expect(nested.message).toContain('"messages[0].role": this field is required');
   });
 
   it('413 for a body over the limit', async () => {

@@ -48,8 +48,21 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const param = issue.path.map(String).join('.') || null;
   const field = issue.path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
   let detail = issue.message;
-  if (issue.code === 'invalid_type' && issue.input === undefined) detail = 'this field is required';
+  // Zod leaves the input out of its issues: look the field up to tell a missing field from one of the wrong type.
+  if (valueAt(body, issue.path) === undefined) {
+    if (issue.code === 'invalid_type') detail = 'this field is required';
+    else if (issue.code === 'invalid_value') detail = `this field is required (${issue.message})`;
+  }
   throw new CovenantError('invalid_request', `Invalid request: "${field}": ${detail}.`, { param });
+}
+
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let value = body;
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[part];
+  }
+  return value;
 }
 
 export const parseChatRequest = (body: unknown): ChatRequest => parseBody(chatRequestSchema, body) as ChatRequest;
