@@ -40,7 +40,7 @@ const signed = (value, digits) => (Number.isFinite(value) ? `${value >= 0 ? '+' 
  */
 export function tableRows(runs, cores) {
   const byName = new Map(runs.map((run) => [run.scenario.name, run]));
-  return runs.map(({ scenario, result, cpu, writes }) => {
+  return runs.map(({ scenario, result, cpu, writes, pacedLoopDelay }) => {
     const direct = byName.get(scenario.direct);
     const minimal = byName.get(scenario.minimal);
     const added = (key) => (direct && direct !== byName.get(scenario.name) ? result.latencyMs[key] - direct.result.latencyMs[key] : NaN);
@@ -64,6 +64,7 @@ export function tableRows(runs, cores) {
       // Share of the machine that programs other than the benchmark's used during the window.
       otherLoad: cpu.others === undefined ? NaN : cpu.others / ((result.windowMs / 1000) * cores),
       errors: result.errors,
+      pacedLoopDelay,
     };
   });
 }
@@ -71,7 +72,9 @@ export function tableRows(runs, cores) {
 /** A Markdown table (readable in a terminal as is, and pasted into bench/RESULTS.md). */
 export function formatTable(rows) {
   const paced = rows.some((row) => Number.isFinite(row.pacedP99));
+  const loopDelay = rows.some((row) => row.pacedLoopDelay !== undefined);
   const header = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', ...(paced ? ['p99 ms @ rate', 'added p99 ms @ rate'] : []),
+    ...(loopDelay ? ['loop delay @ rate'] : []),
     'vs minimal proxy', 'CPU µs/req', 'writes/req', 'other load', 'errors'];
   const lines = rows.map((row) => [
     row.label,
@@ -81,6 +84,7 @@ export function formatTable(rows) {
     signed(row.addedP50, 2),
     signed(row.addedP99, 2),
     ...(paced ? [fixed(row.pacedP99, 2), signed(row.pacedAddedP99, 2)] : []),
+    ...(loopDelay ? [row.pacedLoopDelay ? `${row.pacedLoopDelay.p99.toFixed(1)} / ${row.pacedLoopDelay.max.toFixed(1)}, ${(row.pacedLoopDelay.stallsOver5 / row.pacedLoopDelay.seconds).toFixed(1)}/s` : '–'] : []),
     Number.isFinite(row.ratioToMinimal) ? `${(row.ratioToMinimal * 100).toFixed(0)}%` : '–',
     fixed(row.serverCpuMicrosPerRequest, 0),
     fixed(row.writesPerRequest, 1),

@@ -34,6 +34,8 @@ const usage = `usage: node bench/run.mjs [options]
   --wait-quiet S     before each scenario, wait up to S seconds for other programs to use < 10% of the CPU
   --pin              pin processes to cores with taskset: load generator and upstream on CPU 0, server on CPU 1
   --profile DIR      run the proxies with --cpu-prof into DIR and print their hottest functions in the window
+  --loop-delay       time each server's event loop during the paced runs (bench/loop-delay.mjs): its p99 and
+                     longest delay and its stalls over 5 ms, in the table; tells the machine's stalls from the code's
   --json FILE        also write the results as JSON`;
 
 function options() {
@@ -52,6 +54,7 @@ function options() {
         pin: { type: 'boolean', default: false },
         'wait-quiet': { type: 'string' },
         profile: { type: 'string' },
+        'loop-delay': { type: 'boolean', default: false },
         json: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -91,6 +94,7 @@ function options() {
     pin: parsed.pin,
     waitQuietSeconds: parsed['wait-quiet'] === undefined ? 0 : number(parsed['wait-quiet'], 0, '--wait-quiet'),
     profile: parsed.profile ? path.resolve(parsed.profile) : undefined,
+    loopDelay: parsed['loop-delay'],
     profileLines: 15,
     json: parsed.json,
   };
@@ -124,11 +128,41 @@ async function smokeTest(target, scenario) {
   }
 }
 
+const loopDelayPreload = path.join(benchFolder, 'loop-delay.mjs');
+
+/**
+ * The event-loop delay of a server started with bench/loop-delay.mjs preloaded: `restart()` begins a window (the
+ * report SIGUSR2 makes of the time before is ignored), `read()` ends it and resolves with its report.
+ */
+function loopDelayReader(server) {
+  const reports = () => server.output().match(/^bench-loop-delay .*$/gm) ?? [];
+  let seen = 0;
+  const signal = () => {
+    seen = reports().length;
+    process.kill(server.child.pid, 'SIGUSR2');
+  };
+  return {
+    restart: signal,
+    async read() {
+      signal();
+      for (let waited = 0; waited < 2000; waited += 10) {
+        const all = reports();
+        if (all.length > seen) return JSON.parse(all[seen].slice('bench-loop-delay '.length));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error('a server preloaded with bench/loop-delay.mjs did not report its loop delay');
+    },
+  };
+}
+
 /** Microseconds of the monotonic clock: the time base of V8's CPU profiles on Linux. */
 const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
 
-/** Fork the load generator and collect its result, sampling CPU time of `pids` when the window opens and closes. */
-function runLoadProcess(loadOptions, pids, cpus) {
+/**
+ * Fork the load generator and collect its result, sampling CPU time of `pids` when the window opens and closes.
+ * `loopDelayOf`: a server preloaded with bench/loop-delay.mjs, whose event-loop delay over the window is read too.
+ */
+function runLoadProcess(loadOptions, pids, cpus, loopDelayOf = undefined) {
   const child = track(fork(path.join(benchFolder, 'load.mjs'), [JSON.stringify(loadOptions)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     ...(cpus ? { execPath: 'taskset', execArgv: ['-c', cpus, process.execPath] } : {}),
@@ -137,6 +171,7 @@ function runLoadProcess(loadOptions, pids, cpus) {
   const cpu = {};
   const window = {};
   let writes;
+  let loopDelay;
   const processes = { ...pids, load: child.pid };
   const sample = () => ({
     ...Object.fromEntries(Object.entries(processes).map(([name, pid]) => [name, cpuSeconds(pid)])),
@@ -149,8 +184,10 @@ function runLoadProcess(loadOptions, pids, cpus) {
       if (message.phase === 'measuring') {
         Object.assign(start, sample());
         window.start = monotonicMicros();
+        if (loopDelayOf) loopDelayOf.restart();
       } else if (message.phase === 'measured') {
         window.end = monotonicMicros();
+        if (loopDelayOf) loopDelay = loopDelayOf.read();
         const end = sample();
         const delta = (name) => (end[name] === undefined || start[name] === undefined ? undefined : end[name] - start[name]);
         for (const name of [...Object.keys(processes), 'machine']) cpu[name] = delta(name);
@@ -158,7 +195,9 @@ function runLoadProcess(loadOptions, pids, cpus) {
         // What other programs on the machine used meanwhile: the benchmark cannot control it, but it must show it.
         const ours = Object.keys(processes).reduce((sum, name) => sum + (cpu[name] ?? 0), 0);
         cpu.others = cpu.machine === undefined ? undefined : Math.max(0, cpu.machine - ours);
-      } else if (message.phase === 'done') resolve({ result: message.result, cpu, window, writes });
+      } else if (message.phase === 'done') {
+        Promise.resolve(loopDelay).then((delay) => resolve({ result: message.result, cpu, window, writes, loopDelay: delay }), reject);
+      }
       else if (message.phase === 'failed') reject(new Error(`load generator failed: ${message.message}`));
     });
     child.once('exit', (code) => {
@@ -172,7 +211,10 @@ async function runScenario(scenario, upstream, settings, work) {
   const cpusFor = (role) => (settings.pin ? (role === 'server' ? '1' : '0') : undefined);
   const upstreamHeaders = { authorization: `Bearer ${upstreamKeySecret}` };
   // The servers under test (not the upstream) are profiled; the file is written when the process exits.
-  const nodeFlags = settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${settings.profile}`, `--cpu-prof-name=${scenario.name}.cpuprofile`] : [];
+  const nodeFlags = [
+    ...(settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${settings.profile}`, `--cpu-prof-name=${scenario.name}.cpuprofile`] : []),
+    ...(settings.loopDelay ? ['--import', loopDelayPreload] : []),
+  ];
   let server;
   let target;
   if (scenario.target === 'upstream') {
@@ -201,10 +243,11 @@ async function runScenario(scenario, upstream, settings, work) {
     const { result, cpu, window, writes } = await runLoadProcess(load, pids, cpusFor('load'));
     // The same server, not saturated: what a request costs when the server keeps up. It gets 3 s at the paced rate
     // first, so the work the saturated run left behind (WAL checkpoints of its writes, a grown heap) is not measured.
-    const paced = settings.pacedRate > 0
-      ? (await runLoadProcess({ ...load, rate: settings.pacedRate, warmupSeconds: 3, durationSeconds: Math.min(5, settings.durationSeconds) }, pids, cpusFor('load'))).result
+    const pacedRun = settings.pacedRate > 0
+      ? await runLoadProcess({ ...load, rate: settings.pacedRate, warmupSeconds: 3, durationSeconds: Math.min(5, settings.durationSeconds) }, pids, cpusFor('load'),
+        settings.loopDelay ? loopDelayReader(server ?? upstream) : undefined)
       : undefined;
-    return { scenario, result, cpu, window, writes, paced };
+    return { scenario, result, cpu, window, writes, paced: pacedRun?.result, pacedLoopDelay: pacedRun?.loopDelay };
   } finally {
     if (server) await stopProcess(server.child);
   }
@@ -250,7 +293,7 @@ async function main() {
   process.stdout.write(`load:    ${settings.connections} connections, closed loop, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per scenario`
     + `${settings.rounds > 1 ? `, ${settings.rounds} rounds (the least disturbed shown)` : ''}${settings.pin ? ', pinned (taskset)' : ''}\n\n`);
 
-  const upstream = await startServer('fake upstream', [path.join(benchFolder, 'fake-upstream.mjs')], { cpus: settings.pin ? '0' : undefined });
+  const upstream = await startServer('fake upstream', [...(settings.loopDelay ? ['--import', loopDelayPreload] : []), path.join(benchFolder, 'fake-upstream.mjs')], { cpus: settings.pin ? '0' : undefined });
   const all = new Map(chosen.map((scenario) => [scenario.name, []]));
   const steps = chosen.length * settings.rounds;
   let step = 0;
@@ -296,6 +339,7 @@ async function main() {
     ...(settings.pacedRate > 0 ? [`@ ${settings.pacedRate}/s: the same server with requests paced at ${settings.pacedRate} per second over the same connections (open loop, latency from when each was due);`] : []),
     'CPU µs/req and writes/req: CPU time and write system calls (socket + file) of the process under test, per request;',
     'other load: share of the machine used by programs outside the benchmark during the window.',
+    ...(settings.loopDelay ? ['loop delay @ rate: how late a 1 ms timer in the server under test fired during the paced run: p99 / longest, in ms, and how often it was over 5 ms late.'] : []),
     '',
   ].join('\n'));
   if (checks.length > 0) process.stdout.write(`\n${formatTargets(checks)}\n`);
