@@ -121,6 +121,9 @@ async function slice(target, count) {
 }
 
 const column = (text, width) => String(text).padStart(width);
+/** Microseconds of the monotonic clock, the time base of V8's CPU profiles on Linux: --profile reads the rounds only. */
+const monotonicMicros = () => Number(process.hrtime.bigint() / 1000n);
+const profileWindow = { start: 0, end: 0 };
 const sum = (list) => list.reduce((total, value) => total + value, 0);
 const geometricMean = (list) => Math.exp(sum(list.map(Math.log)) / list.length);
 
@@ -134,6 +137,7 @@ async function launch(number) {
     // Also each process's whole CPU time (all threads) from here until after the last round, idle time between its
     // slices included: work a server defers (budget folds, WAL checkpoints, garbage collection) is counted too.
     const processBefore = sides.map((target) => cpuSeconds(target.server.child.pid));
+    profileWindow.start = monotonicMicros();
     const roundRatios = [];
     for (let round = 0; round < rounds; round += 1) {
       // Alternate the order, so neither side always runs right after the other.
@@ -146,6 +150,7 @@ async function launch(number) {
       });
       roundRatios.push(results[0].cpuPerRequest / results[1].cpuPerRequest);
     }
+    profileWindow.end = monotonicMicros();
     await new Promise((resolve) => setTimeout(resolve, 500)); // the last deferred work (a budget fold is due every 200 ms)
     const measured = rounds * requests;
     const processCpu = sides.map((target, index) => ((cpuSeconds(target.server.child.pid) - processBefore[index]) * 1e6) / measured);
@@ -200,6 +205,6 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 if (values.profile) {
-  const total = (rounds + 2) * requests;
-  process.stdout.write(`\n${profileDifference(path.join(values.profile, `${first}.cpuprofile`), path.join(values.profile, `${second}.cpuprofile`), total)}\n`);
+  // The measured rounds only: start-up (loading modules, a tokenizer) and warm-up are left out.
+  process.stdout.write(`\n${profileDifference(path.join(values.profile, `${first}.cpuprofile`), path.join(values.profile, `${second}.cpuprofile`), rounds * requests, 25, profileWindow)}\n`);
 }

@@ -65,9 +65,9 @@ export function summarizeProfile(file, limit = 15, indent = '', window = undefin
  * The functions whose self time per request differs most between two profiles of the same load (`requests` each):
  * what a feature costs, function by function, in microseconds per request.
  */
-export function profileDifference(baseFile, featureFile, requests, limit = 25) {
-  const base = new Map(profileHotSpots(baseFile).functions.map((entry) => [entry.name, entry.ms]));
-  const feature = new Map(profileHotSpots(featureFile).functions.map((entry) => [entry.name, entry.ms]));
+export function profileDifference(baseFile, featureFile, requests, limit = 25, window = undefined) {
+  const base = new Map(profileHotSpots(baseFile, window).functions.map((entry) => [entry.name, entry.ms]));
+  const feature = new Map(profileHotSpots(featureFile, window).functions.map((entry) => [entry.name, entry.ms]));
   const perRequest = (ms) => (ms * 1000) / requests;
   const names = new Set([...base.keys(), ...feature.keys()]);
   const rows = [...names].map((name) => ({ name, base: perRequest(base.get(name) ?? 0), feature: perRequest(feature.get(name) ?? 0) }))

@@ -1,6 +1,6 @@
 // The SQLite and memory budget stores under the shared contract; SQLite's recovery from its counters (also of an older database) and after a real SIGKILL mid-traffic.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -129,6 +129,13 @@ describe('SQLite budget store: recovery from the counters', () => {
   });
 });
 
+/** The journal's lines: its text up to the zero bytes an emptied journal holds. */
+function journalText(path: string): string {
+  const bytes = readFileSync(path);
+  const end = bytes.indexOf(0);
+  return bytes.subarray(0, end < 0 ? bytes.length : end).toString('utf8');
+}
+
 describe('SQLite budget store: the journal', () => {
   const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
   const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');
@@ -142,12 +149,12 @@ describe('SQLite budget store: the journal', () => {
     await store.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: orgDay, amount: 250, limit: 1000 }, { counterKey: aliceDay, amount: 250, limit: 1000 }] });
     // Only the journal has them: the database was never written.
     expect(test.row(orgDay)).toBeUndefined();
-    expect(statSync(test.journal).size).toBeGreaterThan(0);
+    expect(journalText(test.journal)).not.toBe('');
     // Restarted without a clean close (a SIGKILL): the journal is folded in before anything else.
     const restarted = createSqliteBudgetStore(test.open());
     expect(test.row(orgDay)).toEqual({ spent: 40, reserved: 250 });
     expect(test.row(aliceDay)).toEqual({ spent: 0, reserved: 250 });
-    expect(statSync(test.journal).size).toBe(0);
+    expect(journalText(test.journal)).toBe('');
     expect(await restarted.recoverOrphans(Number.MAX_SAFE_INTEGER)).toBe(1);
     expect((await restarted.read([orgDay])).get(orgDay)).toEqual({ counterKey: orgDay, spent: 290, reserved: 0 });
     expect((await restarted.read([aliceDay])).get(aliceDay)).toEqual({ counterKey: aliceDay, spent: 250, reserved: 0 });
@@ -158,18 +165,18 @@ describe('SQLite budget store: the journal', () => {
     using test = temporaryDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 50 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 30, limit: 1000 }] });
-    expect(statSync(test.journal).size).toBeGreaterThan(0);
+    expect(journalText(test.journal)).not.toBe('');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(test.row(keyDay)).toEqual({ spent: 0, reserved: 30 });
-    expect(statSync(test.journal).size).toBe(0);
+    expect(journalText(test.journal)).toBe('');
     await store.settle('a', { [keyDay]: 12 });
     expect((await store.spend({ scope: 'key:bot' })).map((record) => [record.spent, record.reserved])).toEqual([[12, 0]]);
-    expect(statSync(test.journal).size).toBe(0);
+    expect(journalText(test.journal)).toBe('');
     await store.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: keyDay, amount: 5, limit: 1000 }] });
     await store.release('b');
     await store.close();
     expect(test.row(keyDay)).toEqual({ spent: 12, reserved: 0 });
-    expect(statSync(test.journal).size).toBe(0);
+    expect(journalText(test.journal)).toBe('');
   });
 
   it('ignores a last line cut short (its change was never acknowledged), and refuses a journal damaged before it', () => {
@@ -180,6 +187,38 @@ describe('SQLite budget store: the journal', () => {
     expect(test.row(orgDay)).toEqual({ spent: 40, reserved: 250 });
     writeFileSync(test.journal, `[1,${JSON.stringify(orgDay)},40\n[1,${JSON.stringify(orgDay)},50,250]\n`);
     expect(() => createSqliteBudgetStore(test.open())).toThrow(/budget journal .* is damaged at line 1/);
+  });
+
+  it('empties the journal by zeroing it: after a fold, a restart replays only the lines written since', async () => {
+    using test = temporaryDatabase();
+    const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
+    // A long line: many counters changed in one turn.
+    const many = Array.from({ length: 20 }, (_, index) => counterKeyFor(`key:bot-${index}`, 'usd', 'day', '2024-05-01'));
+    await store.tryReserve({ id: 'wide', createdAt: 1, items: many.map((counterKey) => ({ counterKey, amount: 7, limit: 1000 })) });
+    const before = journalText(test.journal).length;
+    await store.spend({ scope: 'org' }); // folds, and empties the journal
+    expect(journalText(test.journal)).toBe('');
+    expect(readFileSync(test.journal).every((byte) => byte === 0)).toBe(true);
+    // A short line where the long one was: what follows it must not be read as lines.
+    await store.tryReserve({ id: 'short', createdAt: 1, items: [{ counterKey: orgDay, amount: 9, limit: 1000 }] });
+    expect(journalText(test.journal).length).toBeLessThan(before);
+    // Killed (no close): the restart folds the short line in and keeps what the fold stored.
+    const restarted = createSqliteBudgetStore(test.open());
+    expect(test.row(orgDay)).toEqual({ spent: 0, reserved: 9 });
+    expect(test.row(many[19]!)).toEqual({ spent: 0, reserved: 7 });
+    await restarted.close();
+  });
+
+  it('drops a last line cut short at open, so the next lines are not glued to it', async () => {
+    using test = temporaryDatabase();
+    createSqliteBudgetStore(test.open()).close();
+    writeFileSync(test.journal, `[0,${JSON.stringify(orgDay)},29`);
+    const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
+    await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 3, limit: 1000 }] });
+    // Killed (no close): the journal replays cleanly, with the reservation made after the cut line.
+    createSqliteBudgetStore(test.open());
+    expect(test.row(keyDay)).toEqual({ spent: 0, reserved: 3 });
+    expect(test.row(orgDay)).toBeUndefined();
   });
 });
 

@@ -8,8 +8,13 @@
 //
 // Format: one JSON array per line, `[inFlight, key, spent, reserved, key, spent, reserved, ...]`: the number of
 // reservations in flight, then each changed counter's absolute amounts. Absolute values make replay idempotent:
-// replaying lines the database already holds changes nothing, so a crash between folding and truncating is harmless.
-import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+// replaying lines the database already holds changes nothing, so a crash between folding and emptying is harmless.
+//
+// The file is emptied by overwriting its lines with zero bytes, not by truncating it, and lines are written at their
+// offset: once the file has grown, an append changes no file size and allocates no block (a truncated file is
+// regrown five times a second, and the file system's bookkeeping for that doubled the cost of each append under
+// load). What follows the lines is zeros, so replay stops at the first zero byte.
+import { closeSync, constants, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 /** What replaying a journal yields: the last in-flight count, and each counter's last amounts. */
 export interface JournalState {
@@ -29,7 +34,7 @@ export function journalPathOf(databasePath: string): string {
  */
 export function readJournal(path: string): JournalState | undefined {
   if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8');
+  const text = linesOf(readFileSync(path, 'utf8'));
   if (text.length === 0) return undefined;
   const lines = text.split('\n');
   // A complete journal ends with a newline: the last element is then '' and nothing was cut short.
@@ -53,6 +58,12 @@ export function readJournal(path: string): JournalState | undefined {
   return applied === 0 ? undefined : state;
 }
 
+/** The journal's text up to the zeros that follow its lines (a file emptied and partly rewritten). */
+function linesOf(text: string): string {
+  const end = text.indexOf('\0');
+  return end < 0 ? text : text.slice(0, end);
+}
+
 function parseLine(line: string): unknown[] | undefined {
   let values: unknown;
   try {
@@ -67,25 +78,38 @@ function parseLine(line: string): unknown[] | undefined {
   return values;
 }
 
+/** Above this many bytes of lines, emptying the journal gives the space back (truncates) instead of zeroing it. */
+const reuseLimit = 1024 * 1024;
+
 /** An open journal: appends are synchronous (one write system call each). */
 export class BudgetJournal {
   private readonly descriptor: number;
-  /** Characters appended since the last truncation (bytes for the ASCII keys of every counter but a user's). */
+  /** Bytes of lines written since the journal was last emptied: the next line goes at this offset. */
   size = 0;
+  /** Where the bytes that are not zeros end: lines of this cycle, or (at open) whatever the file held. */
+  private used: number;
 
   constructor(readonly path: string) {
-    this.descriptor = openSync(path, 'a');
+    this.descriptor = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    // A file left by an earlier run holds lines (replayed before this opens, then emptied by the store) or nothing.
+    this.used = existsSync(path) ? Buffer.byteLength(linesOf(readFileSync(path, 'utf8'))) : 0;
+    this.size = this.used;
   }
 
   /** Append one line (journalLine); throws when the write fails, so the change must be refused. */
   append(line: string): void {
-    writeSync(this.descriptor, line);
-    this.size += line.length;
+    const written = writeSync(this.descriptor, line, this.size);
+    // A short write (a full disk) leaves a line cut short, which replay ignores: the change was not made.
+    if (written !== line.length && written !== Buffer.byteLength(line)) throw new Error(`the budget journal ${this.path}: short write (${written} bytes)`);
+    this.size += written;
+    if (this.size > this.used) this.used = this.size;
   }
 
   /** Empty the journal once the database holds everything in it. */
-  truncate(): void {
-    ftruncateSync(this.descriptor, 0);
+  empty(): void {
+    if (this.used > reuseLimit) ftruncateSync(this.descriptor, 0);
+    else if (this.used > 0) writeSync(this.descriptor, Buffer.alloc(this.used), 0, this.used, 0);
+    this.used = 0;
     this.size = 0;
   }
 

@@ -121,7 +121,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     }).immediate();
   }
   const journal = journalPath === undefined ? undefined : new BudgetJournal(journalPath);
-  if (replayed) journal?.truncate();
+  // Replayed lines are in the database now; what else a journal held (a last line cut short) was never acknowledged.
+  if (journal && (replayed || journal.size > 0)) journal.empty();
 
   // What a crashed run left: the reserved amount of every counter, and how many reservations they add up to.
   const orphans = new Map<string, number>();
@@ -235,7 +236,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     dirty.clear();
     storedInFlight = inFlight;
     // The database now holds everything the journal says (a crash before this truncation replays it harmlessly).
-    journal?.truncate();
+    journal?.empty();
     // Counters still waiting for their journal line must stay: it is written from memory.
     if (counters.size > cacheLimit && pending.size === 0) counters.clear();
   };

@@ -51,6 +51,23 @@ function requestOptions(options: UpstreamRequest): Dispatcher.DispatchOptions {
 }
 
 /**
+ * Ties a call's AbortSignal to its undici request: the request is aborted when the signal fires, also when it fired
+ * while the request waited for a connection. `release` once the call has ended.
+ */
+function linkSignal(signal: AbortSignal): { started(controller: { abort(reason: Error): void }): void; release(): void } {
+  let controller: { abort(reason: Error): void } | undefined;
+  const onAbort = () => controller?.abort(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+  signal.addEventListener('abort', onAbort);
+  return {
+    started(next) {
+      controller = next;
+      if (signal.aborted) onAbort();
+    },
+    release: () => signal.removeEventListener('abort', onAbort),
+  };
+}
+
+/**
  * Send a JSON request upstream and resolve once its answer starts, with a body to read as it arrives (streams); a
  * non-2xx answer becomes a CovenantError carrying the provider's status and message. Read through a dispatch handler
  * into an UpstreamBody, not a response stream (see upstream-body.ts).
@@ -67,16 +84,11 @@ export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse
     const failureChunks: Buffer[] = [];
     let status = 0;
     let started = false;
-    let abort: ((reason: Error) => void) | undefined;
-    const onAbort = () => abort?.(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    signal.addEventListener('abort', onAbort);
-    const settle = () => signal.removeEventListener('abort', onAbort);
+    const link = linkSignal(signal);
+    const settle = link.release;
     const failed = () => upstreamError(provider, status, extractMessage(Buffer.concat(failureChunks).toString('utf8')));
     agent.dispatch(requestOptions(options), {
-      onRequestStart(controller) {
-        abort = (reason) => controller.abort(reason);
-        if (signal.aborted) onAbort();
-      },
+      onRequestStart: link.started,
       onResponseStart(controller, statusCode, headers) {
         status = statusCode;
         started = true;
@@ -118,16 +130,10 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
     const chunks: Buffer[] = [];
     let status = 0;
     let started = false;
-    let abort: ((reason: Error) => void) | undefined;
-    const onAbort = () => abort?.(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
-    signal.addEventListener('abort', onAbort);
-    const settle = () => signal.removeEventListener('abort', onAbort);
+    const link = linkSignal(signal);
+    const settle = link.release;
     agent.dispatch(requestOptions(options), {
-      onRequestStart(controller) {
-        abort = (reason) => controller.abort(reason);
-        // Aborted while the request waited for a connection: end it now.
-        if (signal.aborted) onAbort();
-      },
+      onRequestStart: link.started,
       onResponseStart(_controller, statusCode) {
         status = statusCode;
         started = true;
