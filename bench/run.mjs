@@ -322,7 +322,7 @@ async function main() {
 
   const runs = chosen.map((scenario) => leastDisturbedRun(all.get(scenario.name)));
   const rows = tableRows(runs, machine.cores);
-  const checks = checkTargets(rows, settings.pacedRate, all);
+  const checks = checkTargets(rows, settings.pacedRate, all, machine.cores);
   // Separate runs of (c) and (d) minutes apart swing by ±20% a round on a shared machine; the paired benchmark
   // alternates the two in one window and is steady to about ±5%, so it decides the budgets target.
   const budgetsCheck = checks.find((check) => check.target.startsWith('budgets at 3 levels'));
