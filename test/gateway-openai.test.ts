@@ -164,6 +164,27 @@ describe('chat completions', () => {
     upstream.setBehaviour({});
   });
 
+  it('meters and records a JSON call whose client leaves before the answer, and keeps serving', async () => {
+    upstream.reset();
+    upstream.setBehaviour({ latencyMs: 300 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const call = fetch(`${gateway.url}/v1/chat/completions`, {
+      method: 'POST', signal: controller.signal,
+      headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'answer after I leave' }], max_tokens: 7 }),
+    });
+    await expect(call).rejects.toThrow();
+    // The provider answers (and bills) after the client left: the gateway's record matches that bill.
+    await expect.poll(async () => {
+      const log = await (await fetch(`${gateway.url}/admin/requests?limit=1`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
+      return upstream.bill.costMicros > 0 && log.data[0]?.cost_micros === upstream.bill.costMicros && log.data[0]?.status === 200;
+    }, { timeout: 5000 }).toBe(true);
+    upstream.setBehaviour({});
+    const next = await client.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'still there?' }] });
+    expect(next.choices[0]?.message.content).toBeTruthy();
+  });
+
   it('supports tools, JSON mode, n and stop through the SDK', async () => {
     const tools = await client.chat.completions.create({
       model: 'fast', messages: [{ role: 'user', content: 'weather in Paris' }],
