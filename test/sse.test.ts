@@ -51,4 +51,17 @@ describe('SseParser', () => {
     expect(parse('data: a\n\ndata: last')).toEqual([{ event: 'message', data: 'a' }, { event: 'message', data: 'last' }]);
     expect(parse('data: a\r')).toEqual([{ event: 'message', data: 'a' }]);
   });
+
+  it('ends a stream whose line or message outgrows the limit, instead of holding it in memory', () => {
+    // A line that never ends, arriving over several reads.
+    const endless = new SseParser(100);
+    expect(endless.push(`data: ${'x'.repeat(60)}`)).toEqual([]);
+    expect(() => endless.push('x'.repeat(60))).toThrow(/stream event longer than 100 characters/);
+    // A message of many short data lines and no blank line.
+    const piled = new SseParser(100);
+    expect(() => piled.push('data: 0123456789\n'.repeat(12))).toThrow(/longer than 100 characters/);
+    // At the limit, and in messages that end, nothing is refused.
+    const fine = new SseParser(100);
+    expect(fine.push(`data: ${'y'.repeat(94)}\n\n`.repeat(3))).toHaveLength(3);
+  });
 });

@@ -46,6 +46,14 @@ const routes: Record<string, Route> = {
     response.write('{"error": {"message": "overloaded"}}');
     setTimeout(() => response.socket?.destroy(), 20);
   },
+  '/oversized': (_request, _body, response) => {
+    // 3 MiB of a JSON answer that would be valid if it were ever complete.
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.write('{"data": "');
+    const piece = 'z'.repeat(64 * 1024);
+    for (let index = 0; index < 48; index += 1) response.write(piece);
+    response.end('"}');
+  },
   '/trickle': (_request, _body, response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     let part = 0;
@@ -134,11 +142,11 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const call = (path: string, options: { signal?: AbortSignal; timeoutMs?: number; url?: string } = {}) =>
+const call = (path: string, options: { signal?: AbortSignal; timeoutMs?: number; url?: string; maxAnswerBytes?: number } = {}) =>
   sendUpstreamJson<Record<string, unknown>>({
     provider: 'fake', url: options.url ?? `${base}${path}`, headers: { authorization: 'Bearer upstream-secret' },
     body: { model: 'm', messages: [{ role: 'user', content: 'hi' }] }, signal: options.signal ?? new AbortController().signal,
-    timeoutMs: options.timeoutMs ?? 5000,
+    timeoutMs: options.timeoutMs ?? 5000, maxAnswerBytes: options.maxAnswerBytes,
   });
 
 async function failure(promise: Promise<unknown>): Promise<CovenantError> {
@@ -171,6 +179,15 @@ describe('sendUpstreamJson', () => {
     const error = await failure(call('/garbage'));
     expect(error.status).toBe(502);
     expect(error.message).toContain('<html>not json</html>');
+  });
+
+  it('cuts off an answer larger than the limit with a 502 that says so', async () => {
+    const error = await failure(call('/oversized', { maxAnswerBytes: 1024 * 1024 }));
+    expect(error.status).toBe(502);
+    expect(error.message).toBe('Provider "fake" sent an answer larger than 1048576 bytes; it was cut off.');
+    // Under the limit the same answer is read whole.
+    const answer = await call('/oversized', { maxAnswerBytes: 4 * 1024 * 1024 }) as { data: string };
+    expect(answer.data).toHaveLength(48 * 64 * 1024);
   });
 
   it('times out a provider that does not answer', async () => {

@@ -14,7 +14,17 @@ export interface UpstreamRequest {
   body?: unknown;
   signal: AbortSignal;
   timeoutMs: number;
+  /** The largest JSON answer taken (default maxAnswerBytes); a larger one is cut off and becomes a 502. */
+  maxAnswerBytes?: number;
 }
+
+/**
+ * The largest JSON answer read from a provider: a provider that sends without end must not take the gateway's
+ * memory with it. Generous: 2,048 embeddings of 3,072 floats as JSON text are about 130 MB.
+ */
+export const maxAnswerBytes = 512 * 1024 * 1024;
+/** Of a failure answer, only this much is kept for its message. */
+const maxFailureBytes = 64 * 1024;
 
 export interface UpstreamResponse {
   status: number;
@@ -82,6 +92,7 @@ export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse
     let body: UpstreamBody | undefined;
     // A failure answer's text, for its message.
     const failureChunks: Buffer[] = [];
+    let failureBytes = 0;
     let status = 0;
     let started = false;
     const link = linkSignal(signal);
@@ -98,7 +109,10 @@ export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse
       },
       onResponseData(_controller, chunk) {
         if (body) body.push(chunk);
-        else failureChunks.push(chunk);
+        else if (failureBytes < maxFailureBytes) {
+          failureChunks.push(chunk);
+          failureBytes += chunk.length;
+        }
       },
       onResponseEnd() {
         settle();
@@ -128,6 +142,8 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
       return;
     }
     const chunks: Buffer[] = [];
+    const limit = options.maxAnswerBytes ?? maxAnswerBytes;
+    let received = 0;
     let status = 0;
     let started = false;
     const link = linkSignal(signal);
@@ -138,7 +154,15 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
         status = statusCode;
         started = true;
       },
-      onResponseData(_controller, chunk) {
+      onResponseData(controller, chunk) {
+        received += chunk.length;
+        if (received > limit) {
+          if (status >= 200 && status < 300) {
+            controller.abort(new CovenantError('upstream_error', `Provider "${provider}" sent an answer larger than ${limit} bytes; it was cut off.`));
+          }
+          // A failure answer's message is in its first bytes: the rest is not kept.
+          return;
+        }
         chunks.push(chunk);
       },
       onResponseEnd() {

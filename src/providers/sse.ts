@@ -1,4 +1,5 @@
 // Incremental Server-Sent Events parser (WHATWG HTML §9.2.6): bytes in, {event, data} messages out.
+import { CovenantError } from '../core/errors.js';
 
 export interface SseMessage {
   event: string;
@@ -11,6 +12,12 @@ export interface SseMessage {
  * names the message (default "message"), comments and other fields are skipped, and a leading byte order mark is
  * ignored. Unlike a browser, `end()` still delivers a last message whose blank line never came.
  */
+/**
+ * The longest line or message (in characters) a stream may hold: a provider that never ends a line or a message must
+ * not take the gateway's memory with it. A chunk of a chat answer is well under a megabyte.
+ */
+export const maxSseMessageLength = 16 * 1024 * 1024;
+
 export class SseParser {
   #buffer = '';
   #event = '';
@@ -19,6 +26,8 @@ export class SseParser {
   #started = false;
   /** The last chunk ended with CR: an LF that starts the next one ends no further line. */
   #afterCarriageReturn = false;
+
+  constructor(private readonly maxLength = maxSseMessageLength) {}
 
   push(text: string): SseMessage[] {
     const messages: SseMessage[] = [];
@@ -54,6 +63,9 @@ export class SseParser {
     }
     buffer = start === 0 ? buffer : buffer.slice(start);
     this.#buffer = buffer;
+    if (buffer.length > this.maxLength || (this.#data !== undefined && this.#data.length > this.maxLength)) {
+      throw new CovenantError('upstream_error', `The provider sent a stream event longer than ${this.maxLength} characters; the stream was ended.`);
+    }
     return messages;
   }
 
