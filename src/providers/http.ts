@@ -20,9 +20,10 @@ export interface UpstreamRequest {
 
 /**
  * The largest JSON answer read from a provider: a provider that sends without end must not take the gateway's
- * memory with it. Generous: 2,048 embeddings of 3,072 floats as JSON text are about 130 MB.
+ * memory with it. Generous (2,048 embeddings of 3,072 floats as JSON text are about 130 MB), and below V8's longest
+ * string (2^29 characters), which the answer's text must fit in.
  */
-export const maxAnswerBytes = 512 * 1024 * 1024;
+export const maxAnswerBytes = 256 * 1024 * 1024;
 /** Of a failure answer, only this much is kept for its message. */
 const maxFailureBytes = 64 * 1024;
 
@@ -167,7 +168,14 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
       },
       onResponseEnd() {
         settle();
-        const text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        let text: string;
+        try {
+          text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+        } catch (error) {
+          // Out of memory for the text: the answer is refused, the gateway goes on.
+          reject(new CovenantError('upstream_error', `Provider "${provider}" sent an answer that could not be read: ${(error as Error).message}`));
+          return;
+        }
         if (status < 200 || status >= 300) {
           reject(upstreamError(provider, status, extractMessage(text)));
           return;
