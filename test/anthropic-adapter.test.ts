@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatRequest } from '../src/core/chat-types.js';
 import { CovenantError } from '../src/core/errors.js';
 import { createAnthropicProvider } from '../src/providers/anthropic/index.js';
-import { eachOf } from '../src/providers/stream-batches.js';
+import { eachOf } from './helpers/batches.js';
 import type { FakeAnthropicOptions } from './fakes/anthropic.js';
 import { fakeApiKey, fakeInputTokens, startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic.js';
 

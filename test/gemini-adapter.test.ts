@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatChunk, ChatMessage, ChatRequest, ToolDefinition } from '../src/core/chat-types.js';
 import { createGeminiProvider } from '../src/providers/gemini/index.js';
-import { eachOf } from '../src/providers/stream-batches.js';
+import { eachOf } from './helpers/batches.js';
 import type { ProviderAdapter } from '../src/providers/types.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini.js';
 

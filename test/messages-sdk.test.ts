@@ -8,7 +8,7 @@ import {
   anthropicRequestToChat, anthropicStreamFormat, chatResponseToAnthropic, covenantErrorToAnthropic, errorStatus,
 } from '../src/gateway/messages/index.js';
 import { createAnthropicProvider } from '../src/providers/anthropic/index.js';
-import { eachOf } from '../src/providers/stream-batches.js';
+import { eachOf } from './helpers/batches.js';
 import { fakeApiKey, startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from './fakes/anthropic.js';
 
 const pinned = 'claude-sonnet-4-20250514';

@@ -13,7 +13,7 @@ import { convertToAnthropicRequest } from '../src/providers/anthropic/convert-to
 import { mapAnthropicResponse } from '../src/providers/anthropic/map-anthropic-response.js';
 import { AnthropicStreamMapper } from '../src/providers/anthropic/map-anthropic-stream.js';
 import { SseParser } from '../src/providers/sse.js';
-import { eachOf } from '../src/providers/stream-batches.js';
+import { eachOf } from './helpers/batches.js';
 
 const fixtures = new URL('./fixtures/anthropic/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, fixtures), 'utf8');

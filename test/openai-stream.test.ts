@@ -8,7 +8,7 @@ import { CovenantError } from '../src/core/errors.js';
 import { anthropicStreamFormat } from '../src/gateway/messages/index.js';
 import { openAIStreamFormat } from '../src/gateway/streaming.js';
 import { createOpenAIProvider } from '../src/providers/openai/index.js';
-import { eachOf } from '../src/providers/stream-batches.js';
+import { eachOf } from './helpers/batches.js';
 
 const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1700000000, model: 'gpt-4o-mini-2024-07-18', system_fingerprint: 'fp_1' };
 const usage = { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 };

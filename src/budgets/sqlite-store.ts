@@ -122,7 +122,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   }
   const journal = journalPath === undefined ? undefined : new BudgetJournal(journalPath);
   // Replayed lines are in the database now; what else a journal held (a last line cut short) was never acknowledged.
-  if (journal && (replayed || journal.size > 0)) journal.empty();
+  if (journal && journal.size > 0) journal.empty();
 
   // What a crashed run left: the reserved amount of every counter, and how many reservations they add up to.
   const orphans = new Map<string, number>();

@@ -29,7 +29,7 @@ export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
       if (raw !== undefined && (wantsUsage || (chunk as WireChunk).withoutUsage)) {
         return wantsUsage || !raw.endsWith(nullUsageMember) ? `data: ${raw}\n\n` : `data: ${raw.slice(0, -nullUsageMember.length)}}\n\n`;
       }
-      const plain = chunk instanceof WireChunk ? chunk.parsed : chunk;
+      const plain = raw !== undefined ? (chunk as WireChunk).parsed : chunk;
       if (wantsUsage || plain.usage === undefined) return `data: ${raw ?? JSON.stringify(plain)}\n\n`;
       if (plain.usage && plain.choices.length === 0) return '';
       const { usage: _usage, ...rest } = plain;
@@ -58,10 +58,10 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   // Content retention needs the text; otherwise only the hash is kept.
   const keep = context.department.retention.content !== 'none';
   const frames: string[] = [];
-  // The frames of one upstream read are produced in successive microtasks: they are gathered and sent as one write
-  // at the end of the tick (one chunk of the chunked body, one system call), not one write each.
-  // They are hashed together too, and kept for the ledger even when the client has gone. Once the provider's stream
-  // has ended, what is left waits for the end of the response, so the last frames and the end leave in one write.
+  // The frames of one batch (one upstream read) are gathered and sent as one write at the end of the tick (one chunk
+  // of the chunked body, one system call). They are hashed together too, and kept for the ledger even when the
+  // client has gone. When the provider's stream ends within that tick (its last read), what is gathered waits for the
+  // end of the response instead, so the last frames and the end leave in one write.
   let pending = '';
   let ended = false;
   let held = '';

@@ -17,11 +17,6 @@ export interface StreamTranslationOptions {
   inputTokens?: number;
   /** The adapter's usage accessor (ChatStream.usage): preferred over the chunks' OpenAI usage, as it keeps cache writes. */
   usage?: () => Usage | undefined;
-  /**
-   * Rethrow a failure after the events already produced, instead of ending with an `error` event:
-   * for a caller that meters failures itself and writes its own error frame (see anthropicStreamFormat).
-   */
-  rethrow?: boolean;
 }
 
 type OpenBlock = { kind: 'text'; index: number } | { kind: 'tool'; index: number; toolIndex: number };
@@ -118,8 +113,9 @@ export class ChatToAnthropicEvents {
 /**
  * Translate a chat stream for an Anthropic client. A failure before the first chunk is thrown (the gateway
  * can still answer with an HTTP error); a failure after it becomes an `error` event, as Anthropic's API
- * sends mid-stream, and the stream ends (unless `rethrow`).
- * @example for await (const {event, data} of chatChunksToAnthropicEvents(stream.chunks, 'fast')) write(formatSseEvent({event, data}))
+ * sends mid-stream, and the stream ends. (The gateway itself uses anthropicStreamFormat, which meters a failure
+ * before writing its error frame.)
+ * @example for await (const {event, data} of chatChunksToAnthropicEvents(chunks, 'fast')) write(formatSseEvent({event, data}))
  */
 export async function* chatChunksToAnthropicEvents(
   chunks: AsyncIterable<ChatChunk>, model: string, options: StreamTranslationOptions = {},
@@ -128,7 +124,7 @@ export async function* chatChunksToAnthropicEvents(
   try {
     for await (const chunk of chunks) yield* translation.push(chunk);
   } catch (error) {
-    if (!translation.started || options.rethrow) throw error;
+    if (!translation.started) throw error;
     yield { event: 'error', data: { ...covenantErrorToAnthropic(error) } };
     return;
   }

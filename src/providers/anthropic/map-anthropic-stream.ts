@@ -3,6 +3,7 @@ import type { ChatChunk, ChatDelta, FinishReason, Usage } from '../../core/chat-
 import { usageToOpenAI } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import type { SseMessage } from '../sse.js';
+import { translateBatches } from '../stream-batches.js';
 import { anthropicStreamEventSchema, knownStreamEvents, parseWire, type AnthropicStreamEvent } from './anthropic-api-schema.js';
 import { mapAnthropicStopReason, mapAnthropicUsage, type AnthropicUsageCounts } from './map-anthropic-response.js';
 
@@ -30,21 +31,11 @@ export class AnthropicStreamMapper {
    * CovenantError on an `error` event, bad data or an early end, after the chunks of the events before it.
    */
   async *map(batches: AsyncIterable<SseMessage[]>): AsyncGenerator<ChatChunk[]> {
-    for await (const messages of batches) {
-      const chunks: ChatChunk[] = [];
-      try {
-        for (const message of messages) {
-          this.push(message, chunks);
-          if (this.finished) break;
-        }
-      } catch (error) {
-        if (chunks.length > 0) yield chunks;
-        throw error;
-      }
-      if (chunks.length > 0) yield chunks;
-      if (this.finished) return;
-    }
-    throw new CovenantError('upstream_error', `Provider "${this.provider}" ended the stream before message_stop.`);
+    const complete = yield* translateBatches<SseMessage, ChatChunk>(batches, (message, chunks) => {
+      this.push(message, chunks);
+      return this.finished;
+    });
+    if (!complete) throw new CovenantError('upstream_error', `Provider "${this.provider}" ended the stream before message_stop.`);
   }
 
   /** Translate one SSE message, adding its chunks to `chunks`. */

@@ -3,6 +3,7 @@ import type { ChatChunk, ChatChunkChoice, ChatDelta, ChunkToolCall, Usage } from
 import { usageToOpenAI } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import type { SseMessage } from '../sse.js';
+import { translateBatches } from '../stream-batches.js';
 import { geminiResponseSchema, geminiStreamErrorSchema, parseGeminiWire, type GeminiResponse, type GeminiUsage } from './gemini-api-schema.js';
 import { isAnswerText, mapGeminiFinishReason, mapGeminiUsage, toolCallFromPart, type GeminiMappingContext } from './map-gemini-response.js';
 
@@ -35,16 +36,10 @@ export class GeminiStreamMapper {
    * before it. The usage chunk comes last, in a batch of its own.
    */
   async *map(batches: AsyncIterable<SseMessage[]>): AsyncGenerator<ChatChunk[]> {
-    for await (const messages of batches) {
-      const chunks: ChatChunk[] = [];
-      try {
-        for (const message of messages) this.push(message, chunks);
-      } catch (error) {
-        if (chunks.length > 0) yield chunks;
-        throw error;
-      }
-      if (chunks.length > 0) yield chunks;
-    }
+    yield* translateBatches<SseMessage, ChatChunk>(batches, (message, chunks) => {
+      this.push(message, chunks);
+      return false;
+    });
     const states = [...this.candidates.values()];
     if (!this.blocked && (states.length === 0 || states.some((state) => !state.finished))) {
       throw new CovenantError('upstream_error', `Provider "${this.provider}" ended the stream before a finish reason.`);

@@ -3,7 +3,8 @@ import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingR
 import { usageFromOpenAI } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http.js';
-import { readSseBatches } from '../sse.js';
+import { readSseBatches, type SseMessage } from '../sse.js';
+import { translateBatches } from '../stream-batches.js';
 import { WireChunk } from '../wire-chunk.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 
@@ -57,30 +58,19 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
         return chunk;
       };
       async function* batches(): AsyncGenerator<ChatChunk[]> {
-        const reads = readSseBatches(upstream.body);
         let finished = false;
         try {
-          for (let next = await reads.next(); !next.done; next = await reads.next()) {
-            const batch: ChatChunk[] = [];
-            try {
-              for (const message of next.value) {
-                if (message.data === '[DONE]') {
-                  // The answer is complete: end the stream now, and let what is left of the body arrive unread rather
-                  // than abort it (which would cost the connection).
-                  finished = true;
-                  upstream.body.discard();
-                  break;
-                }
-                batch.push(chunkOf(message.data));
-              }
-            } catch (error) {
-              // The chunks before a bad event in the same read still reach the client, as they would one by one.
-              if (batch.length > 0) yield batch;
-              throw error;
+          yield* translateBatches<SseMessage, ChatChunk>(readSseBatches(upstream.body), (message, batch) => {
+            if (message.data === '[DONE]') {
+              // The answer is complete: end the stream now, and let what is left of the body arrive unread rather
+              // than abort it (which would cost the connection).
+              finished = true;
+              upstream.body.discard();
+              return true;
             }
-            if (batch.length > 0) yield batch;
-            if (finished) return;
-          }
+            batch.push(chunkOf(message.data));
+            return false;
+          });
         } catch (error) {
           throw translateTransportError(settings.name, settings.timeoutMs, error, 'response');
         } finally {
