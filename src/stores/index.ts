@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { startCheckpointer } from './sqlite/checkpointer.js';
 import { openDatabase } from './sqlite/database.js';
 import { takeOwnerLock } from './sqlite/owner-lock.js';
-import { createTurnScheduler } from './sqlite/turn.js';
+import { createTurnQueue } from './sqlite/turn.js';
 import { SqliteKeyStore, SqliteRequestLog } from './sqlite/records.js';
 
 export interface Stores {
@@ -39,12 +39,16 @@ export async function openStores(config: ResolvedConfig, onError: (error: unknow
     throw error;
   }
   // One commit per event-loop turn for all stores, and WAL checkpoints (the fsyncs) in a worker thread.
-  const schedule = createTurnScheduler(database, (error) => onError(error, 'sqlite batch'));
-  const checkpointer = config.store.path === ':memory:' ? undefined : startCheckpointer(
-    config.store.path, 1000, (error) => onError(error, 'sqlite'), createRequire(import.meta.url).resolve('better-sqlite3'),
-  );
-  if (checkpointer) database.pragma('wal_autocheckpoint = 0');
-  const ledger = openSqliteLedger({ database, origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint'), schedule });
+  const turns = createTurnQueue(database, (error) => onError(error, 'sqlite batch'));
+  const checkpointer = config.store.path === ':memory:' ? undefined : startCheckpointer({
+    path: config.store.path, onError: (error) => onError(error, 'sqlite'), betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'), writer: turns,
+  });
+  if (checkpointer) {
+    database.pragma('wal_autocheckpoint = 0');
+    // A WAL left larger by an earlier run (or a burst) is cut back to this when it next starts over.
+    database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  }
+  const ledger = openSqliteLedger({ database, origin: `covenant/${config.org.name}/ledger`, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
   const budgets = createSqliteBudgetStore(database, { onError: (error) => onError(error, 'budget journal fold') });
   const requestLog = new SqliteRequestLog(database);
   return {

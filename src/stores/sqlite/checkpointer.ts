@@ -1,31 +1,98 @@
-// Moves SQLite's WAL checkpoints (the only fsyncs in WAL + synchronous=NORMAL) off the event loop into a worker thread.
+// Moves SQLite's WAL checkpoints (the only fsyncs in WAL + synchronous=NORMAL) off the event loop into a worker thread,
+// and keeps the WAL from growing without end while the gateway writes without a pause.
 import { Worker } from 'node:worker_threads';
 
+// A PASSIVE checkpoint never blocks the writer, but under steady writes it never catches up with it either: frames
+// arrive while it copies, so the WAL is never wholly checkpointed and SQLite never starts it over (it grew by hundreds
+// of megabytes a minute under the benchmark's load, each write into newly allocated blocks). So once the WAL holds
+// more than `limitBytes`, the thread asks the gateway's turn queue to hold its commits (the event loop goes on; only
+// acknowledgements wait), checkpoints what the last passive pass left (a few milliseconds, as the writer is held),
+// and releases it: the next commit then writes the WAL from its start, over blocks already allocated.
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const database = new Database(workerData.path);
 database.pragma('busy_timeout = 5000');
+const pageSize = database.pragma('page_size', { simple: true });
+let asked = false;
+const report = (error) => parentPort.postMessage({ error: String(error && error.message || error) });
 const timer = setInterval(() => {
-  try { database.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage(String(error && error.message || error)); }
+  if (asked) return;
+  try {
+    const [passive] = database.pragma('wal_checkpoint(PASSIVE)');
+    if (passive.log * pageSize > workerData.limitBytes) {
+      asked = true;
+      parentPort.postMessage({ hold: true });
+    }
+  } catch (error) { report(error); }
 }, workerData.intervalMs);
 parentPort.on('message', (message) => {
-  if (message === 'stop') { clearInterval(timer); try { database.pragma('wal_checkpoint(PASSIVE)'); } catch {} database.close(); process.exit(0); }
+  if (message === 'held') {
+    try { database.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { report(error); }
+    asked = false;
+    parentPort.postMessage({ release: true });
+  } else if (message === 'stop') {
+    clearInterval(timer);
+    try { database.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+    database.close();
+    process.exit(0);
+  }
 });
 `;
+
+/** The longest the writer is held if the checkpoint thread never answers. */
+const longestHoldMs = 250;
 
 export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-/** Checkpoint the WAL of `path` every `intervalMs` from a worker; the main connection's autocheckpoint is turned off by the caller. */
-export function startCheckpointer(path: string, intervalMs: number, onError: (error: unknown) => void, betterSqlitePath: string): Checkpointer {
-  const worker = new Worker(workerSource, { eval: true, workerData: { path, intervalMs, module: betterSqlitePath } });
+export interface CheckpointerOptions {
+  path: string;
+  /** How often to checkpoint (default 250 ms). */
+  intervalMs?: number;
+  /** The WAL size above which a checkpoint also restarts the WAL (default 16 MiB). */
+  limitBytes?: number;
+  onError: (error: unknown) => void;
+  /** The better-sqlite3 module's path (a worker started from source text resolves no packages by itself). */
+  betterSqlitePath: string;
+  /** Pause and resume the database's commits (TurnQueue.hold and release) so that a checkpoint can restart the WAL. */
+  writer?: { hold(): void; release(): void };
+}
+
+/** Checkpoint the WAL of `path` from a worker; the main connection's autocheckpoint is turned off by the caller. */
+export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
+  const worker = new Worker(workerSource, {
+    eval: true,
+    workerData: { path: options.path, intervalMs: options.intervalMs ?? 250, limitBytes: options.limitBytes ?? 16 * 1024 * 1024, module: options.betterSqlitePath },
+  });
   worker.unref();
-  worker.on('message', (message: string) => onError(new Error(`WAL checkpoint: ${message}`)));
-  worker.on('error', onError);
+  let holding: NodeJS.Timeout | undefined;
+  const release = () => {
+    if (holding === undefined) return;
+    clearTimeout(holding);
+    holding = undefined;
+    options.writer?.release();
+  };
+  worker.on('message', (message: { error?: string; hold?: true; release?: true }) => {
+    if (message.error !== undefined) options.onError(new Error(`WAL checkpoint: ${message.error}`));
+    else if (message.release) release();
+    else if (message.hold) {
+      // Handled between turns: no commit is under way, so the checkpoint that follows can copy every frame.
+      if (options.writer !== undefined && holding === undefined) {
+        options.writer.hold();
+        holding = setTimeout(release, longestHoldMs);
+      }
+      worker.postMessage('held');
+    }
+  });
+  worker.on('error', (error) => {
+    release();
+    options.onError(error);
+  });
   return {
     stop: () => new Promise((resolve) => {
+      release();
       worker.once('exit', () => resolve());
       worker.postMessage('stop');
     }),

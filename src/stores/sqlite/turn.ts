@@ -14,15 +14,27 @@ export interface TurnOutcome {
 export type TurnFlush = () => TurnOutcome | void;
 export type TurnScheduler = (flush: TurnFlush) => void;
 
+/** The turn queue of one database: `schedule` is what the stores are given; `hold` and `release` pause its commits. */
+export interface TurnQueue {
+  schedule: TurnScheduler;
+  /**
+   * Commit nothing until `release` (flushes keep queueing): the WAL checkpointer asks for this so that one checkpoint
+   * can copy the whole WAL and SQLite starts it over. Nothing blocks meanwhile; acknowledgements wait.
+   */
+  hold(): void;
+  release(): void;
+}
+
 /**
- * The returned function queues a store's flush for the end of this turn (setImmediate). Flushes run in the
- * order queued, inside one transaction; a flush that throws rolls back only its own savepoint. Their outcomes are
- * settled after the COMMIT, so nothing is acknowledged before it is durable, and a failed COMMIT fails this turn's
- * writes instead of the process.
+ * `schedule` queues a store's flush for the end of this turn (setImmediate). Flushes run in the order queued, inside
+ * one transaction; a flush that throws rolls back only its own savepoint. Their outcomes are settled after the
+ * COMMIT, so nothing is acknowledged before it is durable, and a failed COMMIT fails this turn's writes instead of the
+ * process.
  */
-export function createTurnScheduler(database: SqliteDatabase, onError: (error: unknown) => void): TurnScheduler {
+export function createTurnQueue(database: SqliteDatabase, onError: (error: unknown) => void): TurnQueue {
   let queue: TurnFlush[] = [];
   let scheduled = false;
+  let held = false;
   const runAll = database.transaction((work: TurnFlush[], outcomes: TurnOutcome[]) => {
     for (const flush of work) {
       try {
@@ -35,6 +47,7 @@ export function createTurnScheduler(database: SqliteDatabase, onError: (error: u
   });
   const run = () => {
     scheduled = false;
+    if (held) return;
     const work = queue;
     queue = [];
     const outcomes: TurnOutcome[] = [];
@@ -49,11 +62,23 @@ export function createTurnScheduler(database: SqliteDatabase, onError: (error: u
     }
     for (const outcome of outcomes) outcome.committed();
   };
-  return (flush) => {
-    queue.push(flush);
-    if (!scheduled) {
+  const wake = () => {
+    if (!scheduled && queue.length > 0) {
       scheduled = true;
       setImmediate(run);
     }
+  };
+  return {
+    schedule: (flush) => {
+      queue.push(flush);
+      if (!held) wake();
+    },
+    hold: () => {
+      held = true;
+    },
+    release: () => {
+      held = false;
+      wake();
+    },
   };
 }
