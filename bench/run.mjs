@@ -36,6 +36,7 @@ const usage = `usage: node bench/run.mjs [options]
   --profile DIR      run the proxies with --cpu-prof into DIR and print their hottest functions in the window
   --loop-delay       time each server's event loop during the paced runs (bench/loop-delay.mjs): its p99 and
                      longest delay and its stalls over 5 ms, in the table; tells the machine's stalls from the code's
+  --node-flags=F     extra Node/V8 flags for the servers under test, space-separated (--node-flags=--no-concurrent-marking)
   --json FILE        also write the results as JSON`;
 
 function options() {
@@ -55,6 +56,7 @@ function options() {
         'wait-quiet': { type: 'string' },
         profile: { type: 'string' },
         'loop-delay': { type: 'boolean', default: false },
+        'node-flags': { type: 'string' },
         json: { type: 'string' },
         help: { type: 'boolean', default: false },
       },
@@ -95,6 +97,7 @@ function options() {
     waitQuietSeconds: parsed['wait-quiet'] === undefined ? 0 : number(parsed['wait-quiet'], 0, '--wait-quiet'),
     profile: parsed.profile ? path.resolve(parsed.profile) : undefined,
     loopDelay: parsed['loop-delay'],
+    nodeFlags: parsed['node-flags']?.split(/\s+/).filter(Boolean) ?? [],
     profileLines: 15,
     json: parsed.json,
   };
@@ -214,6 +217,7 @@ async function runScenario(scenario, upstream, settings, work) {
   const nodeFlags = [
     ...(settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${settings.profile}`, `--cpu-prof-name=${scenario.name}.cpuprofile`] : []),
     ...(settings.loopDelay ? ['--import', loopDelayPreload] : []),
+    ...settings.nodeFlags,
   ];
   let server;
   let target;
@@ -291,7 +295,8 @@ async function main() {
   const chosen = scenarios.filter((scenario) => !settings.only || settings.only.includes(scenario.name));
   process.stdout.write(`Covenant load benchmark\n${formatMachine(machine)}\n`);
   process.stdout.write(`load:    ${settings.connections} connections, closed loop, ${settings.warmupSeconds} s warm-up + ${settings.durationSeconds} s measured per scenario`
-    + `${settings.rounds > 1 ? `, ${settings.rounds} rounds (the least disturbed shown)` : ''}${settings.pin ? ', pinned (taskset)' : ''}\n\n`);
+    + `${settings.rounds > 1 ? `, ${settings.rounds} rounds (the least disturbed shown)` : ''}${settings.pin ? ', pinned (taskset)' : ''}\n`
+    + `${settings.nodeFlags.length > 0 ? `servers: node ${settings.nodeFlags.join(' ')}\n` : ''}\n`);
 
   const upstream = await startServer('fake upstream', [...(settings.loopDelay ? ['--import', loopDelayPreload] : []), path.join(benchFolder, 'fake-upstream.mjs')], { cpus: settings.pin ? '0' : undefined });
   const all = new Map(chosen.map((scenario) => [scenario.name, []]));
