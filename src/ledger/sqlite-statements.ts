@@ -58,39 +58,35 @@ export function cachedReader(reader: NodeReader): NodeReader {
   };
 }
 
-// Entries go in by INSERTs of this many rows while a batch has that many left: one statement call (and one result
-// object) per chunk instead of per row.
-const entriesPerInsert = 16;
+// Entries go in by INSERTs of 16, 8, 4, 2 and 1 rows, the largest that fit what is left of a batch: a batch of n
+// rows takes at most log2(n) + 1 statement calls (and result objects) instead of n.
+const chunkSizes = [16, 8, 4, 2, 1] as const;
 const entryColumns = 6;
 
 export function prepareStatements(database: SqliteDatabase) {
   const entriesInsert = (rows: number) =>
     database.prepare(`INSERT INTO ledger_entries (seq, time, kind, department, entry_json, leaf_hash) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`);
-  const insertEntry = entriesInsert(1);
-  const insertEntries = entriesInsert(entriesPerInsert);
-  const entryValues: unknown[] = new Array(entriesPerInsert * entryColumns);
+  const inserts = chunkSizes.map((size) => ({ size, statement: entriesInsert(size), values: new Array<unknown>(size * entryColumns) }));
   const insertNode = database.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
   const insertTimeMark = database.prepare('INSERT INTO ledger_time_marks (time, seq) VALUES (?, ?)');
   const writeBatch = database.transaction(
     (rows: BatchRow[], timeMark: TimeMark | undefined) => {
       if (timeMark !== undefined) insertTimeMark.run(timeMark.time, timeMark.seq);
       let position = 0;
-      for (; position + entriesPerInsert <= rows.length; position += entriesPerInsert) {
-        for (let offset = 0; offset < entriesPerInsert; offset += 1) {
-          const row = rows[position + offset];
-          const at = offset * entryColumns;
-          entryValues[at] = row.seq;
-          entryValues[at + 1] = row.time;
-          entryValues[at + 2] = row.kind;
-          entryValues[at + 3] = row.department;
-          entryValues[at + 4] = row.json;
-          entryValues[at + 5] = row.leaf;
+      for (const { size, statement, values } of inserts) {
+        for (; position + size <= rows.length; position += size) {
+          for (let offset = 0; offset < size; offset += 1) {
+            const row = rows[position + offset];
+            const at = offset * entryColumns;
+            values[at] = row.seq;
+            values[at + 1] = row.time;
+            values[at + 2] = row.kind;
+            values[at + 3] = row.department;
+            values[at + 4] = row.json;
+            values[at + 5] = row.leaf;
+          }
+          statement.run(values);
         }
-        insertEntries.run(entryValues);
-      }
-      for (; position < rows.length; position += 1) {
-        const row = rows[position];
-        insertEntry.run(row.seq, row.time, row.kind, row.department, row.json, row.leaf);
       }
       // Level 0 is the entry's own leaf_hash and the levels below lowestStoredLevel are hashed from the leaves when read;
       // only the subtrees above go to ledger_nodes (one per 2^(lowestStoredLevel - 1) appends).
