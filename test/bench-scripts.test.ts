@@ -1,0 +1,38 @@
+// The benchmark scripts still run against the current build: a tiny ledger benchmark end to end, and run.mjs's options.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const projectRoot = fileURLToPath(new URL('..', import.meta.url));
+
+function runNode(args: string[], environment: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: projectRoot, env: { ...process.env, ...environment }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('benchmark scripts', () => {
+  it('bench/ledger.mjs appends through the store as the gateway opens it and proves over a small tree', async () => {
+    const { code, stdout, stderr } = await runNode(['bench/ledger.mjs'], {
+      LEDGER_BENCH_APPENDS: '2000', LEDGER_BENCH_SIZE: '5000', LEDGER_BENCH_SQLITE_SIZE: '0',
+    });
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/append \(SQLite store, 10 per batch\)\s*\|\s*[\d,]+ \/s/);
+    expect(stdout).toMatch(/inclusion proof, 5,000 leaves \(memory\)/);
+  });
+
+  it('bench/run.mjs lists --node-flags and refuses an unknown scenario with exit 2', async () => {
+    const help = await runNode(['bench/run.mjs', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--node-flags=F');
+    const wrong = await runNode(['bench/run.mjs', '--only', 'nonsense']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('unknown scenario "nonsense"');
+  });
+});
