@@ -103,4 +103,19 @@ describe('the WAL checkpointer', () => {
     database.close();
     expect(errors).toEqual([]);
   });
+
+  it('is released after the database closed without a failed commit (a shutdown while the writer was held)', async () => {
+    const path = join(folder, 'covenant.db');
+    const { database, turns, errors } = openWriter(path);
+    turns.hold();
+    let flushed = 0;
+    turns.schedule(() => {
+      flushed += 1;
+    });
+    database.close();
+    turns.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toBe(0);
+    expect(errors).toEqual([]);
+  });
 });

@@ -48,6 +48,12 @@ export function createTurnQueue(database: SqliteDatabase, onError: (error: unkno
   const run = () => {
     scheduled = false;
     if (held) return;
+    // Released after the database closed (a shutdown while the checkpointer held it): each store committed what it
+    // had when it closed, so what is queued has nothing left to write.
+    if (!database.open) {
+      queue = [];
+      return;
+    }
     const work = queue;
     queue = [];
     const outcomes: TurnOutcome[] = [];
