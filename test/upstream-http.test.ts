@@ -11,6 +11,16 @@ import { sendUpstream, sendUpstreamJson, translateTransportError } from '../src/
 import { rawJsonOf } from '../src/providers/raw-json.js';
 
 type Route = (request: IncomingMessage, body: string, response: ServerResponse) => void;
+
+/** `head`, 3 MiB of one string's characters in 64 KiB writes, and the end of the JSON. */
+function sendOversized(response: ServerResponse, status: number, head: string): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.write(head);
+  const piece = 'z'.repeat(64 * 1024);
+  for (let index = 0; index < 48; index += 1) response.write(piece);
+  response.end('"}');
+}
+
 const routes: Record<string, Route> = {
   '/echo': (_request, body, response) => {
     response.writeHead(200, { 'content-type': 'application/json' });
@@ -46,14 +56,9 @@ const routes: Record<string, Route> = {
     response.write('{"error": {"message": "overloaded"}}');
     setTimeout(() => response.socket?.destroy(), 20);
   },
-  '/oversized': (_request, _body, response) => {
-    // 3 MiB of a JSON answer that would be valid if it were ever complete.
-    response.writeHead(200, { 'content-type': 'application/json' });
-    response.write('{"data": "');
-    const piece = 'z'.repeat(64 * 1024);
-    for (let index = 0; index < 48; index += 1) response.write(piece);
-    response.end('"}');
-  },
+  // 3 MiB of a JSON answer (valid once complete), and a failure answer as long whose message is at its start.
+  '/oversized': (_request, _body, response) => sendOversized(response, 200, '{"data": "'),
+  '/oversized-error': (_request, _body, response) => sendOversized(response, 503, '{"error": {"message": "overloaded"}, "detail": "'),
   '/trickle': (_request, _body, response) => {
     response.writeHead(200, { 'content-type': 'text/event-stream' });
     let part = 0;
@@ -188,6 +193,13 @@ describe('sendUpstreamJson', () => {
     // Under the limit the same answer is read whole.
     const answer = await call('/oversized', { maxAnswerBytes: 4 * 1024 * 1024 }) as { data: string };
     expect(answer.data).toHaveLength(48 * 64 * 1024);
+  });
+
+  it("keeps a failure answer's status and the start of its message, however long it is", async () => {
+    const error = await failure(call('/oversized-error', { maxAnswerBytes: 1024 * 1024 }));
+    expect(error.status).toBe(502);
+    expect(error.message).toContain('returned HTTP 503: {"error": {"message": "overloaded"}');
+    expect(error.message.length).toBeLessThan(1000);
   });
 
   it('times out a provider that does not answer', async () => {

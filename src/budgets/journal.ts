@@ -100,7 +100,7 @@ export class BudgetJournal {
   append(line: string): void {
     const written = writeSync(this.descriptor, line, this.size);
     // A short write (a full disk) leaves a line cut short, which replay ignores: the change was not made.
-    if (written !== line.length && written !== Buffer.byteLength(line)) throw new Error(`the budget journal ${this.path}: short write (${written} bytes)`);
+    if (written !== Buffer.byteLength(line)) throw new Error(`the budget journal ${this.path}: short write (${written} bytes)`);
     this.size += written;
     if (this.size > this.used) this.used = this.size;
   }

@@ -27,6 +27,23 @@ export const maxAnswerBytes = 256 * 1024 * 1024;
 /** Of a failure answer, only this much is kept for its message. */
 const maxFailureBytes = 64 * 1024;
 
+/** A non-2xx answer's first bytes, which hold its message; the rest is not kept. */
+class FailureAnswer {
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+
+  push(chunk: Buffer): void {
+    if (this.#bytes >= maxFailureBytes) return;
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.length;
+  }
+
+  /** The provider's status and message, also when the answer broke off or was cut here. */
+  error(provider: string, status: number): CovenantError {
+    return upstreamError(provider, status, extractMessage(Buffer.concat(this.#chunks).toString('utf8')));
+  }
+}
+
 export interface UpstreamResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -91,14 +108,11 @@ export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse
       return;
     }
     let body: UpstreamBody | undefined;
-    // A failure answer's text, for its message.
-    const failureChunks: Buffer[] = [];
-    let failureBytes = 0;
+    const failure = new FailureAnswer();
     let status = 0;
     let started = false;
     const link = linkSignal(signal);
     const settle = link.release;
-    const failed = () => upstreamError(provider, status, extractMessage(Buffer.concat(failureChunks).toString('utf8')));
     agent.dispatch(requestOptions(options), {
       onRequestStart: link.started,
       onResponseStart(controller, statusCode, headers) {
@@ -110,21 +124,18 @@ export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse
       },
       onResponseData(_controller, chunk) {
         if (body) body.push(chunk);
-        else if (failureBytes < maxFailureBytes) {
-          failureChunks.push(chunk);
-          failureBytes += chunk.length;
-        }
+        else failure.push(chunk);
       },
       onResponseEnd() {
         settle();
         if (body) body.end();
-        else reject(failed());
+        else reject(failure.error(provider, status));
       },
       onResponseError(_controller, error) {
         settle();
         if (body) body.fail(error);
         // A failure answer that broke off still keeps the provider's status and what arrived of its message.
-        else if (started) reject(failed());
+        else if (started) reject(failure.error(provider, status));
         else reject(translateTransportError(provider, timeoutMs, error, 'request'));
       },
     });
@@ -143,10 +154,12 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
       return;
     }
     const chunks: Buffer[] = [];
+    const failure = new FailureAnswer();
     const limit = options.maxAnswerBytes ?? maxAnswerBytes;
     let received = 0;
     let status = 0;
     let started = false;
+    const succeeded = () => status >= 200 && status < 300;
     const link = linkSignal(signal);
     const settle = link.release;
     agent.dispatch(requestOptions(options), {
@@ -156,28 +169,29 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
         started = true;
       },
       onResponseData(controller, chunk) {
+        if (!succeeded()) {
+          failure.push(chunk);
+          return;
+        }
         received += chunk.length;
         if (received > limit) {
-          if (status >= 200 && status < 300) {
-            controller.abort(new CovenantError('upstream_error', `Provider "${provider}" sent an answer larger than ${limit} bytes; it was cut off.`));
-          }
-          // A failure answer's message is in its first bytes: the rest is not kept.
+          controller.abort(new CovenantError('upstream_error', `Provider "${provider}" sent an answer larger than ${limit} bytes; it was cut off.`));
           return;
         }
         chunks.push(chunk);
       },
       onResponseEnd() {
         settle();
+        if (!succeeded()) {
+          reject(failure.error(provider, status));
+          return;
+        }
         let text: string;
         try {
           text = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
         } catch (error) {
           // Out of memory for the text: the answer is refused, the gateway goes on.
           reject(new CovenantError('upstream_error', `Provider "${provider}" sent an answer that could not be read: ${(error as Error).message}`));
-          return;
-        }
-        if (status < 200 || status >= 300) {
-          reject(upstreamError(provider, status, extractMessage(text)));
           return;
         }
         let parsed: T;
@@ -192,7 +206,7 @@ export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
       onResponseError(_controller, error) {
         settle();
         // A failure answer that broke off still keeps the provider's status and what arrived of its message.
-        if (started && (status < 200 || status >= 300)) reject(upstreamError(provider, status, extractMessage(Buffer.concat(chunks).toString('utf8'))));
+        if (started && !succeeded()) reject(failure.error(provider, status));
         else reject(translateTransportError(provider, timeoutMs, error, started ? 'response' : 'request'));
       },
     });

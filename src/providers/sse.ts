@@ -7,17 +7,17 @@ export interface SseMessage {
 }
 
 /**
- * Feed it chunks of text; it returns the complete messages each chunk finished. Lines end with LF, CRLF or CR (a CR
- * at the end of one chunk and an LF at the start of the next are one line end); `data` lines join with LF, `event`
- * names the message (default "message"), comments and other fields are skipped, and a leading byte order mark is
- * ignored. Unlike a browser, `end()` still delivers a last message whose blank line never came.
- */
-/**
  * The longest line or message (in characters) a stream may hold: a provider that never ends a line or a message must
  * not take the gateway's memory with it. A chunk of a chat answer is well under a megabyte.
  */
 export const maxSseMessageLength = 16 * 1024 * 1024;
 
+/**
+ * Feed it chunks of text; it returns the complete messages each chunk finished. Lines end with LF, CRLF or CR (a CR
+ * at the end of one chunk and an LF at the start of the next are one line end); `data` lines join with LF, `event`
+ * names the message (default "message"), comments and other fields are skipped, and a leading byte order mark is
+ * ignored. Unlike a browser, `end()` still delivers a last message whose blank line never came.
+ */
 export class SseParser {
   #buffer = '';
   #event = '';

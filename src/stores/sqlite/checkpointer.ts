@@ -58,13 +58,13 @@ export interface CheckpointerOptions {
   path: string;
   /** How often to checkpoint (default 250 ms). */
   intervalMs?: number;
-  /** The WAL size above which a checkpoint also restarts the WAL (default 16 MiB). */
+  /** The WAL size above which the writer is held for a checkpoint that lets the WAL start over (default 16 MiB). */
   limitBytes?: number;
   onError: (error: unknown) => void;
   /** The better-sqlite3 module's path (a worker started from source text resolves no packages by itself). */
   betterSqlitePath: string;
   /** Pause and resume the database's commits (TurnQueue.hold and release) so that a checkpoint can restart the WAL. */
-  writer?: { hold(): void; release(): void };
+  writer: { hold(): void; release(): void };
 }
 
 /** Checkpoint the WAL of `path` from a worker; the main connection's autocheckpoint is turned off by the caller. */
@@ -79,17 +79,16 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     if (holding === undefined) return;
     clearTimeout(holding);
     holding = undefined;
-    options.writer?.release();
+    options.writer.release();
   };
   worker.on('message', (message: { error?: string; hold?: true; release?: true }) => {
     if (message.error !== undefined) options.onError(new Error(`WAL checkpoint: ${message.error}`));
     else if (message.release) release();
     else if (message.hold) {
-      // Handled between turns: no commit is under way, so the checkpoint that follows can copy every frame.
-      if (options.writer !== undefined && holding === undefined) {
-        options.writer.hold();
-        holding = setTimeout(release, longestHoldMs);
-      }
+      // Handled between turns: no commit is under way, so the checkpoint that follows can copy every frame. (The
+      // thread asks once and waits for 'held' before it asks again.)
+      options.writer.hold();
+      holding = setTimeout(release, longestHoldMs);
       worker.postMessage('held');
     }
   });
