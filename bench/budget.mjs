@@ -14,7 +14,8 @@ const load = (path) => import(new URL(`${root}${path}`, import.meta.url).href);
 const { BudgetGuard } = await load('budgets/guard.js');
 const { createSqliteBudgetStore } = await load('budgets/sqlite-store.js');
 const { openDatabase } = await load('stores/sqlite/database.js');
-const { countPromptTokensExact, promptTokenUpperBound, preloadEncoding } = await load('core/tokens.js');
+const { promptTokenUpperBound } = await load('core/tokens.js');
+const { countPromptTokensExact, preloadEncoding } = await load('providers/openai/tokenizer.js');
 const { periodWindow } = await load('core/periods.js');
 
 const pricing = { inputMicrosPerMtok: 150_000, outputMicrosPerMtok: 600_000, cachedInputMicrosPerMtok: 75_000, cacheWriteMicrosPerMtok: 150_000 };

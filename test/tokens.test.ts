@@ -6,8 +6,9 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChatMessage, ChatRequest, ToolDefinition } from '../src/core/chat-types.js';
 import {
-  countPromptTokensExact, encodingForModel, hasExactTokenizer, preloadEncoding, promptTokenUpperBound,
+  boundedCount, encodedCharactersPerRequest, encodingForModel, hasExactTokenizer, longestEncodedRun, promptTokenUpperBound,
 } from '../src/core/tokens.js';
+import { countPromptTokensExact, encodeCount, preloadEncoding } from '../src/providers/openai/tokenizer.js';
 import { countChatPrompt } from './fakes/tokens.js';
 
 // OpenAI cookbook, "How to count tokens with tiktoken" §6 (examples/How_to_count_tokens_with_tiktoken.ipynb):
@@ -131,7 +132,7 @@ describe('the exact tokenizer', () => {
   it('keeps its rank tables out of the JavaScript heap, so full garbage collections stay short', async () => {
     // A JavaScript port kept 68 MB of o200k's ranks on the heap: every full collection then took about 50 ms.
     const script = `
-      const { preloadEncoding } = await import(${JSON.stringify(new URL('../src/core/tokens.ts', import.meta.url).href)});
+      const { preloadEncoding } = await import(${JSON.stringify(new URL('../src/providers/openai/tokenizer.ts', import.meta.url).href)});
       gc(); const before = process.memoryUsage().heapUsed;
       preloadEncoding('o200k_base'); preloadEncoding('cl100k_base');
       gc(); process.stdout.write(String(process.memoryUsage().heapUsed - before));
@@ -168,4 +169,52 @@ describe('promptTokenUpperBound', () => {
     expect(bound).toBeGreaterThan(124);
     expect(bound).toBeLessThan(124 * 6);
   });
+});
+
+describe('bounded exact counting', () => {
+  // tiktoken's BPE takes time quadratic in the length of one pre-token: 100,000 letters in a row took 40 s, all on the
+  // event loop. These prompts must be counted quickly (the test's time limit is far below that) and never short.
+  const worstCases = { letters: 'a', cjk: '中', punctuation: '!', spaces: ' ', pairs: 'ab' };
+  it.each(Object.entries(worstCases))('counts a 100,000-character run of %s without tokenizing it whole, never below the bill', (_name, unit) => {
+    const text = unit.repeat(100_000 / unit.length);
+    const request: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: text }] };
+    const counted = countPromptTokensExact(request, 'gpt-4o');
+    // Each token is at least one byte, so a run counted by its bytes is above any tokenizer's count of it.
+    expect(counted).toBeGreaterThanOrEqual(Buffer.byteLength(text) + 3 + 3);
+  }, 5_000);
+
+  it('spends at most its character budget on the tokenizer, whatever the shape of a huge prompt', () => {
+    const run = '中'.repeat(longestEncodedRun);
+    const text = Array.from({ length: 20_000 }, () => run).join(' ');
+    const request: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: text }, { role: 'user', content: text }] };
+    let tokenized = 0;
+    const encode = encodeCount('o200k_base');
+    const count = boundedCount((piece) => { tokenized += piece.length; return encode(piece); });
+    expect(count(text)).toBe(Buffer.byteLength(text));
+    expect(tokenized).toBe(0);
+    const small = boundedCount((piece) => { tokenized += piece.length; return encode(piece); });
+    small(text.slice(0, 1000));
+    expect(tokenized).toBeLessThanOrEqual(1000);
+    expect(countPromptTokensExact(request, 'gpt-4o')).toBeGreaterThanOrEqual(Buffer.byteLength(text) * 2 - encodedCharactersPerRequest * 3);
+  }, 5_000);
+
+  it('is exact for ordinary text', () => {
+    const encode = encodeCount('o200k_base');
+    for (const message of cookbookMessages) expect(boundedCount(encode)(message.content as string)).toBe(encode(message.content as string));
+  });
+
+  it('is never below the whole text\'s count when it splits long runs (checked against tokenizing the whole text)', () => {
+    const pieces = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('a', '中', '!', ' ', '\n', 'ab', 'A', '1', 'é', '🙂', '\t').chain((unit) => fc.integer({ min: 60, max: 300 }).map((length) => unit.repeat(length))),
+      fc.constantFrom(' ', '\n', '  ', '!', 'x', ''),
+    );
+    for (const encoding of ['o200k_base', 'cl100k_base'] as const) {
+      const encode = encodeCount(encoding);
+      fc.assert(fc.property(fc.array(pieces, { maxLength: 12 }), (parts) => {
+        const text = parts.join('');
+        expect(boundedCount(encode)(text)).toBeGreaterThanOrEqual(encode(text));
+      }), { numRuns: 400 });
+    }
+  }, 60_000);
 });

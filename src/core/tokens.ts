@@ -1,7 +1,4 @@
 // Prompt token counts: OpenAI's exact billing rule (tiktoken) and a cheap bound never below any provider's count.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import type { Tiktoken } from 'tiktoken/lite';
 import type { ChatMessage, ChatRequest, ToolDefinition } from './chat-types.js';
 
 export type EncodingName = 'o200k_base' | 'cl100k_base';
@@ -56,37 +53,55 @@ export function hasExactTokenizer(model: string): boolean {
   return encodingForModel(model) !== undefined;
 }
 
-const require = createRequire(import.meta.url);
-const encoders = new Map<EncodingName, Tiktoken>();
-
-/**
- * Loaded on first use (about 0.3 s for o200k), never at import. tiktoken's own Rust encoder, compiled to WASM: its
- * rank tables live in WASM memory, outside the JavaScript heap, so they add nothing to garbage collection (a
- * JavaScript port kept 68 MB there and made every full collection take 50 ms instead of 5).
- */
-function encoderFor(encoding: EncodingName): Tiktoken {
-  let encoder = encoders.get(encoding);
-  if (!encoder) {
-    const { Tiktoken: Encoder } = require('tiktoken/lite') as typeof import('tiktoken/lite');
-    // Read, not required: the parsed file is garbage once the encoder holds the ranks.
-    const data = JSON.parse(readFileSync(require.resolve(`tiktoken/encoders/${encoding}.json`), 'utf8')) as
-      { bpe_ranks: string; special_tokens: Record<string, number>; pat_str: string };
-    encoder = new Encoder(data.bpe_ranks, data.special_tokens, data.pat_str);
-    encoders.set(encoding, encoder);
-  }
-  return encoder;
-}
-
-/** Load an encoding now (e.g. at start) so the first request near a limit does not pay for it. */
-export function preloadEncoding(encoding: EncodingName): void {
-  encoderFor(encoding);
-}
-
 function utf8Bytes(text: string): number {
   return Buffer.byteLength(text, 'utf8');
 }
 
-type Count = (text: string) => number;
+/** Tokens of one text, as a tokenizer counts them. */
+export type Count = (text: string) => number;
+
+/**
+ * The longest run of one kind of character (letters and marks, punctuation and symbols, or white space) handed to a
+ * tokenizer. BPE's work grows with the square of a pre-token's length, and tiktoken's pre-tokens are runs of one kind
+ * (a long word, a CJK sentence, a row of '!'), so bounding the runs bounds the work.
+ */
+export const longestEncodedRun = 64;
+/** Characters of one request handed to a tokenizer; the rest count as their UTF-8 bytes. */
+export const encodedCharactersPerRequest = 65_536;
+/** Added for each long run counted by its bytes: a space or newline next to it may join its pre-token. */
+const longRunAllowance = 2;
+const longer = `{${longestEncodedRun + 1},}`;
+const longRuns = new RegExp(`[\\p{L}\\p{M}]${longer}|[^\\s\\p{L}\\p{N}]${longer}|\\s${longer}`, 'gu');
+
+/**
+ * A count that is exact for ordinary text and an upper bound otherwise, with bounded work: runs longer than
+ * `longestEncodedRun` count as their UTF-8 bytes (a token is at least one byte), and once `budget` characters have been
+ * tokenized the rest counts as bytes too. One counter per request: the budget is spent as it counts.
+ */
+export function boundedCount(encode: Count, budget: number = encodedCharactersPerRequest): Count {
+  let remaining = budget;
+  return (text) => {
+    if (text.length === 0) return 0;
+    if (text.length > remaining) {
+      remaining = 0;
+      return utf8Bytes(text);
+    }
+    remaining -= text.length;
+    longRuns.lastIndex = 0;
+    let match = longRuns.exec(text);
+    if (match === null) return encode(text);
+    let total = 0;
+    let start = 0;
+    while (match !== null) {
+      if (match.index > start) total += encode(text.slice(start, match.index));
+      total += utf8Bytes(match[0]) + longRunAllowance;
+      start = match.index + match[0].length;
+      match = longRuns.exec(text);
+    }
+    if (start < text.length) total += encode(text.slice(start));
+    return total;
+  };
+}
 
 function stripPeriod(text: string): string {
   return text.endsWith('.') ? text.slice(0, -1) : text;
@@ -171,18 +186,14 @@ export function imageTokensFor(model: string): number {
 }
 
 /**
- * Prompt tokens as OpenAI bills a chat request to `model`: the model's tiktoken encoding and the per-message
- * rule of OpenAI's cookbook ("How to count tokens with tiktoken" §6: 129 tokens for its example with
- * gpt-3.5-turbo and gpt-4, 124 with gpt-4o and gpt-4o-mini). Text is exact; tools, images and other parts are
- * counted conservatively (never below the bill). Throws for a model whose tokenizer is not public.
+ * Prompt tokens as OpenAI bills a chat request to `model`: `encode` is the model's tiktoken encoding (loaded by the
+ * caller; see src/providers/openai/tokenizer.ts) and the per-message rule of OpenAI's cookbook ("How to count tokens
+ * with tiktoken" §6: 129 tokens for its example with gpt-3.5-turbo and gpt-4, 124 with gpt-4o and gpt-4o-mini).
+ * Ordinary text is exact; tools, images, other parts and pathologically long runs are counted conservatively (never
+ * below the bill), so the work stays bounded whatever the client sends.
  */
-export function countPromptTokensExact(request: ChatRequest, model: string): number {
-  const encoding = encodingForModel(model);
-  if (!encoding) throw new Error(`No public tokenizer for model "${model}"; use promptTokenUpperBound`);
-  const encoder = encoderFor(encoding);
-  // Special-token text ("<|endoftext|>") in a message is plain text to the API, so it is encoded as text.
-  const count: Count = (text) => (text.length === 0 ? 0 : encoder.encode(text, [], []).length);
-  return countRequest(request, count, imageTokensFor(model));
+export function countPromptTokens(request: ChatRequest, model: string, encode: Count): number {
+  return countRequest(request, boundedCount(encode), imageTokensFor(model));
 }
 
 /**

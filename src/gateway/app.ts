@@ -5,7 +5,8 @@ import { BudgetGuard } from '../budgets/guard.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { loadConfigFile, parseConfigText, type LoadedConfig } from '../config/load.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
-import { encodingForModel, preloadEncoding } from '../core/tokens.js';
+import { encodingForModel, type EncodingName } from '../core/tokens.js';
+import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
 import { openStores, type Stores } from '../stores/index.js';
@@ -57,13 +58,13 @@ function preloadTokenizers(config: ResolvedConfig): void {
   const hasBudgets = config.org.budgets.length > 0 || [...config.departments.values()].some((department) => department.budgets.length > 0 || department.userBudgets.length > 0)
     || config.configKeys.some((key) => key.budgets.length > 0);
   if (!hasBudgets) return;
-  const encodings = new Set<string>();
+  const encodings = new Set<EncodingName>();
   for (const model of config.models.values()) {
     if (model.providerType !== 'openai' || model.type !== 'chat') continue;
     const encoding = encodingForModel(model.version);
     if (encoding) encodings.add(encoding);
   }
-  for (const encoding of encodings) preloadEncoding(encoding as Parameters<typeof preloadEncoding>[0]);
+  for (const encoding of encodings) preloadEncoding(encoding);
 }
 
 /** The department an alert belongs to, for tenant isolation of its ledger entry. */

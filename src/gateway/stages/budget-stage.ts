@@ -1,7 +1,8 @@
 // Pipeline stage for hard budgets: reserve the worst case in every applicable budget before the call, settle or release after.
 import type { BudgetGuard, BudgetHandle, BudgetScope } from '../../budgets/guard.js';
 import type { ChatRequest } from '../../core/chat-types.js';
-import { countPromptTokensExact, hasExactTokenizer, promptTokenUpperBound } from '../../core/tokens.js';
+import { hasExactTokenizer, promptTokenUpperBound } from '../../core/tokens.js';
+import { countPromptTokensExact } from '../../providers/openai/tokenizer.js';
 import { promptBound } from '../prompt-bound.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { CallContext, Stage } from '../context.js';
