@@ -1,11 +1,31 @@
 // Builds each configured provider's adapter by type; thin providers are settings over the shared OpenAI base.
+import { createScrubber } from '../core/secrets.js';
 import { createAnthropicProvider } from './anthropic/index.js';
 import { createGeminiProvider } from './gemini/index.js';
 import { createMockProvider } from './mock/index.js';
 import { createOpenAIProvider } from './openai/index.js';
+import type { ChatChunk } from '../core/chat-types.js';
 import type { ProviderAdapter, ProviderSettings } from './types.js';
 
+/** Header names whose values are credentials (api-key for Azure-style hosts, custom auth tokens). */
+const credentialHeader = /key|token|auth|secret|password/i;
+
+/** What an adapter sends that callers must never see: its API key and credential headers. */
+export function secretsOf(settings: ProviderSettings): string[] {
+  const secrets = settings.apiKey ? [settings.apiKey] : [];
+  for (const [name, value] of Object.entries(settings.headers ?? {})) {
+    if (credentialHeader.test(name)) secrets.push(value.replace(/^Bearer\s+/i, ''));
+  }
+  return secrets;
+}
+
 export function createProvider(settings: ProviderSettings): ProviderAdapter {
+  const adapter = createAdapter(settings);
+  const secrets = secretsOf(settings);
+  return secrets.length === 0 ? adapter : withScrubbedErrors(adapter, createScrubber(secrets));
+}
+
+function createAdapter(settings: ProviderSettings): ProviderAdapter {
   switch (settings.type) {
     case 'mock':
       return createMockProvider(settings);
@@ -23,4 +43,35 @@ export function createProviders(settings: Iterable<ProviderSettings>): Map<strin
   const providers = new Map<string, ProviderAdapter>();
   for (const provider of settings) providers.set(provider.name, createProvider(provider));
   return providers;
+}
+
+/**
+ * A provider's errors quote what it was sent, the API key included (OpenAI's 401 quotes it masked; other hosts may quote
+ * all of it): every error that leaves the adapter, before or during a stream, has its secrets taken out.
+ */
+function withScrubbedErrors(adapter: ProviderAdapter, scrub: (text: string) => string): ProviderAdapter {
+  const clean = (error: unknown): never => {
+    if (error instanceof Error) error.message = scrub(error.message);
+    throw error;
+  };
+  const embed = adapter.embed?.bind(adapter);
+  return {
+    name: adapter.name,
+    type: adapter.type,
+    chat: (call) => adapter.chat(call).catch(clean),
+    async chatStream(call) {
+      const stream = await adapter.chatStream(call).catch(clean);
+      stream.batches = scrubbedBatches(stream.batches, clean);
+      return stream;
+    },
+    embed: embed ? (call) => embed(call).catch(clean) : undefined,
+  };
+}
+
+async function* scrubbedBatches(batches: AsyncIterable<ChatChunk[]>, clean: (error: unknown) => never): AsyncGenerator<ChatChunk[]> {
+  try {
+    yield* batches;
+  } catch (error) {
+    clean(error);
+  }
 }
