@@ -125,9 +125,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
   });
   const gateway: Gateway = new Gateway({
-    config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: [],
+    config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
   });
-  gateway.replace({ stages: buildStages(stageServices(config)) });
 
   const reload = async (by = 'signal'): Promise<Record<string, unknown>> => {
     if (!options.configFile && options.configText === undefined) throw new Error('no config file to reload');
