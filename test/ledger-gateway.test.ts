@@ -95,6 +95,52 @@ describe('inference entries', () => {
   });
 });
 
+describe('refusals before the pipeline', () => {
+  const post = (path: string, body: string, headers: Record<string, string>) =>
+    fetch(`${gateway.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+  const treeSize = async () => (await (await admin('/admin/audit/head')).json()).tree_size as number;
+
+  it('records a valid key\'s request refused for an unknown alias, an invalid body or invalid JSON, and shows it in /admin/requests', async () => {
+    const claims = { authorization: `Bearer ${secrets.CLAIMS_KEY}` };
+    const cases = [
+      { path: '/v1/chat/completions', body: JSON.stringify({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }), headers: claims, status: 404, reason: 'model_not_found', alias: 'no-such-model', policy: 'access', route: 'chat' },
+      { path: '/v1/chat/completions', body: JSON.stringify({ model: 'demo', messages: [] }), headers: claims, status: 400, reason: 'invalid_request', alias: 'demo', policy: 'request', route: 'chat' },
+      { path: '/v1/chat/completions', body: '{"model": "demo", ', headers: claims, status: 400, reason: 'invalid_json', alias: null, policy: 'request', route: 'chat' },
+      { path: '/v1/embeddings', body: JSON.stringify({ model: 'demo' }), headers: claims, status: 400, reason: 'invalid_request', alias: 'demo', policy: 'request', route: 'embeddings' },
+      { path: '/v1/messages', body: JSON.stringify({ model: 'no-such-model', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] }), headers: { 'x-api-key': secrets.HR_KEY }, status: 404, reason: 'model_not_found', alias: 'no-such-model', policy: 'access', route: 'messages' },
+    ];
+    for (const refused of cases) {
+      const response = await post(refused.path, refused.body, refused.headers);
+      expect(response.status).toBe(refused.status);
+      const id = response.headers.get('x-covenant-request-id');
+      expect(id).toMatch(/^req_/);
+      const entry = (await entries()).find((candidate) => candidate.request_id === id);
+      expect(entry).toMatchObject({
+        kind: 'inference', route: refused.route, alias: refused.alias, provider: null, model_version: null, status: refused.status,
+        request_sha256: expect.stringMatching(/^[0-9a-f]{64}$/), decision: { outcome: 'refused', reason: refused.reason, policy: refused.policy },
+      });
+      const row = (await (await admin('/admin/requests?limit=1000')).json()).data.find((candidate: { id: string }) => candidate.id === id);
+      expect(row).toMatchObject({ route: refused.route, alias: refused.alias, provider: null, status: refused.status, error_code: refused.reason, cost_micros: 0 });
+    }
+  });
+
+  it('does not record requests without a valid key', async () => {
+    const before = await treeSize();
+    expect((await post('/v1/chat/completions', '{"model": ', { authorization: 'Bearer sk-not-a-key' })).status).toBe(400);
+    expect((await post('/v1/chat/completions', JSON.stringify({ model: 'no-such-model', messages: [] }), { authorization: 'Bearer sk-not-a-key' })).status).toBe(401);
+    expect((await post('/v1/messages', '{', {})).status).toBe(400);
+    expect(await treeSize()).toBe(before);
+  });
+});
+
+describe('startup', () => {
+  it('records the config version and store the gateway started with', async () => {
+    const started = (await entries()).filter((entry) => entry.kind === 'gateway.started');
+    expect(started).toHaveLength(1);
+    expect(started[0]).toMatchObject({ seq: 0, store: 'sqlite', config_version: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  });
+});
+
 describe('content retention', () => {
   it('stores redacted content for a redacted department, none for the default', async () => {
     const all = await entries();

@@ -19,8 +19,7 @@ import { registerAuditRoutes } from './routes/audit.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
-import { createBudgetStage } from './stages/budget-stage.js';
-import { createLedgerStage } from './stages/ledger-stage.js';
+import { buildStages, type StageServices } from './stages/index.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -123,14 +122,11 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
   keyRefresh?.unref();
 
-  const gateway: Gateway = new Gateway({
-    config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: [],
+  const stageServices = (built: ResolvedConfig): StageServices => ({
+    config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
   });
-  gateway.replace({
-    stages: [
-      createBudgetStage(guard, () => gateway.config),
-      ...(options.withoutLedgerStage ? [] : [createLedgerStage(ledger, () => gateway.config.version, onError)]),
-    ],
+  const gateway: Gateway = new Gateway({
+    config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
   });
 
   const reload = async (by = 'signal'): Promise<Record<string, unknown>> => {
@@ -141,7 +137,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     await refreshKeyDepartments();
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
-    gateway.replace({ config: next, providers: createProviders(next.providers.values()) });
+    gateway.replace({ config: next, providers: createProviders(next.providers.values()), stages: buildStages(stageServices(next)) });
     config = next;
     app.config = next;
     await record({ kind: 'config.reloaded', by, config_version: next.version, previous_version: previous.version });
@@ -164,6 +160,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (instance) => registerAuditRoutes(instance, gateway, ledger),
     ],
   });
+  // Evidence of which config and store this process started with, before it serves a request.
+  await record({ kind: 'gateway.started', config_version: config.version, store: stores.kind });
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
   await server.listen({ host, port });

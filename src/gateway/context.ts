@@ -11,12 +11,22 @@ export type Outcome =
   | { kind: 'pending' }
   /** The provider answered (for streams: the stream ended, even if the client had left). */
   | { kind: 'completed'; clientGone: boolean }
-  /** A stage refused the request before the provider was called; `stage` names the policy that refused it. */
+  /**
+   * Refused before the provider was called; `stage` names the policy that refused it (a stage's name, or `request`
+   * and `access` for a body or alias refused before the stages ran).
+   */
   | { kind: 'refused'; error: CovenantError; stage?: string }
   /** The provider call failed or timed out. */
   | { kind: 'failed'; error: CovenantError };
 
-export interface CallContext {
+/**
+ * Each stage's own state for one request: one optional field per stage, declared by the stage in its own file, e.g.
+ * `declare module '../context.js' { interface StageState { budget?: BudgetHandle } }`.
+ */
+export interface StageState {}
+
+/** What every request from a valid key has, whether or not it got as far as a model. */
+interface RequestFields {
   id: string;
   /** Wall-clock start, for records. */
   time: Date;
@@ -27,17 +37,11 @@ export interface CallContext {
   department: ResolvedDepartment;
   /** End user: the OpenAI `user` field or the x-covenant-user header. */
   user: string | null;
-  model: ResolvedModel;
-  provider: ProviderAdapter;
+  /** The alias the client asked for; null when the body named none. */
+  alias: string | null;
   stream: boolean;
-  /** What the client asked for, before any stage changed it. */
-  clientRequest: ChatRequest | EmbeddingRequest;
-  /** What will be sent upstream: model set to the pinned version; stages may lower max_tokens. */
-  upstreamRequest: ChatRequest | EmbeddingRequest;
   /** The request body as received, for hashing into the ledger. */
   rawBody: string;
-  /** Output tokens the provider may produce (the max_tokens sent upstream). */
-  maxOutputTokens: number;
   /** Headers every response of this request carries (stages add to them). */
   responseHeaders: Record<string, string>;
   outcome: Outcome;
@@ -52,15 +56,43 @@ export interface CallContext {
   responseHash: string | null;
   /** The response body text, when a stage (content retention) needs it. */
   responseText: string | null;
+  /** The error a stream ended with after its headers went out (its status stays in `status`). */
+  streamError: CovenantError | null;
   status: number;
-  /** Per-stage scratch space, keyed by stage name. */
-  state: Record<string, unknown>;
+  /** The stages that admitted this request: the same ones finish it, even across a reload. */
+  stages: readonly Stage[];
+  state: StageState;
 }
+
+/** A request admitted to the stages: its model is resolved and its upstream request built. */
+export interface CallContext extends RequestFields {
+  model: ResolvedModel;
+  provider: ProviderAdapter;
+  /** What the client asked for, before any stage changed it. */
+  clientRequest: ChatRequest | EmbeddingRequest;
+  /** What will be sent upstream: model set to the pinned version; stages may lower max_tokens. */
+  upstreamRequest: ChatRequest | EmbeddingRequest;
+  /** Output tokens the provider may produce (the max_tokens sent upstream). */
+  maxOutputTokens: number;
+}
+
+/** A request from a valid key refused before it had a model (a bad body, an unknown alias): only finished, never admitted. */
+export interface EarlyRefusal extends RequestFields {
+  model: null;
+  provider: null;
+  clientRequest: null;
+  upstreamRequest: null;
+  maxOutputTokens: 0;
+}
+
+/** What a stage's finish sees: an admitted call, or an early refusal (test `context.model` to tell them apart). */
+export type FinishedContext = CallContext | EarlyRefusal;
 
 /**
  * A pipeline stage. `admit` runs before the provider is called and may change the upstream request,
  * add response headers, or throw a CovenantError to refuse. `finish` runs once after the call ends,
- * whatever the outcome (also for refusals), before the response's last byte is sent, alongside the other stages' finishes.
+ * whatever the outcome (also for refusals, and for requests refused before any stage admitted them), before the
+ * response's last byte is sent, alongside the other stages' finishes.
  * A failed finish is reported and otherwise ignored, unless the stage is `required`: then a completed call's answer
  * is withheld where it has not been sent yet (503 evidence_unavailable), and a stream ends with that error.
  */
@@ -69,5 +101,5 @@ export interface Stage {
   /** Its finish is evidence the answer may not go out without (the ledger entry). */
   readonly required?: boolean;
   admit?(context: CallContext): Promise<void> | void;
-  finish?(context: CallContext): Promise<void> | void;
+  finish?(context: FinishedContext): Promise<void> | void;
 }

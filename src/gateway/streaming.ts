@@ -7,7 +7,7 @@ import { formatMicros } from '../core/money.js';
 import type { ChatStream } from '../providers/types.js';
 import { nullUsageMember, WireChunk } from '../providers/wire-chunk.js';
 import type { CallContext } from './context.js';
-import type { Gateway } from './gateway.js';
+import type { Pipeline } from './pipeline.js';
 
 /** Turns the provider's chunks into the SSE frames of one client API (OpenAI or Anthropic), one chunk at a time. */
 export interface StreamFormat {
@@ -40,7 +40,11 @@ export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
   };
 }
 
-export async function pipeStream(gateway: Gateway, context: CallContext, raw: ServerResponse, stream: ChatStream, format: StreamFormat): Promise<void> {
+/**
+ * Write a provider's stream to the client (already hijacked from the server) and complete the call once it ends;
+ * the pipeline's `run` calls it for streamed chat calls.
+ */
+export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: ServerResponse, stream: ChatStream, format: StreamFormat): Promise<void> {
   let clientGone = false;
   raw.on('close', () => {
     if (!raw.writableFinished) clientGone = true;
@@ -102,7 +106,7 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   if (failure) {
     // The provider may already have billed what it generated: meter the worst case rather than release.
     context.status = failure.status;
-    context.state.streamError = failure;
+    context.streamError = failure;
     last = format.errorFrame(failure);
   } else {
     // The end of a good stream ([DONE], or Anthropic's message_delta and message_stop) is part of what is recorded,
@@ -114,7 +118,7 @@ export async function pipeStream(gateway: Gateway, context: CallContext, raw: Se
   context.responseHash = hash.digest('hex');
   if (keep) context.responseText = frames.join('');
   try {
-    await gateway.complete(context, stream.usage(), clientGone);
+    await pipeline.complete(context, stream.usage(), clientGone);
   } catch (error) {
     // The ledger could not record the stream: it ends with that error instead of a clean finish.
     last = format.errorFrame(error instanceof CovenantError ? error : new CovenantError('internal_error'));

@@ -1,18 +1,24 @@
 // Anthropic-compatible POST /v1/messages (JSON and SSE): translated to the OpenAI shape, run through the same pipeline, translated back.
 import type { FastifyInstance } from 'fastify';
-import type { ChatStream } from '../../providers/types.js';
 import type { Gateway } from '../gateway.js';
 import { anthropicRequestToChat, anthropicStreamFormat, chatResponseToAnthropic } from '../messages/index.js';
-import { header, rawBodyOf, runChat } from './openai.js';
+import type { ChatEndpoint } from '../pipeline.js';
+import { header, rawBodyOf, recordRefusals } from './openai.js';
+
+/** Answers in Anthropic's shapes; the client's request here is the translated one, whose model is the alias asked for. */
+const anthropicMessages: ChatEndpoint = {
+  route: 'messages',
+  body: (result, context) => chatResponseToAnthropic(result.response, result.response.model ?? context.clientRequest.model, result.usage),
+  streamFormat: (stream, context) => anthropicStreamFormat(context.clientRequest.model, stream.usage),
+};
 
 export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): void {
-  app.post('/v1/messages', async (request, reply) => {
+  app.post('/v1/messages', { errorHandler: recordRefusals(gateway, 'messages') }, (request, reply) => {
     // Anthropic's SDK sends x-api-key; Bearer works too.
     const key = gateway.authenticate(header(request, 'authorization'), header(request, 'x-api-key'));
     const translated = anthropicRequestToChat(request.body);
-    const context = await gateway.begin('messages', key, translated.request, rawBodyOf(request), header(request, 'x-covenant-user'));
-    if (translated.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = translated.warnings.join('; ').slice(0, 1000);
-    const format = (stream: ChatStream) => anthropicStreamFormat(translated.request.model, stream.usage);
-    await runChat(gateway, context, reply, format, (result) => chatResponseToAnthropic(result.response, result.response.model ?? translated.request.model, result.usage));
+    return gateway.run({
+      endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), warnings: translated.warnings,
+    }, reply);
   });
 }

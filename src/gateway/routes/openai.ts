@@ -1,15 +1,13 @@
 // OpenAI-compatible routes: POST /v1/chat/completions (JSON and SSE), POST /v1/embeddings, GET /v1/models.
-import { hash } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChatRequest } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
-import { formatMicros } from '../../core/money.js';
+import type { Route } from '../context.js';
+import { toCovenantError } from '../error-response.js';
 import type { Gateway } from '../gateway.js';
-import type { CallContext } from '../context.js';
-import { openAIStreamFormat, pipeStream, type StreamFormat } from '../streaming.js';
-import type { ChatResult, ChatStream } from '../../providers/types.js';
+import type { ChatEndpoint, EmbeddingEndpoint } from '../pipeline.js';
+import { openAIStreamFormat } from '../streaming.js';
 import { parseChatRequest, parseEmbeddingRequest } from '../validate.js';
-import { rawJsonOf } from '../../providers/raw-json.js';
 
 export function rawBodyOf(request: FastifyRequest): string {
   return (request as FastifyRequest & { rawBody?: string }).rawBody ?? '';
@@ -21,72 +19,49 @@ export function header(request: FastifyRequest, name: string): string | undefine
 }
 
 /**
- * Send a finished JSON body: hashed for the ledger, then the finishing stages run, then it is sent. A provider's body
- * passed through unchanged goes out as the exact text the provider sent (no second serialisation).
+ * The error handler of an inference route: a refusal the pipeline did not record (the body was not JSON or not
+ * valid, the alias is unknown) goes into the ledger when the request's key is valid, then the server's error handler
+ * answers as for any error. Unauthenticated requests are not recorded, nor are errors that are not refusals.
  */
-export async function sendJson(gateway: Gateway, context: CallContext, reply: FastifyReply, body: unknown, usage: Parameters<Gateway['complete']>[1]): Promise<void> {
-  const text = rawJsonOf(body) ?? JSON.stringify(body);
-  context.responseHash = hash('sha256', text, 'hex');
-  context.responseText = text;
-  await gateway.complete(context, usage);
-  reply.headers(context.responseHeaders).header('x-covenant-cost-usd', formatMicros(context.costMicros));
-  reply.type('application/json').send(text);
+export function recordRefusals(gateway: Gateway, route: Route) {
+  return async (error: unknown, request: FastifyRequest): Promise<never> => {
+    if (error instanceof CovenantError && error.headers['x-covenant-request-id'] !== undefined) throw error;
+    const refusal = toCovenantError(error, gateway.config.server.body_limit_bytes);
+    if (refusal.status >= 500 || refusal.code === 'missing_api_key' || refusal.code === 'invalid_api_key') throw error;
+    const key = gateway.keyOf(header(request, 'authorization'), route === 'messages' ? header(request, 'x-api-key') : undefined);
+    if (!key) throw error;
+    throw await gateway.refuse({ route, key, body: request.body, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user') }, refusal);
+  };
 }
 
-/**
- * Call the provider for a chat context and answer: SSE through `format` for streams, else the JSON `toBody` makes.
- * Shared by the OpenAI and Anthropic ingresses, which differ only in their wire formats.
- */
-export async function runChat(gateway: Gateway, context: CallContext, reply: FastifyReply, format: (stream: ChatStream) => StreamFormat, toBody: (result: ChatResult) => unknown): Promise<void> {
-  const upstream = context.upstreamRequest as ChatRequest;
-  if (context.stream) {
-    let stream;
-    try {
-      stream = await context.provider.chatStream({ request: upstream, signal: gateway.streamSignal() });
-    } catch (error) {
-      throw await gateway.fail(context, error);
-    }
-    reply.hijack();
-    await pipeStream(gateway, context, reply.raw, stream, format(stream));
-    return;
-  }
-  let result: ChatResult;
-  try {
-    result = await context.provider.chat({ request: upstream, signal: gateway.timeoutSignal(context) });
-  } catch (error) {
-    throw await gateway.fail(context, error);
-  }
-  context.upstreamModel = result.response.model ?? null;
-  context.systemFingerprint = result.response.system_fingerprint ?? null;
-  if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = result.warnings.join('; ').slice(0, 1000);
-  await sendJson(gateway, context, reply, toBody(result), result.usage);
-}
+/** Like OpenAI, the response names the exact model version that answered (the pinned upstream id). */
+const chatCompletions: ChatEndpoint = {
+  route: 'chat',
+  body: (result) => result.response,
+  streamFormat: (_stream, context) => openAIStreamFormat(context.clientRequest as ChatRequest),
+};
+
+const embeddings: EmbeddingEndpoint = {
+  route: 'embeddings',
+  body: (result) => result.response,
+};
 
 export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): void {
-  app.post('/v1/chat/completions', async (request, reply) => {
-    const key = gateway.authenticate(header(request, 'authorization'));
-    const body = parseChatRequest(request.body);
-    const context = await gateway.begin('chat', key, body, rawBodyOf(request), header(request, 'x-covenant-user'));
-    // Like OpenAI, the response names the exact model version that answered (the pinned upstream id).
-    await runChat(gateway, context, reply, () => openAIStreamFormat(context.clientRequest as ChatRequest), (result) => result.response);
-  });
+  app.post('/v1/chat/completions', { errorHandler: recordRefusals(gateway, 'chat') }, (request, reply) => gateway.run({
+    endpoint: chatCompletions,
+    key: gateway.authenticate(header(request, 'authorization')),
+    request: parseChatRequest(request.body),
+    rawBody: rawBodyOf(request),
+    userHeader: header(request, 'x-covenant-user'),
+  }, reply));
 
-  app.post('/v1/embeddings', async (request, reply) => {
-    const key = gateway.authenticate(header(request, 'authorization'));
-    const body = parseEmbeddingRequest(request.body);
-    const context = await gateway.begin('embeddings', key, body, rawBodyOf(request), header(request, 'x-covenant-user'));
-    if (!context.provider.embed) {
-      throw await gateway.fail(context, new CovenantError('upstream_unsupported', `Provider "${context.provider.name}" has no embeddings API.`));
-    }
-    let result;
-    try {
-      result = await context.provider.embed({ request: context.upstreamRequest as typeof body, signal: gateway.timeoutSignal(context) });
-    } catch (error) {
-      throw await gateway.fail(context, error);
-    }
-    context.upstreamModel = result.response.model ?? null;
-    await sendJson(gateway, context, reply, result.response, result.usage);
-  });
+  app.post('/v1/embeddings', { errorHandler: recordRefusals(gateway, 'embeddings') }, (request, reply) => gateway.run({
+    endpoint: embeddings,
+    key: gateway.authenticate(header(request, 'authorization')),
+    request: parseEmbeddingRequest(request.body),
+    rawBody: rawBodyOf(request),
+    userHeader: header(request, 'x-covenant-user'),
+  }, reply));
 
   app.get('/v1/models', async (request) => {
     const key = gateway.authenticate(header(request, 'authorization'));

@@ -7,6 +7,13 @@ import { promptBound } from '../prompt-bound.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { CallContext, Stage } from '../context.js';
 
+declare module '../context.js' {
+  interface StageState {
+    /** The reservation this request holds, until finish settles or releases it. */
+    budget?: BudgetHandle;
+  }
+}
+
 /** The budget scopes a request falls under, tightest last: org, department, key, end user. */
 export function budgetScopes(config: ResolvedConfig, context: Pick<CallContext, 'department' | 'key' | 'user'>): BudgetScope[] {
   const department = context.department;
@@ -89,7 +96,7 @@ export function createBudgetStage(guard: BudgetGuard, config: () => ResolvedConf
     },
 
     async finish(context) {
-      const handle = context.state.budget as BudgetHandle | undefined;
+      const handle = context.state.budget;
       if (!handle) return;
       const outcome = context.outcome;
       if (outcome.kind === 'completed') {

@@ -2,11 +2,13 @@
 import { performance } from 'node:perf_hooks';
 import type { LedgerEntryInput, LedgerStore } from '../../ledger/index.js';
 import { hashBody } from '../../ledger/index.js';
-import type { BudgetHandle } from '../../budgets/guard.js';
-import type { CallContext, Stage } from '../context.js';
+import type { FinishedContext, Stage } from '../context.js';
 
-/** The ledger entry of one inference: hashes of the bodies, never the bodies or the key's secret. */
-export function inferenceEntry(context: CallContext, configVersion: string): LedgerEntryInput {
+/**
+ * The ledger entry of one inference: hashes of the bodies, never the bodies or the key's secret. A request refused
+ * before it had a model names the alias it asked for (or null) and no provider.
+ */
+export function inferenceEntry(context: FinishedContext, configVersion: string): LedgerEntryInput {
   const outcome = context.outcome;
   const usage = context.usage;
   const decision = outcome.kind === 'refused'
@@ -15,9 +17,9 @@ export function inferenceEntry(context: CallContext, configVersion: string): Led
       outcome: 'allowed',
       max_tokens: context.route === 'embeddings' ? null : context.maxOutputTokens,
       // Only when a budget set max_tokens below what the client asked for (the header is sent on every budgeted call).
-      ...((context.state.budget as BudgetHandle | undefined)?.lowered ? { policy: 'budget', lowered_max_tokens: true } : {}),
+      ...(context.state.budget?.lowered ? { policy: 'budget', lowered_max_tokens: true } : {}),
     };
-  const streamError = context.state.streamError as { code: string } | undefined;
+  const model = context.model;
   return {
     kind: 'inference',
     // The Date itself: the ledger formats it once (an ISO string would be parsed back to check it).
@@ -28,16 +30,16 @@ export function inferenceEntry(context: CallContext, configVersion: string): Led
     key_id: context.key.id,
     user: context.user ?? undefined,
     route: context.route,
-    alias: context.model.alias,
-    provider: context.provider.name,
-    model_version: context.model.version,
+    alias: context.alias,
+    provider: context.provider === null ? null : context.provider.name,
+    model_version: model === null ? null : model.version,
     upstream_model: context.upstreamModel,
     system_fingerprint: context.systemFingerprint,
     stream: context.stream,
     request_sha256: hashBody(context.rawBody),
     response_sha256: context.responseHash,
     status: context.status,
-    error: outcome.kind === 'failed' ? outcome.error.code : (streamError?.code ?? null),
+    error: outcome.kind === 'failed' ? outcome.error.code : (context.streamError === null ? null : context.streamError.code),
     tokens: {
       input: usage?.inputTokens ?? 0,
       output: usage?.outputTokens ?? 0,

@@ -1,0 +1,37 @@
+// The pipeline's stages, declared once in the order they admit: a new stage is its own file and one line below.
+import type { BudgetGuard } from '../../budgets/guard.js';
+import type { ResolvedConfig } from '../../config/resolve.js';
+import type { LedgerStore } from '../../ledger/index.js';
+import type { Stage } from '../context.js';
+import { accessStage } from './access-stage.js';
+import { createBudgetStage } from './budget-stage.js';
+import { createLedgerStage } from './ledger-stage.js';
+
+/** What stages are built from: the config they start with, the live config, and the stores they write to. */
+export interface StageServices {
+  /** The config the list is built from (a stage a config does not use is left out). */
+  config: ResolvedConfig;
+  /** The config in force at each request (reloads swap it). */
+  current: () => ResolvedConfig;
+  guard: BudgetGuard;
+  /** Undefined only in the benchmark that measures the gateway without its ledger. */
+  ledger: LedgerStore | undefined;
+  onError: (error: unknown, where: string) => void;
+}
+
+/** One entry per stage, in admission order; undefined leaves the stage out. */
+const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
+  () => accessStage,
+  (services) => createBudgetStage(services.guard, services.current),
+  (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),
+];
+
+/** The stage list for a config, in admission order. */
+export function buildStages(services: StageServices): Stage[] {
+  const stages: Stage[] = [];
+  for (const create of declared) {
+    const stage = create(services);
+    if (stage) stages.push(stage);
+  }
+  return stages;
+}
