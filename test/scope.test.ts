@@ -11,7 +11,7 @@ const userName = fc.string({ unit: 'binary', minLength: 1, maxLength: 40 });
 const scopeValue: fc.Arbitrary<Scope> = fc.oneof(
   fc.constant({ kind: 'org' as const }),
   departmentName.map((department) => ({ kind: 'department' as const, department })),
-  fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).map((id) => ({ kind: 'key' as const, id })),
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }).filter((id) => !id.includes('/')).map((id) => ({ kind: 'key' as const, id })),
   fc.record({ kind: fc.constant('user' as const), department: departmentName, user: userName }),
   departmentName.map((department) => ({ kind: 'users' as const, department })),
 );
@@ -35,12 +35,13 @@ describe('scope grammar', () => {
   });
 
   it('rejects strings that follow no form', () => {
-    for (const text of ['', 'orgs', 'Org', 'department:', 'department:a/b', 'key:', 'user:', 'user:/alice', 'user:claims/', 'users:claims', 'replica', ' org']) {
+    for (const text of ['', 'orgs', 'Org', 'department:', 'department:a/b', 'key:', 'user:', 'user:/alice', 'user:claims/', 'users:claims', 'key:claims/triage-bot', 'replica', ' org']) {
       expect(parseScope(text), text).toBeUndefined();
     }
     expect(() => formatScope({ kind: 'user', department: 'claims', user: '' })).toThrow();
     expect(() => formatScope({ kind: 'department', department: 'a/b' })).toThrow();
     expect(() => formatScope({ kind: 'key', id: '' })).toThrow();
+    expect(() => formatScope({ kind: 'key', id: 'claims/triage-bot' })).toThrow();
   });
 
   it('round-trips every scope, whatever characters its user holds', () => {

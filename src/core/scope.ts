@@ -4,7 +4,8 @@
  * Who a budget applies to. Its string form (formatScope, parseScope):
  * - `org`: the organisation;
  * - `department:<department>`: one department;
- * - `key:<id>`: one API key, by its id (a key's name can be reused after it is revoked; its id never is);
+ * - `key:<id>`: one API key, by its id (a key's name can be reused after it is revoked; its id never is). Ids hold
+ *   no `/`, so the old `key:<department>/<name>` form is refused rather than mistaken for an id;
  * - `user:<department>/<user>`: one end user of a department; the user is everything after the first `/`;
  * - `user:<department>`: every user of a department, each under its own budget (the per-user policy a reload changes).
  * Department names hold no `/` (config names are letters, digits, `_`, `.` and `-`), so the first `/` ends one exactly
@@ -23,8 +24,9 @@ export const scopeForms = 'org, department:DEPARTMENT, key:ID, user:DEPARTMENT/U
 /** The forms a counter can have: every one but the per-user policy. */
 export const counterScopeForms = 'org, department:DEPARTMENT, key:ID or user:DEPARTMENT/USER';
 
-function validDepartment(department: string): boolean {
-  return department.length > 0 && !department.includes('/');
+/** Department names and key ids: non-empty, without `/`. */
+function validName(name: string): boolean {
+  return name.length > 0 && !name.includes('/');
 }
 
 /**
@@ -34,10 +36,10 @@ function validDepartment(department: string): boolean {
 export function formatScope(scope: Scope): string {
   if (scope.kind === 'org') return 'org';
   if (scope.kind === 'key') {
-    if (scope.id.length === 0) throw new Error('A key scope needs a key id');
+    if (!validName(scope.id)) throw new Error(`Not a key id for a scope: "${scope.id}"`);
     return `key:${scope.id}`;
   }
-  if (!validDepartment(scope.department)) throw new Error(`Not a department name for a scope: "${scope.department}"`);
+  if (!validName(scope.department)) throw new Error(`Not a department name for a scope: "${scope.department}"`);
   if (scope.kind === 'department') return `department:${scope.department}`;
   if (scope.kind === 'users') return `user:${scope.department}`;
   if (scope.user.length === 0) throw new Error('A user scope needs a user');
@@ -52,16 +54,16 @@ export function parseScope(text: string): Scope | undefined {
   if (text === 'org') return { kind: 'org' };
   if (text.startsWith('key:')) {
     const id = text.slice('key:'.length);
-    return id.length > 0 ? { kind: 'key', id } : undefined;
+    return validName(id) ? { kind: 'key', id } : undefined;
   }
   if (text.startsWith('department:')) {
     const department = text.slice('department:'.length);
-    return validDepartment(department) ? { kind: 'department', department } : undefined;
+    return validName(department) ? { kind: 'department', department } : undefined;
   }
   if (text.startsWith('user:')) {
     const rest = text.slice('user:'.length);
     const slash = rest.indexOf('/');
-    if (slash < 0) return validDepartment(rest) ? { kind: 'users', department: rest } : undefined;
+    if (slash < 0) return validName(rest) ? { kind: 'users', department: rest } : undefined;
     const department = rest.slice(0, slash);
     const user = rest.slice(slash + 1);
     return department.length > 0 && user.length > 0 ? { kind: 'user', department, user } : undefined;
