@@ -67,9 +67,8 @@ function preloadTokenizers(config: ResolvedConfig): void {
   for (const encoding of encodings) preloadEncoding(encoding as Parameters<typeof preloadEncoding>[0]);
 }
 
-/** The department an alert belongs to, for tenant isolation of its ledger entry. */
-/** What an alert.fired entry carries beside the alert's scope: the department it belongs to and how people read it. */
-function alertDepartment(scope: string, keyOf: (id: string) => Pick<KeyRecord, 'department' | 'name'> | undefined): { department?: string; label: string } {
+/** What an alert.fired entry carries beside the alert's scope: its department (for tenant isolation) and how people read it. */
+function alertScopeFields(scope: string, keyOf: (id: string) => Pick<KeyRecord, 'department' | 'name'> | undefined): { department?: string; label: string } {
   const parsed = parseScope(scope);
   if (!parsed) return { label: scope };
   const key = parsed.kind === 'key' ? keyOf(parsed.id) : undefined;
@@ -95,7 +94,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     store: stores.alerts,
     onError,
     onRecorded: (alert: AlertRecord) => record({
-      kind: 'alert.fired', ...alertDepartment(alert.scope, (id) => keysById.get(id)), scope: alert.scope,
+      kind: 'alert.fired', ...alertScopeFields(alert.scope, (id) => keysById.get(id)), scope: alert.scope,
       budget: { unit: alert.unit, period: alert.period, window: alert.windowKey, limit: alert.limit }, spent: alert.spent,
       threshold: alert.threshold, webhook: alert.webhook ?? null, config_version: config.version,
     }),
