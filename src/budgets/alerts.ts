@@ -1,11 +1,13 @@
 // Budget alerts: detect threshold crossings after each settle, record each once per budget window, POST webhooks with retries.
-import type { AlertsConfig, Period } from '../config/schema.js';
+import type { AlertsConfig } from '../config/schema.js';
 import type { BudgetUnit } from '../core/budget-math.js';
+import type { Period } from '../core/budget-types.js';
 import { formatMicros } from '../core/money.js';
 
 /** A crossing of one threshold by one budget in one window. */
 export interface AlertEvent {
   counterKey: string;
+  /** The budget's scope in its string form (core/scope.ts), as its counter names it. */
   scope: string;
   unit: BudgetUnit;
   period: Period;

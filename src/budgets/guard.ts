@@ -1,11 +1,11 @@
 // The gateway-facing budget guard: reserve before the provider is called, settle or release after, alert on crossings.
 import { randomBytes } from 'node:crypto';
-import type { AlertsConfig, BudgetConfig, Period } from '../config/schema.js';
-import type { budgetSettingsSchema } from '../config/schema.js';
+import type { AlertsConfig, budgetSettingsSchema } from '../config/schema.js';
 import type { z } from 'zod';
 import {
   counterKeyFor, decideBudget, type BudgetAllow, type BudgetDecision, type BudgetState, type BudgetUnit,
 } from '../core/budget-math.js';
+import type { BudgetConfig, Period } from '../core/budget-types.js';
 import type { Usage } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
 import { dollarsToMicros, formatMicros } from '../core/money.js';
@@ -17,8 +17,9 @@ import type { BudgetStore, CounterState, CounterValues } from './store.js';
 
 export type BudgetSettings = z.output<typeof budgetSettingsSchema>;
 
-/** The budgets of one scope: `org`, `department:<name>`, `key:<id>` or `user:<department>/<user>`. */
+/** The budgets of one scope. */
 export interface BudgetScope {
+  /** The scope's string form (core/scope.ts formatScope): counters are keyed by it. */
   scope: string;
   /** How a refusal names this scope to people; default: scope. */
   label?: string;
@@ -98,7 +99,9 @@ export interface BudgetGuardOptions {
   maxAttempts?: number;
 }
 
-const localCapKey = counterKeyFor('replica', 'usd', 'total', 'total');
+/** The per-process cap's counter: not a scope of the grammar, since it lives only in this process and is never reported. */
+const replicaScope = 'replica';
+const localCapKey = counterKeyFor(replicaScope, 'usd', 'total', 'total');
 
 /** One scope's items in the windows that contain [from, until), for the config objects they were made from. */
 interface ScopeItems {
@@ -385,7 +388,7 @@ export class BudgetGuard {
     this.#onError(error, 'budget store');
     if (this.#settings.on_store_unavailable !== 'local_cap') throw new CovenantError('budget_store_unavailable');
     const cap: BudgetState = {
-      scope: 'replica', unit: 'usd', period: 'total', counterKey: localCapKey,
+      scope: replicaScope, unit: 'usd', period: 'total', counterKey: localCapKey,
       limit: dollarsToMicros(this.#settings.local_cap_usd), spent: 0, reserved: 0,
     };
     const counter = (await this.#emergency.read([localCapKey])).get(localCapKey);
@@ -397,7 +400,7 @@ export class BudgetGuard {
     if (!decision.allow) throw new CovenantError('budget_store_unavailable');
     const result = await this.#emergency.tryReserve({ id, createdAt: now, items: decision.amounts });
     if (!result.ok) throw new CovenantError('budget_store_unavailable');
-    const item: HeldItem = { counterKey: localCapKey, scope: 'replica', unit: 'usd', period: 'total', windowKey: 'total', limit: cap.limit, periodStart: 0, periodEnd: 8.64e15 };
+    const item: HeldItem = { counterKey: localCapKey, scope: replicaScope, unit: 'usd', period: 'total', windowKey: 'total', limit: cap.limit, periodStart: 0, periodEnd: 8.64e15 };
     return new BudgetHandle(id, { maxTokens: decision.maxTokens, lowered: decision.lowered, promptTokens: options.prompt.bound, promptCount: 'bound' }, [item], options.pricing, this.#emergency);
   }
 }

@@ -1,8 +1,9 @@
 // The spend report behind GET /admin/spend and `covenant spend`: every scope's budgets in their current windows.
-import type { BudgetConfig, Period } from '../config/schema.js';
 import { counterKeyFor, type BudgetUnit } from '../core/budget-math.js';
+import type { BudgetConfig, Period } from '../core/budget-types.js';
 import { dollarsToMicros } from '../core/money.js';
 import { periodWindow } from '../core/periods.js';
+import { parseScope, userScopePrefix } from '../core/scope.js';
 import { amountFields } from './alerts.js';
 import type { BudgetScope } from './guard.js';
 import type { BudgetStore, CounterState } from './store.js';
@@ -16,7 +17,7 @@ export interface SpendReportOptions {
   scopes: readonly BudgetScope[];
   /** Per-user budgets of each department: every user seen in the store under `user:<department>/` is reported. */
   userBudgets?: readonly { department: string; budgets: readonly BudgetConfig[] }[];
-  /** Narrow to one scope, e.g. "department:claims" or "user:claims/alice". */
+  /** Narrow to one scope, e.g. "department:claims" or "user:claims/alice"; "user:claims" narrows to every user of claims. */
   scope?: string;
 }
 
@@ -74,18 +75,21 @@ export async function spendReport(options: SpendReportOptions): Promise<SpendRep
   const configured = options.scopes.filter((scope) => wanted(scope.scope) && scope.budgets.length > 0);
   const rows = configured.flatMap((scope) => rowsFor(scope.scope, scope.budgets, now, timeZone));
   const counters = await options.store.read(rows.map((row) => row.counterKey));
+  const narrowed = options.scope === undefined ? undefined : parseScope(options.scope);
 
   for (const template of options.userBudgets ?? []) {
-    const prefix = `user:${template.department}/`;
     if (template.budgets.length === 0) continue;
-    if (options.scope !== undefined && !options.scope.startsWith(prefix)) continue;
+    // Unnarrowed, or narrowed to every user of this department: each user seen; narrowed to one user: that user.
+    const oneUser = narrowed?.kind === 'user' && narrowed.department === template.department;
+    const everyUser = options.scope === undefined || (narrowed?.kind === 'users' && narrowed.department === template.department);
+    if (!oneUser && !everyUser) continue;
     // Only the windows the report shows: users of past windows are history (and may be many).
     const windowKeys = [...new Set(template.budgets.map((budget) => periodWindow(budget.period, now, timeZone).key))];
-    const records = options.scope === undefined
-      ? await options.store.spend({ scopePrefix: prefix, windowKeys })
+    const records = everyUser
+      ? await options.store.spend({ scopePrefix: userScopePrefix(template.department), windowKeys })
       : await options.store.spend({ scope: options.scope, windowKeys });
     // A narrowed user scope is reported even before that user's first request.
-    const users = options.scope !== undefined ? [options.scope] : [...new Set(records.map((record) => record.scope))].sort();
+    const users = oneUser ? [options.scope as string] : [...new Set(records.map((record) => record.scope))].sort();
     for (const user of users) rows.push(...rowsFor(user, template.budgets, now, timeZone));
     for (const record of records) counters.set(record.counterKey, record);
   }

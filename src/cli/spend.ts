@@ -1,6 +1,7 @@
 // `covenant spend`: the gateway's GET /admin/spend as an aligned table, or as JSON for scripts.
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { SpendLine, SpendReport } from '../budgets/spend-report.js';
+import { parseScope, scopeForms } from '../core/scope.js';
 
 interface SpendCommandOptions {
   url: string;
@@ -78,13 +79,19 @@ async function runSpend(options: SpendCommandOptions): Promise<void> {
   process.exitCode = 0;
 }
 
+/** `--scope`, checked against the scope grammar before the gateway is asked (a usage error: exit 2). */
+function scopeOption(value: string): string {
+  if (!parseScope(value)) throw new InvalidArgumentError(`"${value}" is not a scope: use ${scopeForms}.`);
+  return value;
+}
+
 export function registerSpendCommands(program: Command): void {
   program
     .command('spend')
     .description('show every budget: limit, spent, reserved, remaining and period (GET /admin/spend)')
     .option('--url <url>', 'gateway address', 'http://127.0.0.1:4141')
     .option('--admin-key-env <name>', 'environment variable holding the admin key', 'COVENANT_ADMIN_KEY')
-    .option('--scope <scope>', 'one scope only, e.g. department:claims')
+    .option('--scope <scope>', 'one scope only, e.g. department:claims, key:ID, user:claims/alice or user:claims (every user)', scopeOption)
     .option('--json', 'print the JSON report')
     .action(runSpend);
 }

@@ -1,10 +1,11 @@
 // The config file's raw schema (step one of two): every field typed, unknown fields rejected.
 import { z } from 'zod';
+import { periods, type BudgetConfig, type Period } from '../core/budget-types.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." or "-", starting with a letter or digit');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
 
-export const periodSchema = z.enum(['hour', 'day', 'week', 'month', 'total']);
+export const periodSchema = z.enum(periods);
 
 export const budgetSchema = z.strictObject({
   usd: z.number().positive().optional(),
@@ -111,7 +112,11 @@ export const configSchema = z.strictObject({
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
-export type BudgetConfig = z.infer<typeof budgetSchema>;
-export type Period = z.infer<typeof periodSchema>;
+export type { BudgetConfig, Period };
 export type AlertsConfig = z.infer<typeof alertsSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
+
+/** True when A and B are the same type: each assignable to the other, with the same fields (an optional extra one would pass the first test). */
+type SameType<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;
+// The schema produces the core's budget types: this stops compiling if either side changes alone.
+true satisfies SameType<z.infer<typeof budgetSchema>, BudgetConfig> & SameType<z.infer<typeof periodSchema>, Period>;

@@ -1,5 +1,5 @@
 // Reservation math (pure): how many output tokens every applicable budget affords, and what to reserve in each.
-import type { Period } from '../config/schema.js';
+import type { Period } from './budget-types.js';
 import { affordableOutputTokens, worstCaseCostMicros, type ModelPricing } from './pricing.js';
 
 export type BudgetUnit = 'usd' | 'tokens';

@@ -1,5 +1,5 @@
 // Budget period windows (hour, day, ISO week, calendar month, total) in any IANA time zone, DST-safe via Intl.
-import type { Period } from '../config/schema.js';
+import type { Period } from './budget-types.js';
 
 /** One budget window: [start, end). `key` names it uniquely for its period in its time zone. */
 export interface PeriodWindow {

@@ -5,6 +5,7 @@ import { BudgetGuard } from '../budgets/guard.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { loadConfigFile, parseConfigText, type LoadedConfig } from '../config/load.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
+import { parseScope, scopeDepartment, scopeLabel } from '../core/scope.js';
 import { encodingForModel, type EncodingName } from '../core/tokens.js';
 import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
@@ -66,12 +67,12 @@ function preloadTokenizers(config: ResolvedConfig): void {
   for (const encoding of encodings) preloadEncoding(encoding);
 }
 
-/** The department an alert belongs to, for tenant isolation of its ledger entry. */
-function alertDepartment(scope: string, keyDepartment: (id: string) => string | undefined): string | undefined {
-  if (scope.startsWith('department:')) return scope.slice('department:'.length);
-  if (scope.startsWith('user:')) return scope.slice('user:'.length).split('/')[0];
-  if (scope.startsWith('key:')) return keyDepartment(scope.slice('key:'.length));
-  return undefined;
+/** What an alert.fired entry carries beside the alert's scope: its department (for tenant isolation) and how people read it. */
+function alertScopeFields(scope: string, keyOf: (id: string) => Pick<KeyRecord, 'department' | 'name'> | undefined): { department?: string; label: string } {
+  const parsed = parseScope(scope);
+  if (!parsed) return { label: scope };
+  const key = parsed.kind === 'key' ? keyOf(parsed.id) : undefined;
+  return { department: scopeDepartment(parsed, () => key?.department), label: scopeLabel(parsed, key) };
 }
 
 export async function startApp(options: AppOptions = {}): Promise<App> {
@@ -86,14 +87,14 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   /** Governance events go to the ledger; a failure to record one is logged, never swallowed silently. */
   const record = (entry: LedgerEntryInput) => ledger.append(entry).then(() => undefined, (error) => onError(error, `ledger ${entry.kind}`));
 
-  let keyDepartments = new Map<string, string>();
-  const refreshKeyDepartments = async () => { keyDepartments = new Map((await keys.list()).map((key) => [key.id, key.department])); };
+  let keysById = new Map<string, KeyRecord>();
+  const refreshKeyDepartments = async () => { keysById = new Map((await keys.list()).map((key) => [key.id, key])); };
   await refreshKeyDepartments();
   const notifier = new AlertNotifier({
     store: stores.alerts,
     onError,
     onRecorded: (alert: AlertRecord) => record({
-      kind: 'alert.fired', department: alertDepartment(alert.scope, (id) => keyDepartments.get(id)), scope: alert.scope,
+      kind: 'alert.fired', ...alertScopeFields(alert.scope, (id) => keysById.get(id)), scope: alert.scope,
       budget: { unit: alert.unit, period: alert.period, window: alert.windowKey, limit: alert.limit }, spent: alert.spent,
       threshold: alert.threshold, webhook: alert.webhook ?? null, config_version: config.version,
     }),

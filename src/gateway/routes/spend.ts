@@ -5,16 +5,26 @@ import type { BudgetScope } from '../../budgets/guard.js';
 import { spendReport } from '../../budgets/spend-report.js';
 import type { BudgetStore } from '../../budgets/store.js';
 import { CovenantError } from '../../core/errors.js';
+import { counterScopeForms, formatScope, parseScope, scopeDepartment, scopeForms } from '../../core/scope.js';
 import { authenticateAdmin, type AdminPrincipal } from '../admin-auth.js';
 import type { Gateway } from '../gateway.js';
 import { header } from './openai.js';
 
 /** Whether a scope string belongs to a department: the department itself, its keys, its users. */
 function inDepartment(scope: string, department: string, keyDepartments: Map<string, string>): boolean {
-  if (scope === `department:${department}`) return true;
-  if (scope.startsWith(`user:${department}/`)) return true;
-  if (scope.startsWith('key:')) return keyDepartments.get(scope.slice(4)) === department;
-  return false;
+  const parsed = parseScope(scope);
+  return parsed !== undefined && scopeDepartment(parsed, (id) => keyDepartments.get(id)) === department;
+}
+
+/**
+ * The `scope` query parameter, checked against the scope grammar. `everyUser`: whether the route takes a department's
+ * per-user policy (`user:<department>`); alerts are raised per counter, so they always name one user.
+ */
+function scopeParameter(scope: string | undefined, everyUser: boolean): string | undefined {
+  if (scope === undefined) return undefined;
+  const parsed = parseScope(scope);
+  if (parsed && (everyUser || parsed.kind !== 'users')) return scope;
+  throw new CovenantError('invalid_request', `scope must look like ${everyUser ? scopeForms : counterScopeForms}.`, { param: 'scope' });
 }
 
 export function registerSpendRoutes(app: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore }): void {
@@ -22,18 +32,15 @@ export function registerSpendRoutes(app: FastifyInstance, gateway: Gateway, stor
 
   app.get('/admin/spend', async (request) => {
     const principal = admin(request);
-    const { scope } = request.query as { scope?: string };
-    if (scope !== undefined && !/^(org|department:.+|key:.+|user:.+\/.+)$/.test(scope)) {
-      throw new CovenantError('invalid_request', 'scope must look like org, department:NAME, key:ID or user:DEPARTMENT/USER.', { param: 'scope' });
-    }
+    const scope = scopeParameter((request.query as { scope?: string }).scope, true);
     const config = gateway.config;
     const keys = (await gateway.keys.list()).filter((key) => key.revokedAt === null);
     const keyDepartments = new Map(keys.map((key) => [key.id, key.department]));
-    const keyNames = new Map(keys.map((key) => [`key:${key.id}`, `${key.department}/${key.name}`]));
+    const keyNames = new Map(keys.map((key) => [formatScope({ kind: 'key', id: key.id }), `${key.department}/${key.name}`]));
     const scopes: BudgetScope[] = [
-      { scope: 'org', budgets: config.org.budgets },
-      ...[...config.departments.values()].map((department) => ({ scope: `department:${department.name}`, budgets: department.budgets })),
-      ...keys.map((key) => ({ scope: `key:${key.id}`, budgets: key.budgets })),
+      { scope: formatScope({ kind: 'org' }), budgets: config.org.budgets },
+      ...[...config.departments.values()].map((department) => ({ scope: formatScope({ kind: 'department', department: department.name }), budgets: department.budgets })),
+      ...keys.map((key) => ({ scope: formatScope({ kind: 'key', id: key.id }), budgets: key.budgets })),
     ];
     const report = await spendReport({
       store: stores.budgets, now: Date.now(), timeZone: config.org.timeZone, scopes, scope,
@@ -45,7 +52,8 @@ export function registerSpendRoutes(app: FastifyInstance, gateway: Gateway, stor
 
   app.get('/admin/alerts', async (request) => {
     const principal = admin(request);
-    const { scope, limit } = request.query as { scope?: string; limit?: string };
+    const { limit } = request.query as { limit?: string };
+    const scope = scopeParameter((request.query as { scope?: string }).scope, false);
     const count = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new CovenantError('invalid_request', 'limit must be a whole number from 1 to 10000.', { param: 'limit' });
     const keyDepartments = new Map((await gateway.keys.list()).map((key) => [key.id, key.department]));

@@ -1,6 +1,7 @@
 // Pipeline stage for hard budgets: reserve the worst case in every applicable budget before the call, settle or release after.
 import type { BudgetGuard, BudgetHandle, BudgetScope } from '../../budgets/guard.js';
 import type { ChatRequest } from '../../core/chat-types.js';
+import { formatScope, scopeLabel, type Scope } from '../../core/scope.js';
 import { hasExactTokenizer, promptTokenUpperBound } from '../../core/tokens.js';
 import { countPromptTokensExact } from '../../providers/openai/tokenizer.js';
 import { promptBound } from '../prompt-bound.js';
@@ -19,13 +20,16 @@ export function budgetScopes(config: ResolvedConfig, context: Pick<CallContext, 
   const department = context.department;
   const alerts = department.alerts;
   const scopes: BudgetScope[] = [];
-  if (config.org.budgets.length > 0) scopes.push({ scope: 'org', budgets: config.org.budgets, alerts: config.org.alerts });
-  if (department.budgets.length > 0) scopes.push({ scope: `department:${department.name}`, budgets: department.budgets, alerts });
+  if (config.org.budgets.length > 0) scopes.push({ scope: formatScope({ kind: 'org' }), budgets: config.org.budgets, alerts: config.org.alerts });
+  if (department.budgets.length > 0) {
+    scopes.push({ scope: formatScope({ kind: 'department', department: department.name }), budgets: department.budgets, alerts });
+  }
   if (context.key.budgets.length > 0) {
-    scopes.push({ scope: `key:${context.key.id}`, label: `key:${context.key.department}/${context.key.name}`, budgets: context.key.budgets, alerts });
+    const scope: Scope = { kind: 'key', id: context.key.id };
+    scopes.push({ scope: formatScope(scope), label: scopeLabel(scope, context.key), budgets: context.key.budgets, alerts });
   }
   if (context.user && department.userBudgets.length > 0) {
-    scopes.push({ scope: `user:${department.name}/${context.user}`, budgets: department.userBudgets, alerts });
+    scopes.push({ scope: formatScope({ kind: 'user', department: department.name, user: context.user }), budgets: department.userBudgets, alerts });
   }
   return scopes;
 }
