@@ -158,9 +158,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     bodyLimit: config.server.body_limit_bytes,
     logger: options.logger,
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
-    routes: [
-      (instance) => registerSpendRoutes(instance, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
-      (instance) => registerAuditRoutes(instance, gateway, ledger),
+    adminRoutes: [
+      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
+      (admin) => registerAuditRoutes(admin, ledger),
     ],
   });
   const host = options.host ?? config.server.host;

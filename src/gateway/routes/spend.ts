@@ -1,13 +1,11 @@
 // Admin API for budgets: GET /admin/spend (every scope's limit, spent, reserved, remaining, window) and GET /admin/alerts.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { alertListEntry, type AlertStore } from '../../budgets/alerts.js';
 import type { BudgetScope } from '../../budgets/guard.js';
 import { spendReport } from '../../budgets/spend-report.js';
 import type { BudgetStore } from '../../budgets/store.js';
 import { CovenantError } from '../../core/errors.js';
-import { authenticateAdmin, type AdminPrincipal } from '../admin-auth.js';
 import type { Gateway } from '../gateway.js';
-import { header } from './openai.js';
 
 /** Whether a scope string belongs to a department: the department itself, its keys, its users. */
 function inDepartment(scope: string, department: string, keyDepartments: Map<string, string>): boolean {
@@ -17,11 +15,10 @@ function inDepartment(scope: string, department: string, keyDepartments: Map<str
   return false;
 }
 
-export function registerSpendRoutes(app: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore }): void {
-  const admin = (request: FastifyRequest): AdminPrincipal => authenticateAdmin(gateway.config.adminKeys, header(request, 'authorization'));
-
-  app.get('/admin/spend', async (request) => {
-    const principal = admin(request);
+/** Routes relative to the admin plugin's /admin prefix. */
+export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore }): void {
+  admin.get('/spend', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const { scope } = request.query as { scope?: string };
     if (scope !== undefined && !/^(org|department:.+|key:.+|user:.+\/.+)$/.test(scope)) {
       throw new CovenantError('invalid_request', 'scope must look like org, department:NAME, key:ID or user:DEPARTMENT/USER.', { param: 'scope' });
@@ -43,8 +40,8 @@ export function registerSpendRoutes(app: FastifyInstance, gateway: Gateway, stor
     return { time: report.time, scopes: visible.map((entry) => (keyNames.has(entry.scope) ? { ...entry, key: keyNames.get(entry.scope) } : entry)) };
   });
 
-  app.get('/admin/alerts', async (request) => {
-    const principal = admin(request);
+  admin.get('/alerts', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const { scope, limit } = request.query as { scope?: string; limit?: string };
     const count = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new CovenantError('invalid_request', 'limit must be a whole number from 1 to 10000.', { param: 'limit' });
