@@ -167,6 +167,9 @@ describe('authentication', () => {
       const user = await call(path, secrets.CLAIMS_KEY, { method, body: method === 'POST' ? '{}' : undefined });
       expect([path, user.status, (await user.json()).error.code]).toEqual([path, 401, 'invalid_api_key']);
     }
+    // The HEAD routes Fastify adds for each GET are behind the same hook.
+    expect((await fetch(`${gateway.url}/admin/keys`, { method: 'HEAD' })).status).toBe(401);
+    expect((await call('/admin/keys', secrets.ADMIN_KEY, { method: 'HEAD' })).status).toBe(200);
   });
 
   it('fails at startup when an admin route does not declare its access', async () => {

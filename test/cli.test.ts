@@ -248,6 +248,28 @@ org:
     rmSync(gateway.directory, { recursive: true, force: true });
   });
 
+  it('finds a `covenant serve` process by the address it records, which it removes when it stops', async () => {
+    const folder = mkdtempSync(join(directory, 'served-'));
+    const config = join(folder, 'covenant.yaml');
+    writeFileSync(config, gatewayConfig.replace('{{PORT}}', String(port)).replace('{{DB}}', join(folder, 'covenant.db')));
+    const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { cwd: directory, env: { ...process.env, ...secrets } });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        child.stdout.on('data', (data: Buffer) => { output += data.toString(); if (output.includes('listening on')) resolve(); });
+        child.on('exit', () => reject(new Error(output)));
+      });
+      expect(JSON.parse(readFileSync(join(folder, 'gateway.json'), 'utf8')).pid).toBe(child.pid);
+      const spend = await runMain(['spend', '--config', config, '--admin-key-env', 'OPS_KEY'], secrets);
+      expect(spend).toMatchObject({ code: 0, stdout: expect.stringContaining('department:hr') });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(existsSync(join(folder, 'gateway.json'))).toBe(false);
+  });
+
   it('ignores an address recorded by a process that is no longer running', async () => {
     const folder = mkdtempSync(join(directory, 'stale-'));
     const config = join(folder, 'covenant.yaml');
