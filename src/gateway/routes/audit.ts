@@ -53,28 +53,28 @@ export function registerAuditRoutes(admin: FastifyInstance, ledger: LedgerStore)
 
   admin.get('/audit/entries', { config: { access: 'read' } }, async (request) => {
     const principal = request.adminPrincipal;
-    const q = request.query as Record<string, string | undefined>;
-    const limit = integer(q.limit, 'limit', 100);
+    const parameters = request.query as Record<string, string | undefined>;
+    const limit = integer(parameters.limit, 'limit', 100);
     if (limit < 1 || limit > 10_000) throw new CovenantError('invalid_request', 'limit must be from 1 to 10000.', { param: 'limit' });
     const entries = await query(() => ledger.entries({
-      from: integer(q.from, 'from', 0), limit, kind: q.kind, since: time(q.since, 'since'), department: principal.department ?? q.department,
+      from: integer(parameters.from, 'from', 0), limit, kind: parameters.kind, since: time(parameters.since, 'since'), department: principal.department ?? parameters.department,
     }));
     return { data: entries.map((stored) => ({ ...stored.entry, leaf_hash: stored.leafHash })) };
   });
 
   admin.get('/audit/proof', { config: { access: 'read' } }, async (request) => {
     const principal = request.adminPrincipal;
-    const q = request.query as Record<string, string | undefined>;
-    const index = integer(q.index, 'index');
-    const treeSize = q.tree_size === undefined ? undefined : integer(q.tree_size, 'tree_size');
+    const parameters = request.query as Record<string, string | undefined>;
+    const index = integer(parameters.index, 'index');
+    const treeSize = parameters.tree_size === undefined ? undefined : integer(parameters.tree_size, 'tree_size');
     const stored = await ledger.entry(index);
     if (!stored || !visible(principal, stored.entry)) throw new CovenantError('not_found', `There is no entry ${index}.`);
     return query(() => ledger.inclusionProof(index, treeSize));
   });
 
   admin.get('/audit/consistency', { config: { access: 'read' } }, async (request) => {
-    const q = request.query as Record<string, string | undefined>;
-    return query(() => ledger.consistencyProof(integer(q.from, 'from'), integer(q.to, 'to')));
+    const parameters = request.query as Record<string, string | undefined>;
+    return query(() => ledger.consistencyProof(integer(parameters.from, 'from'), integer(parameters.to, 'to')));
   });
 
   admin.get('/audit/content/:seq', { config: { access: 'read' } }, async (request) => {
@@ -89,8 +89,8 @@ export function registerAuditRoutes(admin: FastifyInstance, ledger: LedgerStore)
 
   admin.get('/audit/export', { config: { access: 'read' } }, async (request) => {
     const principal = request.adminPrincipal;
-    const q = request.query as Record<string, string | undefined>;
-    return query(() => exportBundle(ledger, { since: time(q.since, 'since'), department: principal.department ?? q.department }));
+    const parameters = request.query as Record<string, string | undefined>;
+    return query(() => exportBundle(ledger, { since: time(parameters.since, 'since'), department: principal.department ?? parameters.department }));
   });
 
   // Verifying reads every department's entries.
