@@ -1,10 +1,14 @@
-// The covenant CLI as a user runs it: `config check` messages and exit codes, `serve` start-up line and graceful stop.
+// The covenant CLI as a user runs it: `config check` messages and exit codes, `serve` start-up line and graceful stop,
+// and how commands that act on a running gateway find it and its admin key.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from 'node:net';
+import { main } from '../src/cli/main.js';
+import { startTestGateway } from './helpers/gateway.js';
 
 const bin = fileURLToPath(new URL('../bin/covenant', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'covenant-cli-'));
@@ -169,5 +173,133 @@ describe('covenant serve', () => {
     const result = run(['serve', '--port', 'eighty']);
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('--port');
+  });
+});
+
+/** Run the CLI from source with its output and environment injected; the exit code it set. */
+async function runMain(args: string[], environment: Record<string, string | undefined> = {}) {
+  let stdout = '';
+  let stderr = '';
+  process.exitCode = undefined;
+  await main(args, { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), environment });
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { code, stdout, stderr };
+}
+
+/** A port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe('commands that act on a running gateway', () => {
+  let port = 0;
+  beforeAll(async () => { port = await closedPort(); });
+  const secrets = { OPS_KEY: 'sk-cli-ops', CLAIMS_ADMIN_KEY: 'sk-cli-claims-admin', BOT_KEY: 'sk-cli-bot' };
+  // The first admin key's variable is unset, so the client takes the second; the config's port is not the gateway's.
+  const gatewayConfig = `
+server: { port: {{PORT}} }
+store: sqlite:{{DB}}
+admin_keys:
+  - { name: unset, key_env: CLI_UNSET_ADMIN_KEY }
+  - { name: claims-admin, key_env: CLAIMS_ADMIN_KEY, department: claims }
+  - { name: ops, key_env: OPS_KEY }
+providers: [ { name: mock, type: mock } ]
+models: [ { alias: demo, provider: mock, version: mock-1 } ]
+org:
+  name: acme
+  departments:
+    - name: claims
+      budgets: [ { usd: 5, period: day } ]
+      keys: [ { name: bot, key_env: BOT_KEY } ]
+    - name: hr
+      budgets: [ { usd: 3, period: day } ]
+`;
+
+  it('finds the gateway by the address it recorded beside its store, and the admin key from the config', async () => {
+    const gateway = await startTestGateway(gatewayConfig.replace('{{PORT}}', String(port)), secrets);
+    const config = join(gateway.directory, 'covenant.yaml');
+    const recorded = join(gateway.directory, 'gateway.json');
+    try {
+      expect(JSON.parse(readFileSync(recorded, 'utf8'))).toMatchObject({ url: gateway.url, pid: process.pid });
+      // claims-admin is the first admin key whose variable is set: the report is narrowed to its department.
+      const spend = await runMain(['spend', '--config', config, '--json'], secrets);
+      expect(spend).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(spend.stdout).scopes.map((scope: { scope: string }) => scope.scope)).toEqual(['department:claims']);
+      // --admin-key-env picks another key; COVENANT_CONFIG stands in for --config.
+      const everything = await runMain(['spend', '--admin-key-env', 'OPS_KEY'], { ...secrets, COVENANT_CONFIG: config });
+      expect(everything.code).toBe(0);
+      expect(everything.stdout).toMatch(/^SCOPE\s+BUDGET/);
+      expect(everything.stdout).toContain('department:hr');
+      // --url wins over the recorded address.
+      const wrong = await runMain(['spend', '--config', config, '--url', `http://127.0.0.1:${port}`], secrets);
+      expect(wrong).toMatchObject({ code: 2, stderr: `covenant spend: cannot reach the gateway at http://127.0.0.1:${port}: ECONNREFUSED (address from --url)\n` });
+    } finally {
+      await gateway.close();
+    }
+    expect(existsSync(recorded)).toBe(false);
+    // With the gateway gone, the config's server is next.
+    const stopped = await runMain(['spend', '--config', config], secrets);
+    expect(stopped).toMatchObject({ code: 2, stderr: expect.stringContaining(`cannot reach the gateway at http://127.0.0.1:${port}: ECONNREFUSED (address from server in ${config})`) });
+    rmSync(gateway.directory, { recursive: true, force: true });
+  });
+
+  it('finds a `covenant serve` process by the address it records, which it removes when it stops', async () => {
+    const folder = mkdtempSync(join(directory, 'served-'));
+    const config = join(folder, 'covenant.yaml');
+    writeFileSync(config, gatewayConfig.replace('{{PORT}}', String(port)).replace('{{DB}}', join(folder, 'covenant.db')));
+    const child = spawn(process.execPath, [bin, 'serve', '--config', config, '--port', '0'], { cwd: directory, env: { ...process.env, ...secrets } });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let output = '';
+        child.stdout.on('data', (data: Buffer) => { output += data.toString(); if (output.includes('listening on')) resolve(); });
+        child.on('exit', () => reject(new Error(output)));
+      });
+      expect(JSON.parse(readFileSync(join(folder, 'gateway.json'), 'utf8')).pid).toBe(child.pid);
+      const spend = await runMain(['spend', '--config', config, '--admin-key-env', 'OPS_KEY'], secrets);
+      expect(spend).toMatchObject({ code: 0, stdout: expect.stringContaining('department:hr') });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    expect(existsSync(join(folder, 'gateway.json'))).toBe(false);
+  });
+
+  it('ignores an address recorded by a process that is no longer running', async () => {
+    const folder = mkdtempSync(join(directory, 'stale-'));
+    const config = join(folder, 'covenant.yaml');
+    writeFileSync(config, gatewayConfig.replace('{{PORT}}', String(port)).replace('{{DB}}', join(folder, 'covenant.db')));
+    const dead = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(join(folder, 'gateway.json'), JSON.stringify({ url: 'http://127.0.0.1:2', pid: dead, store: join(folder, 'covenant.db') }));
+    const outcome = await runMain(['spend', '--config', config], secrets);
+    expect(outcome).toMatchObject({ code: 2, stderr: expect.stringContaining(`at http://127.0.0.1:${port}: ECONNREFUSED (address from server in`) });
+  });
+
+  it('exits 2 saying which variables to set when no admin key is found, and for a missing or broken config', async () => {
+    const folder = mkdtempSync(join(directory, 'nokey-'));
+    const config = join(folder, 'covenant.yaml');
+    writeFileSync(config, gatewayConfig.replace('{{PORT}}', String(port)).replace('{{DB}}', join(folder, 'covenant.db')));
+    expect(await runMain(['spend', '--config', config])).toMatchObject({
+      code: 2, stderr: 'covenant spend: no admin key: set one of CLI_UNSET_ADMIN_KEY, CLAIMS_ADMIN_KEY, OPS_KEY, COVENANT_ADMIN_KEY, or name the variable with --admin-key-env\n',
+    });
+    expect(await runMain(['spend', '--admin-key-env', 'NOT_SET'])).toMatchObject({ code: 2, stderr: expect.stringContaining('set NOT_SET to an admin key') });
+    expect(await runMain(['spend', '--config', join(folder, 'absent.yaml')], secrets)).toMatchObject({ code: 2, stderr: expect.stringContaining('no config file at') });
+    writeFileSync(config, 'org: { name: [x }\n');
+    expect(await runMain(['spend', '--config', config], secrets)).toMatchObject({ code: 2, stderr: expect.stringMatching(/the config has errors:\n.*covenant\.yaml:\d+:\d+/) });
+  });
+
+  it('sends usage mistakes to the injected output with exit 2, and help with exit 0', async () => {
+    const unknown = await runMain(['spend', '--bogus']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--bogus'");
+    const help = await runMain(['spend', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--admin-key-env');
+    expect(help.stdout).toContain('--config');
   });
 });

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerAuditCommands } from '../src/cli/audit.js';
+import { storeLocation } from '../src/cli/command.js';
 import { openSqliteLedger } from '../src/ledger/index.js';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/core/merkle.js';
 import { generateSignerKey, parseSignerKey, verifierKeyOf } from '../src/core/checkpoint.js';
@@ -20,10 +21,14 @@ interface Outcome {
 }
 
 async function audit(...args: string[]): Promise<Outcome> {
+  return auditWith({}, ...args);
+}
+
+async function auditWith(environment: Record<string, string>, ...args: string[]): Promise<Outcome> {
   let stdout = '';
   let stderr = '';
   const program = new Command().exitOverride();
-  registerAuditCommands(program, { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text) });
+  registerAuditCommands(program, { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), environment });
   process.exitCode = undefined;
   await program.parseAsync(['audit', ...args], { from: 'user' });
   const code = Number(process.exitCode ?? 0);
@@ -199,5 +204,35 @@ describe('covenant audit export / verify-bundle', () => {
     writeFileSync(file, 'nonsense');
     expect(await audit('verify-bundle', file)).toMatchObject({ code: 2, stderr: expect.stringContaining('not valid JSON') });
     expect((await audit('verify-bundle', join(folder, 'absent.json'))).code).toBe(2);
+  });
+});
+
+describe('covenant audit --config', () => {
+  const config = (store: string) => {
+    const file = join(folder, 'covenant.yaml');
+    writeFileSync(file, `store: ${JSON.stringify(store)}\norg: { name: acme }\n`);
+    return file;
+  };
+
+  it("reads the ledger from the config's store, by --config or COVENANT_CONFIG", async () => {
+    const file = config(`sqlite:${path}`);
+    expect(await audit('verify', '--config', file)).toMatchObject({ code: 0, stdout: expect.stringContaining('ok: 12 entries') });
+    expect((await auditWith({ COVENANT_CONFIG: file }, 'entries', '--department', 'sales', '--json')).stdout).toContain('"department": "sales"');
+    // --data still names the database directly, and wins over COVENANT_CONFIG.
+    expect((await auditWith({ COVENANT_CONFIG: join(folder, 'absent.yaml') }, 'head', '--data', path)).code).toBe(0);
+  });
+
+  it('exits 2 for a missing or broken config, an absent database, or both --data and --config', async () => {
+    expect(await audit('verify', '--config', join(folder, 'absent.yaml'))).toMatchObject({ code: 2, stderr: expect.stringContaining('no config file at') });
+    expect(await audit('verify', '--config', config(`sqlite:${join(folder, 'nope.db')}`))).toMatchObject({ code: 2, stderr: expect.stringContaining('no ledger database at') });
+    expect(await audit('verify', '--config', config(`sqlite:${path}`), '--data', path)).toMatchObject({ code: 2, stderr: 'covenant audit verify: pass --data or --config, not both\n' });
+    writeFileSync(join(folder, 'broken.yaml'), 'store: sqlite:x.db\nextra: 1\norg: { name: acme }\n');
+    expect(await audit('verify', '--config', join(folder, 'broken.yaml'))).toMatchObject({ code: 2, stderr: expect.stringMatching(/broken\.yaml:2:1: .*extra/) });
+  });
+
+  it('finds a PostgreSQL ledger by the URL in the config', () => {
+    const url = 'postgres://127.0.0.1:5432/test?schema=covenant_audit';
+    expect(storeLocation({ config: config(url) }, {})).toBe(url);
+    expect(storeLocation({}, {})).toBe('.covenant/covenant.db');
   });
 });

@@ -1,6 +1,7 @@
 // `covenant config check`: validate a config file; a one-screen summary (exit 0) or precise problems (exit 2).
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, parseConfigText } from '../config/load.js';
+import { commandOutput, configFile, exitCodes, runCommand, type CommandOutput } from './command.js';
 import { resolveConfig } from '../config/resolve.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
 import { formatMicros } from '../core/money.js';
@@ -10,17 +11,18 @@ function budgetText(budgets: BudgetConfig[]): string {
   return budgets.map((budget) => (budget.usd !== undefined ? `$${budget.usd}/${budget.period}` : `${budget.tokens} tokens/${budget.period}`)).join(', ') || 'none';
 }
 
-export function registerConfigCommands(program: Command): void {
+export function registerConfigCommands(program: Command, output: Partial<CommandOutput> = {}): void {
+  const write = commandOutput(output);
   const config = program.command('config').description('work with the config file');
   config
     .command('check')
     .description('validate a config file and print a summary')
     .option('-c, --config <path>', 'config file (env COVENANT_CONFIG; default: the built-in demo)')
-    .action((options: { config?: string }) => {
-      const file = options.config ?? process.env.COVENANT_CONFIG;
+    .action((options: { config?: string }) => runCommand(write, 'config check', async () => {
+      const file = configFile(options.config, write.environment);
       try {
         const loaded = file ? loadConfigFile(file) : parseConfigText(demoConfigText, '<demo>');
-        const resolved = resolveConfig(loaded, file ? process.env : { ...demoEnvironment, ...process.env });
+        const resolved = resolveConfig(loaded, file ? write.environment : { ...demoEnvironment, ...write.environment });
         const lines = [
           `${file ?? '<demo>'}: valid (version ${resolved.version.slice(0, 12)})`,
           `  server     ${resolved.server.host}:${resolved.server.port}, body limit ${resolved.server.body_limit_bytes} bytes`,
@@ -36,15 +38,12 @@ export function registerConfigCommands(program: Command): void {
           `  admin keys ${resolved.raw.admin_keys.map((key) => `${key.name} (${key.role}${key.department ? `, ${key.department}` : ''})`).join(', ') || 'none'}`,
           ...resolved.warnings.map((warning) => `  warning: ${warning}`),
         ];
-        process.stdout.write(`${lines.join('\n')}\n`);
-        process.exitCode = 0;
+        write.stdout(`${lines.join('\n')}\n`);
+        return exitCodes.ok;
       } catch (error) {
-        if (error instanceof ConfigError) {
-          process.stderr.write(`${error.message}\n`);
-        } else {
-          process.stderr.write(`${file ?? '<demo>'}: ${(error as Error).message}\n`);
-        }
-        process.exitCode = 2;
+        // Problems are printed as they are: each already says file, line and column.
+        write.stderr(error instanceof ConfigError ? `${error.message}\n` : `${file ?? '<demo>'}: ${(error as Error).message}\n`);
+        return exitCodes.input;
       }
-    });
+    }));
 }

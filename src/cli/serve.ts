@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { startApp } from '../gateway/app.js';
 import { ConfigError } from '../config/load.js';
 import { demoAdminKey, demoUserKey } from '../config/demo.js';
+import { commandOutput, configFile as configFileOf, exitCodes, type CommandOutput } from './command.js';
 
 function parsePort(value: string): number {
   const port = Number(value);
@@ -10,7 +11,8 @@ function parsePort(value: string): number {
   return port;
 }
 
-export function registerServeCommand(program: Command): void {
+export function registerServeCommand(program: Command, output: Partial<CommandOutput> = {}): void {
+  const write = commandOutput(output);
   program
     .command('serve')
     .description('run the gateway (without a config: the demo setup on the mock provider)')
@@ -18,49 +20,49 @@ export function registerServeCommand(program: Command): void {
     .option('-p, --port <port>', 'port to listen on (env COVENANT_PORT)')
     .option('--host <host>', 'address to listen on')
     .action(async (options: { config?: string; port?: string; host?: string }) => {
-      const configFile = options.config ?? process.env.COVENANT_CONFIG ?? undefined;
-      const portText = options.port ?? process.env.COVENANT_PORT;
+      const configFile = configFileOf(options.config, write.environment);
+      const portText = options.port ?? write.environment.COVENANT_PORT;
       let port: number | undefined;
       try {
         port = portText === undefined || portText === '' ? undefined : parsePort(portText);
       } catch (error) {
-        process.stderr.write(`covenant: ${(error as Error).message}\n`);
-        process.exitCode = 2;
+        write.stderr(`covenant: ${(error as Error).message}\n`);
+        process.exitCode = exitCodes.input;
         return;
       }
       let app;
       try {
-        app = await startApp({ configFile, port, host: options.host, logger: true });
+        app = await startApp({ configFile, port, host: options.host, logger: true, environment: write.environment });
       } catch (error) {
         if (error instanceof ConfigError) {
-          process.stderr.write(`covenant: the config has errors:\n${error.message}\n`);
+          write.stderr(`covenant: the config has errors:\n${error.message}\n`);
         } else {
-          process.stderr.write(`covenant: cannot start: ${(error as Error).message}\n`);
+          write.stderr(`covenant: cannot start: ${(error as Error).message}\n`);
         }
-        process.exitCode = 2;
+        process.exitCode = exitCodes.input;
         return;
       }
-      for (const warning of app.config.warnings) process.stderr.write(`covenant: warning: ${warning}\n`);
+      for (const warning of app.config.warnings) write.stderr(`covenant: warning: ${warning}\n`);
       if (!configFile) {
-        process.stdout.write([
+        write.stdout([
           'covenant: no config file given, running the demo (mock provider, models "demo" and "demo-embed")',
           `covenant: demo key:  ${demoUserKey}`,
           `covenant: admin key: ${demoAdminKey}`,
           '',
         ].join('\n'));
       }
-      process.stdout.write(`covenant listening on ${app.url}\n`);
+      write.stdout(`covenant listening on ${app.url}\n`);
 
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
-        process.stdout.write(`covenant: ${signal} received, finishing in-flight requests\n`);
+        write.stdout(`covenant: ${signal} received, finishing in-flight requests\n`);
         app.close().then(() => {
-          process.stdout.write('covenant: stopped\n');
+          write.stdout('covenant: stopped\n');
           process.exit(0);
         }, (error: Error) => {
-          process.stderr.write(`covenant: error while stopping: ${error.message}\n`);
+          write.stderr(`covenant: error while stopping: ${error.message}\n`);
           process.exit(1);
         });
       };
@@ -68,8 +70,8 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => {
         app.reload('SIGHUP').then(
-          (summary) => process.stdout.write(`covenant: config reloaded (${JSON.stringify(summary)})\n`),
-          (error: Error) => process.stderr.write(`covenant: reload failed, keeping the running config:\n${error.message}\n`),
+          (summary) => write.stdout(`covenant: config reloaded (${JSON.stringify(summary)})\n`),
+          (error: Error) => write.stderr(`covenant: reload failed, keeping the running config:\n${error.message}\n`),
         );
       });
     });

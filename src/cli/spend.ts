@@ -2,10 +2,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { SpendLine, SpendReport } from '../budgets/spend-report.js';
 import { parseScope, scopeForms } from '../core/scope.js';
+import { commandOutput, exitCodes, runCommand, type CommandOutput, type ExitCode } from './command.js';
+import { connectGateway, gatewayOptions, type GatewayClientOptions } from './gateway-client.js';
 
-interface SpendCommandOptions {
-  url: string;
-  adminKeyEnv: string;
+interface SpendCommandOptions extends GatewayClientOptions {
   scope?: string;
   json?: boolean;
 }
@@ -32,51 +32,12 @@ export function formatSpendTable(report: SpendReport): string {
   return `${[render(header), ...rows.map(render)].join('\n')}\n`;
 }
 
-async function runSpend(options: SpendCommandOptions): Promise<void> {
-  const adminKey = process.env[options.adminKeyEnv];
-  if (!adminKey) {
-    process.stderr.write(`covenant spend: set ${options.adminKeyEnv} to an admin key (or name another variable with --admin-key-env)\n`);
-    process.exitCode = 2;
-    return;
-  }
-  let url: URL;
-  try {
-    url = new URL('/admin/spend', options.url);
-  } catch {
-    process.stderr.write(`covenant spend: --url "${options.url}" is not a URL\n`);
-    process.exitCode = 2;
-    return;
-  }
-  if (options.scope) url.searchParams.set('scope', options.scope);
-  let response: Response;
-  try {
-    response = await fetch(url, { headers: { authorization: `Bearer ${adminKey}`, accept: 'application/json' } });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    process.stderr.write(`covenant spend: cannot reach the gateway at ${url.origin}: ${cause?.code ?? cause?.message ?? (error as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { error?: { message?: string } }).error?.message ?? text;
-    } catch { /* not JSON: show it as it came */ }
-    process.stderr.write(`covenant spend: the gateway answered HTTP ${response.status}: ${message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  let report: SpendReport;
-  try {
-    report = JSON.parse(text) as SpendReport;
-  } catch {
-    process.stderr.write(`covenant spend: the gateway's answer is not JSON\n`);
-    process.exitCode = 2;
-    return;
-  }
-  process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSpendTable(report));
-  process.exitCode = 0;
+async function runSpend(options: SpendCommandOptions, output: CommandOutput): Promise<ExitCode> {
+  const client = connectGateway(options, output.environment);
+  const query = options.scope ? `?${new URLSearchParams({ scope: options.scope })}` : '';
+  const report = await client.get<SpendReport>(`/admin/spend${query}`);
+  output.stdout(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatSpendTable(report));
+  return exitCodes.ok;
 }
 
 /** `--scope`, checked against the scope grammar before the gateway is asked (a usage error: exit 2). */
@@ -85,13 +46,12 @@ function scopeOption(value: string): string {
   return value;
 }
 
-export function registerSpendCommands(program: Command): void {
-  program
+export function registerSpendCommands(program: Command, output: Partial<CommandOutput> = {}): void {
+  const write = commandOutput(output);
+  gatewayOptions(program
     .command('spend')
-    .description('show every budget: limit, spent, reserved, remaining and period (GET /admin/spend)')
-    .option('--url <url>', 'gateway address', 'http://127.0.0.1:4141')
-    .option('--admin-key-env <name>', 'environment variable holding the admin key', 'COVENANT_ADMIN_KEY')
+    .description('show every budget: limit, spent, reserved, remaining and period (GET /admin/spend)'))
     .option('--scope <scope>', 'one scope only, e.g. department:claims, key:ID, user:claims/alice or user:claims (every user)', scopeOption)
     .option('--json', 'print the JSON report')
-    .action(runSpend);
+    .action((options: SpendCommandOptions) => runCommand(write, 'spend', () => runSpend(options, write)));
 }

@@ -1,12 +1,40 @@
-// Admin API authentication: admin keys from the config (hashed), with role and an optional department scope.
+// The one admin surface: a plugin under /admin that authenticates the admin key and applies role and department scope.
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CovenantError } from '../core/errors.js';
 import { hashSecret, type AdminKey } from '../config/resolve.js';
 
+export type AdminRole = AdminKey['role'];
+
 export interface AdminPrincipal {
   name: string;
-  role: 'admin' | 'auditor';
+  role: AdminRole;
   /** When set, the principal sees only this department's records. */
   department: string | null;
+}
+
+/**
+ * What an admin route needs, declared as `config: { access }` when it registers.
+ * `read` and `write` let a department-scoped key in (the handler narrows to its department);
+ * `organisation-read` and `organisation-write` act on the whole organisation, so they need an unscoped key.
+ */
+export const adminAccesses = ['read', 'write', 'organisation-read', 'organisation-write'] as const;
+export type AdminAccess = (typeof adminAccesses)[number];
+
+/** Which role may do what: the one table. A new role (finops, reviewer) is a new row here and in the config schema. */
+export const roleAccess: Record<AdminRole, readonly AdminAccess[]> = {
+  admin: ['read', 'write', 'organisation-read', 'organisation-write'],
+  auditor: ['read', 'organisation-read'],
+};
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Required on every route under /admin: the admin plugin refuses to start without it. */
+    access?: AdminAccess;
+  }
+  interface FastifyRequest {
+    /** The authenticated admin key; set by the admin plugin on every /admin route before its handler runs. */
+    adminPrincipal: AdminPrincipal;
+  }
 }
 
 export function authenticateAdmin(adminKeys: AdminKey[], authorization: string | undefined): AdminPrincipal {
@@ -19,9 +47,18 @@ export function authenticateAdmin(adminKeys: AdminKey[], authorization: string |
   return { name: key.name, role: key.role, department: key.department };
 }
 
-/** Writes need an unscoped admin; auditors and department admins only read. */
-export function requireWriter(principal: AdminPrincipal): void {
-  if (principal.role !== 'admin') throw new CovenantError('forbidden', 'This admin key is read-only (role auditor).');
+/** Refuse a principal whose role or department scope does not allow what the route declared. */
+export function authorizeAdmin(principal: AdminPrincipal, access: AdminAccess): void {
+  const granted = roleAccess[principal.role];
+  if (!granted.includes(access)) {
+    const readOnly = !granted.some((entry) => entry.endsWith('write'));
+    throw new CovenantError('forbidden', readOnly
+      ? `This admin key is read-only (role ${principal.role}).`
+      : `This admin key (role ${principal.role}) may not do this (${access}).`);
+  }
+  if (access.startsWith('organisation-') && principal.department !== null) {
+    throw new CovenantError('forbidden', `This acts on the whole organisation; this admin key is scoped to department "${principal.department}".`);
+  }
 }
 
 export function requireDepartmentAccess(principal: AdminPrincipal, department: string): void {
@@ -29,3 +66,37 @@ export function requireDepartmentAccess(principal: AdminPrincipal, department: s
     throw new CovenantError('forbidden', `This admin key is scoped to department "${principal.department}".`);
   }
 }
+
+export interface AdminPluginOptions {
+  /** The admin keys in force now (they change on reload). */
+  adminKeys: () => AdminKey[];
+  /** Route groups to register under /admin; each route declares `config: { access }`. */
+  routes: ((admin: FastifyInstance) => void)[];
+}
+
+function authorizationHeader(request: FastifyRequest): string | undefined {
+  const value = request.headers.authorization;
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Register with `app.register(adminPlugin, { prefix: '/admin', ... })`. Encapsulated: its hooks apply to its routes only.
+ * @example admin.get('/spend', { config: { access: 'read' } }, async (request) => report(request.adminPrincipal))
+ */
+export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (admin, options) => {
+  admin.decorateRequest('adminPrincipal', null as unknown as AdminPrincipal);
+  // A route that forgot to declare its access fails the start, rather than being open to every admin key.
+  admin.addHook('onRoute', (route) => {
+    const access = route.config?.access;
+    if (access === undefined || !adminAccesses.includes(access)) {
+      throw new Error(`admin route ${String(route.method)} ${route.url} must declare config.access (one of ${adminAccesses.join(', ')})`);
+    }
+  });
+  admin.addHook('onRequest', async (request) => {
+    const access = request.routeOptions.config.access as AdminAccess;
+    const principal = authenticateAdmin(options.adminKeys(), authorizationHeader(request));
+    authorizeAdmin(principal, access);
+    request.adminPrincipal = principal;
+  });
+  for (const register of options.routes) register(admin);
+};

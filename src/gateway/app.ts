@@ -13,6 +13,7 @@ import { createProviders } from '../providers/registry.js';
 import { openStores, type Stores } from '../stores/index.js';
 import type { KeyRecord } from '../stores/records.js';
 import type { AdminPrincipal } from './admin-auth.js';
+import { recordAddress } from './address-file.js';
 import { Gateway } from './gateway.js';
 import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
@@ -156,9 +157,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     bodyLimit: config.server.body_limit_bytes,
     logger: options.logger,
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
-    routes: [
-      (instance) => registerSpendRoutes(instance, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
-      (instance) => registerAuditRoutes(instance, gateway, ledger),
+    adminRoutes: [
+      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
+      (admin) => registerAuditRoutes(admin, ledger),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.
@@ -168,6 +169,16 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   await server.listen({ host, port });
   const address = server.server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`;
+  // CLI commands (spend, …) find a gateway on an embedded store by this record beside its database.
+  let forgetAddress = () => {};
+  if (config.store.kind === 'sqlite' && config.store.path !== ':memory:') {
+    try {
+      forgetAddress = recordAddress(config.store.path, url);
+    } catch (error) {
+      onError(error, 'gateway address file');
+    }
+  }
 
   let closed = false;
   const app: App = {
@@ -175,7 +186,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     gateway,
     server,
     stores,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}`,
+    url,
     reload,
     async close() {
       if (closed) return;
@@ -184,6 +195,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       grace.unref();
       // Keep-alive connections become idle as their last response ends: close them then, not at the keep-alive timeout.
       const sweep = setInterval(() => server.server.closeIdleConnections(), 50);
+      forgetAddress();
       await server.close();
       clearInterval(sweep);
       clearTimeout(grace);

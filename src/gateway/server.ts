@@ -1,6 +1,7 @@
-// The HTTP server (fastify): body parsing with limits, one error handler in OpenAI's shape, and the routes.
+// The HTTP server (fastify): body parsing with limits, one error handler in OpenAI's shape, the routes and the admin plugin.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CovenantError } from '../core/errors.js';
+import { adminPlugin } from './admin-auth.js';
 import { toCovenantError } from './error-response.js';
 import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
@@ -13,8 +14,8 @@ export interface ServerOptions {
   gateway: Gateway;
   bodyLimit: number;
   adminHooks?: AdminHooks;
-  /** Extra route groups (ledger, spend, messages) registered by the app. */
-  routes?: ((app: FastifyInstance) => void)[];
+  /** Extra admin route groups (spend, audit) registered by the app under /admin, each route declaring its access. */
+  adminRoutes?: ((admin: FastifyInstance) => void)[];
   logger?: boolean;
 }
 
@@ -23,7 +24,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     bodyLimit: options.bodyLimit,
     logger: options.logger ? { level: 'warn', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] } : false,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests that arrive while closing are refused by the hook below, in Covenant's error shape.
+    return503OnClosing: false,
     genReqId: () => '',
   });
 
@@ -44,6 +46,21 @@ export function createServer(options: ServerOptions): FastifyInstance {
     }
   });
 
+  // Set when close() begins: requests still arriving on open connections get 503 shutting_down.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) {
+      done();
+      return;
+    }
+    reply.header('connection', 'close');
+    done(new CovenantError('shutting_down'));
+  });
+
   app.setErrorHandler((error, request, reply) => {
     const covenantError = toCovenantError(error, options.bodyLimit);
     if (covenantError.code === 'internal_error') request.log.error({ err: error }, 'internal error');
@@ -61,7 +78,10 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerSystemRoutes(app, options.gateway);
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
-  registerAdminRoutes(app, options.gateway, options.adminHooks);
-  for (const register of options.routes ?? []) register(app);
+  app.register(adminPlugin, {
+    prefix: '/admin',
+    adminKeys: () => options.gateway.config.adminKeys,
+    routes: [(admin) => registerAdminRoutes(admin, options.gateway, options.adminHooks), ...(options.adminRoutes ?? [])],
+  });
   return app;
 }

@@ -1,13 +1,12 @@
-// Admin API: virtual keys (create returns the secret once), the request log, and config reload.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+// Admin API: virtual keys (create returns the secret once), the request log, and config reload; registered under /admin.
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CovenantError } from '../../core/errors.js';
 import { budgetSchema } from '../../config/schema.js';
 import type { KeyRecord } from '../../stores/records.js';
-import { authenticateAdmin, requireDepartmentAccess, requireWriter, type AdminPrincipal } from '../admin-auth.js';
+import { requireDepartmentAccess, type AdminPrincipal } from '../admin-auth.js';
 import type { Gateway } from '../gateway.js';
 import { parseBody } from '../validate.js';
-import { header } from './openai.js';
 
 const createKeySchema = z.strictObject({
   department: z.string().min(1),
@@ -30,12 +29,10 @@ export interface AdminHooks {
   reload?(principal: AdminPrincipal): Promise<Record<string, unknown>>;
 }
 
-export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway, hooks: AdminHooks = {}): void {
-  const admin = (request: FastifyRequest) => authenticateAdmin(gateway.config.adminKeys, header(request, 'authorization'));
-
-  app.post('/admin/keys', async (request, reply) => {
-    const principal = admin(request);
-    requireWriter(principal);
+/** Routes relative to the admin plugin's /admin prefix; the plugin has authenticated and authorized the principal. */
+export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, hooks: AdminHooks = {}): void {
+  admin.post('/keys', { config: { access: 'write' } }, async (request, reply) => {
+    const principal = request.adminPrincipal;
     const body = parseBody(createKeySchema, request.body);
     requireDepartmentAccess(principal, body.department);
     if (!gateway.config.departments.has(body.department)) {
@@ -52,15 +49,14 @@ export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway, hook
     return { ...publicKey(key), key: secret };
   });
 
-  app.get('/admin/keys', async (request) => {
-    const principal = admin(request);
+  admin.get('/keys', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const keys = await gateway.keys.list();
     return { data: keys.filter((key) => principal.department === null || key.department === principal.department).map(publicKey) };
   });
 
-  app.delete('/admin/keys/:id', async (request) => {
-    const principal = admin(request);
-    requireWriter(principal);
+  admin.delete('/keys/:id', { config: { access: 'write' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const { id } = request.params as { id: string };
     const existing = (await gateway.keys.list()).find((key) => key.id === id);
     if (!existing) throw new CovenantError('not_found', `There is no key "${id}".`);
@@ -70,8 +66,8 @@ export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway, hook
     return publicKey(key ?? existing);
   });
 
-  app.get('/admin/requests', async (request) => {
-    const principal = admin(request);
+  admin.get('/requests', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const query = request.query as { limit?: string };
     const limit = query.limit === undefined ? 50 : Number(query.limit);
     if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
@@ -89,9 +85,9 @@ export function registerAdminRoutes(app: FastifyInstance, gateway: Gateway, hook
     };
   });
 
-  app.post('/admin/reload', async (request) => {
-    const principal = admin(request);
-    requireWriter(principal);
+  // A reload replaces every department's keys, budgets and models, so a department-scoped admin may not.
+  admin.post('/reload', { config: { access: 'organisation-write' } }, async (request) => {
+    const principal = request.adminPrincipal;
     if (!hooks.reload) throw new CovenantError('invalid_request', 'This gateway runs without a config file; there is nothing to reload.');
     try {
       return await hooks.reload(principal);

@@ -1,10 +1,8 @@
 // Admin API for the evidence ledger under /admin/audit: head, entries, proofs, content, export and verify; department-scoped keys see only their department.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { CovenantError } from '../../core/errors.js';
 import { exportBundle, LedgerQueryError, verifyLedger, type LedgerStore } from '../../ledger/index.js';
-import { authenticateAdmin, type AdminPrincipal } from '../admin-auth.js';
-import type { Gateway } from '../gateway.js';
-import { header } from './openai.js';
+import type { AdminPrincipal } from '../admin-auth.js';
 
 function integer(value: string | undefined, name: string, fallback?: number): number {
   if (value === undefined || value === '') {
@@ -33,13 +31,11 @@ async function query<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-export function registerAuditRoutes(app: FastifyInstance, gateway: Gateway, ledger: LedgerStore): void {
-  const admin = (request: FastifyRequest): AdminPrincipal => authenticateAdmin(gateway.config.adminKeys, header(request, 'authorization'));
-  /** A scoped principal may see an entry only if it is its department's. */
+/** Routes relative to the admin plugin's /admin prefix. */
+export function registerAuditRoutes(admin: FastifyInstance, ledger: LedgerStore): void {  /** A scoped principal may see an entry only if it is its department's. */
   const visible = (principal: AdminPrincipal, entry: { department?: string }) => principal.department === null || entry.department === principal.department;
 
-  app.get('/admin/audit/head', async (request) => {
-    admin(request);
+  admin.get('/audit/head', { config: { access: 'read' } }, async () => {
     const checkpoint = await ledger.latestCheckpoint();
     const head = await ledger.head();
     return {
@@ -50,41 +46,39 @@ export function registerAuditRoutes(app: FastifyInstance, gateway: Gateway, ledg
     };
   });
 
-  app.get('/admin/audit/public-key', async (request, reply) => {
-    admin(request);
+  admin.get('/audit/public-key', { config: { access: 'read' } }, async (_request, reply) => {
     reply.type('text/plain; charset=utf-8');
     return `${await ledger.publicKey()}\n`;
   });
 
-  app.get('/admin/audit/entries', async (request) => {
-    const principal = admin(request);
-    const q = request.query as Record<string, string | undefined>;
-    const limit = integer(q.limit, 'limit', 100);
+  admin.get('/audit/entries', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
+    const parameters = request.query as Record<string, string | undefined>;
+    const limit = integer(parameters.limit, 'limit', 100);
     if (limit < 1 || limit > 10_000) throw new CovenantError('invalid_request', 'limit must be from 1 to 10000.', { param: 'limit' });
     const entries = await query(() => ledger.entries({
-      from: integer(q.from, 'from', 0), limit, kind: q.kind, since: time(q.since, 'since'), department: principal.department ?? q.department,
+      from: integer(parameters.from, 'from', 0), limit, kind: parameters.kind, since: time(parameters.since, 'since'), department: principal.department ?? parameters.department,
     }));
     return { data: entries.map((stored) => ({ ...stored.entry, leaf_hash: stored.leafHash })) };
   });
 
-  app.get('/admin/audit/proof', async (request) => {
-    const principal = admin(request);
-    const q = request.query as Record<string, string | undefined>;
-    const index = integer(q.index, 'index');
-    const treeSize = q.tree_size === undefined ? undefined : integer(q.tree_size, 'tree_size');
+  admin.get('/audit/proof', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
+    const parameters = request.query as Record<string, string | undefined>;
+    const index = integer(parameters.index, 'index');
+    const treeSize = parameters.tree_size === undefined ? undefined : integer(parameters.tree_size, 'tree_size');
     const stored = await ledger.entry(index);
     if (!stored || !visible(principal, stored.entry)) throw new CovenantError('not_found', `There is no entry ${index}.`);
     return query(() => ledger.inclusionProof(index, treeSize));
   });
 
-  app.get('/admin/audit/consistency', async (request) => {
-    admin(request);
-    const q = request.query as Record<string, string | undefined>;
-    return query(() => ledger.consistencyProof(integer(q.from, 'from'), integer(q.to, 'to')));
+  admin.get('/audit/consistency', { config: { access: 'read' } }, async (request) => {
+    const parameters = request.query as Record<string, string | undefined>;
+    return query(() => ledger.consistencyProof(integer(parameters.from, 'from'), integer(parameters.to, 'to')));
   });
 
-  app.get('/admin/audit/content/:seq', async (request) => {
-    const principal = admin(request);
+  admin.get('/audit/content/:seq', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const seq = integer((request.params as { seq: string }).seq, 'seq');
     const stored = await ledger.entry(seq);
     if (!stored || !visible(principal, stored.entry)) throw new CovenantError('not_found', `There is no entry ${seq}.`);
@@ -93,15 +87,12 @@ export function registerAuditRoutes(app: FastifyInstance, gateway: Gateway, ledg
     return content;
   });
 
-  app.get('/admin/audit/export', async (request) => {
-    const principal = admin(request);
-    const q = request.query as Record<string, string | undefined>;
-    return query(() => exportBundle(ledger, { since: time(q.since, 'since'), department: principal.department ?? q.department }));
+  admin.get('/audit/export', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
+    const parameters = request.query as Record<string, string | undefined>;
+    return query(() => exportBundle(ledger, { since: time(parameters.since, 'since'), department: principal.department ?? parameters.department }));
   });
 
-  app.get('/admin/audit/verify', async (request) => {
-    const principal = admin(request);
-    if (principal.department !== null) throw new CovenantError('forbidden', 'Verifying the whole log needs an unscoped admin or auditor key.');
-    return verifyLedger(ledger);
-  });
+  // Verifying reads every department's entries.
+  admin.get('/audit/verify', { config: { access: 'organisation-read' } }, async () => verifyLedger(ledger));
 }

@@ -1,14 +1,12 @@
 // Admin API for budgets: GET /admin/spend (every scope's limit, spent, reserved, remaining, window) and GET /admin/alerts.
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { alertListEntry, type AlertStore } from '../../budgets/alerts.js';
 import type { BudgetScope } from '../../budgets/guard.js';
 import { spendReport } from '../../budgets/spend-report.js';
 import type { BudgetStore } from '../../budgets/store.js';
 import { CovenantError } from '../../core/errors.js';
 import { counterScopeForms, formatScope, parseScope, scopeDepartment, scopeForms } from '../../core/scope.js';
-import { authenticateAdmin, type AdminPrincipal } from '../admin-auth.js';
 import type { Gateway } from '../gateway.js';
-import { header } from './openai.js';
 
 /** Whether a scope string belongs to a department: the department itself, its keys, its users. */
 function inDepartment(scope: string, department: string, keyDepartments: Map<string, string>): boolean {
@@ -27,11 +25,10 @@ function scopeParameter(scope: string | undefined, everyUser: boolean): string |
   throw new CovenantError('invalid_request', `scope must look like ${everyUser ? scopeForms : counterScopeForms}.`, { param: 'scope' });
 }
 
-export function registerSpendRoutes(app: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore }): void {
-  const admin = (request: FastifyRequest): AdminPrincipal => authenticateAdmin(gateway.config.adminKeys, header(request, 'authorization'));
-
-  app.get('/admin/spend', async (request) => {
-    const principal = admin(request);
+/** Routes relative to the admin plugin's /admin prefix. */
+export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore }): void {
+  admin.get('/spend', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const scope = scopeParameter((request.query as { scope?: string }).scope, true);
     const config = gateway.config;
     const keys = (await gateway.keys.list()).filter((key) => key.revokedAt === null);
@@ -50,8 +47,8 @@ export function registerSpendRoutes(app: FastifyInstance, gateway: Gateway, stor
     return { time: report.time, scopes: visible.map((entry) => (keyNames.has(entry.scope) ? { ...entry, key: keyNames.get(entry.scope) } : entry)) };
   });
 
-  app.get('/admin/alerts', async (request) => {
-    const principal = admin(request);
+  admin.get('/alerts', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
     const { limit } = request.query as { limit?: string };
     const scope = scopeParameter((request.query as { scope?: string }).scope, false);
     const count = limit === undefined ? 100 : Number(limit);
