@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerAuditCommands } from '../src/cli/audit.js';
-import { openSqliteLedger } from '../src/ledger/index.js';
+import { openSqliteLedger } from '../src/stores/sqlite/ledger-store.js';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/core/merkle.js';
 import { generateSignerKey, parseSignerKey, verifierKeyOf } from '../src/core/checkpoint.js';
 

@@ -2,7 +2,7 @@
 // Actions set process.exitCode (0 ok, 1 verification failed, 2 usage or input error) instead of exiting, so tests can run them.
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { openSqliteLedger } from '../ledger/sqlite-store.js';
+import { openSqliteLedger } from '../stores/sqlite/ledger-store.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { exportBundle, verifyBundle } from '../ledger/bundle.js';
 import type { LedgerStore } from '../ledger/types.js';
@@ -205,7 +205,7 @@ async function withLedger(path: string, action: (store: LedgerStore) => Promise<
 
 /** Distributed mode: `--data postgres://host/db?schema=covenant` reads the shared ledger. */
 async function withPostgresLedger(url: string, action: (store: LedgerStore) => Promise<number>): Promise<number> {
-  const { parsePostgresLocation } = await import('../stores/distributed.js');
+  const { parsePostgresLocation } = await import('../stores/postgres/index.js');
   const { openPostgres } = await import('../stores/postgres/database.js');
   const { openPostgresLedger } = await import('../stores/postgres/ledger-store.js');
   const location = parsePostgresLocation(url);

@@ -9,6 +9,7 @@ import { encodingForModel, preloadEncoding } from '../core/tokens.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
 import { openStores, type Stores } from '../stores/index.js';
+import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
 import type { AdminPrincipal } from './admin-auth.js';
 import { Gateway } from './gateway.js';
@@ -98,7 +99,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       threshold: alert.threshold, webhook: alert.webhook ?? null, config_version: config.version,
     }),
   });
-  const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, onError });
+  const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, onError, localCapStore: createMemoryBudgetStore() });
   const maxRequestMs = () => config.server.upstream_timeout_ms + config.server.shutdown_grace_ms + 60_000;
   // An embedded database has one owner: every reservation left in it is a crashed run's, counted at its worst case.
   // Shared stores can only count reservations older than the longest a request may run.

@@ -37,6 +37,8 @@ export interface RedisBudgetStoreOptions {
 export interface RedisBudgetStore extends BudgetStore {
   /** Reload Redis from PostgreSQL now (normally automatic when the marker is missing or stale). */
   rebuild(): Promise<void>;
+  /** One PING: resolves when Redis answers (the connection's command timeout bounds it). */
+  ping(): Promise<void>;
 }
 
 const dayMs = 86_400_000;
@@ -195,6 +197,10 @@ class RedisBudgets implements RedisBudgetStore {
 
   async rebuild(): Promise<void> {
     await unavailableOnError(() => this.#rebuild(true));
+  }
+
+  async ping(): Promise<void> {
+    await this.#redis.ping();
   }
 
   async close(): Promise<void> {

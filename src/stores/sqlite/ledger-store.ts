@@ -9,16 +9,16 @@ import {
   toHex,
   type Hash,
   type NodeReader,
-} from '../core/merkle.js';
-import { generateSignerKey, isValidKeyName, parseSignerKey, signCheckpoint, verifierKeyOf, type NoteSigner } from '../core/checkpoint.js';
-import { migrate, openDatabase, type SqliteDatabase } from '../stores/sqlite/database.js';
-import { contentFromRow, prepareContent, type ContentRow } from './content.js';
-import { prepareEntry } from './entry.js';
-import { LedgerQueryError } from './errors.js';
-import { ledgerMigrations } from './migrations.js';
-import { computedNodes, lowestStoredLevel, sqliteTreeReader } from './sqlite-tree.js';
-import type { TurnOutcome, TurnScheduler } from '../stores/sqlite/turn.js';
-import { cachedReader, checkpointFromRow, entryFromRow, prepareStatements, type BatchRow, type CheckpointRow, type EntryRow, type TimeMark } from './sqlite-statements.js';
+} from '../../core/merkle.js';
+import { generateSignerKey, isValidKeyName, parseSignerKey, signCheckpoint, verifierKeyOf, type NoteSigner } from '../../core/checkpoint.js';
+import { migrate, openDatabase, type SqliteDatabase } from './database.js';
+import { contentFromRow, prepareContent, type ContentRow } from '../../ledger/content.js';
+import { prepareEntry } from '../../ledger/entry.js';
+import { LedgerQueryError } from '../../ledger/errors.js';
+import { ledgerMigrations } from './ledger-migrations.js';
+import { computedNodes, lowestStoredLevel, sqliteTreeReader } from './ledger-tree.js';
+import type { TurnOutcome, TurnScheduler } from './turn.js';
+import { cachedReader, checkpointFromRow, entryFromRow, prepareStatements, type BatchRow, type CheckpointRow, type EntryRow, type TimeMark } from './ledger-statements.js';
 import type {
   AppendResult,
   ConsistencyProofResult,
@@ -33,7 +33,7 @@ import type {
   StoredEntry,
   TreeHead,
   TreeNode,
-} from './types.js';
+} from '../../ledger/types.js';
 
 export interface SqliteLedgerOptions {
   /** Database file (':memory:' for tests). Ignored when `database` is given. */

@@ -1,6 +1,6 @@
 // An in-process BudgetStore (nothing survives a restart): for tests and the per-replica emergency cap.
-import { parseCounterKey } from '../core/budget-math.js';
-import type { BudgetStore, CounterRecord, CounterState, Reservation, ReservationItem, SettleResult } from './store.js';
+import { parseCounterKey } from '../../core/budget-math.js';
+import type { BudgetStore, CounterRecord, CounterState, Reservation, ReservationItem, SettleResult } from '../../budgets/store.js';
 
 interface HeldReservation { createdAt: number; items: { counterKey: string; amount: number }[] }
 

@@ -17,12 +17,12 @@
 // Reservations themselves live only in memory.
 //
 // One process owns a database file's budget tables (replicas share Redis instead, issue 5).
-import { parseCounterKey } from '../core/budget-math.js';
-import { migrate, type Migration, type SqliteDatabase } from '../stores/sqlite/database.js';
-import { BudgetJournal, journalPathOf, readJournal } from './journal.js';
+import { parseCounterKey } from '../../core/budget-math.js';
+import { migrate, type Migration, type SqliteDatabase } from './database.js';
+import { BudgetJournal, journalPathOf, readJournal } from './budget-journal.js';
 import type {
   BudgetStore, CounterRecord, CounterState, CounterValues, Reservation, ReservationItem, ReserveResult, SettleResult, SpendFilter,
-} from './store.js';
+} from '../../budgets/store.js';
 
 /**
  * The row of budget_counters that holds, in `reserved`, how many reservations are in flight (not a budget: no

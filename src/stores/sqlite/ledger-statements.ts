@@ -1,10 +1,10 @@
 // SQLite statements of the evidence ledger, row mapping, and a cache of upper-level subtree hashes for fast proofs.
 import type { Statement } from 'better-sqlite3';
-import { toHex, type Hash, type NodeReader } from '../core/merkle.js';
-import type { SqliteDatabase } from '../stores/sqlite/database.js';
-import { parseEntryJson } from './entry.js';
-import { lowestStoredLevel } from './sqlite-tree.js';
-import type { StoredCheckpoint, StoredEntry } from './types.js';
+import { toHex, type Hash, type NodeReader } from '../../core/merkle.js';
+import type { SqliteDatabase } from './database.js';
+import { parseEntryJson } from '../../ledger/entry.js';
+import { lowestStoredLevel } from './ledger-tree.js';
+import type { StoredCheckpoint, StoredEntry } from '../../ledger/types.js';
 
 export interface CheckpointRow {
   size: number;
