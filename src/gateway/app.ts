@@ -158,6 +158,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     gateway,
     bodyLimit: config.server.body_limit_bytes,
     logger: options.logger,
+    health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     routes: [
       (instance) => registerSpendRoutes(instance, gateway, { budgets: stores.budgets, alerts: stores.alerts }),

@@ -7,7 +7,7 @@ import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
 import { registerMessagesRoutes } from './routes/messages.js';
 import { registerOpenAIRoutes } from './routes/openai.js';
 import { anthropicErrorType } from './messages/index.js';
-import { registerSystemRoutes } from './routes/system.js';
+import { registerSystemRoutes, type HealthProbe } from './routes/system.js';
 
 export interface ServerOptions {
   gateway: Gateway;
@@ -16,6 +16,8 @@ export interface ServerOptions {
   /** Extra route groups (ledger, spend, messages) registered by the app. */
   routes?: ((app: FastifyInstance) => void)[];
   logger?: boolean;
+  /** What /healthz probes (the stores' reachability). */
+  health?: HealthProbe;
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
@@ -58,7 +60,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     reply.code(404).send(new CovenantError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`).toBody());
   });
 
-  registerSystemRoutes(app, options.gateway);
+  registerSystemRoutes(app, options.gateway, options.health);
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
   registerAdminRoutes(app, options.gateway, options.adminHooks);
