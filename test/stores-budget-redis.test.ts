@@ -86,6 +86,28 @@ describe('Redis budget store: distributed behaviour', () => {
     await setup.cleanup();
   });
 
+  it('prunes a counter from both Redis hashes and from PostgreSQL, so a rebuild does not bring it back', async () => {
+    setup = await deployment();
+    const store = await setup.replica();
+    for (const key of [orgDay, keyDay]) {
+      const held = reservation([{ counterKey: key, amount: 100, limit: 1000 }]);
+      await store.tryReserve(held);
+      await store.settle(held.id, { [key]: 70 });
+    }
+    expect(await store.pruneCounters([{ counterKey: orgDay, spent: 70 }])).toEqual([orgDay]);
+    const redis = new Redis(redisUrl);
+    try {
+      const hashes = (await setup.redis.keys()).filter((key) => key.endsWith(':spent') || key.endsWith(':reserved'));
+      expect(hashes.length).toBe(2);
+      for (const hash of hashes) expect(await redis.hexists(hash, orgDay)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await durableSpend(await setup.database())).toEqual(new Map([[keyDay, 70]]));
+    await store.rebuild();
+    expect((await store.spend()).map((record) => record.counterKey)).toEqual([keyDay]);
+  });
+
   it('rebuilds the counters from PostgreSQL after its Redis keys are deleted: spend kept, in-flight counted', async () => {
     setup = await deployment();
     const store = await setup.replica();

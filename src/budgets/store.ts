@@ -94,5 +94,11 @@ export interface BudgetStore {
   recoverOrphans(createdBefore: number): Promise<number>;
   /** Counters for reports, filtered by scope. */
   spend(filter?: SpendFilter): Promise<CounterRecord[]>;
+  /**
+   * Delete counters of windows that are over (budgets/window-pruning.ts decides which), each only when it holds no
+   * open reservation and its spend is still `spent`: the figure the caller reported, so none is lost unreported.
+   * Returns the keys deleted.
+   */
+  pruneCounters(counters: readonly { counterKey: string; spent: number }[]): Promise<string[]>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AlertNotifier, type AlertRecord } from '../budgets/alerts.js';
 import { BudgetGuard } from '../budgets/guard.js';
+import { pruneClosedWindows, windowClosedEntry } from '../budgets/window-pruning.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { loadConfigFile, parseConfigText, type LoadedConfig } from '../config/load.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
@@ -108,6 +109,16 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     guard.recoverOrphans(maxRequestMs()).catch((error) => onError(error, 'orphan recovery'));
   }, 60_000);
   orphanSweep.unref();
+  // Counters of windows over for longer than a request may run go, each window's final spend on the ledger first.
+  const pruneWindows = () => pruneClosedWindows({
+    store: stores.budgets, now: Date.now(), graceMs: maxRequestMs(), timeZone: config.org.timeZone,
+    report: async (counters) => {
+      await Promise.all(counters.map((counter) => ledger.append(windowClosedEntry(counter, alertDepartment(counter.scope, (id) => keyDepartments.get(id))))));
+    },
+  }).catch((error) => onError(error, 'window pruning'));
+  await pruneWindows();
+  const windowPrune = setInterval(pruneWindows, 600_000);
+  windowPrune.unref();
   const purgeContent = () => {
     for (const department of config.departments.values()) {
       const days = department.retention.days;
@@ -190,6 +201,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(sweep);
       clearTimeout(grace);
       clearInterval(orphanSweep);
+      clearInterval(windowPrune);
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);
       await notifier.idle();

@@ -82,6 +82,16 @@ export function createMemoryBudgetStore(): BudgetStore {
       }
       return records.sort((left, right) => (left.scope < right.scope ? -1 : left.scope > right.scope ? 1 : 0));
     },
+    async pruneCounters(candidates) {
+      const pruned: string[] = [];
+      for (const { counterKey, spent } of candidates) {
+        const found = counters.get(counterKey);
+        if (found === undefined || found.reserved !== 0 || found.spent !== spent) continue;
+        counters.delete(counterKey);
+        pruned.push(counterKey);
+      }
+      return pruned;
+    },
     async close() {},
   };
 }

@@ -197,6 +197,16 @@ export class PostgresBudgetRecords {
     return withAdvisoryLock(this.database.pool, `covenant:budget-rebuild:${this.database.schema}:${prefix}`, () => work());
   }
 
+  /** Delete the spend rows of pruned counters, each only while it still holds the spend given with it. */
+  async deleteSpend(counters: readonly [counterKey: string, spent: number][]): Promise<number> {
+    if (counters.length === 0) return 0;
+    const result = await this.database.pool.query(
+      `DELETE FROM budget_spend AS spend USING unnest($1::text[], $2::bigint[]) AS pruned (counter_key, spent)
+       WHERE spend.counter_key = pruned.counter_key AND spend.spent = pruned.spent`,
+      [counters.map(([counterKey]) => counterKey), counters.map(([, spent]) => spent)]);
+    return result.rowCount ?? 0;
+  }
+
   /** Drop settlement records older than `olderThanMs` (a settle retried later than that re-applies nothing). */
   async pruneSettlements(olderThanMs: number): Promise<number> {
     const result = await this.database.pool.query(

@@ -106,6 +106,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const writeInFlight = database.prepare<[number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES ('${inFlightCountKey}', '', 'count', 'total', 'total', 0, ?)
      ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved`);
+  const deleteCounter = database.prepare<[string]>('DELETE FROM budget_counters WHERE counter_key = ?');
+  const deleteCounters = database.transaction((work: () => void) => work());
   const upsert = (key: string, spent: number, reserved: number) => {
     const parts = parseCounterKey(key);
     insertCounter.run(key, parts.scope, parts.unit, parts.period, parts.windowKey, spent, reserved);
@@ -394,6 +396,24 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
         counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
         windowKey: row.window_key, spent: row.spent, reserved: row.reserved,
       }));
+    },
+    async pruneCounters(candidates) {
+      guard();
+      // Everything changed so far goes to the database first, so no journal line or fold brings a deleted row back.
+      writeLine();
+      fold();
+      const pruned: string[] = [];
+      deleteCounters.immediate(() => {
+        for (const { counterKey, spent } of candidates) {
+          if (orphans.has(counterKey)) continue;
+          const value = counter(counterKey);
+          if (value.reserved !== 0 || value.spent !== spent) continue;
+          counters.delete(counterKey);
+          // A key never used has no row (memory only held zeros for it): nothing was pruned.
+          if (deleteCounter.run(counterKey).changes > 0) pruned.push(counterKey);
+        }
+      });
+      return pruned;
     },
     async close() {
       if (timer !== undefined) clearTimeout(timer);
