@@ -100,5 +100,10 @@ export interface BudgetStore {
    * Returns the keys deleted.
    */
   pruneCounters(counters: readonly { counterKey: string; spent: number }[]): Promise<string[]>;
+  /**
+   * Stores shared between processes: run `work` unless another process runs work of the same `name` now (then resolve
+   * undefined), so that one replica at a time reports and prunes past windows.
+   */
+  exclusively?<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }

@@ -44,6 +44,13 @@ export function windowEndedBefore(period: CounterRecord['period'], windowKey: st
  * @example await pruneClosedWindows({ store, now: Date.now(), graceMs: maxRequestMs, timeZone: 'UTC', report })
  */
 export async function pruneClosedWindows(options: PruneWindowsOptions): Promise<number> {
+  const store = options.store;
+  // Replicas take turns: two reporting the same window at once would put its spend on the ledger twice.
+  if (store.exclusively !== undefined) return (await store.exclusively('window-pruning', () => pruneNow(options))) ?? 0;
+  return pruneNow(options);
+}
+
+async function pruneNow(options: PruneWindowsOptions): Promise<number> {
   const cutoff = options.now - options.graceMs;
   const closed = (await options.store.spend())
     .filter((counter) => counter.reserved === 0 && windowEndedBefore(counter.period, counter.windowKey, cutoff, options.timeZone))

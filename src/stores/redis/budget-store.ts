@@ -195,6 +195,10 @@ class RedisBudgets implements RedisBudgetStore {
     return records.sort((left, right) => compare(left.scope, right.scope) || compare(left.counterKey, right.counterKey));
   }
 
+  exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
+    return unavailableOnError(() => this.#records.exclusively(`${name}:${this.#options.prefix}`, work));
+  }
+
   async pruneCounters(counters: readonly { counterKey: string; spent: number }[]): Promise<string[]> {
     if (counters.length === 0) return [];
     return unavailableOnError(async () => {
