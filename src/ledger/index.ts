@@ -1,4 +1,4 @@
-// The evidence ledger's public API: open a store, append entries, store content, prove, export and verify.
+// The evidence ledger's public API: entries, content, proofs, export and verify (a backend's store opens under stores/).
 export type * from './types.js';
 export { hashBody, canonicalEntryJson, entryLeafHash } from './entry.js';
 export { LedgerEntryError, LedgerQueryError } from './errors.js';
