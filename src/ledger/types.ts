@@ -8,6 +8,7 @@ export type LedgerEntryKind =
   | 'config.reloaded'
   | 'budget.changed'
   | 'alert.fired'
+  | 'budget.window_closed'
   | 'session.suspended'
   | 'session.resumed'
   | 'model.changed'
