@@ -1,5 +1,4 @@
-// Counters of budget windows that are over go once their final spend is on the ledger; open windows, windows with
-// an open reservation and `total` budgets stay.
+// Counters of budget windows that are over go once their final spend is on the ledger; open and `total` ones stay.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,6 @@
-// Drops the counters of budget windows that are over, once their final spend is reported: without it every past
-// hour, day, week and month of every scope would stay in the store for ever.
+// Drops the counters of budget windows that are over, once their final spend is reported (else they pile up for ever).
 import { periodWindow } from '../core/periods.js';
+import type { LedgerEntryInput } from '../ledger/types.js';
 import type { BudgetStore, CounterRecord } from './store.js';
 
 const hourMs = 3_600_000;
@@ -63,7 +63,7 @@ async function pruneNow(options: PruneWindowsOptions): Promise<number> {
 }
 
 /** The ledger entry that reports a window's final spend before its counter goes (no limit: it may have changed). */
-export function windowClosedEntry(counter: CounterRecord, department: string | undefined) {
+export function windowClosedEntry(counter: CounterRecord, department: string | undefined): LedgerEntryInput {
   return {
     kind: 'budget.window_closed',
     department,

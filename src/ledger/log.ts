@@ -1,5 +1,4 @@
-// The ledger core every backend shares: append queue and group commit, checkpoints signed on a timer, the signing
-// key, query checks, proof shaping and content. A backend (stores/<backend>/ledger-store.ts) only stores rows.
+// The ledger core every backend shares (append queue, checkpoints, signing key, proofs, content); backends store rows.
 import { randomBytes } from 'node:crypto';
 import { consistencyProof, hashLeaf, inclusionProof, rootAt, toHex, type Hash, type MerkleFrontier, type NodeReader } from '../core/merkle.js';
 import { generateSignerKey, isValidKeyName, parseSignerKey, signCheckpoint, verifierKeyOf, type NoteSigner } from '../core/checkpoint.js';

@@ -1,5 +1,4 @@
-// One call opens the stores of distributed mode: PostgreSQL for keys, alerts, the ledger and the request log read from
-// it (a pool with migrations applied), and Redis for the hot budget counters.
+// One call opens the stores of distributed mode: PostgreSQL for durable records and the ledger, Redis for budget counters.
 import type { LedgerStore } from '../../ledger/types.js';
 import { probeHealth } from '../health.js';
 import type { KeyStore, RequestLog } from '../records.js';

@@ -1,5 +1,6 @@
-// SQLite evidence ledger: the ledger core over one SQLite database, with the tree's right edge kept in memory (one
-// writing process), upper subtree hashes stored for fast proofs, and appends group-committed in the turn's transaction.
+// SQLite evidence ledger: the ledger core over rows in one database, appends group-committed in the turn's transaction.
+//
+// One process writes, so the tree's right edge is kept in memory; upper subtree hashes are stored for fast proofs.
 import { MerkleFrontier, toHex, type Hash, type NodeReader } from '../../core/merkle.js';
 import { contentFromRow, type ContentRow, type PreparedContent } from '../../ledger/content.js';
 import {
