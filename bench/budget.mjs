@@ -12,7 +12,7 @@ if (!underTsx && !existsSync(built)) throw new Error('Run `npm run build` first,
 const root = underTsx ? '../src/' : '../dist/';
 const load = (path) => import(new URL(`${root}${path}`, import.meta.url).href);
 const { BudgetGuard } = await load('budgets/guard.js');
-const { createSqliteBudgetStore } = await load('budgets/sqlite-store.js');
+const { createSqliteBudgetStore } = await load('stores/sqlite/budget-store.js');
 const { openDatabase } = await load('stores/sqlite/database.js');
 const { promptTokenUpperBound } = await load('core/tokens.js');
 const { countPromptTokensExact, preloadEncoding } = await load('providers/openai/tokenizer.js');

@@ -15,12 +15,12 @@ async function load(name) {
 }
 
 const merkle = await load('core/merkle');
-const ledger = await load('ledger/index');
+const ledger = await load('stores/sqlite/ledger-store');
 const database = await load('stores/sqlite/database');
 const checkpointer = await load('stores/sqlite/checkpointer');
 const turn = await load('stores/sqlite/turn');
-const migrations = await load('ledger/migrations');
-const { lowestStoredLevel } = await load('ledger/sqlite-tree');
+const migrations = await load('stores/sqlite/ledger-migrations');
+const { lowestStoredLevel } = await load('stores/sqlite/ledger-tree');
 
 const appends = Number(process.env.LEDGER_BENCH_APPENDS ?? 200_000);
 const size = Number(process.env.LEDGER_BENCH_SIZE ?? 10_000_000);

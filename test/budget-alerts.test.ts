@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertNotifier, alertListEntry, crossed } from '../src/budgets/alerts.js';
 import { BudgetGuard, type BudgetScope, type BudgetSettings } from '../src/budgets/guard.js';
-import { createSqliteAlertStore } from '../src/budgets/sqlite-alert-store.js';
-import { createSqliteBudgetStore } from '../src/budgets/sqlite-store.js';
+import { createSqliteAlertStore } from '../src/stores/sqlite/alert-store.js';
+import { createSqliteBudgetStore } from '../src/stores/sqlite/budget-store.js';
 import type { ModelPricing } from '../src/core/pricing.js';
 import { openDatabase, type SqliteDatabase } from '../src/stores/sqlite/database.js';
 

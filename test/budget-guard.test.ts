@@ -2,8 +2,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BudgetGuard, type BudgetScope, type BudgetSettings } from '../src/budgets/guard.js';
-import { createMemoryBudgetStore } from '../src/budgets/memory-store.js';
-import { createSqliteBudgetStore } from '../src/budgets/sqlite-store.js';
+import { createMemoryBudgetStore } from '../src/stores/memory/budget-store.js';
+import { createSqliteBudgetStore } from '../src/stores/sqlite/budget-store.js';
 import type { BudgetStore } from '../src/budgets/store.js';
 import { counterKeyFor } from '../src/core/budget-math.js';
 import { CovenantError } from '../src/core/errors.js';
@@ -145,7 +145,7 @@ describe('BudgetGuard when the store fails', () => {
   });
 
   it('with local_cap serves under the per-process cap, then refuses', async () => {
-    const guard = new BudgetGuard({ store: broken, settings: { ...settings, on_store_unavailable: 'local_cap', local_cap_usd: 0.01 } });
+    const guard = new BudgetGuard({ store: broken, settings: { ...settings, on_store_unavailable: 'local_cap', local_cap_usd: 0.01 }, localCapStore: createMemoryBudgetStore() });
     // Each request's worst case: 1000 prompt (150) + 1000 output (600) = 750 micros; the cap of 10,000 holds 13,
     // then 250 micros are left: the 14th gets (250 - 150) / 0.6 = 166 output tokens, the 15th is refused.
     const handles = [];

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createMemoryBudgetStore } from '../src/budgets/memory-store.js';
+import { createMemoryBudgetStore } from '../src/stores/memory/budget-store.js';
 import { spendReport } from '../src/budgets/spend-report.js';
 import { main } from '../src/cli/main.js';
 import { counterKeyFor } from '../src/core/budget-math.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BudgetGuard, type BudgetScope } from '../src/budgets/guard.js';
-import { createMemoryBudgetStore } from '../src/budgets/memory-store.js';
+import { createMemoryBudgetStore } from '../src/stores/memory/budget-store.js';
 import { spendReport, type SpendReport } from '../src/budgets/spend-report.js';
 import { registerSpendCommands } from '../src/cli/spend.js';
 import type { ModelPricing } from '../src/core/pricing.js';

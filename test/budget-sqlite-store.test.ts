@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { createMemoryBudgetStore } from '../src/budgets/memory-store.js';
-import { journalPathOf } from '../src/budgets/journal.js';
-import { budgetMigrations, createSqliteBudgetStore, prefixEnd } from '../src/budgets/sqlite-store.js';
+import { createMemoryBudgetStore } from '../src/stores/memory/budget-store.js';
+import { journalPathOf } from '../src/stores/sqlite/budget-journal.js';
+import { budgetMigrations, createSqliteBudgetStore, prefixEnd } from '../src/stores/sqlite/budget-store.js';
 import { counterKeyFor } from '../src/core/budget-math.js';
 import { migrate, openDatabase, type SqliteDatabase } from '../src/stores/sqlite/database.js';
 import { runBudgetStoreContract } from './budget-store-contract.js';
@@ -236,7 +236,7 @@ describe('SQLite budget store: crash safety', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
       const { openSync, writeSync } = await import('node:fs');
       const { openDatabase } = await import(${JSON.stringify(sourceUrl('../src/stores/sqlite/database.ts'))});
-      const { createSqliteBudgetStore } = await import(${JSON.stringify(sourceUrl('../src/budgets/sqlite-store.ts'))});
+      const { createSqliteBudgetStore } = await import(${JSON.stringify(sourceUrl('../src/stores/sqlite/budget-store.ts'))});
       const store = createSqliteBudgetStore(openDatabase(${JSON.stringify(path)}));
       const log = openSync(${JSON.stringify(log)}, 'a');
       for (let index = 0; ; index += 1) {

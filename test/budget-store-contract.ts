@@ -164,6 +164,41 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       expect(await store.spend({ scopePrefix: 'user:claims/', windowKeys: [] })).toEqual([]);
     }));
 
+    it('prunes a counter only when it holds no open reservation and still has the spend reported', withStore(async ({ store }) => {
+      const settled = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }]);
+      await store.tryReserve(settled);
+      await store.settle(settled.id, { [orgDay]: 40 });
+      const open = reservation([{ counterKey: keyDay, amount: 50, limit: 1000 }]);
+      await store.tryReserve(open);
+      const changed = reservation([{ counterKey: userMonth, amount: 10, limit: 100 }]);
+      await store.tryReserve(changed);
+      await store.settle(changed.id, { [userMonth]: 7 });
+      const pruned = await store.pruneCounters([
+        { counterKey: orgDay, spent: 40 }, { counterKey: keyDay, spent: 0 }, { counterKey: userMonth, spent: 6 }, { counterKey: userBob, spent: 0 },
+      ]);
+      expect(pruned).toEqual([orgDay]);
+      expect((await store.read([orgDay])).has(orgDay)).toBe(false);
+      expect((await store.spend()).map((record) => record.counterKey).sort()).toEqual([keyDay, userMonth].sort());
+      expect(await counter(store, keyDay)).toEqual({ spent: 0, reserved: 50 });
+      expect(await counter(store, userMonth)).toEqual({ spent: 7, reserved: 0 });
+      // The open reservation still settles into its own counter.
+      expect((await store.settle(open.id, { [keyDay]: 30 })).applied).toBe(true);
+      expect(await counter(store, keyDay)).toEqual({ spent: 30, reserved: 0 });
+      expect(await store.pruneCounters([])).toEqual([]);
+    }));
+
+    if (options.durable) it('keeps a pruned counter gone across a restart', withStore(async ({ store, reopen }) => {
+      if (!reopen) throw new Error('a durable store fixture must provide reopen');
+      for (const key of [orgDay, keyDay]) {
+        const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
+        await store.tryReserve(held);
+        await store.settle(held.id, { [key]: 5 });
+      }
+      expect(await store.pruneCounters([{ counterKey: orgDay, spent: 5 }])).toEqual([orgDay]);
+      const restarted = await reopen();
+      expect((await restarted.spend()).map((record) => record.counterKey)).toEqual([keyDay]);
+    }));
+
     // Registered for durable stores only: the memory store forgets everything by design.
     if (options.durable) it('keeps spend and in-flight reservations across a restart; recovery counts them at worst case', withStore(async ({ store, reopen }) => {
       if (!reopen) throw new Error('a durable store fixture must provide reopen');

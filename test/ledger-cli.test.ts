@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerAuditCommands } from '../src/cli/audit.js';
 import { storeLocation } from '../src/cli/command.js';
-import { openSqliteLedger } from '../src/ledger/index.js';
+import { openSqliteLedger } from '../src/stores/sqlite/ledger-store.js';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/core/merkle.js';
 import { generateSignerKey, parseSignerKey, verifierKeyOf } from '../src/core/checkpoint.js';
 

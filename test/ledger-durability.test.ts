@@ -5,10 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { openSqliteLedger, verifyLedger } from '../src/ledger/index.js';
+import { verifyLedger } from '../src/ledger/index.js';
+import { openSqliteLedger } from '../src/stores/sqlite/ledger-store.js';
 
 const projectRoot = fileURLToPath(new URL('..', import.meta.url));
-const ledgerModule = pathToFileURL(join(projectRoot, 'src/ledger/index.ts')).href;
+const ledgerModule = pathToFileURL(join(projectRoot, 'src/stores/sqlite/ledger-store.ts')).href;
 
 let folder: string;
 

@@ -9,8 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryMerkleTree, fromHex, toHex, verifyConsistency, verifyInclusion, hashLeaf } from '../src/core/merkle.js';
 import { generateSignerKey, parseSignerKey, signCheckpoint, verifierKeyOf, verifyCheckpoint } from '../src/core/checkpoint.js';
-import { entryLeafHash, hashBody, openSqliteLedger, verifyLedger, type LedgerEntryInput, type SqliteLedgerStore } from '../src/ledger/index.js';
-import { lowestStoredLevel } from '../src/ledger/sqlite-tree.js';
+import { entryLeafHash, hashBody, verifyLedger, type LedgerEntryInput } from '../src/ledger/index.js';
+import { openSqliteLedger, type SqliteLedgerStore } from '../src/stores/sqlite/ledger-store.js';
+import { lowestStoredLevel } from '../src/stores/sqlite/ledger-tree.js';
 
 let folder: string;
 let path: string;

@@ -8,6 +8,7 @@ import type { BudgetStore, Reservation } from '../src/budgets/store.js';
 import { openPostgres, type PostgresDatabase } from '../src/stores/postgres/database.js';
 import { PostgresBudgetRecords } from '../src/stores/postgres/budget-records.js';
 import { createRedisBudgetStore, type RedisBudgetStore, spendPatterns } from '../src/stores/redis/budget-store.js';
+import { pruneClosedWindows } from '../src/budgets/window-pruning.js';
 import { runBudgetStoreContract } from './budget-store-contract.js';
 import { createTestRedisPrefix, createTestSchema, redisUrl, startTcpProxy, type TestRedisPrefix, type TestSchema } from './helpers/services.js';
 
@@ -84,6 +85,50 @@ describe('Redis budget store: distributed behaviour', () => {
   let setup: Deployment;
   afterEach(async () => {
     await setup.cleanup();
+  });
+
+  it('prunes a counter from both Redis hashes and from PostgreSQL, so a rebuild does not bring it back', async () => {
+    setup = await deployment();
+    const store = await setup.replica();
+    for (const key of [orgDay, keyDay]) {
+      const held = reservation([{ counterKey: key, amount: 100, limit: 1000 }]);
+      await store.tryReserve(held);
+      await store.settle(held.id, { [key]: 70 });
+    }
+    expect(await store.pruneCounters([{ counterKey: orgDay, spent: 70 }])).toEqual([orgDay]);
+    const redis = new Redis(redisUrl);
+    try {
+      const hashes = (await setup.redis.keys()).filter((key) => key.endsWith(':spent') || key.endsWith(':reserved'));
+      expect(hashes.length).toBe(2);
+      for (const hash of hashes) expect(await redis.hexists(hash, orgDay)).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await durableSpend(await setup.database())).toEqual(new Map([[keyDay, 70]]));
+    await store.rebuild();
+    expect((await store.spend()).map((record) => record.counterKey)).toEqual([keyDay]);
+  });
+
+  it('lets one replica at a time report and prune past windows, so each window is reported once', async () => {
+    setup = await deployment();
+    const replicas = [await setup.replica(), await setup.replica(), await setup.replica()];
+    for (const key of [orgDay, keyDay, userDay]) {
+      const held = reservation([{ counterKey: key, amount: 10, limit: 1000 }]);
+      await replicas[0].tryReserve(held);
+      await replicas[0].settle(held.id, { [key]: 9 });
+    }
+    const reported: string[] = [];
+    const pruned = await Promise.all(replicas.map((store) => pruneClosedWindows({
+      store, now: Date.parse('2026-01-01T00:00:00Z'), graceMs: 0, timeZone: 'UTC',
+      report: async (counters) => {
+        // Slow enough that the other replicas try while this one holds the turn.
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        reported.push(...counters.map((counter) => counter.counterKey));
+      },
+    })));
+    expect(pruned.reduce((sum, count) => sum + count, 0)).toBe(3);
+    expect(reported.sort()).toEqual([keyDay, orgDay, userDay].sort());
+    expect(await replicas[1].spend()).toEqual([]);
   });
 
   it('rebuilds the counters from PostgreSQL after its Redis keys are deleted: spend kept, in-flight counted', async () => {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { KeyStore, NewKey, RequestLog, RequestRecord } from '../src/stores/records.js';
 import { openDatabase } from '../src/stores/sqlite/database.js';
 import { SqliteKeyStore, SqliteRequestLog } from '../src/stores/sqlite/records.js';
-import { openSqliteLedger } from '../src/ledger/sqlite-store.js';
+import { openSqliteLedger } from '../src/stores/sqlite/ledger-store.js';
 import type { LedgerEntryInput, LedgerStore } from '../src/ledger/types.js';
 import { createPostgresStores } from '../src/stores/postgres/index.js';
 import { createTestSchema } from './helpers/services.js';

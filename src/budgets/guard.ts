@@ -12,7 +12,6 @@ import { dollarsToMicros, formatMicros } from '../core/money.js';
 import { periodWindow } from '../core/periods.js';
 import { costMicros, type ModelPricing } from '../core/pricing.js';
 import type { AlertNotifier } from './alerts.js';
-import { createMemoryBudgetStore } from './memory-store.js';
 import type { BudgetStore, CounterState, CounterValues } from './store.js';
 
 export type BudgetSettings = z.output<typeof budgetSettingsSchema>;
@@ -97,6 +96,11 @@ export interface BudgetGuardOptions {
   onError?: (error: unknown, context: string) => void;
   /** tryReserve attempts when other requests take the headroom between read and reserve. */
   maxAttempts?: number;
+  /**
+   * An in-process store (stores/memory) that counts the per-process cap of on_store_unavailable: local_cap while the
+   * shared store is down; without one, local_cap fails closed like fail_closed.
+   */
+  localCapStore?: BudgetStore;
 }
 
 /** The per-process cap's counter: not a scope of the grammar, since it lives only in this process and is never reported. */
@@ -195,7 +199,7 @@ export class BudgetGuard {
   readonly #onError: (error: unknown, context: string) => void;
   readonly #maxAttempts: number;
   /** Serves under `local_cap_usd` per process while the shared store is down (on_store_unavailable: local_cap). */
-  readonly #emergency = createMemoryBudgetStore();
+  readonly #emergency: BudgetStore | undefined;
   /** Reservation ids: the request id, this guard's random prefix and a sequence number (unique without a UUID each). */
   readonly #idPrefix = randomBytes(4).toString('hex');
   #sequence = 0;
@@ -208,6 +212,7 @@ export class BudgetGuard {
     this.#alerts = options.alerts;
     this.#onError = options.onError ?? (() => {});
     this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#emergency = options.localCapStore;
   }
 
   /** Apply reloaded settings at once; limits come with each reserve, so spend is untouched. */
@@ -386,21 +391,22 @@ export class BudgetGuard {
   /** Fail closed (503), or with local_cap serve under a small per-process dollar cap until the store is back. */
   async #reserveWhenStoreFails(error: unknown, id: string, now: number, options: ReserveOptions): Promise<BudgetHandle> {
     this.#onError(error, 'budget store');
-    if (this.#settings.on_store_unavailable !== 'local_cap') throw new CovenantError('budget_store_unavailable');
+    const emergency = this.#emergency;
+    if (this.#settings.on_store_unavailable !== 'local_cap' || emergency === undefined) throw new CovenantError('budget_store_unavailable');
     const cap: BudgetState = {
       scope: replicaScope, unit: 'usd', period: 'total', counterKey: localCapKey,
       limit: dollarsToMicros(this.#settings.local_cap_usd), spent: 0, reserved: 0,
     };
-    const counter = (await this.#emergency.read([localCapKey])).get(localCapKey);
+    const counter = (await emergency.read([localCapKey])).get(localCapKey);
     const decision = decideBudget({
       budgets: [{ ...cap, spent: counter?.spent ?? 0, reserved: counter?.reserved ?? 0 }],
       pricing: options.pricing, promptTokens: options.prompt.bound, requestedMaxTokens: options.requestedMaxTokens,
       modelMaxOutput: options.modelMaxOutput, minOutputTokens: this.#settings.min_output_tokens, choices: options.choices,
     });
     if (!decision.allow) throw new CovenantError('budget_store_unavailable');
-    const result = await this.#emergency.tryReserve({ id, createdAt: now, items: decision.amounts });
+    const result = await emergency.tryReserve({ id, createdAt: now, items: decision.amounts });
     if (!result.ok) throw new CovenantError('budget_store_unavailable');
     const item: HeldItem = { counterKey: localCapKey, scope: replicaScope, unit: 'usd', period: 'total', windowKey: 'total', limit: cap.limit, periodStart: 0, periodEnd: 8.64e15 };
-    return new BudgetHandle(id, { maxTokens: decision.maxTokens, lowered: decision.lowered, promptTokens: options.prompt.bound, promptCount: 'bound' }, [item], options.pricing, this.#emergency);
+    return new BudgetHandle(id, { maxTokens: decision.maxTokens, lowered: decision.lowered, promptTokens: options.prompt.bound, promptCount: 'bound' }, [item], options.pricing, emergency);
   }
 }

@@ -94,5 +94,16 @@ export interface BudgetStore {
   recoverOrphans(createdBefore: number): Promise<number>;
   /** Counters for reports, filtered by scope. */
   spend(filter?: SpendFilter): Promise<CounterRecord[]>;
+  /**
+   * Delete counters of windows that are over (budgets/window-pruning.ts decides which), each only when it holds no
+   * open reservation and its spend is still `spent`: the figure the caller reported, so none is lost unreported.
+   * Returns the keys deleted.
+   */
+  pruneCounters(counters: readonly { counterKey: string; spent: number }[]): Promise<string[]>;
+  /**
+   * Stores shared between processes: run `work` unless another process runs work of the same `name` now (then resolve
+   * undefined), so that one replica at a time reports and prunes past windows.
+   */
+  exclusively?<T>(name: string, work: () => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }

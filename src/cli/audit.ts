@@ -1,7 +1,7 @@
 // `covenant audit …`: verify the evidence ledger, show its head, entries and proofs, export and verify bundles.
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { openSqliteLedger } from '../ledger/sqlite-store.js';
+import { openSqliteLedger } from '../stores/sqlite/ledger-store.js';
 import { verifyLedger } from '../ledger/verify.js';
 import { exportBundle, verifyBundle } from '../ledger/bundle.js';
 import type { LedgerStore } from '../ledger/types.js';
@@ -182,7 +182,7 @@ async function openLedger(path: string, action: (store: LedgerStore) => Promise<
 
 /** Distributed mode: `--data postgres://host/db?schema=covenant` reads the shared ledger. */
 async function withPostgresLedger(url: string, action: (store: LedgerStore) => Promise<ExitCode>): Promise<ExitCode> {
-  const { parsePostgresLocation } = await import('../stores/distributed.js');
+  const { parsePostgresLocation } = await import('../stores/postgres/index.js');
   const { openPostgres } = await import('../stores/postgres/database.js');
   const { openPostgresLedger } = await import('../stores/postgres/ledger-store.js');
   const location = parsePostgresLocation(url);

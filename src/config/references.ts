@@ -66,6 +66,13 @@ export function referenceProblems(config: RawConfig): ReferenceProblem[] {
   if (config.cache !== undefined && !/^rediss?:\/\/.+/.test(config.cache)) {
     problems.push({ path: ['cache'], message: 'expected "redis://HOST:PORT"' });
   }
+  // The embedded store counts budgets in its own process; only the distributed store keeps them in Redis.
+  if (config.store.startsWith('sqlite:') && config.cache !== undefined) {
+    problems.push({ path: ['cache'], message: 'cache is used only with store: postgres://… (an embedded SQLite store counts budgets itself): remove it' });
+  }
+  if (/^postgres(ql)?:\/\//.test(config.store) && config.cache === undefined) {
+    problems.push({ path: ['store'], message: 'a postgres:// store needs cache: redis://HOST:PORT for the budget counters' });
+  }
   return problems;
 }
 

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { AlertNotifier, type AlertRecord } from '../budgets/alerts.js';
 import { BudgetGuard } from '../budgets/guard.js';
+import { pruneClosedWindows, windowClosedEntry } from '../budgets/window-pruning.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
 import { loadConfigFile, parseConfigText, type LoadedConfig } from '../config/load.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
@@ -11,6 +12,7 @@ import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
 import { openStores, type Stores } from '../stores/index.js';
+import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
 import type { AdminPrincipal } from './admin-auth.js';
 import { recordAddress } from './address-file.js';
@@ -100,7 +102,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       threshold: alert.threshold, webhook: alert.webhook ?? null, config_version: config.version,
     }),
   });
-  const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, onError });
+  const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, onError, localCapStore: createMemoryBudgetStore() });
   const maxRequestMs = () => config.server.upstream_timeout_ms + config.server.shutdown_grace_ms + 60_000;
   // An embedded database has one owner: every reservation left in it is a crashed run's, counted at its worst case.
   // Shared stores can only count reservations older than the longest a request may run.
@@ -109,6 +111,16 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     guard.recoverOrphans(maxRequestMs()).catch((error) => onError(error, 'orphan recovery'));
   }, 60_000);
   orphanSweep.unref();
+  // Counters of windows over for longer than a request may run go, each window's final spend on the ledger first.
+  const pruneWindows = () => pruneClosedWindows({
+    store: stores.budgets, now: Date.now(), graceMs: maxRequestMs(), timeZone: config.org.timeZone,
+    report: async (counters) => {
+      await Promise.all(counters.map((counter) => ledger.append(windowClosedEntry(counter, alertScopeFields(counter.scope, (id) => keysById.get(id)).department))));
+    },
+  }).catch((error) => onError(error, 'window pruning'));
+  await pruneWindows();
+  const windowPrune = setInterval(pruneWindows, 600_000);
+  windowPrune.unref();
   const purgeContent = () => {
     for (const department of config.departments.values()) {
       const days = department.retention.days;
@@ -156,6 +168,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     gateway,
     bodyLimit: config.server.body_limit_bytes,
     logger: options.logger,
+    health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     adminRoutes: [
       (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
@@ -200,6 +213,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(sweep);
       clearTimeout(grace);
       clearInterval(orphanSweep);
+      clearInterval(windowPrune);
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);
       await notifier.idle();

@@ -8,7 +8,7 @@ import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
 import { registerMessagesRoutes } from './routes/messages.js';
 import { registerOpenAIRoutes } from './routes/openai.js';
 import { anthropicErrorType } from './messages/index.js';
-import { registerSystemRoutes } from './routes/system.js';
+import { registerSystemRoutes, type HealthProbe } from './routes/system.js';
 
 export interface ServerOptions {
   gateway: Gateway;
@@ -17,6 +17,8 @@ export interface ServerOptions {
   /** Extra admin route groups (spend, audit) registered by the app under /admin, each route declaring its access. */
   adminRoutes?: ((admin: FastifyInstance) => void)[];
   logger?: boolean;
+  /** What /healthz probes (the stores' reachability). */
+  health?: HealthProbe;
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
@@ -75,7 +77,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     reply.code(404).send(new CovenantError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`).toBody());
   });
 
-  registerSystemRoutes(app, options.gateway);
+  registerSystemRoutes(app, options.gateway, options.health);
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
   app.register(adminPlugin, {

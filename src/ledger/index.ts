@@ -1,6 +1,5 @@
-// The evidence ledger's public API: open a store, append entries, store content, prove, export and verify.
+// The evidence ledger's public API: entries, content, proofs, export and verify (a backend's store opens under stores/).
 export type * from './types.js';
-export { openSqliteLedger, SqliteLedgerStore, type SqliteLedgerOptions } from './sqlite-store.js';
 export { hashBody, canonicalEntryJson, entryLeafHash } from './entry.js';
 export { LedgerEntryError, LedgerQueryError } from './errors.js';
 export { verifyLedger, type VerificationResult, type VerifyLedgerOptions } from './verify.js';

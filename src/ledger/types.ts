@@ -1,4 +1,4 @@
-// The evidence ledger's shapes and the LedgerStore interface every storage (SQLite now, PostgreSQL later) implements.
+// The evidence ledger's shapes and the LedgerStore interface every backend (SQLite, PostgreSQL) implements.
 
 /** Entry kinds Covenant writes; the type stays open so later features can add kinds without touching this file. */
 export type LedgerEntryKind =
@@ -8,6 +8,7 @@ export type LedgerEntryKind =
   | 'config.reloaded'
   | 'budget.changed'
   | 'alert.fired'
+  | 'budget.window_closed'
   | 'session.suspended'
   | 'session.resumed'
   | 'model.changed'
@@ -38,7 +39,7 @@ export interface LedgerEntry {
   [field: string]: unknown;
 }
 
-/** The fields of an `inference` entry (issue 4, "What is logged"); pass them with kind: 'inference'. */
+/** The fields of an `inference` entry (README, "The evidence ledger"); pass them with kind: 'inference'. */
 export interface InferenceEntryFields {
   alias: string;
   provider: string;

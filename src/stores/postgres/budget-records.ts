@@ -4,7 +4,7 @@
 // committed here before Redis grants it, and every settle is committed here before Redis applies it, so a Redis
 // rebuilt from these tables never under-counts (see stores/redis/budget-store.ts for the protocol).
 import { batched } from './batch.js';
-import { migratePostgres, withAdvisoryLock, type PostgresDatabase, type PostgresMigration } from './database.js';
+import { migratePostgres, withAdvisoryLock, withAdvisoryTryLock, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 export const budgetRecordMigrations: readonly PostgresMigration[] = [
   {
@@ -195,6 +195,21 @@ export class PostgresBudgetRecords {
   /** Run `work` while no other replica rebuilds the same Redis prefix. */
   withRebuildLock<T>(prefix: string, work: () => Promise<T>): Promise<T> {
     return withAdvisoryLock(this.database.pool, `covenant:budget-rebuild:${this.database.schema}:${prefix}`, () => work());
+  }
+
+  /** Run `work` unless another replica runs work of the same name on this schema now (then undefined). */
+  exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
+    return withAdvisoryTryLock(this.database.pool, `covenant:${name}:${this.database.schema}`, work);
+  }
+
+  /** Delete the spend rows of pruned counters, each only while it still holds the spend given with it. */
+  async deleteSpend(counters: readonly [counterKey: string, spent: number][]): Promise<number> {
+    if (counters.length === 0) return 0;
+    const result = await this.database.pool.query(
+      `DELETE FROM budget_spend AS spend USING unnest($1::text[], $2::bigint[]) AS pruned (counter_key, spent)
+       WHERE spend.counter_key = pruned.counter_key AND spend.spent = pruned.spent`,
+      [counters.map(([counterKey]) => counterKey), counters.map(([, spent]) => spent)]);
+    return result.rowCount ?? 0;
   }
 
   /** Drop settlement records older than `olderThanMs` (a settle retried later than that re-applies nothing). */

@@ -109,6 +109,26 @@ export async function withAdvisoryLock<T>(pool: pg.Pool, name: string, work: (cl
   }
 }
 
+/** Like withAdvisoryLock, but when another session holds the lock, skip `work` and resolve undefined. */
+export async function withAdvisoryTryLock<T>(pool: pg.Pool, name: string, work: () => Promise<T>): Promise<T | undefined> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    const taken = await client.query<{ taken: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS taken', [name]);
+    if (!taken.rows[0].taken) return undefined;
+    try {
+      return await work();
+    } finally {
+      await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [name]).catch((error: Error) => {
+        broken = error;
+      });
+    }
+  } finally {
+    // A connection whose unlock failed may still hold the lock: destroy it rather than hand it to the next caller.
+    client.release(broken);
+  }
+}
+
 /**
  * Apply the migrations not yet applied to the pool's schema, each in its own transaction. Several replicas
  * starting together serialize on an advisory lock named after the schema, so each migration runs exactly once.

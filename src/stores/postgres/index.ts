@@ -1,6 +1,10 @@
-// One call opens the PostgreSQL stores of distributed mode (keys, ledger, and the request log read from it) on a pool with migrations applied.
+// One call opens the stores of distributed mode: PostgreSQL for durable records and the ledger, Redis for budget counters.
 import type { LedgerStore } from '../../ledger/types.js';
+import { probeHealth } from '../health.js';
 import type { KeyStore, RequestLog } from '../records.js';
+import { createRedisBudgetStore } from '../redis/budget-store.js';
+import type { StoreErrorHandler, Stores } from '../types.js';
+import { createPostgresAlertStore } from './alert-store.js';
 import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from './database.js';
 import { openPostgresLedger, type PostgresLedgerOptions } from './ledger-store.js';
 import { PostgresKeyStore, PostgresRequestLog, migrateRecords } from './records.js';
@@ -51,4 +55,70 @@ export async function createPostgresStores(options: PostgresStoresOptions): Prom
       }
     },
   };
+}
+
+/**
+ * Split Covenant's own `schema` parameter off a PostgreSQL URL: `postgres://host/db?schema=covenant`.
+ * Every replica of one deployment must use the same schema (default "covenant").
+ */
+export function parsePostgresLocation(url: string): { url: string; schema: string; synchronousCommit: 'on' | 'off' } {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema') ?? 'covenant';
+  // `synchronous_commit=off`: commits survive a crash of Covenant (what the ledger and budgets promise) but not of
+  // the PostgreSQL server itself; each write then costs a round trip instead of a disk flush.
+  const synchronousCommit = parsed.searchParams.get('synchronous_commit') === 'off' ? 'off' : 'on';
+  parsed.searchParams.delete('schema');
+  parsed.searchParams.delete('synchronous_commit');
+  return { url: parsed.toString(), schema, synchronousCommit };
+}
+
+export interface DistributedStoresOptions {
+  /** The config's `store`: postgres://…, with Covenant's own `schema` and `synchronous_commit` parameters. */
+  url: string;
+  /** The config's `cache`: redis://… */
+  cache: string;
+  /** The ledger's origin line, used only by the replica that creates the ledger. */
+  origin: string;
+  onError: StoreErrorHandler;
+}
+
+/**
+ * Open every store of distributed mode (the Stores a gateway replica runs on).
+ *
+ * @example const stores = await openPostgresStores({ url: 'postgres://127.0.0.1/test?schema=covenant', cache: 'redis://127.0.0.1:6379', origin, onError });
+ */
+export async function openPostgresStores(options: DistributedStoresOptions): Promise<Stores> {
+  const { onError } = options;
+  const location = parsePostgresLocation(options.url);
+  const postgres = await createPostgresStores({
+    url: location.url,
+    schema: location.schema,
+    synchronousCommit: location.synchronousCommit,
+    onError: (error) => onError(error, 'postgres'),
+    ledger: { origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint') },
+  });
+  try {
+    const alerts = await createPostgresAlertStore(postgres.database);
+    const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
+    return {
+      kind: 'postgres',
+      keys: postgres.keys,
+      requestLog: postgres.requestLog,
+      budgets,
+      alerts,
+      ledger: postgres.ledger!,
+      shared: true,
+      health: () => Promise.all([
+        probeHealth('postgres', () => postgres.database.pool.query('SELECT 1')),
+        probeHealth('redis', () => budgets.ping()),
+      ]),
+      async close() {
+        await budgets.close();
+        await postgres.close();
+      },
+    };
+  } catch (error) {
+    await postgres.close();
+    throw error;
+  }
 }

@@ -1,9 +1,6 @@
 // PostgreSQL schema of the evidence ledger (the SQLite layout plus a head row that serializes appends across replicas),
-// its batch statements, and row mapping.
-import { frontierLevels, toHex, type Hash } from '../../core/merkle.js';
-import { parseEntryJson } from '../../ledger/entry.js';
-import { LedgerQueryError } from '../../ledger/errors.js';
-import type { StoredCheckpoint, StoredEntry } from '../../ledger/types.js';
+// and its batch statements.
+import { frontierLevels, type Hash } from '../../core/merkle.js';
 import type { PostgresMigration } from './database.js';
 
 export const postgresLedgerMigrations: readonly PostgresMigration[] = [
@@ -78,21 +75,6 @@ export function frontierHashes(bytes: Buffer): Buffer[] {
   return hashes;
 }
 
-export interface EntryRow {
-  seq: number;
-  entry_json: string;
-  leaf_hash: Buffer;
-}
-
-export interface CheckpointRow {
-  size: number;
-  root_hash: Buffer;
-  note: string;
-  time: string;
-}
-
-export type { ContentRow } from '../../ledger/content.js';
-
 // One statement per batch: each column is one array parameter (hashes as hex text, decoded by the server).
 export const insertEntriesSql = `
   INSERT INTO ledger_entries (seq, time, kind, department, entry_json, leaf_hash)
@@ -109,8 +91,6 @@ export const selectNodesSql = `
   UNION ALL
   SELECT node.level, node.idx, node.hash FROM ledger_nodes AS node
   JOIN unnest($2::integer[], $3::bigint[]) AS wanted (level, idx) ON node.level = wanted.level AND node.idx = wanted.idx`;
-
-const maxQueryLimit = 100_000;
 
 /** The complete subtrees along the right edge of a tree of `size` (largest first), found among `known` nodes. */
 export function edgeHashes(size: number, known: ReadonlyMap<string, Hash>): Hash[] {
@@ -133,22 +113,4 @@ export function edgeNodes(size: number, hashes: readonly Hash[]): Map<string, Ha
     begin += 2 ** level;
   });
   return nodes;
-}
-
-export function entryFromRow(row: EntryRow): StoredEntry {
-  return { seq: row.seq, entry: parseEntryJson(row.entry_json, row.seq), json: row.entry_json, leafHash: toHex(row.leaf_hash) };
-}
-
-export function checkpointFromRow(row: CheckpointRow): StoredCheckpoint {
-  return { size: row.size, rootHash: toHex(row.root_hash), note: row.note, time: row.time };
-}
-
-export function checkedInteger(value: number, name: string): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new LedgerQueryError(`"${name}" must be a non-negative integer`);
-  return value;
-}
-
-export function checkedLimit(value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1 || value > maxQueryLimit) throw new LedgerQueryError(`"limit" must be an integer from 1 to ${maxQueryLimit}`);
-  return value;
 }

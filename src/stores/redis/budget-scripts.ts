@@ -136,3 +136,22 @@ for i = 1, #ARGV do
 end
 return {'ok', spent, reserved}
 `);
+
+/**
+ * ARGV: counterKey, spent pairs. Deletes each counter that holds nothing reserved and still has that spend (the figure
+ * the caller reported before pruning). Returns {'ok', then each deleted counterKey}.
+ */
+export const pruneScript = luaScript(`
+${requireReady}
+local reply = {'ok'}
+for i = 1, #ARGV, 2 do
+  local key = ARGV[i]
+  local spent = redis.call('HGET', KEYS[2], key)
+  if tonumber(redis.call('HGET', KEYS[3], key) or '0') == 0 and spent ~= false and tonumber(spent) == tonumber(ARGV[i + 1]) then
+    redis.call('HDEL', KEYS[2], key)
+    redis.call('HDEL', KEYS[3], key)
+    reply[#reply + 1] = key
+  end
+end
+return reply
+`);

@@ -16,7 +16,7 @@ import { parseCounterKey } from '../../core/budget-math.js';
 import { CovenantError } from '../../core/errors.js';
 import type { PostgresDatabase } from '../postgres/database.js';
 import { PostgresBudgetRecords } from '../postgres/budget-records.js';
-import { reserveScript, readScript, settleScript, spendScript } from './budget-scripts.js';
+import { pruneScript, reserveScript, readScript, settleScript, spendScript } from './budget-scripts.js';
 import { connectRedis, runScript, serverRunId, type LuaScript } from './connection.js';
 
 export interface RedisBudgetStoreOptions {
@@ -37,6 +37,8 @@ export interface RedisBudgetStoreOptions {
 export interface RedisBudgetStore extends BudgetStore {
   /** Reload Redis from PostgreSQL now (normally automatic when the marker is missing or stale). */
   rebuild(): Promise<void>;
+  /** One PING: resolves when Redis answers (the connection's command timeout bounds it). */
+  ping(): Promise<void>;
 }
 
 const dayMs = 86_400_000;
@@ -193,8 +195,29 @@ class RedisBudgets implements RedisBudgetStore {
     return records.sort((left, right) => compare(left.scope, right.scope) || compare(left.counterKey, right.counterKey));
   }
 
+  exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
+    return unavailableOnError(() => this.#records.exclusively(`${name}:${this.#options.prefix}`, work));
+  }
+
+  async pruneCounters(counters: readonly { counterKey: string; spent: number }[]): Promise<string[]> {
+    if (counters.length === 0) return [];
+    return unavailableOnError(async () => {
+      // Redis decides (atomically against the hot counters), then PostgreSQL follows, so a rebuild cannot bring back
+      // a counter that only Redis had forgotten for long (it is pruned again on the next pass).
+      const reply = await this.#script(pruneScript, counters.flatMap(({ counterKey, spent }) => [counterKey, spent]));
+      const pruned = reply.slice(1) as string[];
+      const spentOf = new Map(counters.map(({ counterKey, spent }) => [counterKey, spent]));
+      await this.#records.deleteSpend(pruned.map((counterKey) => [counterKey, spentOf.get(counterKey) as number]));
+      return pruned;
+    });
+  }
+
   async rebuild(): Promise<void> {
     await unavailableOnError(() => this.#rebuild(true));
+  }
+
+  async ping(): Promise<void> {
+    await this.#redis.ping();
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,7 @@
 // database before the change is acknowledged; the SQLite store folds it into the database now and then.
 //
 // Why: a reservation must be on disk before the provider is called, or a SIGKILL could under-count it. A SQLite
-// commit for that costs about 20 µs and an event-loop turn; one append to this file costs about 1 µs and none. An
+// commit for that costs an event-loop turn and far more time than one append to this file, which costs none. An
 // append that returned is in the operating system's page cache, which survives the process being killed: the same
 // promise SQLite's WAL with synchronous=NORMAL makes for the rest of the database.
 //
@@ -11,9 +11,9 @@
 // replaying lines the database already holds changes nothing, so a crash between folding and emptying is harmless.
 //
 // The file is emptied by overwriting its lines with zero bytes, not by truncating it, and lines are written at their
-// offset: once the file has grown, an append changes no file size and allocates no block. (A truncated file is
-// regrown five times a second; under load the gateway's profile showed 8.7 µs of journal writing per request that
-// way, 4.9 µs this way.) What follows the lines is zeros, so replay stops at the first zero byte.
+// offset: once the file has grown, an append changes no file size and allocates no block (a truncated file would be
+// regrown at every fold, which costs more per request; bench/RESULTS.md). What follows the lines is zeros, so replay
+// stops at the first zero byte.
 import { closeSync, constants, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 
 /** What replaying a journal yields: the last in-flight count, and each counter's last amounts. */

@@ -1,6 +1,6 @@
 // An in-process BudgetStore (nothing survives a restart): for tests and the per-replica emergency cap.
-import { parseCounterKey } from '../core/budget-math.js';
-import type { BudgetStore, CounterRecord, CounterState, Reservation, ReservationItem, SettleResult } from './store.js';
+import { parseCounterKey } from '../../core/budget-math.js';
+import type { BudgetStore, CounterRecord, CounterState, Reservation, ReservationItem, SettleResult } from '../../budgets/store.js';
 
 interface HeldReservation { createdAt: number; items: { counterKey: string; amount: number }[] }
 
@@ -81,6 +81,16 @@ export function createMemoryBudgetStore(): BudgetStore {
         records.push({ ...state(counterKey), ...parts });
       }
       return records.sort((left, right) => (left.scope < right.scope ? -1 : left.scope > right.scope ? 1 : 0));
+    },
+    async pruneCounters(candidates) {
+      const pruned: string[] = [];
+      for (const { counterKey, spent } of candidates) {
+        const found = counters.get(counterKey);
+        if (found === undefined || found.reserved !== 0 || found.spent !== spent) continue;
+        counters.delete(counterKey);
+        pruned.push(counterKey);
+      }
+      return pruned;
     },
     async close() {},
   };

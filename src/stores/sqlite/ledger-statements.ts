@@ -1,34 +1,9 @@
-// SQLite statements of the evidence ledger, row mapping, and a cache of upper-level subtree hashes for fast proofs.
+// SQLite statements of the evidence ledger, and a cache of upper-level subtree hashes for fast proofs.
 import type { Statement } from 'better-sqlite3';
-import { toHex, type Hash, type NodeReader } from '../core/merkle.js';
-import type { SqliteDatabase } from '../stores/sqlite/database.js';
-import { parseEntryJson } from './entry.js';
-import { lowestStoredLevel } from './sqlite-tree.js';
-import type { StoredCheckpoint, StoredEntry } from './types.js';
-
-export interface CheckpointRow {
-  size: number;
-  root_hash: Buffer;
-  note: string;
-  time: string;
-}
-
-export interface EntryRow {
-  seq: number;
-  entry_json: string;
-  leaf_hash: Buffer;
-}
-
-/** What one append writes: the entry row and the complete subtrees it created (level 0 is the leaf itself). */
-export interface BatchRow {
-  seq: number;
-  json: string;
-  time: string;
-  kind: string;
-  department: unknown;
-  leaf: Hash;
-  nodes: { level: number; index: number; hash: Hash }[];
-}
+import type { Hash, NodeReader } from '../../core/merkle.js';
+import type { SqliteDatabase } from './database.js';
+import type { AppendRow } from '../../ledger/log.js';
+import { lowestStoredLevel } from './ledger-tree.js';
 
 /** A batch raised the newest entry time: every entry before `seq` is older than `time` (see migration ledger-002). */
 export interface TimeMark {
@@ -70,7 +45,7 @@ export function prepareStatements(database: SqliteDatabase) {
   const insertNode = database.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
   const insertTimeMark = database.prepare('INSERT INTO ledger_time_marks (time, seq) VALUES (?, ?)');
   const writeBatch = database.transaction(
-    (rows: BatchRow[], timeMark: TimeMark | undefined) => {
+    (rows: readonly AppendRow[], timeMark: TimeMark | undefined) => {
       if (timeMark !== undefined) insertTimeMark.run(timeMark.time, timeMark.seq);
       let position = 0;
       for (const { size, statement, values } of inserts) {
@@ -121,12 +96,4 @@ export function prepareStatements(database: SqliteDatabase) {
     purgeContent: database.prepare('DELETE FROM ledger_content WHERE time < ?'),
     purgeDepartmentContent: database.prepare('DELETE FROM ledger_content WHERE time < ? AND department = ?'),
   };
-}
-
-export function entryFromRow(row: EntryRow): StoredEntry {
-  return { seq: row.seq, entry: parseEntryJson(row.entry_json, row.seq), json: row.entry_json, leafHash: toHex(row.leaf_hash) };
-}
-
-export function checkpointFromRow(row: CheckpointRow): StoredCheckpoint {
-  return { size: row.size, rootHash: toHex(row.root_hash), note: row.note, time: row.time };
 }

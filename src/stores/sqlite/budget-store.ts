@@ -1,10 +1,10 @@
 // The embedded budget store: counters checked in memory, each turn's changes journaled (a reservation's before it
 // is acknowledged), and the journal folded into SQLite a few times a second.
 //
-// Why: a reservation must be durable before the provider is called, and a SQLite commit per change costs about 20 µs
+// Why: a reservation must be durable before the provider is called, and a SQLite commit per change costs time
 // and an event-loop turn each (two per request); under load that, not the check, set the pace. Here every operation
 // is decided synchronously against in-memory counters (so it is atomic within the process), and at the end of the
-// turn the counters it changed are appended, as their new amounts, to the budget journal (journal.ts: one write
+// turn the counters it changed are appended, as their new amounts, to the budget journal (budget-journal.ts: one write
 // system call for all of the turn's operations). A reservation resolves only after that write, so it is on disk
 // before the provider is called. A settle or release resolves at once: until its line is written, a SIGKILL leaves
 // its amount in the counter's `reserved`, which recovery counts at its worst case (more than the bill, never less).
@@ -16,13 +16,13 @@
 // with every change and kept in one more row, so recovery can say how many it converted.
 // Reservations themselves live only in memory.
 //
-// One process owns a database file's budget tables (replicas share Redis instead, issue 5).
-import { parseCounterKey } from '../core/budget-math.js';
-import { migrate, type Migration, type SqliteDatabase } from '../stores/sqlite/database.js';
-import { BudgetJournal, journalPathOf, readJournal } from './journal.js';
+// One process owns a database file's budget tables (replicas share Redis instead: stores/redis).
+import { parseCounterKey } from '../../core/budget-math.js';
+import { migrate, type Migration, type SqliteDatabase } from './database.js';
+import { BudgetJournal, journalPathOf, readJournal } from './budget-journal.js';
 import type {
   BudgetStore, CounterRecord, CounterState, CounterValues, Reservation, ReservationItem, ReserveResult, SettleResult, SpendFilter,
-} from './store.js';
+} from '../../budgets/store.js';
 
 /**
  * The row of budget_counters that holds, in `reserved`, how many reservations are in flight (not a budget: no
@@ -94,7 +94,7 @@ export interface SqliteBudgetStoreOptions {
 /**
  * A BudgetStore on an open database (openDatabase from stores/sqlite). Applies its migrations. The calling process
  * must own the database: every amount reserved on disk at open is taken for a crashed run's (see recoverOrphans).
- * A file database gets a journal beside it (journal.ts): every change is appended there before it is acknowledged,
+ * A file database gets a journal beside it (budget-journal.ts): every change is appended there before it is acknowledged,
  * and folded into the database every `foldIntervalMs`, on spend() and on close(). An in-memory database has none.
  */
 export function createSqliteBudgetStore(database: SqliteDatabase, options: SqliteBudgetStoreOptions = {}): BudgetStore {
@@ -106,6 +106,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const writeInFlight = database.prepare<[number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES ('${inFlightCountKey}', '', 'count', 'total', 'total', 0, ?)
      ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved`);
+  const deleteCounter = database.prepare<[string]>('DELETE FROM budget_counters WHERE counter_key = ?');
+  const deleteCounters = database.transaction((work: () => void) => work());
   const upsert = (key: string, spent: number, reserved: number) => {
     const parts = parseCounterKey(key);
     insertCounter.run(key, parts.scope, parts.unit, parts.period, parts.windowKey, spent, reserved);
@@ -394,6 +396,24 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
         counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
         windowKey: row.window_key, spent: row.spent, reserved: row.reserved,
       }));
+    },
+    async pruneCounters(candidates) {
+      guard();
+      // Everything changed so far goes to the database first, so no journal line or fold brings a deleted row back.
+      writeLine();
+      fold();
+      const pruned: string[] = [];
+      deleteCounters.immediate(() => {
+        for (const { counterKey, spent } of candidates) {
+          if (orphans.has(counterKey)) continue;
+          const value = counter(counterKey);
+          if (value.reserved !== 0 || value.spent !== spent) continue;
+          counters.delete(counterKey);
+          // A key never used has no row (memory only held zeros for it): nothing was pruned.
+          if (deleteCounter.run(counterKey).changes > 0) pruned.push(counterKey);
+        }
+      });
+      return pruned;
     },
     async close() {
       if (timer !== undefined) clearTimeout(timer);

@@ -1,7 +1,7 @@
 // The SQLite ledger's tree reads: subtrees of 2^4 leaves and more are stored, smaller ones are hashed from the leaves.
 import type { Statement } from 'better-sqlite3';
-import { hashChildren, toHex, type Hash, type NodeReader } from '../core/merkle.js';
-import type { TreeNode } from './types.js';
+import { hashChildren, toHex, type Hash, type NodeReader } from '../../core/merkle.js';
+import type { TreeNode } from '../../ledger/types.js';
 
 /**
  * Lowest level of the interior subtrees kept in ledger_nodes (migration ledger-003). An append closes one subtree per

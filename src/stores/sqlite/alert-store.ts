@@ -1,6 +1,6 @@
 // Budget alerts on SQLite: one row per (counter, threshold), so a crossing is recorded once across processes.
-import { migrate, type Migration, type SqliteDatabase } from '../stores/sqlite/database.js';
-import { alertFromRow, type AlertDelivery, type AlertEvent, type AlertRow, type AlertStore } from './alerts.js';
+import { migrate, type Migration, type SqliteDatabase } from './database.js';
+import { alertFromRow, type AlertDelivery, type AlertEvent, type AlertRow, type AlertStore } from '../../budgets/alerts.js';
 
 export const alertMigrations: readonly Migration[] = [
   {

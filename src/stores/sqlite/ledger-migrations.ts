@@ -1,5 +1,5 @@
 // SQLite schema of the evidence ledger: entries, time marks, complete-subtree hashes, signed checkpoints, the signing key, content.
-import type { Migration } from '../stores/sqlite/database.js';
+import type { Migration } from './database.js';
 
 export const ledgerMigrations: readonly Migration[] = [
   {

@@ -1,0 +1,73 @@
+// One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger) on one database and turn queue.
+import { createRequire } from 'node:module';
+import type { StoreErrorHandler, Stores } from '../types.js';
+import { createSqliteAlertStore } from './alert-store.js';
+import { createSqliteBudgetStore } from './budget-store.js';
+import { startCheckpointer } from './checkpointer.js';
+import { openDatabase } from './database.js';
+import { openSqliteLedger } from './ledger-store.js';
+import { takeOwnerLock } from './owner-lock.js';
+import { SqliteKeyStore, SqliteRequestLog } from './records.js';
+import { createTurnQueue } from './turn.js';
+
+export interface SqliteStoresOptions {
+  /** The database file, or ':memory:'. */
+  path: string;
+  /** The ledger's origin line, used only when the ledger is created. */
+  origin: string;
+  onError: StoreErrorHandler;
+}
+
+/**
+ * Take the owner lock, open the database, and open every store on it.
+ *
+ * @example const stores = openSqliteStores({ path: 'data/covenant.db', origin: 'covenant/acme/ledger', onError });
+ */
+export function openSqliteStores(options: SqliteStoresOptions): Stores {
+  const { path, onError } = options;
+  const lock = path === ':memory:' ? undefined : takeOwnerLock(path);
+  let database;
+  try {
+    database = openDatabase(path);
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+  // One commit per event-loop turn for all stores, and WAL checkpoints (the fsyncs) in a worker thread.
+  const turns = createTurnQueue(database, (error) => onError(error, 'sqlite batch'));
+  const checkpointer = path === ':memory:' ? undefined : startCheckpointer({
+    path, onError: (error) => onError(error, 'sqlite'), betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'), writer: turns,
+  });
+  if (checkpointer) {
+    database.pragma('wal_autocheckpoint = 0');
+    // A WAL left larger by an earlier run (or a burst) is cut back to this when it next starts over.
+    database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+  }
+  const ledger = openSqliteLedger({ database, origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
+  const budgets = createSqliteBudgetStore(database, { onError: (error) => onError(error, 'budget journal fold') });
+  const ping = database.prepare('SELECT 1');
+  return {
+    kind: 'sqlite',
+    keys: new SqliteKeyStore(database),
+    requestLog: new SqliteRequestLog(database),
+    budgets,
+    alerts: createSqliteAlertStore(database),
+    ledger,
+    shared: false,
+    async health() {
+      try {
+        ping.get();
+        return [{ name: 'sqlite', ok: true }];
+      } catch (error) {
+        return [{ name: 'sqlite', ok: false, error: (error as Error).message }];
+      }
+    },
+    async close() {
+      await ledger.close();
+      await budgets.close();
+      await checkpointer?.stop();
+      database.close();
+      lock?.release();
+    },
+  };
+}

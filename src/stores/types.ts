@@ -1,0 +1,30 @@
+// The set of stores a gateway runs on, whichever backend holds them; nothing here imports a backend.
+import type { AlertStore } from '../budgets/alerts.js';
+import type { BudgetStore } from '../budgets/store.js';
+import type { LedgerStore } from '../ledger/types.js';
+import type { KeyStore, RequestLog } from './records.js';
+
+/** One backend's reachability, as /healthz reports it. */
+export interface HealthCheck {
+  name: 'sqlite' | 'postgres' | 'redis';
+  ok: boolean;
+  /** Why it is not reachable (a driver's message: no secrets, the URL is never quoted). */
+  error?: string;
+}
+
+export interface Stores {
+  kind: 'sqlite' | 'postgres';
+  keys: KeyStore;
+  requestLog: RequestLog;
+  budgets: BudgetStore;
+  alerts: AlertStore;
+  ledger: LedgerStore;
+  /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
+  shared: boolean;
+  /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */
+  health(): Promise<HealthCheck[]>;
+  close(): Promise<void>;
+}
+
+/** Where problems in the background go: the error and what was being done. */
+export type StoreErrorHandler = (error: unknown, where: string) => void;
