@@ -122,6 +122,8 @@ export interface FakeAnthropic {
   options: FakeAnthropicOptions;
   bill: FakeBill;
   requests: RecordedRequest[];
+  /** Resolves once no request is being answered: every stream has ended, been cut, or stopped after its client left. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -269,12 +271,16 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const sockets = new Set<Socket>();
   let failures = 0;
   let sequence = 0;
+  const answering = new Set<Promise<void>>();
 
   const server = createServer((request, response) => {
     const parts: Buffer[] = [];
     request.on('data', (part: Buffer) => parts.push(part));
     request.on('end', () => {
-      void handle(request, Buffer.concat(parts).toString('utf8'), response).catch(() => response.destroy());
+      const answer: Promise<void> = handle(request, Buffer.concat(parts).toString('utf8'), response)
+        .catch(() => { response.destroy(); })
+        .finally(() => answering.delete(answer));
+      answering.add(answer);
     });
   });
   server.on('connection', (socket) => {
@@ -383,6 +389,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     options,
     bill,
     requests,
+    async idle() {
+      while (answering.size > 0) await Promise.allSettled([...answering]);
+    },
     close: () => new Promise<void>((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
