@@ -138,7 +138,8 @@ describe('Anthropic adapter (stream)', () => {
       if (chunk.choices[0]?.delta.content) seen += 1;
       if (seen === 3) break;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Wait until the fake has stopped answering: had the call not been ended, it would have written all 60 words.
+    await fake.idle();
     expect(fake.bill.outputTokens).toBeGreaterThanOrEqual(3);
     expect(fake.bill.outputTokens).toBeLessThan(60);
     expect(stream.usage()?.inputTokens).toBe(60);

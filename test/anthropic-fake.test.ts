@@ -50,16 +50,24 @@ describe('fake Anthropic API', () => {
     expect(fakeInputTokens(body)).toBe(9);
   });
 
-  it('keeps an exact bill per model at configured prices, rounded up once per line', async () => {
-    fake = await startFakeAnthropic({ prices: { cheap: { inputMicrosPerMtok: 333_333, outputMicrosPerMtok: 333_333,
-      cacheReadMicrosPerMtok: 0, cacheWriteMicrosPerMtok: 0 } } });
+  it('keeps an exact bill per model at configured prices, each request rounded up to the micro-dollar', async () => {
+    fake = await startFakeAnthropic({ prices: { cheap: { input_per_mtok: '0.25', output_per_mtok: 0.25, cache_read_per_mtok: 0, cache_write_per_mtok: 0 } } });
     await post({ ...valid, model: 'cheap', messages: [{ role: 'user', content: 'a b c' }] });
     await post({ ...valid, model: 'cheap', messages: [{ role: 'user', content: 'a b c' }] });
     await post(valid);
     expect(fake.bill.models.cheap).toMatchObject({ requests: 2, inputTokens: 6, outputTokens: 6 });
-    // 12 tokens x 0.333333 micro-dollars = 3.999996 -> 4; the default line: 2 x 3 + 2 x 15 = 36.
+    // Each request: 6 tokens x 0.25 micro-dollars = 1.5 -> 2 (not 12 x 0.25 = 3 for the line); the default line: 2 x 3 + 2 x 15 = 36.
+    expect(fake.bill.models.cheap!.costMicros).toBe(4);
     expect(fake.bill.costMicros).toBe(4 + 36);
     expect(fake.bill.requests).toBe(3);
+  });
+
+  it('bills prompt-cache reads and writes at their own prices', async () => {
+    fake = await startFakeAnthropic({ cacheReadInputTokens: 1, cacheCreationInputTokens: 1 });
+    const answer = await post({ ...valid, messages: [{ role: 'user', content: 'a b c d' }] });
+    expect(answer.body.usage).toMatchObject({ input_tokens: 2, cache_read_input_tokens: 1, cache_creation_input_tokens: 1, output_tokens: 4 });
+    // 2 x 3 + 1 x 0.30 + 1 x 3.75 + 4 x 15 = 70.05 -> 71 micro-dollars.
+    expect(fake.bill.costMicros).toBe(71);
   });
 
   it('fails only the first N requests when asked, and waits the configured latency', async () => {

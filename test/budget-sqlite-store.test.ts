@@ -166,8 +166,8 @@ describe('SQLite budget store: the journal', () => {
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 50 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 30, limit: 1000 }] });
     expect(journalText(test.journal)).not.toBe('');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(test.row(keyDay)).toEqual({ spent: 0, reserved: 30 });
+    // The fold timer moves the journal into the database on its own; wait for it rather than for a fixed time.
+    await expect.poll(() => test.row(keyDay), { timeout: 5000 }).toEqual({ spent: 0, reserved: 30 });
     expect(journalText(test.journal)).toBe('');
     await store.settle('a', { [keyDay]: 12 });
     expect((await store.spend({ scope: 'key:bot' })).map((record) => [record.spent, record.reserved])).toEqual([[12, 0]]);

@@ -5,9 +5,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createServer } from 'node:net';
 import { main } from '../src/cli/main.js';
+import { startFakeOpenAI } from './fakes/openai.js';
 import { startTestGateway } from './helpers/gateway.js';
 
 const bin = fileURLToPath(new URL('../bin/covenant', import.meta.url));
@@ -86,7 +87,12 @@ describe('covenant config check', () => {
 
 describe('covenant serve', () => {
   it('prints the listening line, serves, and on SIGTERM finishes the in-flight request and exits 0', async () => {
-    const file = writeConfig('serve.yaml', valid);
+    // A provider that holds its answer 400 ms, so SIGTERM can come once the request has reached it.
+    const upstream = await startFakeOpenAI({ behaviour: { latencyMs: 400 } });
+    onTestFinished(() => upstream.close());
+    const file = writeConfig('serve.yaml', valid
+      .replace('  - { name: mock, type: mock, latency_ms: 400 }', `  - { name: slow, type: openai-compatible, base_url: ${upstream.url} }`)
+      .replace('  - { alias: demo, provider: mock, version: mock-1 }', '  - { alias: demo, provider: slow, version: slow-1, price: { input_per_mtok: 1, output_per_mtok: 1 } }'));
     const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--port', '0'], { cwd: directory, env: { ...process.env, BOT_KEY: 'sk-bot' } });
     let output = '';
     child.stderr.on('data', (data: Buffer) => { output += data.toString(); });
@@ -105,7 +111,7 @@ describe('covenant serve', () => {
       headers: { authorization: 'Bearer sk-bot', 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'finish me' }] }),
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(() => upstream.requests.length, { timeout: 10_000 }).toBe(1);
     child.kill('SIGTERM');
     const response = await inFlight;
     expect(response.status).toBe(200);

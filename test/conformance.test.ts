@@ -139,8 +139,22 @@ describe.each(['openai', 'llama', 'anthropic', 'gemini', 'mock'])('provider behi
 });
 
 describe('metering', () => {
-  it.each(['openai', 'llama', 'anthropic', 'gemini'])('the gateway metered exactly what the "%s" provider billed', async (alias) => {
-    expect(bills[alias]!()).toBeGreaterThan(0);
-    expect(await meteredCost(alias)).toBe(bills[alias]!());
+  it.each(['openai', 'llama', 'anthropic', 'gemini'])('the gateway meters exactly what the "%s" provider bills', async (alias) => {
+    const billedBefore = bills[alias]!();
+    const meteredBefore = await meteredCost(alias);
+    // JSON, a stream, a tool call and the Anthropic route, each with a prompt whose cost is not a whole micro-dollar.
+    const messages = [{ role: 'user' as const, content: 'metering check: seven words and a bit more' }];
+    await openai.chat.completions.create({ model: alias, messages, max_tokens: 30 });
+    const stream = await openai.chat.completions.create({ model: alias, messages, max_tokens: 30, stream: true });
+    for await (const _chunk of stream) { /* read to the end */ }
+    await openai.chat.completions.create({
+      model: alias, tools: [weatherTool], tool_choice: { type: 'function', function: { name: 'get_weather' } },
+      messages: [{ role: 'user', content: 'get_weather city=Oslo' }],
+    });
+    await anthropic.messages.create({ model: alias, max_tokens: 30, messages: [{ role: 'user', content: 'metering check from claude clients' }] });
+    const billed = bills[alias]!() - billedBefore;
+    expect(billed).toBeGreaterThan(0);
+    // A stream's entry may land just after its last byte: wait for the log to catch up, then compare exactly.
+    await expect.poll(async () => (await meteredCost(alias)) - meteredBefore, { timeout: 5000 }).toBe(billed);
   });
 });

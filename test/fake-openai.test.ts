@@ -243,6 +243,25 @@ describe('errors and behaviours', () => {
 });
 
 describe('the bill', () => {
+  it('bills cached prompt tokens at the cached price, exactly', async () => {
+    const cached = await startFakeOpenAI({
+      outputTokens: 5, cachedPromptTokens: 4,
+      prices: { 'gpt-4o-mini': { input_per_mtok: '0.15', cached_input_per_mtok: '0.075', output_per_mtok: 0.6 } },
+    });
+    try {
+      const cachedClient = new OpenAI({ baseURL: cached.url, apiKey: 'sk-any', maxRetries: 0 });
+      const reply = await cachedClient.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+      expect(reply.usage).toMatchObject({ prompt_tokens: 8, completion_tokens: 5, prompt_tokens_details: { cached_tokens: 4 } });
+      // 4 x 0.15 + 4 x 0.075 + 5 x 0.6 = 3.9 micro-dollars -> 4 (at the plain input price it would be 4.2 -> 5).
+      expect(cached.bill.costMicros).toBe(4);
+      await cachedClient.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+      // The model's line adds the requests up.
+      expect(cached.bill.byModel['gpt-4o-mini']).toMatchObject({ requests: 2, inputTokens: 16, cachedInputTokens: 8, outputTokens: 10, costMicros: 8 });
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('charges each request at the configured price, rounded up to the micro-dollar, and records requests', async () => {
     fake.reset();
     await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });

@@ -168,12 +168,14 @@ describe('chat completions', () => {
     upstream.reset();
     upstream.setBehaviour({ latencyMs: 300 });
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 100);
     const call = fetch(`${gateway.url}/v1/chat/completions`, {
       method: 'POST', signal: controller.signal,
       headers: { authorization: `Bearer ${userKey}`, 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'fast', messages: [{ role: 'user', content: 'answer after I leave' }], max_tokens: 7 }),
     });
+    // Leave once the provider has the request (it answers 300 ms later), however long the way there took.
+    await expect.poll(() => upstream.requests.length, { timeout: 5000 }).toBe(1);
+    controller.abort();
     await expect(call).rejects.toThrow();
     // The provider answers (and bills) after the client left: the gateway's record matches that bill.
     await expect.poll(async () => {
@@ -313,6 +315,7 @@ describe('admin API', () => {
   });
 
   it('exposes Prometheus metrics by alias and department, and a health check', async () => {
+    await client.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'count me' }] });
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
     expect(metrics).toMatch(/covenant_requests_total\{alias="fast",department="claims",status="200"\} \d+/);
     expect(metrics).toMatch(/covenant_tokens_total\{alias="fast",department="claims",kind="output"\} \d+/);

@@ -2,7 +2,7 @@
 // stream ends with that error; once the ledger works again, requests are answered and the log still verifies.
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const secrets = { ADMIN_KEY: 'sk-fail-closed-admin', CLAIMS_KEY: 'sk-fail-closed-claims' };
@@ -27,11 +27,21 @@ const chat = (body: Record<string, unknown>) => fetch(`${gateway.url}/v1/chat/co
   body: JSON.stringify({ model: 'demo', messages: [{ role: 'user', content: 'hello' }], max_tokens: 8, ...body }),
 });
 
+const inferenceCount = async () => (await (await fetch(`${gateway.url}/admin/audit/entries?kind=inference&limit=1000`, { headers: { authorization: `Bearer ${secrets.ADMIN_KEY}` } })).json()).data.length as number;
+
 beforeAll(async () => {
   gateway = await startTestGateway(text, secrets);
-  // A second connection to the same file, as a failing disk or a locked-down table would: every ledger insert aborts.
+  // A second connection to the same file, as a failing disk or a locked-down table would.
   saboteur = new Database(join(gateway.directory, 'covenant.db'));
-  saboteur.exec("CREATE TRIGGER refuse_entries BEFORE INSERT ON ledger_entries BEGIN SELECT RAISE(ABORT, 'simulated ledger failure'); END;");
+});
+
+// Every test starts with a ledger whose every insert aborts, and ends with it working again (tests run in any order).
+beforeEach(() => {
+  saboteur.exec("CREATE TRIGGER IF NOT EXISTS refuse_entries BEFORE INSERT ON ledger_entries BEGIN SELECT RAISE(ABORT, 'simulated ledger failure'); END;");
+});
+
+afterEach(() => {
+  saboteur.exec('DROP TRIGGER IF EXISTS refuse_entries; DROP TRIGGER IF EXISTS fail_at_commit;');
 });
 
 afterAll(async () => {
@@ -58,7 +68,9 @@ describe('when the ledger cannot record a request', () => {
   });
 
   it('answers again once the ledger works, and the log verifies without a gap', async () => {
+    expect((await chat({})).status).toBe(503);
     saboteur.exec('DROP TRIGGER refuse_entries');
+    const before = await inferenceCount();
     const response = await chat({});
     expect(response.status).toBe(200);
     expect((await response.json()).choices[0].message.content).toBeTruthy();
@@ -67,11 +79,13 @@ describe('when the ledger cannot record a request', () => {
     expect(report.ok).toBe(true);
     const listed = await (await fetch(`${gateway.url}/admin/audit/entries?kind=inference`, { headers: { authorization: `Bearer ${secrets.ADMIN_KEY}` } })).json();
     expect(listed.data.map((entry: { seq: number }) => entry.seq)).toEqual([...listed.data.keys()].map((index) => listed.data[0].seq + index));
-    expect(listed.data).toHaveLength(1);
+    expect(await inferenceCount()).toBe(before + 1);
   });
 
   it('withholds the answer when the COMMIT itself fails (as on a full disk), stays up, and loses no sequence number', async () => {
     // A deferred foreign key is checked only at COMMIT: every entry's insert leaves a violation that fails the commit.
+    saboteur.exec('DROP TRIGGER refuse_entries');
+    const before = await inferenceCount();
     saboteur.exec(`
       CREATE TABLE commit_parent (id INTEGER PRIMARY KEY);
       CREATE TABLE commit_guard (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES commit_parent (id) DEFERRABLE INITIALLY DEFERRED);
@@ -89,8 +103,8 @@ describe('when the ledger cannot record a request', () => {
     const admin = { headers: { authorization: `Bearer ${secrets.ADMIN_KEY}` } };
     expect((await (await fetch(`${gateway.url}/admin/audit/verify`, admin)).json()).ok).toBe(true);
     const listed = await (await fetch(`${gateway.url}/admin/audit/entries?kind=inference`, admin)).json();
-    // Only the answered requests are in the log, numbered without a gap.
-    expect(listed.data).toHaveLength(2);
+    // Only the answered request is in the log, numbered without a gap.
+    expect(listed.data).toHaveLength(before + 1);
     const head = await (await fetch(`${gateway.url}/admin/audit/head`, admin)).json();
     const all = await (await fetch(`${gateway.url}/admin/audit/entries?limit=1000`, admin)).json();
     expect(all.data.map((entry: { seq: number }) => entry.seq)).toEqual([...Array(head.tree_size).keys()]);

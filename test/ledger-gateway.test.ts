@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { verifyInclusion } from '../src/core/merkle.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -206,17 +206,24 @@ describe('verification', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr + bad.stdout).toContain(String(altered.entries[1].entry.seq));
 
-    await gateway.close();
-    const clean = await run(process.execPath, [bin, 'audit', 'verify', '--data', database]);
+    // Editing a database needs a log of its own (the other tests read the shared one, in any order): a second gateway,
+    // a few calls, closed.
+    const own = await startTestGateway(text, secrets);
+    onTestFinished(() => own.stop());
+    const ownClient = new OpenAI({ baseURL: `${own.url}/v1`, apiKey: secrets.HR_KEY, maxRetries: 0 });
+    for (let call = 0; call < 3; call++) await ownClient.chat.completions.create({ model: 'other', messages: [{ role: 'user', content: `call ${call}` }], max_tokens: 8 });
+    await own.close();
+    const ownDatabase = join(own.directory, 'covenant.db');
+    const clean = await run(process.execPath, [bin, 'audit', 'verify', '--data', ownDatabase]);
     expect(clean.stdout).toMatch(/ok|verified/i);
     // An administrator edits a stored entry directly in the database: verify fails and names its sequence number.
-    const sqlite = new Database(database);
+    const sqlite = new Database(ownDatabase);
     const row = sqlite.prepare("SELECT seq, entry_json AS entry FROM ledger_entries WHERE entry_json LIKE '%\"kind\":\"inference\"%' ORDER BY seq LIMIT 1 OFFSET 2").get() as { seq: number; entry: string };
     const edited = row.entry.replace(/"status":\d+/, '"status":299');
     expect(edited).not.toBe(row.entry);
     sqlite.prepare('UPDATE ledger_entries SET entry_json = ? WHERE seq = ?').run(edited, row.seq);
     sqlite.close();
-    const tampered = await run(process.execPath, [bin, 'audit', 'verify', '--data', database]).then(() => undefined, (error) => error);
+    const tampered = await run(process.execPath, [bin, 'audit', 'verify', '--data', ownDatabase]).then(() => undefined, (error) => error);
     expect(tampered.code).toBe(1);
     expect(tampered.stdout + tampered.stderr).toContain(`seq ${row.seq}`);
   });

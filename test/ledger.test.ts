@@ -1,7 +1,7 @@
 // SQLite evidence ledger: group-committed appends, restarts without gaps, proofs against signed checkpoints,
 // tenant and time filtering, content retention, which subtrees are stored, and `verifyLedger` catching edits made
 // directly in the database.
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,6 +59,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
+  vi.useRealTimers();
   for (const store of open.splice(0)) await store.close();
   rmSync(folder, { recursive: true, force: true });
 });
@@ -129,13 +130,13 @@ describe('restart', () => {
 
 describe('checkpoints and proofs', () => {
   it('signs a checkpoint on its timer while entries arrive, and on close', async () => {
-    const store = openLedger({ checkpointIntervalMs: 30 });
+    // A fake interval timer: the checkpoint is signed when its tick comes, however slow the machine is.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const store = openLedger({ checkpointIntervalMs: 1000 });
     await appendMany(store, 4);
+    vi.advanceTimersByTime(999);
     expect(await store.latestCheckpoint()).toBeUndefined();
-    // Only the timer can sign here; poll so that a loaded machine does not make the test flaky.
-    for (let waited = 0; waited < 3000 && (await store.latestCheckpoint()) === undefined; waited += 10) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    vi.advanceTimersByTime(1);
     const latest = await store.latestCheckpoint();
     expect(latest?.size).toBe(4);
     const body = verifyCheckpoint(latest!.note, await store.publicKey(), store.origin);

@@ -1,6 +1,6 @@
 // The WAL checkpointer thread: under a writer that never pauses, the WAL stays bounded and every row reaches the database.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,11 +29,13 @@ function openWriter(path: string) {
   const insert = database.prepare('INSERT INTO rows (body) VALUES (?)');
   let written = 0;
   // A flush of rows each turn, the checkpointer's thread running beside; 10 KB a commit and 0.2 ms of work between
-  // commits stand for a busy turn's entries and its requests. Returns the largest the WAL file was meanwhile.
-  const write = async (bytes: number) => {
+  // commits stand for a busy turn's entries and its requests. Writes until `bytes` are written and `minimumMs` have
+  // passed (so a phase spans enough of the checkpointer's ticks on a fast machine too), or until `until()` says so;
+  // returns the largest the WAL file was meanwhile.
+  const write = async (bytes: number, options: { minimumMs?: number; until?: () => boolean } = {}) => {
     let largestWal = 0;
-    const until = Date.now() + 20_000;
-    for (let done = 0; done < bytes && Date.now() < until; done += 10_000) {
+    const started = performance.now();
+    for (let done = 0; (done < bytes || performance.now() - started < (options.minimumMs ?? 0)) && !options.until?.(); done += 10_000) {
       await new Promise<void>((resolve, reject) => {
         turns.schedule(() => {
           for (let index = 0; index < 10; index += 1) insert.run('x'.repeat(1000));
@@ -50,8 +52,22 @@ function openWriter(path: string) {
   return { database, turns, errors, write, written: () => written };
 }
 
+const intervalMs = 20;
+
+/** The WAL header's checkpoint sequence number (big-endian at byte 12): SQLite adds one each time the WAL starts over. */
+function walRestarts(path: string): number {
+  const header = Buffer.alloc(16);
+  const file = openSync(`${path}-wal`, 'r');
+  try {
+    readSync(file, header, 0, 16, 0);
+  } finally {
+    closeSync(file);
+  }
+  return header.readUInt32BE(12);
+}
+
 const checkpointerOptions = (path: string, errors: unknown[]) => ({
-  path, intervalMs: 20, limitBytes: mebibyte, onError: (error: unknown) => errors.push(error), betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
+  path, intervalMs, limitBytes: mebibyte, onError: (error: unknown) => errors.push(error), betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
 });
 
 describe('the WAL checkpointer', () => {
@@ -59,23 +75,34 @@ describe('the WAL checkpointer', () => {
     const path = join(folder, 'covenant.db');
     const { database, turns, errors, write, written } = openWriter(path);
     const checkpointer = startCheckpointer({ ...checkpointerOptions(path, errors), writer: turns });
-    const largestWal = await write(64 * mebibyte);
+    // Until the thread is up (its first restart of the WAL) the WAL grows by every byte; the file never shrinks, so
+    // what is measured is how much it grows afterwards.
+    await write(10_000);
+    const first = walRestarts(path);
+    await write(64 * mebibyte, { until: () => walRestarts(path) !== first });
+    const restartsBefore = walRestarts(path);
+    expect(restartsBefore).not.toBe(first);
+    const walBefore = statSync(`${path}-wal`).size;
+    const writtenBefore = written();
+    const largestWal = await write(16 * mebibyte);
+    const restarts = walRestarts(path) - restartsBefore;
     await checkpointer.stop();
-    const walBytesWritten = written() * 1000;
-    // Without restarts the WAL holds at least every byte written (more: later commits rewrite the pages). With them it
-    // holds what the writer adds between two checkpoints.
-    expect(walBytesWritten).toBeGreaterThanOrEqual(64 * mebibyte);
-    expect(largestWal).toBeLessThan(walBytesWritten / 5);
+    const bytesWritten = (written() - writtenBefore) * 1000;
+    // Without restarts the WAL would grow by at least every byte written (more: later commits rewrite the pages). With
+    // them it holds what the writer adds between two checkpoints, a little over the 1 MiB limit, in space it already has.
+    expect(bytesWritten).toBeGreaterThanOrEqual(16 * mebibyte);
+    expect(restarts).toBeGreaterThanOrEqual(4);
+    expect(largestWal - walBefore).toBeLessThan(bytesWritten / 4);
     expect(database.prepare('SELECT COUNT(*) FROM rows').pluck().get()).toBe(written());
     database.close();
     // The rows were checkpointed into the database file itself, not only kept in the WAL.
-    expect(statSync(path).size).toBeGreaterThan(walBytesWritten / 2);
+    expect(statSync(path).size).toBeGreaterThan(written() * 1000 / 2);
     expect(errors).toEqual([]);
   });
 
   it('holds the writer only now and then while a reader keeps an old snapshot, and starts the WAL over once it is done', async () => {
     const path = join(folder, 'covenant.db');
-    const { database, turns, errors, write } = openWriter(path);
+    const { database, turns, errors, write, written } = openWriter(path);
     let holds = 0;
     const writer = { hold: () => { holds += 1; turns.hold(); }, release: () => turns.release() };
     const checkpointer = startCheckpointer({ ...checkpointerOptions(path, errors), writer });
@@ -85,21 +112,26 @@ describe('the WAL checkpointer', () => {
     reader.exec('BEGIN');
     reader.prepare('SELECT COUNT(*) FROM rows').get();
     await write(2 * mebibyte);
-    const started = Date.now();
-    const pinnedWal = await write(24 * mebibyte);
-    const checks = (Date.now() - started) / 20;
-    // Without the back-off the writer would be held at about every check.
-    expect(checks).toBeGreaterThan(20);
+    const pinnedRestarts = walRestarts(path);
+    const started = performance.now();
+    const writtenBefore = written();
+    const pinnedWal = await write(4 * mebibyte, { minimumMs: 40 * intervalMs });
+    const pinnedBytes = (written() - writtenBefore) * 1000;
+    const checks = (performance.now() - started) / intervalMs;
+    // Without the back-off the writer would be held at about every check (checks >= 40 by construction).
     expect(holds).toBeLessThan(checks / 3);
+    expect(walRestarts(path)).toBe(pinnedRestarts);
+    expect(pinnedWal).toBeGreaterThan(pinnedBytes);
     reader.exec('COMMIT');
     reader.close();
-    // The reader is gone: after at most one back-off the WAL starts over, and no longer grows with what is written
-    // (while the reader was there it grew by every byte).
-    const before = statSync(`${path}-wal`).size;
-    const afterWal = await write(64 * mebibyte);
+    // The reader is gone: after at most one back-off (8 checks) the WAL starts over, and from then on it stops growing
+    // with what is written (while the reader was there it grew by every byte).
+    await write(64 * mebibyte, { until: () => walRestarts(path) !== pinnedRestarts });
+    expect(walRestarts(path)).not.toBe(pinnedRestarts);
+    const restarted = statSync(`${path}-wal`).size;
+    const afterWal = await write(8 * mebibyte);
     await checkpointer.stop();
-    expect(pinnedWal).toBeGreaterThan(24 * mebibyte);
-    expect(afterWal - before).toBeLessThan(64 * mebibyte / 3);
+    expect(afterWal - restarted).toBeLessThan(8 * mebibyte / 4);
     database.close();
     expect(errors).toEqual([]);
   });

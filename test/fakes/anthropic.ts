@@ -11,22 +11,22 @@
 //   fakeWords(`${name} ${JSON.stringify(input)}`).
 // - The reply stops at the first stop_sequence found (stop_reason stop_sequence), else at max_tokens words
 //   (stop_reason max_tokens), else end_turn / tool_use.
-// - The bill counts what the provider produced: a JSON reply in full, a stream up to where it was cut or abandoned.
+// - The bill counts what the provider produced: a JSON reply in full, a stream up to where it was cut or abandoned;
+//   each request's exact cost (test/fakes/price.ts) is rounded up to the micro-dollar.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { RequestCost, type DollarsPerMillionTokens } from './price.js';
 
+/** Dollars per million tokens, as a decimal string or number (test/fakes/price.ts reads it exactly). */
 export interface FakePrice {
-  inputMicrosPerMtok: number;
-  outputMicrosPerMtok: number;
-  cacheReadMicrosPerMtok: number;
-  cacheWriteMicrosPerMtok: number;
+  input_per_mtok: DollarsPerMillionTokens;
+  output_per_mtok: DollarsPerMillionTokens;
+  cache_read_per_mtok: DollarsPerMillionTokens;
+  cache_write_per_mtok: DollarsPerMillionTokens;
 }
 
 /** Claude Sonnet's list prices ($3 / $15 per million tokens; cache reads 0.1x, writes 1.25x). */
-export const defaultFakePrice: FakePrice = {
-  inputMicrosPerMtok: 3_000_000, outputMicrosPerMtok: 15_000_000,
-  cacheReadMicrosPerMtok: 300_000, cacheWriteMicrosPerMtok: 3_750_000,
-};
+export const defaultFakePrice: FakePrice = { input_per_mtok: '3', output_per_mtok: '15', cache_read_per_mtok: '0.30', cache_write_per_mtok: '3.75' };
 
 export const fakeApiKey = 'sk-ant-fake-key';
 
@@ -59,47 +59,50 @@ export interface FakeBillLine {
   outputTokens: number;
   cacheReadInputTokens: number;
   cacheCreationInputTokens: number;
-  /** Exact cost in micro-dollars x 1e-6, summed over requests. */
-  costMicroMicros: bigint;
+  /** Whole micro-dollars: each request's exact cost rounded up, summed. */
+  costMicros: number;
 }
 
-/** The provider's own bill, per model. Cost is exact, rounded up to the micro-dollar once per model line. */
+/** One request on the bill: output is added as it is produced, and the line's cost follows the request's rounded-up total. */
+export interface FakeCharge {
+  addOutput(tokens: number): void;
+}
+
+/** The provider's own bill, per model, in its own exact arithmetic: each request is rounded up to the micro-dollar. */
 export class FakeBill {
   readonly models: Record<string, FakeBillLine> = {};
 
   constructor(private readonly prices: Record<string, FakePrice>) {}
 
-  /** A request started producing: count it and its input. */
-  open(model: string, input: { input: number; cacheRead: number; cacheWrite: number }): void {
-    const line = this.line(model);
+  /** A request started producing: count it and its input (input_tokens excludes the cache reads and writes). */
+  open(model: string, input: { input: number; cacheRead: number; cacheWrite: number }): FakeCharge {
+    const line = this.models[model] ??= { requests: 0, inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, costMicros: 0 };
+    const price = this.prices[model] ?? defaultFakePrice;
     line.requests += 1;
     line.inputTokens += input.input;
     line.cacheReadInputTokens += input.cacheRead;
     line.cacheCreationInputTokens += input.cacheWrite;
-    const price = this.prices[model] ?? defaultFakePrice;
-    line.costMicroMicros += BigInt(input.input) * BigInt(price.inputMicrosPerMtok)
-      + BigInt(input.cacheRead) * BigInt(price.cacheReadMicrosPerMtok)
-      + BigInt(input.cacheWrite) * BigInt(price.cacheWriteMicrosPerMtok);
-  }
-
-  /** Output tokens produced (all at once for JSON, as they go out for a stream). */
-  addOutput(model: string, tokens: number): void {
-    const line = this.line(model);
-    line.outputTokens += tokens;
-    line.costMicroMicros += BigInt(tokens) * BigInt((this.prices[model] ?? defaultFakePrice).outputMicrosPerMtok);
-  }
-
-  private line(model: string): FakeBillLine {
-    return this.models[model] ??= { requests: 0, inputTokens: 0, outputTokens: 0, cacheReadInputTokens: 0, cacheCreationInputTokens: 0, costMicroMicros: 0n };
+    const cost = new RequestCost()
+      .add(input.input, price.input_per_mtok)
+      .add(input.cacheRead, price.cache_read_per_mtok)
+      .add(input.cacheWrite, price.cache_write_per_mtok);
+    let charged = cost.micros;
+    line.costMicros += charged;
+    return {
+      addOutput(tokens) {
+        line.outputTokens += tokens;
+        cost.add(tokens, price.output_per_mtok);
+        line.costMicros += cost.micros - charged;
+        charged = cost.micros;
+      },
+    };
   }
 
   /** Requests billed (each counted once, when it started producing). */
   get requests(): number { return this.sum((line) => line.requests); }
   get inputTokens(): number { return this.sum((line) => line.inputTokens + line.cacheReadInputTokens + line.cacheCreationInputTokens); }
   get outputTokens(): number { return this.sum((line) => line.outputTokens); }
-  get costMicros(): number {
-    return this.sum((line) => Number((line.costMicroMicros + 999_999n) / 1_000_000n));
-  }
+  get costMicros(): number { return this.sum((line) => line.costMicros); }
 
   private sum(pick: (line: FakeBillLine) => number): number {
     return Object.values(this.models).reduce((total, line) => total + pick(line), 0);
@@ -119,6 +122,8 @@ export interface FakeAnthropic {
   options: FakeAnthropicOptions;
   bill: FakeBill;
   requests: RecordedRequest[];
+  /** Resolves once no request is being answered: every stream has ended, been cut, or stopped after its client left. */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -266,12 +271,16 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
   const sockets = new Set<Socket>();
   let failures = 0;
   let sequence = 0;
+  const answering = new Set<Promise<void>>();
 
   const server = createServer((request, response) => {
     const parts: Buffer[] = [];
     request.on('data', (part: Buffer) => parts.push(part));
     request.on('end', () => {
-      void handle(request, Buffer.concat(parts).toString('utf8'), response).catch(() => response.destroy());
+      const answer: Promise<void> = handle(request, Buffer.concat(parts).toString('utf8'), response)
+        .catch(() => { response.destroy(); })
+        .finally(() => answering.delete(answer));
+      answering.add(answer);
     });
   });
   server.on('connection', (socket) => {
@@ -310,21 +319,21 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     const cacheRead = Math.min(options.cacheReadInputTokens ?? 0, total);
     const cacheWrite = Math.min(options.cacheCreationInputTokens ?? 0, total - cacheRead);
     const usage = { input_tokens: total - cacheRead - cacheWrite, cache_creation_input_tokens: cacheWrite, cache_read_input_tokens: cacheRead };
-    bill.open(model, { input: usage.input_tokens, cacheRead, cacheWrite });
+    const charge = bill.open(model, { input: usage.input_tokens, cacheRead, cacheWrite });
 
     if (!stream) {
-      bill.addOutput(model, reply.outputTokens);
+      charge.addOutput(reply.outputTokens);
       response.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_fake' });
       response.end(JSON.stringify({ id, type: 'message', role: 'assistant', model, content: reply.content,
         stop_reason: reply.stopReason, stop_sequence: reply.stopSequence, usage: { ...usage, output_tokens: reply.outputTokens } }));
       return;
     }
-    await writeStream(response, id, model, reply, usage);
+    await writeStream(response, id, model, reply, usage, charge);
   }
 
   /** Write the documented event sequence, billing output as it goes out. */
   async function writeStream(response: ServerResponse, id: string, model: string, reply: FakeReply,
-    usage: Json): Promise<void> {
+    usage: Json, charge: FakeCharge): Promise<void> {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': 'req_fake' });
     const events: { event: string; data: Json; output?: number }[] = [
       { event: 'message_start', data: { type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [],
@@ -367,7 +376,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       response.write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
       // Text is billed word by word; whatever else the reply cost (tool input) is billed with message_delta.
       const output = event.event === 'message_delta' ? reply.outputTokens - written : event.output ?? 0;
-      if (output > 0) { bill.addOutput(model, output); written += output; }
+      if (output > 0) { charge.addOutput(output); written += output; }
       if (options.tokenDelayMs) await sleep(options.tokenDelayMs);
     }
     response.end();
@@ -380,6 +389,9 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     options,
     bill,
     requests,
+    async idle() {
+      while (answering.size > 0) await Promise.allSettled([...answering]);
+    },
     close: () => new Promise<void>((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());

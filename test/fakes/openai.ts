@@ -13,8 +13,7 @@
 //   when the 200 headers go out, even if the client disconnects or the stream is cut. Failures are not billed.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { costMicros } from '../../src/core/pricing.js';
-import { pricePerMtokToMicros } from '../../src/core/money.js';
+import { RequestCost, type DollarsPerMillionTokens } from './price.js';
 import { argumentsFor, countChatPrompt, countText, cutAtStop, embeddingVector, generatePieces, lastUserText, splitPieces, type TokenCounting } from './tokens.js';
 
 export interface FakeOpenAIOptions {
@@ -278,8 +277,8 @@ function streamFrames(plan: PlannedChoice[], head: StreamHead): string[] {
 
 // ---- The server core shared with the Gemini fake: behaviours, the bill, recorded requests. ----
 
-/** Dollars per million tokens, as in config. */
-export interface FakePrice { input_per_mtok: number; output_per_mtok: number; cached_input_per_mtok?: number }
+/** Dollars per million tokens, as in config (a number or its decimal string); cached input defaults to the input price. */
+export interface FakePrice { input_per_mtok: DollarsPerMillionTokens; output_per_mtok: DollarsPerMillionTokens; cached_input_per_mtok?: DollarsPerMillionTokens }
 
 /** How the fake misbehaves; setBehaviour() replaces the whole set. */
 export interface FakeBehaviour {
@@ -329,7 +328,7 @@ export interface FakeServerCore {
   setBehaviour(behaviour: FakeBehaviour): void;
   reset(): void;
   close(): Promise<void>;
-  /** Add one request to the bill: cost at the model's price, rounded up to the micro-dollar. */
+  /** Add one request to the bill: its exact cost at the model's price (test/fakes/price.ts), rounded up to the micro-dollar. */
   charge(model: string, inputTokens: number, outputTokens: number, cachedInputTokens: number): void;
   /** Send SSE frames, honouring tokenDelayMs and cutStreamAfter; stops when the client goes away. */
   writeStream(response: ServerResponse, frames: string[]): Promise<void>;
@@ -418,15 +417,12 @@ export async function startServer(options: FakeServerOptions): Promise<FakeServe
     },
     charge(model, inputTokens, outputTokens, cachedInputTokens) {
       const price = options.prices?.[model];
-      const cost = price ? costMicros(
-        { inputTokens, outputTokens, cachedInputTokens, cacheWriteTokens: 0, reasoningTokens: 0 },
-        {
-          inputMicrosPerMtok: pricePerMtokToMicros(price.input_per_mtok),
-          outputMicrosPerMtok: pricePerMtokToMicros(price.output_per_mtok),
-          cachedInputMicrosPerMtok: pricePerMtokToMicros(price.cached_input_per_mtok ?? price.input_per_mtok),
-          cacheWriteMicrosPerMtok: pricePerMtokToMicros(price.input_per_mtok),
-        },
-      ) : 0;
+      // Cached prompt tokens are part of the prompt, billed at the cached rate; the provider's own exact arithmetic.
+      const cost = price ? new RequestCost()
+        .add(inputTokens - cachedInputTokens, price.input_per_mtok)
+        .add(cachedInputTokens, price.cached_input_per_mtok ?? price.input_per_mtok)
+        .add(outputTokens, price.output_per_mtok)
+        .micros : 0;
       const entry = bill.byModel[model] ??= { requests: 0, inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, costMicros: 0 };
       entry.requests += 1;
       entry.inputTokens += inputTokens;
