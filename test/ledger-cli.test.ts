@@ -210,7 +210,8 @@ describe('covenant audit export / verify-bundle', () => {
 describe('covenant audit --config', () => {
   const config = (store: string) => {
     const file = join(folder, 'covenant.yaml');
-    writeFileSync(file, `store: ${JSON.stringify(store)}\norg: { name: acme }\n`);
+    const cache = store.startsWith('postgres') ? 'cache: redis://127.0.0.1:6379\n' : '';
+    writeFileSync(file, `store: ${JSON.stringify(store)}\n${cache}org: { name: acme }\n`);
     return file;
   };
 
