@@ -12,7 +12,7 @@ export const covenantEnvironment = {
 /**
  * @param {{upstreamUrl: string, storePath: string, budgets?: boolean}} options
  *   budgets: budgets at three levels (org, department, key), far above what a run can spend, so none refuses
- *   and the numbers show what enforcement costs (issue 3 item 10).
+ *   and the numbers show what enforcement costs (the budgets target).
  */
 export function covenantConfig({ upstreamUrl, storePath, budgets = false }) {
   const orgBudgets = budgets ? '\n  budgets: [ { usd: 1000000, period: month } ]' : '';

@@ -1,4 +1,4 @@
-// Distributed-mode benchmark (issue 5): one replica on the embedded SQLite store against two replicas sharing
+// Distributed-mode benchmark: one replica on the embedded SQLite store against two replicas sharing
 // PostgreSQL + Redis, both with budgets at three levels, at 16 connections. Usage: node bench/distributed.mjs [--quick]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -7,7 +7,7 @@
 // up to ±10% (memory layout, JIT choices), which rounds within one launch cannot average out.
 //
 // The two sides:
-// - by default, plain Covenant against Covenant with budgets at three levels (issue 3 item 10: within 10%);
+// - by default, plain Covenant against Covenant with budgets at three levels (the budgets target: within 10%);
 // - with --baseline DIR, the build in DIR (another checkout, after `npm run build` there) against this one, both with
 //   the same config (--budgets for budgets on both): before and after a change to the request path.
 // --stream sends streaming requests instead of JSON ones.

@@ -135,7 +135,7 @@ function throughputRatio(numerator, denominator, roundsByName, cores) {
 const percent = ({ ratio, detail }) => `${(ratio * 100).toFixed(0)}%${detail ? `, ${detail}` : ''}`;
 
 /**
- * The targets of issue 2 item 9 and issue 3 item 10, checked where both sides of the comparison were measured.
+ * The throughput and budgets targets, checked where both sides of the comparison were measured.
  * `roundsByName`: every round's run of each scenario, in round order (for per-round ratios); `cores`: the machine's.
  */
 export function checkTargets(rows, pacedRate = 0, roundsByName = undefined, cores = 0) {

@@ -1,4 +1,4 @@
-// Crash safety through the real CLI process (issue 3 item 6, issue 4 item 7): `kill -9` mid-traffic, restart on the same
+// Crash safety through the real CLI process: `kill -9` mid-traffic, restart on the same
 // database; budgets never under-count and the provider's bill stays within the budget; no answered request's ledger entry is lost.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

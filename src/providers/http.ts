@@ -144,7 +144,7 @@ export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse
 
 /**
  * Send and parse a JSON response; garbage from the provider becomes a 502 that says so. The body is collected by a
- * dispatch handler, not a response stream: no stream machinery per call (about 20% of the client's CPU per request).
+ * dispatch handler, not a response stream: no stream machinery per call (see bench/RESULTS.md for what it saves).
  */
 export function sendUpstreamJson<T>(options: UpstreamRequest): Promise<T> {
   return new Promise<T>((resolve, reject) => {

@@ -1,7 +1,7 @@
 // An OpenAI stream chunk as the provider sent it: the JSON text, parsed only when one of its fields is read.
 //
 // Why: an OpenAI client of an OpenAI-compatible provider gets each chunk's text as it came, so most chunks never need
-// their JSON parsed (about 3 µs each, a dozen or more per answer). The chunks that matter are parsed at once by the
+// their JSON parsed (a dozen or more per answer, each a parse saved). The chunks that matter are parsed at once by the
 // adapter: any that mentions usage (other than the trailing `"usage":null` that include_usage adds) or an error.
 import type { ChatChunk, ChatChunkChoice, OpenAIUsage } from '../core/chat-types.js';
 
