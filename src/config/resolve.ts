@@ -3,6 +3,7 @@ import { hash } from 'node:crypto';
 import type { ModelPricing } from '../core/pricing.js';
 import { pricePerMtokToMicros } from '../core/money.js';
 import { builtInPricing } from '../core/price-table.js';
+import type { TagPolicy } from '../core/tags.js';
 import type { ProviderSettings, ProviderType } from '../providers/types.js';
 import type { AlertsConfig, BudgetConfig, RawConfig, RetentionConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
@@ -57,6 +58,8 @@ export interface ResolvedConfig {
   models: Map<string, ResolvedModel>;
   org: { name: string; timeZone: string; budgets: BudgetConfig[]; alerts: AlertsConfig | undefined };
   departments: Map<string, ResolvedDepartment>;
+  /** Cost attribution tags a request may carry. */
+  tags: TagPolicy;
   configKeys: ConfigKey[];
   /** Things that work but deserve attention (e.g. an unset key_env). */
   warnings: string[];
@@ -178,6 +181,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
     models,
     org: { name: raw.org.name, timeZone: raw.org.timezone ?? 'UTC', budgets: raw.org.budgets ?? [], alerts: raw.org.alerts },
     departments,
+    tags: { keys: new Set(raw.tags.keys), maxValueLength: raw.tags.max_value_length, maxCount: raw.tags.max_count },
     configKeys,
     warnings,
   };

@@ -100,6 +100,13 @@ export const budgetSettingsSchema = z.strictObject({
   local_cap_usd: z.number().positive().default(1),
 });
 
+/** Cost attribution tags: only declared keys are accepted, so the tag space (and every report grouped by it) stays bounded. */
+export const tagsSchema = z.strictObject({
+  keys: z.array(name).default([]),
+  max_value_length: z.number().int().positive().max(1024).default(64),
+  max_count: z.number().int().positive().max(64).default(10),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   store: z.string().default('sqlite:.covenant/covenant.db'),
@@ -109,12 +116,14 @@ export const configSchema = z.strictObject({
   providers: z.array(providerSchema).default([]),
   models: z.array(modelSchema).default([]),
   org: orgSchema,
+  tags: tagsSchema.default(tagsSchema.parse({})),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type { BudgetConfig, Period };
 export type AlertsConfig = z.infer<typeof alertsSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
+export type TagsConfig = z.infer<typeof tagsSchema>;
 
 /** True when A and B are the same type: each assignable to the other, with the same fields (an optional extra one would pass the first test). */
 type SameType<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;

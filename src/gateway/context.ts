@@ -1,6 +1,7 @@
 // One request's state as it passes the pipeline, and the Stage contract that budgets, guards and the ledger plug into.
 import type { ChatRequest, EmbeddingRequest, Usage } from '../core/chat-types.js';
 import type { CovenantError } from '../core/errors.js';
+import type { Tags } from '../core/tags.js';
 import type { ResolvedDepartment, ResolvedModel } from '../config/resolve.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import type { KeyRecord } from '../stores/records.js';
@@ -37,6 +38,8 @@ interface RequestFields {
   department: ResolvedDepartment;
   /** End user: the OpenAI `user` field or the x-covenant-user header. */
   user: string | null;
+  /** Cost attribution tags (x-covenant-tags, body metadata), keys sorted; null when the request carries none. */
+  tags: Tags | null;
   /** The alias the client asked for; null when the body named none. */
   alias: string | null;
   stream: boolean;

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChatRequest, EmbeddingRequest, Usage } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
 import { formatMicros } from '../core/money.js';
+import { parseTags, parseTagsLeniently } from '../core/tags.js';
 import { costMicros } from '../core/pricing.js';
 import type { ResolvedConfig } from '../config/resolve.js';
 import { rawJsonOf } from '../providers/raw-json.js';
@@ -45,6 +46,10 @@ export interface Call {
   userHeader: string | undefined;
   /** Settings the route's translation dropped, for the client to see (x-covenant-warnings). */
   warnings?: readonly string[];
+  /** The x-covenant-tags header. */
+  tagsHeader?: string;
+  /** The body's `metadata`, where the client API has one whose values may be tags (Chat Completions). */
+  tagsMetadata?: unknown;
 }
 
 /** A request from a valid key that failed before it was a Call: what is known of it, for its ledger entry. */
@@ -55,6 +60,8 @@ export interface EarlyRequest {
   body: unknown;
   rawBody: string;
   userHeader: string | undefined;
+  tagsHeader?: string;
+  tagsMetadata?: unknown;
 }
 
 /** Where the pipeline writes its answer: a FastifyReply is one (tests pass a fake). */
@@ -163,6 +170,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       key: request.key,
       department,
       user: (typeof body?.user === 'string' && body.user) || request.userHeader || null,
+      tags: parseTagsLeniently(request.tagsHeader, request.tagsMetadata, this.services.config.tags),
       alias,
       model: null,
       provider: null,
@@ -228,6 +236,8 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     const { config } = this.services;
     const { request, key, endpoint } = call;
     const route = endpoint.route;
+    // Before the model: a bad tag is the client's error whatever it asked for (recorded by the route as a refusal).
+    const tags = parseTags(call.tagsHeader, call.tagsMetadata, config.tags);
     const model = (this.services.versions ?? this.configVersions).resolve(request.model, key, route);
     if (!model) throw new CovenantError('model_not_found', request.model, { param: 'model' });
     const provider = this.services.providers.get(model.provider);
@@ -246,6 +256,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       key,
       department,
       user: (typeof request.user === 'string' && request.user) || call.userHeader || null,
+      tags,
       alias: model.alias,
       model,
       provider,

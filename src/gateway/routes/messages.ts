@@ -1,5 +1,6 @@
 // Anthropic-compatible POST /v1/messages (JSON and SSE): translated to the OpenAI shape, run through the same pipeline, translated back.
 import type { FastifyInstance } from 'fastify';
+import { tagsHeader } from '../../core/tags.js';
 import type { Gateway } from '../gateway.js';
 import { anthropicRequestToChat, anthropicStreamFormat, chatResponseToAnthropic } from '../messages/index.js';
 import type { ChatEndpoint } from '../pipeline.js';
@@ -19,6 +20,8 @@ export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): 
     const translated = anthropicRequestToChat(request.body);
     return gateway.run({
       endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), warnings: translated.warnings,
+      // Anthropic's metadata holds only user_id: tags come from the header alone.
+      tagsHeader: header(request, tagsHeader),
     }, reply);
   });
 }

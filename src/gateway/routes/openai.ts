@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ChatRequest } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
+import { tagsHeader } from '../../core/tags.js';
 import type { Route } from '../context.js';
 import { toCovenantError } from '../error-response.js';
 import type { Gateway } from '../gateway.js';
@@ -18,6 +19,11 @@ export function header(request: FastifyRequest, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The body's `metadata` object, if it has one (Chat Completions: string values, some of which may be tags). */
+export function metadataOf(body: unknown): unknown {
+  return typeof body === 'object' && body !== null ? (body as { metadata?: unknown }).metadata : undefined;
+}
+
 /**
  * The error handler of an inference route: a refusal the pipeline did not record (the body was not JSON or not
  * valid, the alias is unknown) goes into the ledger when the request's key is valid, then the server's error handler
@@ -30,7 +36,10 @@ export function recordRefusals(gateway: Gateway, route: Route) {
     if (refusal.status >= 500 || refusal.code === 'missing_api_key' || refusal.code === 'invalid_api_key') throw error;
     const key = gateway.keyOf(header(request, 'authorization'), route === 'messages' ? header(request, 'x-api-key') : undefined);
     if (!key) throw error;
-    throw await gateway.refuse({ route, key, body: request.body, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user') }, refusal);
+    throw await gateway.refuse({
+      route, key, body: request.body, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'),
+      tagsHeader: header(request, tagsHeader), tagsMetadata: route === 'chat' ? metadataOf(request.body) : undefined,
+    }, refusal);
   };
 }
 
@@ -53,6 +62,8 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseChatRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    tagsHeader: header(request, tagsHeader),
+    tagsMetadata: metadataOf(request.body),
   }, reply));
 
   app.post('/v1/embeddings', { errorHandler: recordRefusals(gateway, 'embeddings') }, (request, reply) => gateway.run({
@@ -61,6 +72,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseEmbeddingRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    tagsHeader: header(request, tagsHeader),
   }, reply));
 
   app.get('/v1/models', async (request) => {

@@ -29,6 +29,8 @@ export function inferenceEntry(context: FinishedContext, configVersion: string):
     key: context.key.name,
     key_id: context.key.id,
     user: context.user ?? undefined,
+    // Only on tagged requests: untagged entries keep their shape (reports group them under a null tag).
+    ...(context.tags ? { tags: context.tags } : {}),
     route: context.route,
     alias: context.alias,
     provider: context.provider === null ? null : context.provider.name,
