@@ -171,7 +171,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     adminRoutes: [
-      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
+      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger }),
       (admin) => registerAuditRoutes(admin, ledger),
     ],
   });

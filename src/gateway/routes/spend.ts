@@ -1,10 +1,18 @@
-// Admin API for budgets: GET /admin/spend (every scope's limit, spent, reserved, remaining, window) and GET /admin/alerts.
+// Admin API for budgets and spend: GET /admin/spend (every budget, or spend by tag), GET /admin/spend/export and GET /admin/alerts.
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { alertListEntry, type AlertStore } from '../../budgets/alerts.js';
 import type { BudgetScope } from '../../budgets/guard.js';
 import { spendReport } from '../../budgets/spend-report.js';
 import type { BudgetStore } from '../../budgets/store.js';
+import { periods, type Period } from '../../core/budget-types.js';
 import { CovenantError } from '../../core/errors.js';
+import { dailyUsage } from '../../finops/daily-usage.js';
+import { exportContentType, exportFormats, exportLines, isExportFormat } from '../../finops/export.js';
+import { spendEntries } from '../../finops/spend-entries.js';
+import { tagOfGrouping, tagSpend } from '../../finops/tag-spend.js';
+import { periodSpendWindow, windowBound } from '../../finops/window.js';
+import type { LedgerStore } from '../../ledger/index.js';
 import { counterScopeForms, formatScope, parseScope, scopeDepartment, scopeForms } from '../../core/scope.js';
 import type { Gateway } from '../gateway.js';
 
@@ -25,10 +33,45 @@ function scopeParameter(scope: string | undefined, everyUser: boolean): string |
   throw new CovenantError('invalid_request', `scope must look like ${everyUser ? scopeForms : counterScopeForms}.`, { param: 'scope' });
 }
 
+/** A `from` or `to` query parameter: a date (YYYY-MM-DD, a whole UTC day) or an ISO 8601 time. */
+function boundParameter(value: string | undefined, side: 'from' | 'to'): Date | undefined {
+  if (value === undefined || value === '') return undefined;
+  const bound = windowBound(value, side);
+  if (!bound) throw new CovenantError('invalid_request', `${side} must be a date (YYYY-MM-DD) or an ISO 8601 time.`, { param: side });
+  return bound;
+}
+
+interface WindowQuery { from?: string; to?: string; period?: string }
+
+/** `from`/`to` when given (both or neither), else the current window of `period` (default: month). */
+function windowParameters(query: WindowQuery, timeZone: string, required: boolean): { from: Date; to: Date } {
+  const from = boundParameter(query.from, 'from');
+  const to = boundParameter(query.to, 'to');
+  if (from && to) {
+    if (from.getTime() >= to.getTime()) throw new CovenantError('invalid_request', 'from must be before to.', { param: 'from' });
+    return { from, to };
+  }
+  if (from || to || required) throw new CovenantError('invalid_request', 'Give both from and to.', { param: from ? 'to' : 'from' });
+  const period = query.period ?? 'month';
+  if (!(periods as readonly string[]).includes(period)) throw new CovenantError('invalid_request', `period must be one of ${periods.join(', ')}.`, { param: 'period' });
+  return periodSpendWindow(period as Period, new Date(), timeZone);
+}
+
 /** Routes relative to the admin plugin's /admin prefix. */
-export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore }): void {
+export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore }): void {
   admin.get('/spend', { config: { access: 'read' } }, async (request) => {
     const principal = request.adminPrincipal;
+    const query = request.query as WindowQuery & { group_by?: string };
+    if (query.group_by !== undefined) {
+      // Spend by tag is computed from the ledger's inference entries, so it covers any window, not only budgets' current ones.
+      const tag = tagOfGrouping(query.group_by);
+      if (tag === undefined || !gateway.config.tags.keys.has(tag)) {
+        const declared = [...gateway.config.tags.keys].map((key) => `tag:${key}`).join(', ') || 'none: no tags are configured';
+        throw new CovenantError('invalid_request', `group_by must name a configured tag (${declared}).`, { param: 'group_by' });
+      }
+      const window = windowParameters(query, gateway.config.org.timeZone, false);
+      return tagSpend(spendEntries(stores.ledger, { ...window, department: principal.department }), tag, window);
+    }
     const scope = scopeParameter((request.query as { scope?: string }).scope, true);
     const config = gateway.config;
     const keys = (await gateway.keys.list()).filter((key) => key.revokedAt === null);
@@ -45,6 +88,17 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     });
     const visible = report.scopes.filter((entry) => principal.department === null || inDepartment(entry.scope, principal.department, keyDepartments));
     return { time: report.time, scopes: visible.map((entry) => (keyNames.has(entry.scope) ? { ...entry, key: keyNames.get(entry.scope) } : entry)) };
+  });
+
+  admin.get('/spend/export', { config: { access: 'read' } }, async (request, reply) => {
+    const principal = request.adminPrincipal;
+    const query = request.query as WindowQuery & { format?: string };
+    const format = query.format ?? 'focus';
+    if (!isExportFormat(format)) throw new CovenantError('invalid_request', `format must be one of ${exportFormats.join(', ')}.`, { param: 'format' });
+    const window = windowParameters(query, gateway.config.org.timeZone, true);
+    const rows = await dailyUsage(spendEntries(stores.ledger, { ...window, department: principal.department }));
+    reply.type(exportContentType(format));
+    return reply.send(Readable.from(exportLines(rows, format, { organisation: gateway.config.org.name, ...window })));
   });
 
   admin.get('/alerts', { config: { access: 'read' } }, async (request) => {
