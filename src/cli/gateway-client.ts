@@ -21,6 +21,8 @@ export interface GatewayClient {
   source: string;
   get<T = unknown>(path: string): Promise<T>;
   post<T = unknown>(path: string, body?: unknown): Promise<T>;
+  /** A GET whose answer is a file (an export): its body as it arrives, for the caller to stream where it goes. */
+  download(path: string): Promise<ReadableStream<Uint8Array>>;
 }
 
 /** Add the options every gateway command takes: --url, --admin-key-env, --config. */
@@ -91,21 +93,25 @@ export function connectGateway(options: GatewayClientOptions, environment: Recor
   }
   const adminKey = findAdminKey(options.adminKeyEnv, config, environment);
 
-  const request = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const target = new URL(path, base);
+  const send = async (method: string, target: URL, body: unknown, accept: string): Promise<Response> => {
     let response: Response;
     try {
       response = await fetch(target, {
         method,
-        headers: { authorization: `Bearer ${adminKey}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${adminKey}`, accept, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string; message?: string } }).cause;
       throw new InputError(`cannot reach the gateway at ${target.origin}: ${cause?.code ?? cause?.message ?? (error as Error).message} (address from ${source})`);
     }
-    const text = await response.text();
-    if (!response.ok) throw new InputError(`the gateway answered HTTP ${response.status}: ${errorMessage(text)}`);
+    if (!response.ok) throw new InputError(`the gateway answered HTTP ${response.status}: ${errorMessage(await response.text())}`);
+    return response;
+  };
+
+  const request = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+    const target = new URL(path, base);
+    const text = await (await send(method, target, body, 'application/json')).text();
     try {
       return JSON.parse(text) as T;
     } catch {
@@ -117,5 +123,10 @@ export function connectGateway(options: GatewayClientOptions, environment: Recor
     source,
     get: (path) => request('GET', path),
     post: (path, body) => request('POST', path, body),
+    async download(path) {
+      const response = await send('GET', new URL(path, base), undefined, '*/*');
+      if (response.body === null) throw new InputError(`the gateway's answer to GET ${path} has no body`);
+      return response.body;
+    },
   };
 }
