@@ -279,6 +279,10 @@ describe('spend export', () => {
     expect(json.body.total_cost_usd_micros).toBe(orgSpent);
     expect(json.body.rows).toHaveLength(records.length);
 
+    // Without --out the export goes to standard output.
+    const printed = JSON.parse((await cli(['spend', 'export', '--format', 'json', '--from', monthStart, '--to', today])).stdout) as { total_cost_usd_micros: number };
+    expect(printed.total_cost_usd_micros).toBe(orgSpent);
+
     // A department-scoped admin exports its department only.
     const scoped = parseCsv((await admin(`/admin/spend/export?format=focus&from=${monthStart}&to=${today}`, claimsAdminKey)).text).slice(1);
     expect(scoped.length).toBeGreaterThan(0);
