@@ -28,9 +28,9 @@ export interface SpendWindow {
   to: Date;
   /** Only this department's entries (a department-scoped admin's view). */
   department?: string | null;
+  /** Entries read per query (default 5000). */
+  pageSize?: number;
 }
-
-const pageSize = 5000;
 
 function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
@@ -72,7 +72,7 @@ export async function* spendEntries(ledger: Pick<LedgerStore, 'entries'>, window
   const to = window.to.getTime();
   let next = 0;
   for (;;) {
-    const page = await ledger.entries({ from: next, limit: pageSize, kind: 'inference', since: window.from, department: window.department ?? undefined });
+    const page = await ledger.entries({ from: next, limit: window.pageSize ?? 5000, kind: 'inference', since: window.from, department: window.department ?? undefined });
     if (page.length === 0) return;
     for (const stored of page) {
       const time = Date.parse(stored.entry.time);
