@@ -163,6 +163,9 @@ describe('cost attribution tags', () => {
     expect(entries.every((entry) => entry.decision.outcome === 'refused')).toBe(true);
     expect(entries.slice(0, 4).map((entry) => entry.decision.reason)).toEqual(['invalid_request', 'invalid_request', 'invalid_request', 'invalid_request']);
     expect(entries[4].tags).toEqual({ team: 'search' });
+    // A refusal for a bad tag records the valid ones beside it, never the bad one.
+    expect(entries[0].tags).toEqual({ team: 'search' });
+    expect(entries[1].tags).toBeUndefined();
     expect(upstream!.bill.requests).toBe(0);
   });
 

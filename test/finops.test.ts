@@ -46,6 +46,9 @@ describe('parseTags', () => {
     expect(refusal(() => parseTags('team=a', undefined, { ...policy, keys: new Set() })).message).toMatch(/no tags are configured/);
     expect(parseTagsLeniently('owner=bob', undefined, policy)).toBeNull();
     expect(parseTagsLeniently('team=a', undefined, policy)).toEqual({ team: 'a' });
+    // A refusal keeps its valid tags only, at most max_count of them.
+    expect(parseTagsLeniently('owner=bob,team=a,feature=123456789,junk', { env: 3 }, policy)).toEqual({ team: 'a' });
+    expect(parseTagsLeniently('team=a,feature=b,env=c', undefined, policy)).toEqual({ env: 'c', feature: 'b' });
   });
 });
 
