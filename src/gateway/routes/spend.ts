@@ -98,6 +98,9 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     const window = windowParameters(query, gateway.config.org.timeZone, true);
     const rows = await dailyUsage(spendEntries(stores.ledger, { ...window, department: principal.department }));
     reply.type(exportContentType(format));
+    // Browsers and curl -OJ save it under a name that says what it holds.
+    const name = `covenant-spend-${format}-${window.from.toISOString().slice(0, 10)}-${window.to.toISOString().slice(0, 10)}.${format === 'json' ? 'json' : 'csv'}`;
+    reply.header('content-disposition', `attachment; filename="${name}"`);
     return reply.send(Readable.from(exportLines(rows, format, { organisation: gateway.config.org.name, ...window })));
   });
 
