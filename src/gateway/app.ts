@@ -24,6 +24,7 @@ import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
 import { buildStages, type StageServices } from './stages/index.js';
+import { TelemetryHolder } from './telemetry.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -136,8 +137,10 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
   keyRefresh?.unref();
 
+  const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
   const stageServices = (built: ResolvedConfig): StageServices => ({
     config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
+    telemetry: telemetry.for(built.telemetry),
   });
   const gateway: Gateway = new Gateway({
     config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
@@ -217,6 +220,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);
       await notifier.idle();
+      await telemetry.close();
       await stores.close();
     },
   };

@@ -50,6 +50,8 @@ interface RequestFields {
    * answer of a JSON call; null when there was none.
    */
   ttftMs: number | null;
+  /** The choices' finish reasons of a JSON chat answer; null for streams and embeddings (not gathered chunk by chunk). */
+  finishReasons: string[] | null;
   /** Headers every response of this request carries (stages add to them). */
   responseHeaders: Record<string, string>;
   outcome: Outcome;

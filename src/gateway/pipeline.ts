@@ -146,6 +146,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     }
     context.upstreamModel = result.response.model ?? null;
     context.systemFingerprint = result.response.system_fingerprint ?? null;
+    context.finishReasons = result.response.choices.map((choice) => choice.finish_reason ?? 'unknown');
     if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = result.warnings.join('; ').slice(0, 1000);
     await this.send(context, reply, endpoint.body(result, context), result.usage);
   }
@@ -178,6 +179,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       traceparent: request.traceparent ?? null,
       tracestate: request.tracestate ?? null,
       ttftMs: null,
+      finishReasons: null,
       maxOutputTokens: 0,
       upstreamHeaders: undefined,
       responseHeaders: {},
@@ -267,6 +269,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       traceparent: call.traceparent ?? null,
       tracestate: call.tracestate ?? null,
       ttftMs: null,
+      finishReasons: null,
       maxOutputTokens: chat ? Math.min(requested ?? model.maxOutputTokens, model.maxOutputTokens) : 0,
       upstreamHeaders: undefined,
       responseHeaders: {},

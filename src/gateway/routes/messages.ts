@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Gateway } from '../gateway.js';
 import { anthropicRequestToChat, anthropicStreamFormat, chatResponseToAnthropic } from '../messages/index.js';
 import type { ChatEndpoint } from '../pipeline.js';
-import { header, rawBodyOf, recordRefusals } from './openai.js';
+import { header, rawBodyOf, recordRefusals, traceContext } from './openai.js';
 
 /** Answers in Anthropic's shapes; the client's request here is the translated one, whose model is the alias asked for. */
 const anthropicMessages: ChatEndpoint = {
@@ -19,6 +19,7 @@ export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): 
     const translated = anthropicRequestToChat(request.body);
     return gateway.run({
       endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), warnings: translated.warnings,
+      ...traceContext(request),
     }, reply);
   });
 }

@@ -18,6 +18,11 @@ export function header(request: FastifyRequest, name: string): string | undefine
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** The client's W3C trace context (https://www.w3.org/TR/trace-context/), for the request's span to join its trace. */
+export function traceContext(request: FastifyRequest): { traceparent?: string; tracestate?: string } {
+  return { traceparent: header(request, 'traceparent'), tracestate: header(request, 'tracestate') };
+}
+
 /**
  * The error handler of an inference route: a refusal the pipeline did not record (the body was not JSON or not
  * valid, the alias is unknown) goes into the ledger when the request's key is valid, then the server's error handler
@@ -30,7 +35,7 @@ export function recordRefusals(gateway: Gateway, route: Route) {
     if (refusal.status >= 500 || refusal.code === 'missing_api_key' || refusal.code === 'invalid_api_key') throw error;
     const key = gateway.keyOf(header(request, 'authorization'), route === 'messages' ? header(request, 'x-api-key') : undefined);
     if (!key) throw error;
-    throw await gateway.refuse({ route, key, body: request.body, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user') }, refusal);
+    throw await gateway.refuse({ route, key, body: request.body, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), ...traceContext(request) }, refusal);
   };
 }
 
@@ -53,6 +58,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseChatRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    ...traceContext(request),
   }, reply));
 
   app.post('/v1/embeddings', { errorHandler: recordRefusals(gateway, 'embeddings') }, (request, reply) => gateway.run({
@@ -61,6 +67,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseEmbeddingRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    ...traceContext(request),
   }, reply));
 
   app.get('/v1/models', async (request) => {
