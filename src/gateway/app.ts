@@ -20,6 +20,7 @@ import { Gateway } from './gateway.js';
 import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerProviderRoutes } from './routes/providers.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
@@ -176,6 +177,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     adminRoutes: [
       (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
       (admin) => registerAuditRoutes(admin, ledger),
+      (admin) => registerProviderRoutes(admin, gateway, ledger),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.
