@@ -109,6 +109,8 @@ export const telemetrySchema = z.strictObject({
   sample_ratio: z.number().min(0).max(1).default(1),
   /** Spans waiting for export at most; more are dropped (and counted), never waited for. */
   max_queue_size: z.number().int().positive().default(2048),
+  /** How often queued spans are sent (sooner when a full batch is waiting). */
+  export_interval_ms: z.number().int().positive().default(5000),
   /** An export that takes longer is abandoned (its spans counted as dropped). */
   export_timeout_ms: z.number().int().positive().default(10_000),
 });

@@ -82,7 +82,7 @@ export class Telemetry {
   private readonly provider: BasicTracerProvider;
 
   /**
-   * @example new Telemetry({ otlp_endpoint: 'http://127.0.0.1:4318', service_name: 'covenant', sample_ratio: 1, max_queue_size: 2048, export_timeout_ms: 10000 }, count)
+   * @example new Telemetry({ otlp_endpoint: 'http://127.0.0.1:4318', service_name: 'covenant', sample_ratio: 1, max_queue_size: 2048, export_interval_ms: 5000, export_timeout_ms: 10000 }, count)
    */
   constructor(readonly settings: TelemetryConfig, onDrop: (reason: SpanDropReason, count: number) => void) {
     let bounded: BoundedSpanProcessor | undefined;
@@ -95,6 +95,7 @@ export class Telemetry {
       maxQueueSize: settings.max_queue_size,
       maxExportBatchSize: Math.min(512, settings.max_queue_size),
       exportTimeoutMillis: settings.export_timeout_ms,
+      scheduledDelayMillis: settings.export_interval_ms,
     });
     bounded = new BoundedSpanProcessor(batch, settings.max_queue_size, onDrop);
     this.provider = new BasicTracerProvider({
