@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit.js';
 import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
+import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSpendCommands } from './spend.js';
 
@@ -21,6 +22,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerConfigCommands(program, write);
   registerSpendCommands(program, write);
   registerAuditCommands(program, write);
+  registerProviderCommands(program, write);
   return program;
 }
 

@@ -5,7 +5,7 @@ import { pricePerMtokToMicros } from '../core/money.js';
 import { builtInPricing } from '../core/price-table.js';
 import type { TagPolicy } from '../core/tags.js';
 import type { ProviderSettings, ProviderType } from '../providers/types.js';
-import type { AlertsConfig, BudgetConfig, RawConfig, RetentionConfig } from './schema.js';
+import type { AlertsConfig, BudgetConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
 
 export interface ResolvedModel {
@@ -50,6 +50,8 @@ export interface ResolvedConfig {
   version: string;
   raw: RawConfig;
   server: RawConfig['server'];
+  /** Trace export; null when not configured (no spans are made). */
+  telemetry: TelemetryConfig | null;
   store: StoreLocation;
   cache: string | null;
   budgetSettings: RawConfig['budgets'];
@@ -173,6 +175,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
     version: loaded.version,
     raw,
     server: raw.server,
+    telemetry: raw.telemetry ?? null,
     store,
     cache: raw.cache ?? null,
     budgetSettings: raw.budgets,

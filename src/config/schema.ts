@@ -107,6 +107,21 @@ export const tagsSchema = z.strictObject({
   max_count: z.number().int().positive().max(64).default(10),
 });
 
+/** OpenTelemetry trace export over OTLP/HTTP (JSON); absent: no spans are made at all. */
+export const telemetrySchema = z.strictObject({
+  /** The collector's OTLP/HTTP address; `/v1/traces` is added unless the path already ends with it. */
+  otlp_endpoint: z.string().url(),
+  service_name: z.string().min(1).default('covenant'),
+  /** Share of traces started here that are recorded (a client's sampled flag is followed). */
+  sample_ratio: z.number().min(0).max(1).default(1),
+  /** Spans waiting for export at most; more are dropped (and counted), never waited for. */
+  max_queue_size: z.number().int().positive().default(2048),
+  /** How often queued spans are sent (sooner when a full batch is waiting). */
+  export_interval_ms: z.number().int().positive().default(5000),
+  /** An export that takes longer is abandoned (its spans counted as dropped). */
+  export_timeout_ms: z.number().int().positive().default(10_000),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   store: z.string().default('sqlite:.covenant/covenant.db'),
@@ -117,6 +132,7 @@ export const configSchema = z.strictObject({
   models: z.array(modelSchema).default([]),
   org: orgSchema,
   tags: tagsSchema.default(tagsSchema.parse({})),
+  telemetry: telemetrySchema.optional(),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -124,6 +140,7 @@ export type { BudgetConfig, Period };
 export type AlertsConfig = z.infer<typeof alertsSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type TagsConfig = z.infer<typeof tagsSchema>;
+export type TelemetryConfig = z.infer<typeof telemetrySchema>;
 
 /** True when A and B are the same type: each assignable to the other, with the same fields (an optional extra one would pass the first test). */
 type SameType<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;

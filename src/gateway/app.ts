@@ -20,10 +20,12 @@ import { Gateway } from './gateway.js';
 import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerProviderRoutes } from './routes/providers.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
 import { buildStages, type StageServices } from './stages/index.js';
+import { TelemetryHolder } from './telemetry.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -136,8 +138,10 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
   keyRefresh?.unref();
 
+  const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
   const stageServices = (built: ResolvedConfig): StageServices => ({
     config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
+    telemetry: telemetry.for(built.telemetry),
   });
   const gateway: Gateway = new Gateway({
     config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
@@ -173,6 +177,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     adminRoutes: [
       (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger }),
       (admin) => registerAuditRoutes(admin, ledger),
+      (admin) => registerProviderRoutes(admin, gateway, ledger),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.
@@ -217,6 +222,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);
       await notifier.idle();
+      await telemetry.close();
       await stores.close();
     },
   };

@@ -45,6 +45,16 @@ interface RequestFields {
   stream: boolean;
   /** The request body as received, for hashing into the ledger. */
   rawBody: string;
+  /** The client's W3C trace context headers (traceparent, tracestate), when it sent them. */
+  traceparent: string | null;
+  tracestate: string | null;
+  /**
+   * Milliseconds from the request's start to its first output: the first chunk with content of a stream, the whole
+   * answer of a JSON call; null when there was none.
+   */
+  ttftMs: number | null;
+  /** The choices' finish reasons of a JSON chat answer; null for streams and embeddings (not gathered chunk by chunk). */
+  finishReasons: string[] | null;
   /** Headers every response of this request carries (stages add to them). */
   responseHeaders: Record<string, string>;
   outcome: Outcome;
@@ -77,6 +87,8 @@ export interface CallContext extends RequestFields {
   upstreamRequest: ChatRequest | EmbeddingRequest;
   /** Output tokens the provider may produce (the max_tokens sent upstream). */
   maxOutputTokens: number;
+  /** Headers of this call for the provider (trace context), set by stages; undefined when none. */
+  upstreamHeaders: Record<string, string> | undefined;
 }
 
 /** A request from a valid key refused before it had a model (a bad body, an unknown alias): only finished, never admitted. */
@@ -86,6 +98,7 @@ export interface EarlyRefusal extends RequestFields {
   clientRequest: null;
   upstreamRequest: null;
   maxOutputTokens: 0;
+  upstreamHeaders: undefined;
 }
 
 /** What a stage's finish sees: an admitted call, or an early refusal (test `context.model` to tell them apart). */
@@ -105,4 +118,9 @@ export interface Stage {
   readonly required?: boolean;
   admit?(context: CallContext): Promise<void> | void;
   finish?(context: FinishedContext): Promise<void> | void;
+  /**
+   * Runs after every stage's finish has settled, so it sees what they recorded (the ledger's seq); `recorded` is false
+   * when a required finish failed. For observers (the trace span): synchronous, and its errors are ignored.
+   */
+  finished?(context: FinishedContext, recorded: boolean): void;
 }

@@ -1,6 +1,7 @@
-// Prometheus metrics (prom-client): requests, tokens, cost and latency by alias and department.
+// Prometheus metrics (prom-client): requests, tokens, cost, latency and time to first token by alias, department and provider; dropped trace spans.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallContext } from './context.js';
+import type { SpanDropReason } from './telemetry.js';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -16,23 +17,35 @@ export class Metrics {
     buckets: [0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10], registers: [this.registry],
   });
 
+  private readonly timeToFirstToken = new Histogram({
+    name: 'covenant_time_to_first_token_seconds',
+    help: 'Time from the request\'s start to its first output (streams: the first chunk with content; JSON: the whole answer) by alias and provider',
+    labelNames: ['alias', 'provider'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30], registers: [this.registry],
+  });
+  private readonly droppedSpans = new Counter({
+    name: 'covenant_telemetry_spans_dropped_total', help: 'Trace spans not exported: queue_full (the export queue was full) or export_failed (the collector failed or timed out)',
+    labelNames: ['reason'], registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'covenant_process_' });
   }
 
   /** Labelled children by alias and department: prom-client validates labels on every call otherwise. */
   private readonly children = new Map<string, {
-    latency: ReturnType<Histogram['labels']>; cost: ReturnType<Counter['labels']>; costPerRequest: ReturnType<Histogram['labels']>;
+    latency: ReturnType<Histogram['labels']>; ttft: ReturnType<Histogram['labels']> | undefined; cost: ReturnType<Counter['labels']>; costPerRequest: ReturnType<Histogram['labels']>;
     input: ReturnType<Counter['labels']>; output: ReturnType<Counter['labels']>; cached: ReturnType<Counter['labels']>; reasoning: ReturnType<Counter['labels']>;
     statuses: Map<number, ReturnType<Counter['labels']>>;
   }>();
 
-  private childrenFor(alias: string, department: string) {
-    const id = `${alias}\u0000${department}`;
+  private childrenFor(alias: string, department: string, provider: string) {
+    const id = `${alias}\u0000${department}\u0000${provider}`;
     let found = this.children.get(id);
     if (!found) {
       found = {
         latency: this.latency.labels(alias, department),
+        ttft: undefined,
         cost: this.cost.labels(alias, department),
         costPerRequest: this.costPerRequest.labels(alias, department),
         input: this.tokens.labels(alias, department, 'input'),
@@ -46,8 +59,13 @@ export class Metrics {
     return found;
   }
 
+  /** Spans the trace export could not deliver (it never waits for the collector: it drops and counts). */
+  spansDropped(reason: SpanDropReason, count: number): void {
+    this.droppedSpans.labels(reason).inc(count);
+  }
+
   observe(context: CallContext, latencyMs: number): void {
-    const children = this.childrenFor(context.model.alias, context.department.name);
+    const children = this.childrenFor(context.model.alias, context.department.name, context.provider.name);
     let requests = children.statuses.get(context.status);
     if (!requests) {
       requests = this.requests.labels(context.model.alias, context.department.name, String(context.status));
@@ -55,6 +73,10 @@ export class Metrics {
     }
     requests.inc();
     children.latency.observe(latencyMs / 1000);
+    if (context.ttftMs !== null) {
+      children.ttft ??= this.timeToFirstToken.labels(context.model.alias, context.provider.name);
+      children.ttft.observe(context.ttftMs / 1000);
+    }
     const usage = context.usage;
     if (usage) {
       if (usage.inputTokens) children.input.inc(usage.inputTokens);

@@ -50,6 +50,9 @@ export interface Call {
   tagsHeader?: string;
   /** The body's `metadata`, where the client API has one whose values may be tags (Chat Completions). */
   tagsMetadata?: unknown;
+  /** The client's W3C trace context headers. */
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** A request from a valid key that failed before it was a Call: what is known of it, for its ledger entry. */
@@ -62,6 +65,8 @@ export interface EarlyRequest {
   userHeader: string | undefined;
   tagsHeader?: string;
   tagsMetadata?: unknown;
+  traceparent?: string;
+  tracestate?: string;
 }
 
 /** Where the pipeline writes its answer: a FastifyReply is one (tests pass a fake). */
@@ -117,7 +122,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       if (!provider.embed) throw await this.fail(context, new CovenantError('upstream_unsupported', `Provider "${provider.name}" has no embeddings API.`));
       let result: EmbeddingResult;
       try {
-        result = await provider.embed({ request: context.upstreamRequest as EmbeddingRequest, signal: this.shutdown.signal });
+        result = await provider.embed({ request: context.upstreamRequest as EmbeddingRequest, signal: this.shutdown.signal, headers: context.upstreamHeaders });
       } catch (error) {
         throw await this.fail(context, error);
       }
@@ -130,7 +135,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       let stream: ChatStream;
       try {
         // Streams are bounded by the provider's idle timeouts, not a total one; only shutdown ends them early.
-        stream = await provider.chatStream({ request: upstream, signal: this.shutdown.signal });
+        stream = await provider.chatStream({ request: upstream, signal: this.shutdown.signal, headers: context.upstreamHeaders });
       } catch (error) {
         throw await this.fail(context, error);
       }
@@ -142,12 +147,13 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     try {
       // HTTP providers are bounded by their own timeouts (undici's, set from timeout_ms), which cost nothing per
       // request; the signal only ends calls at shutdown.
-      result = await provider.chat({ request: upstream, signal: this.shutdown.signal });
+      result = await provider.chat({ request: upstream, signal: this.shutdown.signal, headers: context.upstreamHeaders });
     } catch (error) {
       throw await this.fail(context, error);
     }
     context.upstreamModel = result.response.model ?? null;
     context.systemFingerprint = result.response.system_fingerprint ?? null;
+    context.finishReasons = result.response.choices.map((choice) => choice.finish_reason ?? 'unknown');
     if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = result.warnings.join('; ').slice(0, 1000);
     await this.send(context, reply, endpoint.body(result, context), result.usage);
   }
@@ -178,7 +184,12 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       clientRequest: null,
       upstreamRequest: null,
       rawBody: request.rawBody,
+      traceparent: request.traceparent ?? null,
+      tracestate: request.tracestate ?? null,
+      ttftMs: null,
+      finishReasons: null,
       maxOutputTokens: 0,
+      upstreamHeaders: undefined,
       responseHeaders: {},
       outcome: { kind: 'refused', error, stage: error.code === 'model_not_found' ? accessPolicy : requestPolicy },
       usage: undefined,
@@ -209,6 +220,8 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
    */
   async complete(context: CallContext, usage: Usage | undefined, clientGone = false): Promise<void> {
     context.outcome = { kind: 'completed', clientGone };
+    // A JSON chat answer's first token reaches the client with its last: its latency (streams set it on the first content).
+    if (!context.stream && context.route !== 'embeddings') context.ttftMs = performance.now() - context.startedAt;
     if (usage) {
       context.usage = usage;
     } else {
@@ -264,7 +277,12 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       clientRequest: request,
       upstreamRequest,
       rawBody: call.rawBody,
+      traceparent: call.traceparent ?? null,
+      tracestate: call.tracestate ?? null,
+      ttftMs: null,
+      finishReasons: null,
       maxOutputTokens: chat ? Math.min(requested ?? model.maxOutputTokens, model.maxOutputTokens) : 0,
+      upstreamHeaders: undefined,
       responseHeaders: {},
       outcome: { kind: 'pending' },
       usage: undefined,
@@ -337,6 +355,14 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     }));
     // Requests refused before they had a model are in the ledger, not in the per-model metrics.
     if (context.model !== null) this.services.metrics.observe(context, performance.now() - context.startedAt);
+    for (const stage of context.stages) {
+      if (!stage.finished) continue;
+      try {
+        stage.finished(context, recorded);
+      } catch (error) {
+        process.emitWarning(`stage ${stage.name} failed after request ${context.id}: ${(error as Error).message}`);
+      }
+    }
     return recorded;
   }
 

@@ -1,6 +1,7 @@
 // Writes a provider stream to the client as SSE, hashing what is sent; keeps reading after a client leaves so the stream is still metered.
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { ChatChunk, ChatRequest } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
 import { formatMicros } from '../core/money.js';
@@ -38,6 +39,15 @@ export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
     end: () => 'data: [DONE]\n\n',
     errorFrame: (error) => `data: ${JSON.stringify(error.toBody())}\n\n`,
   };
+}
+
+/** Whether a chunk carries output (text, a refusal or a tool call), as opposed to a role, a finish reason or usage. */
+function hasOutput(chunk: ChatChunk): boolean {
+  for (const choice of chunk.choices) {
+    const delta = choice.delta;
+    if (delta && (delta.content || delta.refusal || (delta.tool_calls && delta.tool_calls.length > 0))) return true;
+  }
+  return false;
 }
 
 /**
@@ -94,6 +104,8 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
           if (chunk.model) context.upstreamModel = chunk.model;
           if (context.systemFingerprint === null && chunk.system_fingerprint) context.systemFingerprint = chunk.system_fingerprint;
         }
+        // Time to first token: one branch per chunk once known (reading a chunk's choices parses it, so only until then).
+        if (context.ttftMs === null && hasOutput(chunk)) context.ttftMs = performance.now() - context.startedAt;
         write(format.frame(chunk));
       }
     }

@@ -50,6 +50,8 @@ export interface InferenceEntryFields {
   tokens: { input: number; output: number; cached_input: number; reasoning: number };
   cost_usd_micros: number;
   latency_ms: number;
+  /** Milliseconds to the first output (streams: the first chunk with content; JSON chat: the whole answer); null when none. */
+  ttft_ms?: number | null;
   decision: { outcome: 'allowed' | 'refused'; reason?: string; policy?: string };
   config_version: string;
 }

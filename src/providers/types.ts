@@ -8,6 +8,8 @@ export interface ProviderCall<TRequest> {
   request: TRequest;
   /** Aborted when the client disconnects or the upstream timeout passes. */
   signal: AbortSignal;
+  /** Headers of this call only (the W3C traceparent), sent beside the provider's own; absent when none. */
+  headers?: Record<string, string>;
 }
 
 export interface ChatResult {

@@ -4,7 +4,7 @@ import { tagsHeader } from '../../core/tags.js';
 import type { Gateway } from '../gateway.js';
 import { anthropicRequestToChat, anthropicStreamFormat, chatResponseToAnthropic } from '../messages/index.js';
 import type { ChatEndpoint } from '../pipeline.js';
-import { header, rawBodyOf, recordRefusals } from './openai.js';
+import { header, rawBodyOf, recordRefusals, traceContext } from './openai.js';
 
 /** Answers in Anthropic's shapes; the client's request here is the translated one, whose model is the alias asked for. */
 const anthropicMessages: ChatEndpoint = {
@@ -22,6 +22,7 @@ export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): 
       endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), warnings: translated.warnings,
       // Anthropic's metadata holds only user_id: tags come from the header alone.
       tagsHeader: header(request, tagsHeader),
+      ...traceContext(request),
     }, reply);
   });
 }

@@ -24,6 +24,11 @@ export function metadataOf(body: unknown): unknown {
   return typeof body === 'object' && body !== null ? (body as { metadata?: unknown }).metadata : undefined;
 }
 
+/** The client's W3C trace context (https://www.w3.org/TR/trace-context/), for the request's span to join its trace. */
+export function traceContext(request: FastifyRequest): { traceparent?: string; tracestate?: string } {
+  return { traceparent: header(request, 'traceparent'), tracestate: header(request, 'tracestate') };
+}
+
 /**
  * The error handler of an inference route: a refusal the pipeline did not record (the body was not JSON or not
  * valid, the alias is unknown) goes into the ledger when the request's key is valid, then the server's error handler
@@ -39,6 +44,7 @@ export function recordRefusals(gateway: Gateway, route: Route) {
     throw await gateway.refuse({
       route, key, body: request.body, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'),
       tagsHeader: header(request, tagsHeader), tagsMetadata: route === 'chat' ? metadataOf(request.body) : undefined,
+      ...traceContext(request),
     }, refusal);
   };
 }
@@ -64,6 +70,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     userHeader: header(request, 'x-covenant-user'),
     tagsHeader: header(request, tagsHeader),
     tagsMetadata: metadataOf(request.body),
+    ...traceContext(request),
   }, reply));
 
   app.post('/v1/embeddings', { errorHandler: recordRefusals(gateway, 'embeddings') }, (request, reply) => gateway.run({
@@ -73,6 +80,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
     tagsHeader: header(request, tagsHeader),
+    ...traceContext(request),
   }, reply));
 
   app.get('/v1/models', async (request) => {

@@ -3,9 +3,11 @@ import type { BudgetGuard } from '../../budgets/guard.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { LedgerStore } from '../../ledger/index.js';
 import type { Stage } from '../context.js';
+import type { Telemetry } from '../telemetry.js';
 import { accessStage } from './access-stage.js';
 import { createBudgetStage } from './budget-stage.js';
 import { createLedgerStage } from './ledger-stage.js';
+import { createTelemetryStage } from './telemetry-stage.js';
 
 /** What stages are built from: the config they start with, the live config, and the stores they write to. */
 export interface StageServices {
@@ -17,10 +19,13 @@ export interface StageServices {
   /** Undefined only in the benchmark that measures the gateway without its ledger. */
   ledger: LedgerStore | undefined;
   onError: (error: unknown, where: string) => void;
+  /** Trace export; undefined when the config has no `telemetry` (then no stage, no span). */
+  telemetry?: Telemetry;
 }
 
 /** One entry per stage, in admission order; undefined leaves the stage out. */
 const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
+  (services) => services.telemetry && createTelemetryStage(services.telemetry),
   () => accessStage,
   (services) => createBudgetStage(services.guard, services.current),
   (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),

@@ -4,6 +4,18 @@ import type { LedgerEntryInput, LedgerStore } from '../../ledger/index.js';
 import { hashBody } from '../../ledger/index.js';
 import type { FinishedContext, Stage } from '../context.js';
 
+declare module '../context.js' {
+  interface StageState {
+    /** The request's ledger entry once committed (the trace span names it). */
+    ledger?: { seq: number };
+  }
+}
+
+/** Milliseconds to three decimals, as the ledger records durations. */
+function milliseconds(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
 /**
  * The ledger entry of one inference: hashes of the bodies, never the bodies or the key's secret. A request refused
  * before it had a model names the alias it asked for (or null) and no provider.
@@ -50,7 +62,8 @@ export function inferenceEntry(context: FinishedContext, configVersion: string):
     },
     usage_estimated: context.usageEstimated,
     cost_usd_micros: context.costMicros,
-    latency_ms: Math.round((performance.now() - context.startedAt) * 1000) / 1000,
+    latency_ms: milliseconds(performance.now() - context.startedAt),
+    ttft_ms: context.ttftMs === null ? null : milliseconds(context.ttftMs),
     decision,
     config_version: configVersion,
   };
@@ -63,6 +76,7 @@ export function createLedgerStage(ledger: LedgerStore, configVersion: () => stri
     async finish(context) {
       // Awaited: the response is sent only once its entry is committed (a SIGKILL after that loses nothing).
       const { seq } = await ledger.append(inferenceEntry(context, configVersion()));
+      context.state.ledger = { seq };
       const mode = context.department.retention.content;
       if (mode === 'none') return;
       let request: unknown = context.rawBody;

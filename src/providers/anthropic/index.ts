@@ -28,17 +28,17 @@ export function createAnthropicProvider(settings: ProviderSettings): ProviderAda
     name: settings.name,
     type: 'anthropic',
 
-    async chat({ request, signal }): Promise<ChatResult> {
+    async chat({ request, signal, headers: extra }): Promise<ChatResult> {
       const { body, warnings } = convertToAnthropicRequest(request, false);
-      const raw = await sendUpstreamJson<unknown>({ ...upstream, body, signal });
+      const raw = await sendUpstreamJson<unknown>({ ...upstream, body, signal, headers: extra === undefined ? headers : { ...headers, ...extra } });
       const message = parseWire(anthropicMessageSchema, raw, settings.name, 'message');
       const { response, usage } = mapAnthropicResponse(message, nowSeconds());
       return { response, usage, warnings };
     },
 
-    async chatStream({ request, signal }): Promise<ChatStream> {
+    async chatStream({ request, signal, headers: extra }): Promise<ChatStream> {
       const { body, warnings } = convertToAnthropicRequest(request, true);
-      const response = await sendUpstream({ ...upstream, body, signal, headers: { ...headers, accept: 'text/event-stream' } });
+      const response = await sendUpstream({ ...upstream, body, signal, headers: { ...headers, ...extra, accept: 'text/event-stream' } });
       const mapper = new AnthropicStreamMapper(settings.name, nowSeconds());
       const batches = mapper.map(readSseBatches(guard(response.body, settings.name, settings.timeoutMs)));
       return { batches, usage: () => mapper.usage(), warnings };

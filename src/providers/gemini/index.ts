@@ -28,8 +28,9 @@ export function createGeminiProvider(settings: ProviderSettings, dependencies: G
   const headers: Record<string, string> = { ...(settings.apiKey ? { 'x-goog-api-key': settings.apiKey } : {}), ...settings.headers };
   const now = dependencies.now ?? Date.now;
   const newId = dependencies.newId ?? (() => randomUUID().replace(/-/g, '').slice(0, 24));
-  const upstream = (model: string, method: string, query = '') => ({
-    provider: settings.name, url: `${base}/v1beta/${modelPath(model)}:${method}${query}`, headers, timeoutMs: settings.timeoutMs,
+  const upstream = (model: string, method: string, query = '', extra?: Record<string, string>) => ({
+    provider: settings.name, url: `${base}/v1beta/${modelPath(model)}:${method}${query}`,
+    headers: extra === undefined ? headers : { ...headers, ...extra }, timeoutMs: settings.timeoutMs,
   });
   const context = (model: string): GeminiMappingContext => ({
     id: `chatcmpl-${newId()}`, created: Math.floor(now() / 1000), model, newToolCallId: () => `call_${newId()}`,
@@ -39,24 +40,24 @@ export function createGeminiProvider(settings: ProviderSettings, dependencies: G
     name: settings.name,
     type: 'gemini',
 
-    async chat({ request, signal }): Promise<ChatResult> {
+    async chat({ request, signal, headers: extra }): Promise<ChatResult> {
       const { body, warnings } = convertToGeminiRequest(request);
-      const raw = await sendUpstreamJson<unknown>({ ...upstream(request.model, 'generateContent'), body, signal });
+      const raw = await sendUpstreamJson<unknown>({ ...upstream(request.model, 'generateContent', '', extra), body, signal });
       const parsed = parseGeminiWire(geminiResponseSchema, raw, settings.name, 'response');
       const { response, usage } = mapGeminiResponse(parsed, context(request.model));
       return { response, usage, warnings };
     },
 
-    async chatStream({ request, signal }): Promise<ChatStream> {
+    async chatStream({ request, signal, headers: extra }): Promise<ChatStream> {
       const { body, warnings } = convertToGeminiRequest(request);
       const target = upstream(request.model, 'streamGenerateContent', '?alt=sse');
-      const response = await sendUpstream({ ...target, body, signal, headers: { ...headers, accept: 'text/event-stream' } });
+      const response = await sendUpstream({ ...target, body, signal, headers: { ...headers, ...extra, accept: 'text/event-stream' } });
       const mapper = new GeminiStreamMapper(settings.name, context(request.model));
       const batches = mapper.map(readSseBatches(guard(response.body, settings.name, settings.timeoutMs)));
       return { batches, usage: () => mapper.usage(), warnings };
     },
 
-    async embed({ request, signal }): Promise<EmbeddingResult> {
+    async embed({ request, signal, headers: extra }): Promise<EmbeddingResult> {
       const inputs = typeof request.input === 'string' ? [request.input] : request.input;
       if (!inputs.every((input): input is string => typeof input === 'string')) {
         throw new CovenantError('upstream_unsupported', `Provider "${settings.name}" (Gemini) embeds text only, not token arrays.`, { param: 'input' });
@@ -68,7 +69,7 @@ export function createGeminiProvider(settings: ProviderSettings, dependencies: G
           ...(typeof request.dimensions === 'number' ? { outputDimensionality: request.dimensions } : {}),
         })),
       };
-      const raw = await sendUpstreamJson<unknown>({ ...upstream(request.model, 'batchEmbedContents'), body, signal });
+      const raw = await sendUpstreamJson<unknown>({ ...upstream(request.model, 'batchEmbedContents', '', extra), body, signal });
       const parsed = parseGeminiWire(geminiBatchEmbedResponseSchema, raw, settings.name, 'batchEmbedContents response');
       const response: EmbeddingResponse = {
         object: 'list',
@@ -83,7 +84,7 @@ export function createGeminiProvider(settings: ProviderSettings, dependencies: G
       };
       return { response, usage: undefined };
     },
-  } satisfies ProviderAdapter & { embed(call: { request: EmbeddingRequest; signal: AbortSignal }): Promise<EmbeddingResult> };
+  } satisfies ProviderAdapter & { embed(call: { request: EmbeddingRequest; signal: AbortSignal; headers?: Record<string, string> }): Promise<EmbeddingResult> };
 }
 
 /** "gemini-2.0-flash" -> "models/gemini-2.0-flash"; ids that already name a collection ("tunedModels/x", "models/x") stay. */

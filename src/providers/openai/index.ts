@@ -14,28 +14,28 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
   const baseUrl = (settings.baseUrl ?? defaultBaseUrl).replace(/\/+$/, '');
   const headers: Record<string, string> = { ...settings.headers };
   if (settings.apiKey) headers.authorization = `Bearer ${settings.apiKey}`;
-  const send = (path: string, body: unknown, signal: AbortSignal) => ({
-    provider: settings.name, url: `${baseUrl}${path}`, headers, body, signal, timeoutMs: settings.timeoutMs,
+  const send = (path: string, body: unknown, signal: AbortSignal, extra: Record<string, string> | undefined) => ({
+    provider: settings.name, url: `${baseUrl}${path}`, headers: extra === undefined ? headers : { ...headers, ...extra }, body, signal, timeoutMs: settings.timeoutMs,
   });
 
   return {
     name: settings.name,
     type: settings.type,
 
-    async chat({ request, signal }: ProviderCall<ChatRequest>) {
+    async chat({ request, signal, headers: extra }: ProviderCall<ChatRequest>) {
       const body = { ...request, stream: false };
       delete (body as { stream_options?: unknown }).stream_options;
-      const response = await sendUpstreamJson<ChatResponse>(send('/chat/completions', body, signal));
+      const response = await sendUpstreamJson<ChatResponse>(send('/chat/completions', body, signal, extra));
       if (!response || typeof response !== 'object' || !Array.isArray(response.choices)) {
         throw new CovenantError('upstream_error', `Provider "${settings.name}" returned a response without choices.`);
       }
       return { response, usage: usageFromOpenAI(response.usage), warnings: [] };
     },
 
-    async chatStream({ request, signal }: ProviderCall<ChatRequest>): Promise<ChatStream> {
+    async chatStream({ request, signal, headers: extra }: ProviderCall<ChatRequest>): Promise<ChatStream> {
       // Always ask for usage so the stream can be metered; the gateway hides it from clients that did not ask.
       const body = { ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } };
-      const upstream = await sendUpstream(send('/chat/completions', body, signal));
+      const upstream = await sendUpstream(send('/chat/completions', body, signal, extra));
       let usage: Usage | undefined;
       const parse = (text: string): ChatChunk => {
         try {
@@ -80,8 +80,8 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
       return { batches: batches(), usage: () => usage, warnings: [] };
     },
 
-    async embed({ request, signal }: ProviderCall<EmbeddingRequest>) {
-      const response = await sendUpstreamJson<EmbeddingResponse>(send('/embeddings', request, signal));
+    async embed({ request, signal, headers: extra }: ProviderCall<EmbeddingRequest>) {
+      const response = await sendUpstreamJson<EmbeddingResponse>(send('/embeddings', request, signal, extra));
       if (!response || !Array.isArray(response.data)) {
         throw new CovenantError('upstream_error', `Provider "${settings.name}" returned an embeddings response without data.`);
       }
