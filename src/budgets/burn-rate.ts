@@ -82,10 +82,16 @@ export class BurnRateTracker {
     this.#counters.set(counterKey, tracked);
     const samples = tracked.samples;
     const last = samples[samples.length - 1];
-    if (last && Math.floor(last.time / this.#bucketMs) === Math.floor(now / this.#bucketMs)) {
-      // The bucket's latest observation stands for it: a lower bound of the counter at its time, as spentAt needs.
-      if (now >= last.time) { last.time = now; last.spent = Math.max(last.spent, spent); }
-    } else if (!last || now > last.time) {
+    const bucket = Math.floor(now / this.#bucketMs);
+    const beforeLast = samples[samples.length - 2];
+    if (last && now < last.time) {
+      // A settle reported out of order: the later sample already bounds the counter.
+    } else if (beforeLast && Math.floor(beforeLast.time / this.#bucketMs) === bucket) {
+      // A bucket keeps its first and its latest observation: the first is where a rate measured from it starts,
+      // the latest a lower bound of the counter at its time, as spentAt needs.
+      last.time = now;
+      last.spent = Math.max(last.spent, spent);
+    } else {
       samples.push({ time: now, spent });
     }
     // Keep one sample at or before the horizon: it is the counter's value where the baseline begins.

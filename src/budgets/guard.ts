@@ -220,6 +220,11 @@ export class BudgetGuard {
     this.#emergency = options.localCapStore;
   }
 
+  /** Scopes whose budget windows are cached now: bounded however many end users come (per-user scopes are many). */
+  get cachedScopes(): number {
+    return this.#scopeCache.size;
+  }
+
   /** Apply reloaded settings at once; limits come with each reserve, so spend is untouched. */
   updateSettings(settings: BudgetSettings): void {
     this.#settings = settings;
