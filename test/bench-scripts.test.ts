@@ -1,4 +1,4 @@
-// The benchmark scripts still run against the current build: a tiny ledger benchmark end to end, and run.mjs's options.
+// The benchmark scripts still run against the current build: tiny ledger and scale benchmarks end to end, and run.mjs's options.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -35,4 +35,13 @@ describe('benchmark scripts', () => {
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('unknown scenario "nonsense"');
   });
+
+  it('bench/scale.mjs serves keys made through the API and written to the store, every request answered', async () => {
+    const { code, stdout, stderr } = await runNode(['bench/scale.mjs', '--keys', '40', '--api-keys', '5', '--users', '300', '--seconds', '1', '--connections', '4']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/\| 10 keys, 10 users \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \| 10 \|/);
+    expect(stdout).toMatch(/\| 40 keys, 300 users \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \| \d+ \|/);
+    expect(stdout).toMatch(/throughput ratio [\d.]+, p99 ratio [\d.]+/);
+  }, 120_000);
 });

@@ -73,6 +73,7 @@ describe('budget alerts', () => {
     expect(receiver.received.map((entry) => [entry.body.threshold, entry.status])).toEqual([[0.5, 500], [0.5, 200], [0.8, 200]]);
     expect(delivered[0].at - settledAt).toBeLessThan(1000);
     expect(delivered[0].body).toEqual({
+      kind: 'threshold',
       scope: 'department:claims',
       budget: { unit: 'usd', period: 'day', limit: '0.010000', limit_micros: 10_000 },
       spent: '0.006000', spent_micros: 6000, limit: '0.010000', limit_micros: 10_000,
@@ -81,7 +82,7 @@ describe('budget alerts', () => {
       time: '2024-05-01T12:00:00.000Z',
     });
     const listed = (await alertStore.list()).map(alertListEntry);
-    expect(listed.map((entry) => [entry.threshold, entry.delivered, entry.attempts])).toEqual([[0.8, true, 1], [0.5, true, 2]]);
+    expect(listed.map((entry) => [entry.threshold, entry.status, entry.delivered, entry.attempts])).toEqual([[0.8, 'delivered', true, 1], [0.5, 'delivered', true, 2]]);
   });
 
   it('alerts once per threshold across processes sharing the store, and again in the next period', async () => {
@@ -113,7 +114,7 @@ describe('budget alerts', () => {
     await notifier.idle();
     expect(receiver.received).toHaveLength(3 * 3); // three thresholds, three attempts each
     const listed = (await alertStore.list({ scope: 'department:claims' })).map(alertListEntry);
-    expect(listed.every((entry) => entry.delivered === false && entry.attempts === 3 && entry.last_error === 'HTTP 500')).toBe(true);
+    expect(listed.every((entry) => entry.status === 'failed' && entry.delivered === false && entry.attempts === 3 && entry.last_error === 'HTTP 500')).toBe(true);
     expect(errors).toHaveLength(3);
   });
 

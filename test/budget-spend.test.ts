@@ -33,13 +33,28 @@ async function seeded() {
 }
 
 describe('spendReport', () => {
+  it('shows when the recent spend rate exhausts a budget, and null when the budget lasts its period', async () => {
+    const projections: string[] = [];
+    const report = await spendReport({
+      store: await seeded(), now, scopes: configured, userBudgets,
+      // A stand-in for the tracker: the department's usd budget runs out an hour from now; nothing else does.
+      projection: (budget, at) => {
+        projections.push(budget.scope);
+        return budget.counterKey.includes('department:claims') && budget.counterKey.includes('usd') ? at + 3_600_000 : undefined;
+      },
+    });
+    expect(report.scopes[1].budgets[0].projected_exhaustion_at).toBe(new Date(now + 3_600_000).toISOString());
+    expect(report.scopes[1].budgets[1].projected_exhaustion_at).toBeNull();
+    expect(new Set(projections)).toEqual(new Set(report.scopes.map((scope) => scope.scope)));
+  });
+
   it('lists every scope, users found in the store included, with limit, spent, reserved, remaining and period', async () => {
     const report = await spendReport({ store: await seeded(), now, scopes: configured, userBudgets });
     expect(report.scopes.map((scope) => scope.scope)).toEqual(['org', 'department:claims', 'key:triage-bot', 'user:claims/alice', 'user:claims/bob']);
     const department = report.scopes[1].budgets;
     expect(department[0]).toEqual({
       unit: 'usd', period: 'day', window: '2024-05-15',
-      period_start: '2024-05-15T00:00:00.000Z', period_end: '2024-05-16T00:00:00.000Z',
+      period_start: '2024-05-15T00:00:00.000Z', period_end: '2024-05-16T00:00:00.000Z', projected_exhaustion_at: null,
       limit: '500.000000', limit_micros: 500_000_000, spent: '0.002000', spent_micros: 2000,
       reserved: '0.000000', reserved_micros: 0, remaining: '499.998000', remaining_micros: 499_998_000,
     });
@@ -113,9 +128,9 @@ describe('covenant spend', () => {
     expect(gateway.seen).toEqual(['/admin/spend?scope=department%3Aclaims']);
     expect(process.exitCode).toBe(0);
     const lines = out.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^SCOPE\s+BUDGET\s+LIMIT\s+SPENT\s+RESERVED\s+REMAINING\s+PERIOD START\s+PERIOD END$/);
+    expect(lines[0]).toMatch(/^SCOPE\s+BUDGET\s+LIMIT\s+SPENT\s+RESERVED\s+REMAINING\s+PERIOD START\s+PERIOD END\s+PROJECTED EXHAUSTION$/);
     expect(lines).toHaveLength(1 + 6); // the stand-in ignores the scope: org 1, department 2, key 1, two users 1 each
-    expect(lines[2]).toMatch(/^department:claims\s+usd\/day\s+\$500\.000000\s+\$0\.002000\s+\$0\.000000\s+\$499\.998000\s+2024-05-15T00:00:00\.000Z\s+2024-05-16T00:00:00\.000Z$/);
+    expect(lines[2]).toMatch(/^department:claims\s+usd\/day\s+\$500\.000000\s+\$0\.002000\s+\$0\.000000\s+\$499\.998000\s+2024-05-15T00:00:00\.000Z\s+2024-05-16T00:00:00\.000Z\s+-$/);
     // Columns line up: every row's SPENT column ends where the header's does.
     const spentEnd = lines[0].indexOf('SPENT') + 'SPENT'.length;
     for (const line of lines.slice(1)) expect(line.slice(0, spentEnd)).toMatch(/(\$[0-9.]+| tok)$/);

@@ -226,4 +226,42 @@ describe('alerts, reload and the CLI', () => {
     await gateway.close();
     expect(received.map((entry) => entry.body.threshold)).toEqual([0.5, 0.8]);
   });
+
+  it('raises a burn-rate alert in Slack format with its projected time, on the ledger, in /admin/alerts and /admin/spend', async () => {
+    const received: { body: Record<string, unknown>; status: number }[] = [];
+    receiver = createServer((request, response) => {
+      let text = '';
+      request.on('data', (chunk) => { text += chunk; });
+      request.on('end', () => {
+        // The receiver fails the first attempt: the alert is retried and listed as delivered on the second.
+        const status = received.length === 0 ? 502 : 200;
+        received.push({ body: JSON.parse(text), status });
+        response.writeHead(status).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve));
+    const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    upstream = await startFakeOpenAI({ prices: { [version]: price }, outputTokens: 100 });
+    // $1 a day: a few requests in a minute spend at a rate that runs it out within the hour, long before the day ends.
+    const alerts = `      alerts: { thresholds: [0.99], webhook: ${hook}, format: slack, burn_rate: { window: 1m, jump: 5 } }`;
+    gateway = await startTestGateway(config(upstream.url, { org: '[]', department: '[ { usd: 1, period: day } ]', users: '[]', keys: '[]' }, alerts), environment);
+    for (let index = 0; index < 3; index += 1) {
+      expect((await chat('sk-b', { model: 'fast', max_tokens: 100, messages: [{ role: 'user', content: 'spend' }] })).status).toBe(200);
+    }
+    await expect.poll(() => received.filter((entry) => entry.status === 200).length, { timeout: 5000 }).toBe(1);
+    expect(received[1]!.body.text).toMatch(/^Budget department:claims \(usd per day\) runs out at \d{4}-\d\d-\d\dT/);
+    expect(received[1]!.body.blocks).toHaveLength(1);
+    const listed = (await (await fetch(`${gateway.url}/admin/alerts`, { headers: { authorization: `Bearer ${adminKey}` } })).json()).data;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ kind: 'projected_exhaustion', scope: 'department:claims', status: 'delivered', attempts: 2, delivered: true });
+    const projectedAt = Date.parse(listed[0].projected_exhaustion_at);
+    expect(projectedAt).toBeGreaterThan(Date.now());
+    expect(projectedAt).toBeLessThan(Date.parse(listed[0].period_end));
+    const line = (await spend('department:claims')).scopes[0]!.budgets[0] as Record<string, unknown>;
+    expect(Date.parse(line.projected_exhaustion_at as string)).toBeGreaterThan(Date.now() - 1000);
+    const ledger = (await (await fetch(`${gateway.url}/admin/audit/entries?limit=1000`, { headers: { authorization: `Bearer ${adminKey}` } })).json()).data as Record<string, unknown>[];
+    expect(ledger.find((entry) => entry.kind === 'alert.fired')).toMatchObject({
+      alert: 'projected_exhaustion', scope: 'department:claims', projected_exhaustion_at: Date.parse(listed[0].projected_exhaustion_at),
+    });
+  });
 });

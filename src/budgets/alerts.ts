@@ -1,18 +1,37 @@
-// Budget alerts: detect threshold crossings after each settle, record each once per budget window, POST webhooks with retries.
+// Budget alerts: threshold crossings and burn rates after each settle, each recorded once per budget window, POSTed to webhooks with retries.
 import type { AlertsConfig } from '../config/schema.js';
 import type { BudgetUnit } from '../core/budget-math.js';
 import type { Period } from '../core/budget-types.js';
+import { rateJumped } from '../core/burn-rate.js';
 import { formatMicros } from '../core/money.js';
+import { burnRateWindows, type BurnRateTracker } from './burn-rate.js';
 
-/** A crossing of one threshold by one budget in one window. */
+/**
+ * What an alert says: a threshold was crossed; the recent spend rate runs the budget out before its period ends;
+ * or the recent rate jumped well above its trailing baseline (a sudden loop).
+ */
+export type AlertKind = 'threshold' | 'projected_exhaustion' | 'rate_jump';
+
+/** Where an alert's webhook delivery stands; `none` when no webhook was configured. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'none';
+
+/** An alert of one budget in one window: a threshold crossing or a burn rate. */
 export interface AlertEvent {
+  /** Absent: threshold (alerts recorded before burn rates existed). */
+  kind?: AlertKind;
   counterKey: string;
   /** The budget's scope in its string form (core/scope.ts), as its counter names it. */
   scope: string;
   unit: BudgetUnit;
   period: Period;
   windowKey: string;
+  /** The threshold crossed; 0 for burn-rate kinds. */
   threshold: number;
+  /** Burn-rate kinds: when the budget runs out at the recent rate (epoch ms); absent when not before the period ends. */
+  projectedAt?: number;
+  /** Burn-rate kinds: the recent and the baseline spend per hour (micros or tokens). */
+  ratePerHour?: number;
+  baselinePerHour?: number;
   /** Micros (usd) or tokens, at the moment of the crossing. */
   spent: number;
   limit: number;
@@ -21,22 +40,27 @@ export interface AlertEvent {
   /** Epoch ms of the crossing. */
   time: number;
   webhook?: string;
+  /** The webhook body's shape; default json. Not stored: it applies to this delivery. */
+  format?: 'json' | 'slack';
 }
 
 export interface AlertRecord extends AlertEvent {
   id: number;
+  kind: AlertKind;
+  status: DeliveryStatus;
   attempts: number;
   deliveredAt?: number;
   lastError?: string;
 }
 
 export interface AlertDelivery {
+  status: DeliveryStatus;
   attempts: number;
   deliveredAt?: number;
   lastError?: string;
 }
 
-/** Persisted alerts, unique per (counterKey, threshold) across every process sharing the store. */
+/** Persisted alerts, unique per (counterKey, kind, threshold) across every process sharing the store. */
 export interface AlertStore {
   /** The new record, or undefined when this crossing was already recorded (by this or another process). */
   record(event: AlertEvent): Promise<AlertRecord | undefined>;
@@ -47,19 +71,33 @@ export interface AlertStore {
 
 /** An alert as both the SQLite and the PostgreSQL alert stores keep it (BIGINT columns may come back as strings). */
 export interface AlertRow {
-  id: number | string; counter_key: string; scope: string; unit: AlertRecord['unit']; period: AlertRecord['period'];
+  id: number | string; kind: AlertKind; counter_key: string; scope: string; unit: AlertRecord['unit']; period: AlertRecord['period'];
   window_key: string; threshold: number; spent: number | string; budget_limit: number | string; period_start: number | string;
-  period_end: number | string; time: number | string; webhook: string | null; attempts: number;
+  period_end: number | string; time: number | string; webhook: string | null; status: DeliveryStatus; attempts: number;
   delivered_at: number | string | null; last_error: string | null;
+  projected_at: number | string | null; rate_per_hour: number | string | null; baseline_per_hour: number | string | null;
 }
+
+const optionalNumber = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value));
 
 export function alertFromRow(row: AlertRow): AlertRecord {
   return {
-    id: Number(row.id), counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
+    id: Number(row.id), kind: row.kind, counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
     windowKey: row.window_key, threshold: row.threshold, spent: Number(row.spent), limit: Number(row.budget_limit),
     periodStart: Number(row.period_start), periodEnd: Number(row.period_end), time: Number(row.time),
-    webhook: row.webhook ?? undefined, attempts: row.attempts,
-    deliveredAt: row.delivered_at === null ? undefined : Number(row.delivered_at), lastError: row.last_error ?? undefined,
+    projectedAt: optionalNumber(row.projected_at), ratePerHour: optionalNumber(row.rate_per_hour), baselinePerHour: optionalNumber(row.baseline_per_hour),
+    webhook: row.webhook ?? undefined, status: row.status, attempts: row.attempts,
+    deliveredAt: optionalNumber(row.delivered_at), lastError: row.last_error ?? undefined,
+  };
+}
+
+/** The columns a new alert row is inserted with, in both stores' parameter names. */
+export function alertInsertValues(event: AlertEvent): Record<string, string | number | null> {
+  return {
+    kind: event.kind ?? 'threshold', counterKey: event.counterKey, scope: event.scope, unit: event.unit, period: event.period,
+    windowKey: event.windowKey, threshold: event.threshold, spent: event.spent, limit: event.limit, periodStart: event.periodStart,
+    periodEnd: event.periodEnd, time: event.time, webhook: event.webhook ?? null, status: event.webhook ? 'pending' : 'none',
+    projectedAt: event.projectedAt ?? null, ratePerHour: event.ratePerHour ?? null, baselinePerHour: event.baselinePerHour ?? null,
   };
 }
 
@@ -70,10 +108,18 @@ export function amountFields(name: string, unit: BudgetUnit, value: number): Rec
 
 /**
  * The webhook body (and an entry of GET /admin/alerts, which adds id and delivery fields):
- * `{scope, budget: {unit, period, limit}, spent, limit, threshold, period_start, period_end, time}`.
+ * `{kind, scope, budget: {unit, period, limit}, spent, limit, threshold, period_start, period_end, time}`, and for
+ * burn-rate kinds `projected_exhaustion_at`, `rate_per_hour` and `baseline_per_hour`.
  */
 export function alertPayload(event: AlertEvent): Record<string, unknown> {
+  const kind = event.kind ?? 'threshold';
+  const burnRate = kind === 'threshold' ? {} : {
+    projected_exhaustion_at: event.projectedAt === undefined ? null : new Date(event.projectedAt).toISOString(),
+    ...amountFields('rate_per_hour', event.unit, event.ratePerHour ?? 0),
+    ...(event.baselinePerHour === undefined ? { baseline_per_hour: null } : amountFields('baseline_per_hour', event.unit, event.baselinePerHour)),
+  };
   return {
+    kind,
     scope: event.scope,
     budget: { unit: event.unit, period: event.period, ...amountFields('limit', event.unit, event.limit) },
     ...amountFields('spent', event.unit, event.spent),
@@ -82,7 +128,36 @@ export function alertPayload(event: AlertEvent): Record<string, unknown> {
     period_start: new Date(event.periodStart).toISOString(),
     period_end: new Date(event.periodEnd).toISOString(),
     time: new Date(event.time).toISOString(),
+    ...burnRate,
   };
+}
+
+function amountText(unit: BudgetUnit, value: number): string {
+  return unit === 'usd' ? `$${formatMicros(value)}` : `${value} tokens`;
+}
+
+/** One line a person reads: what happened to which budget. */
+export function alertText(event: AlertEvent): string {
+  const budget = `${event.scope} (${event.unit} per ${event.period})`;
+  const spent = `${amountText(event.unit, event.spent)} of ${amountText(event.unit, event.limit)} spent`;
+  const rate = `${amountText(event.unit, event.ratePerHour ?? 0)}/hour`;
+  switch (event.kind ?? 'threshold') {
+    case 'projected_exhaustion': {
+      const when = event.projectedAt === undefined ? 'before the period ends' : `at ${new Date(event.projectedAt).toISOString()}`;
+      return `Budget ${budget} runs out ${when}, before its period ends at ${new Date(event.periodEnd).toISOString()}: spending ${rate}, ${spent}.`;
+    }
+    case 'rate_jump':
+      return `Spend rate of budget ${budget} jumped to ${rate}, against a baseline of ${amountText(event.unit, event.baselinePerHour ?? 0)}/hour: ${spent}.`;
+    default:
+      return `Budget ${budget} crossed ${Math.round(event.threshold * 10_000) / 100}% of its limit: ${spent}.`;
+  }
+}
+
+/** The webhook body in the configured format: Covenant's JSON, or Slack's incoming-webhook `{text, blocks}`. */
+export function webhookBody(event: AlertEvent): Record<string, unknown> {
+  if (event.format !== 'slack') return alertPayload(event);
+  const text = alertText(event);
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
 
 /** An alert as GET /admin/alerts lists it. */
@@ -91,6 +166,7 @@ export function alertListEntry(record: AlertRecord): Record<string, unknown> {
     id: record.id,
     ...alertPayload(record),
     webhook: record.webhook ?? null,
+    status: record.status,
     delivered: record.deliveredAt !== undefined,
     delivered_at: record.deliveredAt === undefined ? null : new Date(record.deliveredAt).toISOString(),
     attempts: record.attempts,
@@ -128,12 +204,14 @@ export interface AlertNotifierOptions {
   onError?: (error: unknown, context: string) => void;
   /** Called once per new crossing, after it is recorded (e.g. to append it to the evidence ledger). */
   onRecorded?: (record: AlertRecord) => void | Promise<void>;
+  /** Recent spend per counter: with it, budgets whose `alerts` have `burn_rate` get burn-rate alerts. */
+  burnRate?: BurnRateTracker;
 }
 
 const seenLimit = 10_000;
 
 export class AlertNotifier {
-  readonly #options: Required<Omit<AlertNotifierOptions, 'onError' | 'onRecorded'>> & Pick<AlertNotifierOptions, 'onError' | 'onRecorded'>;
+  readonly #options: Required<Omit<AlertNotifierOptions, 'onError' | 'onRecorded' | 'burnRate'>> & Pick<AlertNotifierOptions, 'onError' | 'onRecorded' | 'burnRate'>;
   /** Crossings already recorded by this process: spares the store a write on every later settle. */
   readonly #seen = new Set<string>();
   readonly #pending = new Set<Promise<void>>();
@@ -146,15 +224,31 @@ export class AlertNotifier {
 
   /** Record and deliver every threshold `counter` has crossed and not yet alerted on. Returns at once. */
   check(counter: CounterAfterSettle): void {
-    for (const threshold of counter.alerts.thresholds) {
+    const { alerts, ...fields } = counter;
+    for (const threshold of alerts.thresholds) {
       if (!crossed(counter.spent, counter.limit, threshold)) continue;
-      const seenKey = `${counter.counterKey}\u0000${threshold}`;
-      if (this.#seen.has(seenKey)) continue;
-      if (this.#seen.size >= seenLimit) this.#seen.clear();
-      this.#seen.add(seenKey);
-      const { alerts, ...fields } = counter;
-      this.#track(this.#raise({ ...fields, threshold, time: this.#options.clock(), webhook: alerts.webhook }, seenKey));
+      this.#raiseOnce(`${counter.counterKey}\u0000${threshold}`,
+        { ...fields, kind: 'threshold', threshold, time: this.#options.clock(), webhook: alerts.webhook, format: alerts.format });
     }
+    const tracker = this.#options.burnRate;
+    if (!alerts.burn_rate || !tracker || counter.spent >= counter.limit) return;
+    const now = this.#options.clock();
+    const windows = burnRateWindows(alerts.burn_rate);
+    const reading = tracker.reading(counter.counterKey, now, counter, windows);
+    const perHour = (perMs: number | undefined) => (perMs === undefined ? undefined : Math.round(perMs * 3_600_000));
+    const event = {
+      ...fields, threshold: 0, time: now, webhook: alerts.webhook, format: alerts.format, projectedAt: reading.projectedAt,
+      ratePerHour: perHour(reading.recentPerMs), baselinePerHour: perHour(reading.baselinePerMs),
+    };
+    if (reading.projectedAt !== undefined) this.#raiseOnce(`${counter.counterKey}\u0000exhaustion`, { ...event, kind: 'projected_exhaustion' });
+    if (rateJumped(reading.recentPerMs, reading.baselinePerMs, windows.jump)) this.#raiseOnce(`${counter.counterKey}\u0000jump`, { ...event, kind: 'rate_jump' });
+  }
+
+  #raiseOnce(seenKey: string, event: AlertEvent): void {
+    if (this.#seen.has(seenKey)) return;
+    if (this.#seen.size >= seenLimit) this.#seen.clear();
+    this.#seen.add(seenKey);
+    this.#track(this.#raise(event, seenKey));
   }
 
   /** Resolves when every recording and delivery started so far has finished (for shutdown and tests). */
@@ -178,11 +272,11 @@ export class AlertNotifier {
     if (!record) return;
     await this.#options.onRecorded?.(record);
     if (!record.webhook) return;
-    await this.#deliver(record);
+    await this.#deliver({ ...record, format: event.format });
   }
 
   async #deliver(record: AlertRecord): Promise<void> {
-    const body = JSON.stringify(alertPayload(record));
+    const body = JSON.stringify(webhookBody(record));
     let lastError = '';
     for (let attempt = 1; attempt <= this.#options.maxAttempts; attempt += 1) {
       if (attempt > 1) await sleep(this.#options.baseDelayMs * 2 ** (attempt - 2));
@@ -195,14 +289,15 @@ export class AlertNotifier {
         });
         await response.arrayBuffer().catch(() => undefined);
         if (response.ok) {
-          await this.#options.store.markDelivery(record.id, { attempts: attempt, deliveredAt: this.#options.clock() });
+          await this.#options.store.markDelivery(record.id, { status: 'delivered', attempts: attempt, deliveredAt: this.#options.clock() });
           return;
         }
         lastError = `HTTP ${response.status}`;
       } catch (error) {
         lastError = error instanceof Error ? error.message : String(error);
       }
-      await this.#options.store.markDelivery(record.id, { attempts: attempt, lastError });
+      const status = attempt === this.#options.maxAttempts ? 'failed' : 'pending';
+      await this.#options.store.markDelivery(record.id, { status, attempts: attempt, lastError });
     }
     this.#options.onError?.(new Error(`Alert webhook ${record.webhook} failed ${this.#options.maxAttempts} times: ${lastError}`), 'budget alert');
   }

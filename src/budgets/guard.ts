@@ -12,6 +12,7 @@ import { dollarsToMicros, formatMicros } from '../core/money.js';
 import { periodWindow } from '../core/periods.js';
 import { costMicros, type ModelPricing } from '../core/pricing.js';
 import type { AlertNotifier } from './alerts.js';
+import type { BurnRateTracker } from './burn-rate.js';
 import type { BudgetStore, CounterState, CounterValues } from './store.js';
 
 export type BudgetSettings = z.output<typeof budgetSettingsSchema>;
@@ -92,6 +93,8 @@ export interface BudgetGuardOptions {
   settings: BudgetSettings;
   clock?: () => number;
   alerts?: AlertNotifier;
+  /** Notes every settled counter's spent, for burn-rate alerts and projected exhaustion. */
+  burnRate?: BurnRateTracker;
   /** Errors that cannot reach a client (a failed settle): log them. */
   onError?: (error: unknown, context: string) => void;
   /** tryReserve attempts when other requests take the headroom between read and reserve. */
@@ -196,6 +199,7 @@ export class BudgetGuard {
   readonly #store: BudgetStore;
   readonly #clock: () => number;
   readonly #alerts: AlertNotifier | undefined;
+  readonly #burnRate: BurnRateTracker | undefined;
   readonly #onError: (error: unknown, context: string) => void;
   readonly #maxAttempts: number;
   /** Serves under `local_cap_usd` per process while the shared store is down (on_store_unavailable: local_cap). */
@@ -210,9 +214,15 @@ export class BudgetGuard {
     this.#settings = options.settings;
     this.#clock = options.clock ?? Date.now;
     this.#alerts = options.alerts;
+    this.#burnRate = options.burnRate;
     this.#onError = options.onError ?? (() => {});
     this.#maxAttempts = options.maxAttempts ?? 8;
     this.#emergency = options.localCapStore;
+  }
+
+  /** Scopes whose budget windows are cached now: bounded however many end users come (per-user scopes are many). */
+  get cachedScopes(): number {
+    return this.#scopeCache.size;
   }
 
   /** Apply reloaded settings at once; limits come with each reserve, so spend is untouched. */
@@ -379,6 +389,11 @@ export class BudgetGuard {
   }
 
   #checkAlerts(handle: BudgetHandle, counters: readonly CounterState[]): void {
+    const tracker = this.#burnRate;
+    if (tracker) {
+      const now = this.#clock();
+      for (const counter of counters) tracker.observe(counter.counterKey, now, counter.spent);
+    }
     if (!this.#alerts) return;
     for (const counter of counters) {
       const item = handle.items.find((each) => each.counterKey === counter.counterKey);

@@ -19,6 +19,11 @@ export interface SpendReportOptions {
   userBudgets?: readonly { department: string; budgets: readonly BudgetConfig[] }[];
   /** Narrow to one scope, e.g. "department:claims" or "user:claims/alice"; "user:claims" narrows to every user of claims. */
   scope?: string;
+  /**
+   * When a budget runs out at its recent spend rate (epoch ms), or undefined when not before its period ends; each
+   * line's `projected_exhaustion_at`. Without it the field is null.
+   */
+  projection?: (budget: { counterKey: string; scope: string; spent: number; limit: number; periodEnd: number }, now: number) => number | undefined;
 }
 
 /** One budget's line: usd amounts as decimal strings plus `*_micros` integers; tokens as integers. */
@@ -28,7 +33,9 @@ export interface SpendLine {
   window: string;
   period_start: string;
   period_end: string;
-  [amount: string]: string | number;
+  /** ISO time the recent spend rate uses the budget up, or null when it lasts the period. */
+  projected_exhaustion_at: string | null;
+  [amount: string]: string | number | null;
 }
 
 export interface SpendReport {
@@ -49,14 +56,16 @@ function rowsFor(scope: string, budgets: readonly BudgetConfig[], now: Date, tim
   });
 }
 
-function line(row: Row, counter: CounterState | undefined): SpendLine {
+function line(row: Row, counter: CounterState | undefined, options: SpendReportOptions): SpendLine {
   const unit: BudgetUnit = row.budget.usd !== undefined ? 'usd' : 'tokens';
   const limit = unit === 'usd' ? dollarsToMicros(row.budget.usd as number) : (row.budget.tokens as number);
   const spent = counter?.spent ?? 0;
   const reserved = counter?.reserved ?? 0;
+  const projected = options.projection?.({ counterKey: row.counterKey, scope: row.scope, spent, limit, periodEnd: row.end }, options.now);
   return {
     unit, period: row.budget.period, window: row.windowKey,
     period_start: new Date(row.start).toISOString(), period_end: new Date(row.end).toISOString(),
+    projected_exhaustion_at: projected === undefined ? null : new Date(projected).toISOString(),
     ...amountFields('limit', unit, limit),
     ...amountFields('spent', unit, spent),
     ...amountFields('reserved', unit, reserved),
@@ -97,7 +106,7 @@ export async function spendReport(options: SpendReportOptions): Promise<SpendRep
   const scopes = new Map<string, SpendLine[]>();
   for (const row of rows) {
     const lines = scopes.get(row.scope) ?? [];
-    lines.push(line(row, counters.get(row.counterKey)));
+    lines.push(line(row, counters.get(row.counterKey), options));
     scopes.set(row.scope, lines);
   }
   return {

@@ -55,10 +55,10 @@ export function formatTagSpendTable(report: TagSpendReport): string {
 
 /** Columns padded to their widest cell; amounts right-aligned. */
 export function formatSpendTable(report: SpendReport): string {
-  const header = ['SCOPE', 'BUDGET', 'LIMIT', 'SPENT', 'RESERVED', 'REMAINING', 'PERIOD START', 'PERIOD END'];
+  const header = ['SCOPE', 'BUDGET', 'LIMIT', 'SPENT', 'RESERVED', 'REMAINING', 'PERIOD START', 'PERIOD END', 'PROJECTED EXHAUSTION'];
   const rows = report.scopes.flatMap((scope) => scope.budgets.map((line) => [
     scope.scope, `${line.unit}/${line.period}`, amount(line, 'limit'), amount(line, 'spent'),
-    amount(line, 'reserved'), amount(line, 'remaining'), line.period_start, line.period_end,
+    amount(line, 'reserved'), amount(line, 'remaining'), line.period_start, line.period_end, line.projected_exhaustion_at ?? '-',
   ]));
   if (rows.length === 0) return 'No budgets are configured.\n';
   return alignedTable(header, rows, new Set([2, 3, 4, 5]));

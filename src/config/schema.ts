@@ -1,6 +1,7 @@
 // The config file's raw schema (step one of two): every field typed, unknown fields rejected.
 import { z } from 'zod';
 import { periods, type BudgetConfig, type Period } from '../core/budget-types.js';
+import { durationMs } from '../core/burn-rate.js';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, "_", "." or "-", starting with a letter or digit');
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name');
@@ -15,9 +16,23 @@ export const budgetSchema = z.strictObject({
   message: 'a budget sets exactly one of "usd" or "tokens"',
 });
 
+const duration = z.string().refine((text) => durationMs(text) !== undefined, 'a duration such as "90s", "15m" or "1h"');
+
+export const burnRateSchema = z.strictObject({
+  /** The recent window whose spend rate projects exhaustion and is compared with the baseline. */
+  window: duration.default('15m'),
+  /** Alert when the recent rate is at least this many times the trailing baseline. */
+  jump: z.number().gt(1).default(5),
+  /** The span before the window that the baseline rate is measured over; default four windows. */
+  baseline: duration.optional(),
+});
+
 export const alertsSchema = z.strictObject({
   thresholds: z.array(z.number().gt(0).lte(1)).min(1),
   webhook: z.url().optional(),
+  /** The webhook body: Covenant's JSON, or Slack's incoming-webhook `{text, blocks}`. */
+  format: z.enum(['json', 'slack']).optional(),
+  burn_rate: burnRateSchema.optional(),
 });
 
 export const retentionSchema = z.strictObject({
@@ -138,6 +153,7 @@ export const configSchema = z.strictObject({
 export type RawConfig = z.infer<typeof configSchema>;
 export type { BudgetConfig, Period };
 export type AlertsConfig = z.infer<typeof alertsSchema>;
+export type BurnRateConfig = z.infer<typeof burnRateSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type TagsConfig = z.infer<typeof tagsSchema>;
 export type TelemetryConfig = z.infer<typeof telemetrySchema>;

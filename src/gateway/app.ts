@@ -1,6 +1,7 @@
 // Assembles a running Covenant from a resolved config: stores, providers, pipeline stages, HTTP server; start, reload, stop.
 import type { FastifyInstance } from 'fastify';
 import { AlertNotifier, type AlertRecord } from '../budgets/alerts.js';
+import { BurnRateTracker, burnRateWindows } from '../budgets/burn-rate.js';
 import { BudgetGuard } from '../budgets/guard.js';
 import { pruneClosedWindows, windowClosedEntry } from '../budgets/window-pruning.js';
 import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
@@ -80,6 +81,12 @@ function alertScopeFields(scope: string, keyOf: (id: string) => Pick<KeyRecord, 
   return { department: scopeDepartment(parsed, () => key?.department), label: scopeLabel(parsed, key) };
 }
 
+/** Every `burn_rate` section of the config (org and departments), for the tracker's resolution and retention. */
+function configuredBurnRates(config: ResolvedConfig) {
+  const sections = [config.org.alerts, ...[...config.departments.values()].map((department) => department.alerts)];
+  return [burnRateWindows(undefined), ...sections.filter((alerts) => alerts?.burn_rate).map((alerts) => burnRateWindows(alerts?.burn_rate))];
+}
+
 export async function startApp(options: AppOptions = {}): Promise<App> {
   const { loaded, environment } = load(options);
   let config = resolveConfig(loaded, environment);
@@ -95,16 +102,22 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   let keysById = new Map<string, KeyRecord>();
   const refreshKeyDepartments = async () => { keysById = new Map((await keys.list()).map((key) => [key.id, key])); };
   await refreshKeyDepartments();
+  const burnRate = new BurnRateTracker(configuredBurnRates(config));
   const notifier = new AlertNotifier({
     store: stores.alerts,
     onError,
+    burnRate,
     onRecorded: (alert: AlertRecord) => record({
-      kind: 'alert.fired', ...alertScopeFields(alert.scope, (id) => keysById.get(id)), scope: alert.scope,
+      kind: 'alert.fired', alert: alert.kind, ...alertScopeFields(alert.scope, (id) => keysById.get(id)), scope: alert.scope,
       budget: { unit: alert.unit, period: alert.period, window: alert.windowKey, limit: alert.limit }, spent: alert.spent,
-      threshold: alert.threshold, webhook: alert.webhook ?? null, config_version: config.version,
+      threshold: alert.threshold,
+      ...(alert.kind === 'threshold' ? {} : {
+        projected_exhaustion_at: alert.projectedAt ?? null, rate_per_hour: alert.ratePerHour ?? null, baseline_per_hour: alert.baselinePerHour ?? null,
+      }),
+      webhook: alert.webhook ?? null, config_version: config.version,
     }),
   });
-  const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, onError, localCapStore: createMemoryBudgetStore() });
+  const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, burnRate, onError, localCapStore: createMemoryBudgetStore() });
   const maxRequestMs = () => config.server.upstream_timeout_ms + config.server.shutdown_grace_ms + 60_000;
   // An embedded database has one owner: every reservation left in it is a crashed run's, counted at its worst case.
   // Shared stores can only count reservations older than the longest a request may run.
@@ -155,6 +168,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     await refreshKeyDepartments();
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
+    burnRate.configure(configuredBurnRates(next));
     gateway.replace({ config: next, providers: createProviders(next.providers.values()), stages: buildStages(stageServices(next)) });
     config = next;
     app.config = next;
@@ -175,7 +189,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     adminRoutes: [
-      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger }),
+      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate }),
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
     ],

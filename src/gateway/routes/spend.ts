@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { alertListEntry, type AlertStore } from '../../budgets/alerts.js';
+import { burnRateWindows, type BurnRateTracker } from '../../budgets/burn-rate.js';
 import type { BudgetScope } from '../../budgets/guard.js';
 import { spendReport } from '../../budgets/spend-report.js';
 import type { BudgetStore } from '../../budgets/store.js';
@@ -58,7 +59,7 @@ function windowParameters(query: WindowQuery, timeZone: string, required: boolea
 }
 
 /** Routes relative to the admin plugin's /admin prefix. */
-export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore }): void {
+export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore; burnRate?: BurnRateTracker }): void {
   admin.get('/spend', { config: { access: 'read' } }, async (request) => {
     const principal = request.adminPrincipal;
     const query = request.query as WindowQuery & { group_by?: string };
@@ -82,8 +83,18 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
       ...[...config.departments.values()].map((department) => ({ scope: formatScope({ kind: 'department', department: department.name }), budgets: department.budgets })),
       ...keys.map((key) => ({ scope: formatScope({ kind: 'key', id: key.id }), budgets: key.budgets })),
     ];
+    // Each department's burn_rate window (or the org's, or the default) measures the rate its budgets project from.
+    const windowOf = (counterScope: string) => {
+      const parsed = parseScope(counterScope);
+      const department = parsed ? scopeDepartment(parsed, (id) => keyDepartments.get(id)) : undefined;
+      const alerts = (department === undefined ? undefined : config.departments.get(department)?.alerts) ?? config.org.alerts;
+      return burnRateWindows(alerts?.burn_rate);
+    };
+    const tracker = stores.burnRate;
     const report = await spendReport({
       store: stores.budgets, now: Date.now(), timeZone: config.org.timeZone, scopes, scope,
+      // The tracker's samples come from settles, whose counters are the shared store's: every replica's spend.
+      projection: tracker && ((line, now) => tracker.reading(line.counterKey, now, line, windowOf(line.scope)).projectedAt),
       userBudgets: [...config.departments.values()].map((department) => ({ department: department.name, budgets: department.userBudgets })),
     });
     const visible = report.scopes.filter((entry) => principal.department === null || inDepartment(entry.scope, principal.department, keyDepartments));
