@@ -11,6 +11,7 @@ import { encodingForModel, type EncodingName } from '../core/tokens.js';
 import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
+import { SessionBreaker } from '../sessions/breaker.js';
 import { openStores, type Stores } from '../stores/index.js';
 import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
@@ -20,6 +21,7 @@ import { Gateway } from './gateway.js';
 import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
@@ -136,8 +138,13 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
   keyRefresh?.unref();
 
+  // Suspensions and resumptions are evidence: awaited, so the refusal or the resume answer follows its entry.
+  const sessions = new SessionBreaker({
+    state: stores.sessions, suspensions: stores.suspensions, onError, configVersion: () => config.version,
+    record: (entry) => ledger.append(entry).then(() => undefined),
+  });
   const stageServices = (built: ResolvedConfig): StageServices => ({
-    config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
+    config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
   });
   const gateway: Gateway = new Gateway({
     config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
@@ -173,6 +180,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     adminRoutes: [
       (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts }),
       (admin) => registerAuditRoutes(admin, ledger),
+      (admin) => registerSessionRoutes(admin, sessions),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.
@@ -217,6 +225,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);
       await notifier.idle();
+      await sessions.idle();
       await stores.close();
     },
   };

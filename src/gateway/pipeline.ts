@@ -43,6 +43,8 @@ export interface Call {
   rawBody: string;
   /** The x-covenant-user header (the body's `user` field wins). */
   userHeader: string | undefined;
+  /** The x-covenant-session header: the agent session this request is a step of. */
+  sessionHeader?: string;
   /** Settings the route's translation dropped, for the client to see (x-covenant-warnings). */
   warnings?: readonly string[];
 }
@@ -252,6 +254,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       stream: chat?.stream === true,
       clientRequest: request,
       upstreamRequest,
+      sessionHeader: call.sessionHeader || null,
       rawBody: call.rawBody,
       maxOutputTokens: chat ? Math.min(requested ?? model.maxOutputTokens, model.maxOutputTokens) : 0,
       responseHeaders: {},

@@ -18,7 +18,7 @@ export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): 
     const key = gateway.authenticate(header(request, 'authorization'), header(request, 'x-api-key'));
     const translated = anthropicRequestToChat(request.body);
     return gateway.run({
-      endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), warnings: translated.warnings,
+      endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), sessionHeader: header(request, 'x-covenant-session'), warnings: translated.warnings,
     }, reply);
   });
 }

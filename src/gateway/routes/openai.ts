@@ -53,6 +53,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseChatRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    sessionHeader: header(request, 'x-covenant-session'),
   }, reply));
 
   app.post('/v1/embeddings', { errorHandler: recordRefusals(gateway, 'embeddings') }, (request, reply) => gateway.run({
@@ -61,6 +62,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseEmbeddingRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    sessionHeader: header(request, 'x-covenant-session'),
   }, reply));
 
   app.get('/v1/models', async (request) => {
