@@ -4,6 +4,7 @@ import { registerAuditCommands } from './audit.js';
 import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
 import { registerServeCommand } from './serve.js';
+import { registerSessionCommands } from './sessions.js';
 import { registerSpendCommands } from './spend.js';
 
 /** The whole program; `output` (streams, environment) defaults to the process's, and tests inject their own. */
@@ -21,6 +22,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerConfigCommands(program, write);
   registerSpendCommands(program, write);
   registerAuditCommands(program, write);
+  registerSessionCommands(program, write);
   return program;
 }
 
