@@ -9,6 +9,8 @@ import { promisify } from 'node:util';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/load.js';
+import { resolveConfig } from '../src/config/resolve.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -253,5 +255,28 @@ describe('the agent-loop breaker', () => {
     }
     expect((await admin('/sessions')).body.data).toEqual([]);
     expect(await ledgerEntries('session.suspended')).toEqual([]);
+  });
+});
+
+describe('agent policy config', () => {
+  const base = (agent: string) => `
+org:
+  name: acme
+  departments:
+    - name: claims
+      agent: ${agent}
+`;
+  it('resolves durations and dollars, and defaults the window, idle time and webhook', () => {
+    const resolved = resolveConfig(parseConfigText(base('{ max_session_usd: 2.5, max_duration: 2h }').replace('departments:', 'alerts: { thresholds: [0.5], webhook: https://hooks.example/a }\n  departments:'), '<test>'), {});
+    expect(resolved.departments.get('claims')!.agent).toEqual({
+      maxSteps: null, maxSessionMicros: 2_500_000, maxIdenticalRequests: null, identicalWindowMs: 300_000, maxRepeatedToolCalls: null,
+      maxDurationMs: 7_200_000, idleMs: 3_600_000, webhook: 'https://hooks.example/a',
+    });
+  });
+
+  it('rejects an unknown field, a malformed duration and a policy without a limit, naming where', () => {
+    expect(() => parseConfigText(base('{ max_steps: 5, max_loops: 3 }'), '<test>')).toThrow(/agent.*max_loops|max_loops/);
+    expect(() => parseConfigText(base('{ max_duration: 30 minutes }'), '<test>')).toThrow(/<test>:6:\d+: org\.departments\[0\]\.agent\.max_duration: .*duration like 45s/);
+    expect(() => parseConfigText(base('{ identical_window: 5m }'), '<test>')).toThrow(/at least one of max_steps/);
   });
 });

@@ -55,8 +55,10 @@ export function createAgentStage(breaker: SessionBreaker | undefined, config: Re
       if (!isChat && context.sessionHeader === null) return;
       const chat = isChat ? (context.upstreamRequest as ChatRequest) : undefined;
       const session = sessionId(context.key.id, context.sessionHeader, chat);
+      // The whole header names the session; records keep a readable prefix of it.
+      const label = context.sessionHeader === null ? null : context.sessionHeader.slice(0, 256);
       const { maxTokens } = await breaker.admit({
-        session, label: context.sessionHeader, policy, department: context.department.name, keyId: context.key.id,
+        session, label, policy, department: context.department.name, keyId: context.key.id,
         keyName: context.key.name, requestId: context.id,
         input: {
           bodyHash: policy.maxIdenticalRequests === null ? undefined : bodyHash(context.rawBody),
