@@ -146,12 +146,17 @@ describe('the agent-loop breaker', () => {
     expect(again.error.code).toBe('agent_session_suspended');
     const other = await client(environment.KEY_AGENT).chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'A different task.' }] });
     expect(other.choices[0]!.message.content).toContain('A different task.');
+    // The same conversation from another end user is another session.
+    const otherUser = await client(environment.KEY_AGENT, { 'x-covenant-user': 'bob' }).chat.completions.create({
+      model: 'fast', messages: [{ role: 'system', content: 'You are a claims agent.' }, { role: 'user', content: 'Check claim 42 until it is approved.' }],
+    });
+    expect(otherUser.choices).toHaveLength(1);
 
     // What it was allowed to spend: the provider's bill for the five steps, each on the ledger as allowed.
     const inferences = await ledgerEntries('inference');
     const allowed = inferences.filter((entry) => (entry.decision as { outcome: string }).outcome === 'allowed' && entry.key === 'agent-bot');
-    expect(allowed).toHaveLength(6);
-    expect(upstream.bill.requests).toBe(6);
+    expect(allowed).toHaveLength(7);
+    expect(upstream.bill.requests).toBe(7);
     expect(allowed.reduce((sum, entry) => sum + (entry.cost_usd_micros as number), 0)).toBe(upstream.bill.costMicros);
     expect(upstream.bill.costMicros).toBeGreaterThan(0);
     const refused = inferences.filter((entry) => (entry.decision as { reason?: string }).reason === 'agent_session_suspended');
@@ -238,6 +243,8 @@ describe('the agent-loop breaker', () => {
     const [suspended] = await ledgerEntries('session.suspended');
     expect(suspended).toMatchObject({ policy: 'max_session_usd', limit: 4_000, key: 'spender' });
     expect(suspended!.message).toMatch(/max_session_usd: the session has spent \$/);
+    const refused = await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'more' }] }).catch((error) => error as APIError);
+    expect(refused.message).toMatch(/spent and reserved \$0\.00[0-9]+, limit \$0\.004/);
   });
 
   it('leaves normal traffic untouched: no session state where no policy applies, and steps under every limit pass', async () => {

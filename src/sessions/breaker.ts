@@ -40,10 +40,17 @@ function sessionName(session: string, label: string | null): string {
   return label === null ? `${session} (this conversation)` : `${session} (x-covenant-session "${label}")`;
 }
 
+/** A trip's count against its limit, in the policy's unit. */
+function countText(trip: Trip): string {
+  if (trip.policy === 'max_session_usd') return `spent and reserved $${formatMicros(trip.count)}, limit $${formatMicros(trip.limit)}`;
+  if (trip.policy === 'max_duration') return `ran ${trip.count} s, limit ${trip.limit} s`;
+  return `count ${trip.count}, limit ${trip.limit}`;
+}
+
 /** The 403 every request of a suspended session gets: the policy, the count, and how a person resumes it. */
 export function suspendedError(session: string, label: string | null, trip: Trip): CovenantError {
   return new CovenantError('agent_session_suspended',
-    `Agent session ${sessionName(session, label)} is suspended by ${trip.message} (count ${trip.count}, limit ${trip.limit}). `
+    `Agent session ${sessionName(session, label)} is suspended by ${trip.message} (${countText(trip)}). `
     + `A person must resume it: POST /admin/sessions/${session}/resume or covenant sessions resume ${session} --reason TEXT.`);
 }
 

@@ -215,14 +215,16 @@ function contentText(content: string | ContentPart[] | null | undefined): string
 
 /**
  * A session's id: from the x-covenant-session header when sent, else from the conversation itself (its first system
- * and user messages), because agent frameworks resend the growing conversation at every step. Both are per key.
+ * and user messages), because agent frameworks resend the growing conversation at every step. Both are per key; a
+ * conversation is also per end user, so different users opening with the same words are different sessions.
  */
-export function sessionId(keyId: string, header: string | null, request: ChatRequest | undefined): string {
+export function sessionId(keyId: string, header: string | null, request: ChatRequest | undefined, user: string | null = null): string {
   if (header !== null) return `ses_${shortHash(`${keyId}\u0000header\u0000${header}`).slice(0, 24)}`;
   const messages = request?.messages ?? [];
   const system = messages.find((message) => message.role === 'system' || message.role === 'developer');
-  const user = messages.find((message) => message.role === 'user');
-  return `ses_${shortHash(`${keyId}\u0000conversation\u0000${contentText(system?.content)}\u0000${contentText(user?.content)}`).slice(0, 24)}`;
+  const first = messages.find((message) => message.role === 'user');
+  const text = `${keyId}\u0000conversation\u0000${user ?? ''}\u0000${contentText(system?.content)}\u0000${contentText(first?.content)}`;
+  return `ses_${shortHash(text).slice(0, 24)}`;
 }
 
 /** The body's hash, for the identical-request count. */

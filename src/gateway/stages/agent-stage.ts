@@ -54,7 +54,7 @@ export function createAgentStage(breaker: SessionBreaker | undefined, config: Re
       // Without the header, an embedding has no conversation to name its session by.
       if (!isChat && context.sessionHeader === null) return;
       const chat = isChat ? (context.upstreamRequest as ChatRequest) : undefined;
-      const session = sessionId(context.key.id, context.sessionHeader, chat);
+      const session = sessionId(context.key.id, context.sessionHeader, chat, context.user);
       // The whole header names the session; records keep a readable prefix of it.
       const label = context.sessionHeader === null ? null : context.sessionHeader.slice(0, 256);
       const { maxTokens } = await breaker.admit({
