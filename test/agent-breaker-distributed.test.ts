@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../src/gateway/app.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
 import { Redis } from 'ioredis';
-import { createTestSchema, redisUrl, type TestSchema } from './helpers/services.js';
+import { createTestSchema, redisUrl, startTcpProxy, type TcpProxy, type TestSchema } from './helpers/services.js';
 
 const version = 'gpt-4o-mini-2024-07-18';
 const adminKey = 'sk-dist-agent-admin';
@@ -18,13 +18,16 @@ const environment = { ADMIN_KEY: adminKey, KEY_AGENT: 'sk-dist-agent', KEY_SPEND
 let upstream: FakeOpenAI;
 let schema: TestSchema;
 let directory: string;
+let proxy: TcpProxy;
+let text: string;
 const replicas: App[] = [];
 
 beforeAll(async () => {
   upstream = await startFakeOpenAI({ prices: { [version]: { input_per_mtok: 10, output_per_mtok: 30 } }, outputTokens: 20, behaviour: { latencyMs: 5 } });
   schema = createTestSchema();
   directory = mkdtempSync(join(tmpdir(), 'covenant-agent-distributed-'));
-  const text = `
+  proxy = await startTcpProxy(Number(new URL(redisUrl).port || 6379), new URL(redisUrl).hostname);
+  text = `
 store: ${schema.url}?schema=${schema.schema}
 cache: ${redisUrl}
 admin_keys: [ { name: ops, key_env: ADMIN_KEY } ]
@@ -47,7 +50,9 @@ org:
 });
 
 afterAll(async () => {
+  await proxy?.start().catch(() => undefined);
   for (const app of replicas) await app.close().catch(() => undefined);
+  await proxy?.stop();
   await upstream?.close();
   if (schema) {
     await deleteRedisKeys(`covenant:${schema.schema}:`);
@@ -84,6 +89,7 @@ describe('the agent-loop breaker on three replicas (Redis + PostgreSQL)', () => 
     const outcomes = await Promise.all(Array.from({ length: 45 }, (_, index) => client(index, environment.KEY_AGENT, 'swarm').chat.completions.create({
       model: 'fast', messages: [{ role: 'user', content: `step ${index}` }],
     }).then(() => 200, (error: APIError) => error.status)));
+    expect(outcomes.filter((status) => status !== 200 && status !== 403)).toEqual([]);
     expect(outcomes.filter((status) => status === 200)).toHaveLength(12);
     expect(outcomes.filter((status) => status === 403)).toHaveLength(33);
     expect(upstream.bill.requests - before).toBe(12);
@@ -132,5 +138,29 @@ describe('the agent-loop breaker on three replicas (Redis + PostgreSQL)', () => 
     expect(outcomes.filter((status) => status === 200).length).toBeGreaterThan(2);
     expect(outcomes.filter((status) => status === 403).length).toBeGreaterThan(0);
     expect(upstream.bill.costMicros - bill).toBeLessThanOrEqual(4_000);
+  });
+});
+
+describe('the agent-loop breaker without its session store', () => {
+  it('refuses (503) rather than serve an agent step it cannot count, and serves again once Redis is back', async () => {
+    const file = join(directory, 'replica-proxied.yaml');
+    writeFileSync(file, text.replace(`cache: ${redisUrl}`, `cache: redis://127.0.0.1:${proxy.port}`));
+    const app = await startApp({ configFile: file, environment, host: '127.0.0.1', port: 0 });
+    replicas.push(app);
+    const openai = new OpenAI({ apiKey: environment.KEY_AGENT, baseURL: `${app.url}/v1`, maxRetries: 0, defaultHeaders: { 'x-covenant-session': 'offline' } });
+    await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'before' }] });
+    await proxy.stop();
+    const before = upstream.bill.requests;
+    const error = await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'during' }] }).catch((caught) => caught as APIError);
+    expect(error.status).toBe(503);
+    expect(error.code).toBe('session_store_unavailable');
+    expect(upstream.bill.requests).toBe(before);
+    await proxy.start();
+    let answered = false;
+    for (let attempt = 0; attempt < 50 && !answered; attempt += 1) {
+      answered = await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'after' }] }).then(() => true, () => false);
+      if (!answered) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(answered).toBe(true);
   });
 });

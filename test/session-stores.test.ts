@@ -8,6 +8,9 @@ import { createMemorySessionStateStore } from '../src/stores/memory/session-stat
 import { openPostgres } from '../src/stores/postgres/database.js';
 import { createPostgresSuspensionStore } from '../src/stores/postgres/suspension-store.js';
 import { createRedisSessionStateStore } from '../src/stores/redis/session-state.js';
+import { describe, expect, it } from 'vitest';
+import type { AgentPolicy } from '../src/config/resolve.js';
+import { decideStep } from '../src/sessions/state.js';
 import type { SessionStateStore } from '../src/sessions/store.js';
 import { createTestRedisPrefix, createTestSchema } from './helpers/services.js';
 import { runSessionStoreContract } from './session-store-contract.js';
@@ -60,4 +63,25 @@ runSessionStoreContract('Redis + PostgreSQL', async () => {
       await schema.drop();
     },
   };
+});
+
+describe('Redis session state shared by replicas', () => {
+  it('takes exactly max_steps when concurrent steps of one session come through three connections', async () => {
+    const redis = createTestRedisPrefix();
+    const stores = await Promise.all([0, 1, 2].map(() => createRedisSessionStateStore({ redisUrl: redis.url, prefix: redis.prefix })));
+    try {
+      const policy: AgentPolicy = {
+        maxSteps: 9, maxSessionMicros: null, maxIdenticalRequests: null, identicalWindowMs: 60_000, maxRepeatedToolCalls: null,
+        maxDurationMs: null, idleMs: 60_000, webhook: undefined,
+      };
+      const verdicts = await Promise.all(Array.from({ length: 60 }, (_, index) => stores[index % 3]!.update('ses_shared', (state) => decideStep(state, policy, { now: Date.now(), requestId: `r${index}` }, true))));
+      expect(verdicts.filter((verdict) => verdict.kind === 'admitted')).toHaveLength(9);
+      expect(verdicts.filter((verdict) => verdict.kind === 'tripped')).toHaveLength(1);
+      expect(verdicts.filter((verdict) => verdict.kind === 'suspended')).toHaveLength(50);
+      expect((await stores[0]!.get('ses_shared'))?.steps).toBe(9);
+    } finally {
+      for (const store of stores) await store.close();
+      await redis.cleanup();
+    }
+  });
 });

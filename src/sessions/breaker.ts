@@ -81,6 +81,19 @@ export class SessionBreaker {
    * Returns the output tokens the session's spend cap affords (null when it has none).
    */
   async admit(step: SessionStep): Promise<{ maxTokens: number | null }> {
+    try {
+      return await this.#admit(step);
+    } catch (error) {
+      if (error instanceof CovenantError) throw error;
+      // Fail closed: a step that cannot be counted is not served.
+      this.#options.onError?.(error, 'session store');
+      const unavailable = new CovenantError('session_store_unavailable');
+      unavailable.cause = error;
+      throw unavailable;
+    }
+  }
+
+  async #admit(step: SessionStep): Promise<{ maxTokens: number | null }> {
     const now = this.#clock();
     const input: StepInput = { ...step.input, now, requestId: step.requestId };
     const store = this.#options.state;

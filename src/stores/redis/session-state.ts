@@ -29,17 +29,29 @@ export async function createRedisSessionStateStore(options: RedisSessionStateOpt
   const redis: Redis = await connectRedis({ url: options.redisUrl, onError: (error) => options.onError?.(error, 'redis connection (sessions)') });
   const keyOf = (session: string) => `${options.prefix}session:${session}`;
   const maxAttempts = options.maxAttempts ?? 200;
+  /** The last queued change of each session in this process: its changes run one after another. */
+  const queues = new Map<string, Promise<unknown>>();
+  const attempt = async <T>(session: string, change: (state: SessionState | undefined) => StateChange<T>): Promise<T> => {
+    const key = keyOf(session);
+    for (let count = 0; count < maxAttempts; count += 1) {
+      const current = await redis.get(key);
+      const outcome = change(current === null ? undefined : (JSON.parse(current) as SessionState));
+      if (outcome.state === null) return outcome.result;
+      const written = await runScript(redis, compareAndSet, [key], [current ?? '', JSON.stringify(outcome.state), Math.max(1, Math.round(outcome.ttlMs))]);
+      if (written === 1) return outcome.result;
+    }
+    throw new Error(`session ${session}: ${maxAttempts} concurrent changes in a row; giving up`);
+  };
   return {
-    async update<T>(session: string, change: (state: SessionState | undefined) => StateChange<T>): Promise<T> {
-      const key = keyOf(session);
-      for (let attempt = 0; attempt < maxAttempts; attempt += 1) {
-        const current = await redis.get(key);
-        const outcome = change(current === null ? undefined : (JSON.parse(current) as SessionState));
-        if (outcome.state === null) return outcome.result;
-        const written = await runScript(redis, compareAndSet, [key], [current ?? '', JSON.stringify(outcome.state), Math.max(1, Math.round(outcome.ttlMs))]);
-        if (written === 1) return outcome.result;
-      }
-      throw new Error(`session ${session}: ${maxAttempts} concurrent changes in a row; giving up`);
+    update<T>(session: string, change: (state: SessionState | undefined) => StateChange<T>): Promise<T> {
+      // Concurrent steps of one session in this process wait for each other instead of racing: only other replicas'
+      // changes can then make a compare-and-set fail, so a burst of steps costs two round trips each, not a retry storm.
+      const previous = queues.get(session) ?? Promise.resolve();
+      const next = previous.then(() => attempt(session, change), () => attempt(session, change));
+      queues.set(session, next);
+      const forget = () => { if (queues.get(session) === next) queues.delete(session); };
+      next.then(forget, forget);
+      return next;
     },
     async get(session) {
       const value = await redis.get(keyOf(session));
