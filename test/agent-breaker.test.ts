@@ -6,6 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { APIError } from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -229,6 +230,17 @@ describe('the agent-loop breaker', () => {
     expect(outcomes.filter((status) => status === 403)).toHaveLength(20);
     expect(upstream.bill.requests).toBe(10);
     expect(await ledgerEntries('session.suspended')).toEqual([expect.objectContaining({ policy: 'max_steps', count: 11, limit: 10, steps: 10, session_header: 'fan-out' })]);
+  });
+
+  it('counts the steps of an Anthropic Messages client by the same session header', async () => {
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: environment.KEY_PARALLEL, maxRetries: 0, defaultHeaders: { 'x-covenant-session': 'claude-run' } });
+    for (let index = 0; index < 10; index += 1) {
+      await anthropic.messages.create({ model: 'fast', max_tokens: 20, messages: [{ role: 'user', content: `step ${index}` }] });
+    }
+    const error = await anthropic.messages.create({ model: 'fast', max_tokens: 20, messages: [{ role: 'user', content: 'one more' }] }).catch((caught) => caught as InstanceType<typeof Anthropic.APIError>);
+    expect(error.status).toBe(403);
+    expect(JSON.stringify(error.error)).toContain('agent_session_suspended');
+    expect(error.message).toMatch(/max_steps: step 11 is over the limit of 10 steps/);
   });
 
   it('never lets concurrent steps of one session spend past max_session_usd', async () => {
