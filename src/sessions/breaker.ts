@@ -160,11 +160,12 @@ export class SessionBreaker {
     // Durable before the refusal goes out: a restart must find the session still suspended.
     const record = await this.#options.suspensions.suspend(suspension);
     if (!record) return;
+    // The suspension is already durable; a ledger that cannot take its entry is reported, and the step still refused.
     await this.#options.record({
       kind: 'session.suspended', department: step.department, key: step.keyName, key_id: step.keyId, session: step.session,
       session_header: step.label, policy: trip.policy, count: trip.count, limit: trip.limit, message: trip.message,
       steps, spent_usd_micros: spentMicros, request_id: step.requestId, webhook: record.webhook, config_version: this.#options.configVersion(),
-    });
+    }).catch((error) => this.#options.onError?.(error, 'ledger session.suspended'));
     if (record.webhook) this.#track(this.#deliver(record));
   }
 
