@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Anthropic from '@anthropic-ai/sdk';
@@ -12,6 +13,7 @@ import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/reso
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../src/config/load.js';
 import { resolveConfig } from '../src/config/resolve.js';
+import { startApp } from '../src/gateway/app.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
@@ -243,6 +245,24 @@ describe('the agent-loop breaker', () => {
     expect(error.message).toMatch(/max_steps: step 11 is over the limit of 10 steps/);
   });
 
+  it('keeps a suspended session suspended after the gateway restarts', async () => {
+    const openai = client(environment.KEY_PARALLEL, { 'x-covenant-session': 'survivor' });
+    for (let index = 0; index < 10; index += 1) await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: `step ${index}` }] });
+    await expect(openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'one more' }] })).rejects.toThrow(/max_steps/);
+    await gateway.close();
+    const restarted = await startApp({ configFile: join(gateway.directory, 'covenant.yaml'), environment, host: '127.0.0.1', port: 0 });
+    try {
+      const again = new OpenAI({ apiKey: environment.KEY_PARALLEL, baseURL: `${restarted.url}/v1`, maxRetries: 0, defaultHeaders: { 'x-covenant-session': 'survivor' } });
+      const error = await again.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'after restart' }] }).catch((caught) => caught as APIError);
+      expect(error.status).toBe(403);
+      expect(error.message).toMatch(/suspended by max_steps: step 11 is over the limit of 10 steps/);
+      const fresh = await again.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'new session' }] }, { headers: { 'x-covenant-session': 'newcomer' } });
+      expect(fresh.choices).toHaveLength(1);
+    } finally {
+      await restarted.close();
+    }
+  });
+
   it('never lets concurrent steps of one session spend past max_session_usd', async () => {
     const openai = client(environment.KEY_SPEND, { 'x-covenant-session': 'spendy' });
     const outcomes = await Promise.all(Array.from({ length: 40 }, (_, index) => openai.chat.completions.create({
@@ -257,6 +277,16 @@ describe('the agent-loop breaker', () => {
     expect(suspended!.message).toMatch(/max_session_usd: the session has spent \$/);
     const refused = await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'more' }] }).catch((error) => error as APIError);
     expect(refused.message).toMatch(/spent and reserved \$0\.00[0-9]+, limit \$0\.004/);
+  });
+
+  it('shortens a step the session can only partly afford instead of refusing it', async () => {
+    const openai = client(environment.KEY_SPEND, { 'x-covenant-session': 'short' });
+    // No max_tokens: the model's 4096 would cost far more than the session's $0.004, so max_tokens is lowered.
+    const response = await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'Tell me everything.' }] }).withResponse();
+    const allowed = Number(response.response.headers.get('x-covenant-max-tokens'));
+    expect(allowed).toBeGreaterThan(16);
+    expect(allowed).toBeLessThan(4_000 / 30);
+    expect(upstream.requests.at(-1)!.body.max_tokens).toBe(allowed);
   });
 
   it('leaves normal traffic untouched: no session state where no policy applies, and steps under every limit pass', async () => {

@@ -73,6 +73,7 @@ export function createAgentStage(breaker: SessionBreaker | undefined, config: Re
       if (chat.max_completion_tokens != null) chat.max_completion_tokens = maxTokens;
       else chat.max_tokens = maxTokens;
       context.maxOutputTokens = maxTokens;
+      context.responseHeaders['x-covenant-max-tokens'] = String(maxTokens);
     },
 
     async finish(context) {
