@@ -5,6 +5,7 @@ import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
+import { registerSessionCommands } from './sessions.js';
 import { registerSpendCommands } from './spend.js';
 
 /** The whole program; `output` (streams, environment) defaults to the process's, and tests inject their own. */
@@ -23,6 +24,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerSpendCommands(program, write);
   registerAuditCommands(program, write);
   registerProviderCommands(program, write);
+  registerSessionCommands(program, write);
   return program;
 }
 

@@ -1,11 +1,11 @@
 // Step two of config: a validated file becomes ready-to-use settings (secrets read from the environment, prices resolved, defaults filled).
 import { hash } from 'node:crypto';
 import type { ModelPricing } from '../core/pricing.js';
-import { pricePerMtokToMicros } from '../core/money.js';
+import { dollarsToMicros, pricePerMtokToMicros } from '../core/money.js';
 import { builtInPricing } from '../core/price-table.js';
 import type { TagPolicy } from '../core/tags.js';
 import type { ProviderSettings, ProviderType } from '../providers/types.js';
-import type { AlertsConfig, BudgetConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
+import type { AgentConfig, AlertsConfig, BudgetConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
 
 export interface ResolvedModel {
@@ -26,6 +26,21 @@ export interface ResolvedDepartment {
   userBudgets: BudgetConfig[];
   alerts: AlertsConfig | undefined;
   retention: RetentionConfig;
+  /** The agent-loop breaker's policy for this department's keys that set none of their own. */
+  agent: AgentPolicy | undefined;
+}
+
+/** The agent-loop breaker's policy, ready to use: money in micro-dollars, durations in milliseconds, null for no limit. */
+export interface AgentPolicy {
+  maxSteps: number | null;
+  maxSessionMicros: number | null;
+  maxIdenticalRequests: number | null;
+  identicalWindowMs: number;
+  maxRepeatedToolCalls: number | null;
+  maxDurationMs: number | null;
+  /** How long a session's counters live without a request. */
+  idleMs: number;
+  webhook: string | undefined;
 }
 
 export interface ConfigKey {
@@ -34,6 +49,8 @@ export interface ConfigKey {
   secretHash: string;
   models: string[] | null;
   budgets: BudgetConfig[];
+  /** The key's own agent policy; undefined: the department's. */
+  agent: AgentPolicy | undefined;
 }
 
 export interface AdminKey {
@@ -73,6 +90,29 @@ export function hashSecret(secret: string): string {
 }
 
 const defaultMaxOutputTokens = 4096;
+
+const durationUnits: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds of a duration the schema accepted (`45s`, `30m`, `2h`, `1d`). */
+export function durationMs(text: string): number {
+  const match = /^([0-9]+)(s|m|h|d)$/.exec(text);
+  if (!match) throw new Error(`"${text}" is not a duration like 45s, 30m, 2h or 1d`);
+  return Number(match[1]) * durationUnits[match[2]];
+}
+
+function agentPolicy(agent: AgentConfig | undefined, alerts: AlertsConfig | undefined): AgentPolicy | undefined {
+  if (!agent) return undefined;
+  return {
+    maxSteps: agent.max_steps ?? null,
+    maxSessionMicros: agent.max_session_usd === undefined ? null : dollarsToMicros(agent.max_session_usd),
+    maxIdenticalRequests: agent.max_identical_requests ?? null,
+    identicalWindowMs: durationMs(agent.identical_window ?? '5m'),
+    maxRepeatedToolCalls: agent.max_repeated_tool_calls ?? null,
+    maxDurationMs: agent.max_duration === undefined ? null : durationMs(agent.max_duration),
+    idleMs: durationMs(agent.idle_timeout ?? '1h'),
+    webhook: agent.webhook ?? alerts?.webhook,
+  };
+}
 const mockPricing: NonNullable<RawConfig['models'][number]['price']> = { input_per_mtok: 0.15, output_per_mtok: 0.6 };
 
 export function resolveConfig(loaded: LoadedConfig, environment: Record<string, string | undefined>): ResolvedConfig {
@@ -139,12 +179,14 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
   const departments = new Map<string, ResolvedDepartment>();
   const configKeys: ConfigKey[] = [];
   for (const department of raw.org.departments) {
+    const alerts = department.alerts ?? raw.org.alerts;
     departments.set(department.name, {
       name: department.name,
       budgets: department.budgets ?? [],
       userBudgets: department.user_budgets ?? [],
-      alerts: department.alerts ?? raw.org.alerts,
+      alerts,
       retention: department.retention ?? { content: 'none' },
+      agent: agentPolicy(department.agent, alerts),
     });
     for (const key of department.keys) {
       const value = secret(key.key_env, `key "${department.name}/${key.name}"`);
@@ -155,6 +197,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
         secretHash: hashSecret(value),
         models: key.models ?? null,
         budgets: key.budgets ?? [],
+        agent: agentPolicy(key.agent, alerts),
       });
     }
   }

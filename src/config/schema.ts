@@ -40,11 +40,33 @@ export const retentionSchema = z.strictObject({
   days: z.number().int().positive().optional(),
 });
 
+/** A span of time written as a whole number and a unit: `45s`, `30m`, `2h`, `1d`. */
+export const durationSchema = z.string().regex(/^[1-9][0-9]*(s|m|h|d)$/, 'a duration like 45s, 30m, 2h or 1d');
+
+/** The agent-loop breaker's policy for the sessions of a key or a department; at least one limit. */
+export const agentSchema = z.strictObject({
+  max_steps: z.number().int().positive().optional(),
+  max_session_usd: z.number().positive().optional(),
+  max_identical_requests: z.number().int().positive().optional(),
+  /** The window in which identical request bodies are counted (default 5m). */
+  identical_window: durationSchema.optional(),
+  max_repeated_tool_calls: z.number().int().positive().optional(),
+  max_duration: durationSchema.optional(),
+  /** A session's counters are forgotten after this long without a request (default 1h); suspensions are kept. */
+  idle_timeout: durationSchema.optional(),
+  /** Where a suspension is posted; default: the department's (or org's) alerts webhook. */
+  webhook: z.url().optional(),
+}).refine((agent) => agent.max_steps !== undefined || agent.max_session_usd !== undefined || agent.max_identical_requests !== undefined
+  || agent.max_repeated_tool_calls !== undefined || agent.max_duration !== undefined, {
+  message: 'an agent policy sets at least one of max_steps, max_session_usd, max_identical_requests, max_repeated_tool_calls, max_duration',
+});
+
 export const keySchema = z.strictObject({
   name,
   key_env: envName,
   models: z.array(z.string()).optional(),
   budgets: z.array(budgetSchema).optional(),
+  agent: agentSchema.optional(),
 });
 
 export const departmentSchema = z.strictObject({
@@ -53,6 +75,7 @@ export const departmentSchema = z.strictObject({
   user_budgets: z.array(budgetSchema).optional(),
   alerts: alertsSchema.optional(),
   retention: retentionSchema.optional(),
+  agent: agentSchema.optional(),
   keys: z.array(keySchema).default([]),
 });
 
@@ -157,6 +180,7 @@ export type BurnRateConfig = z.infer<typeof burnRateSchema>;
 export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type TagsConfig = z.infer<typeof tagsSchema>;
 export type TelemetryConfig = z.infer<typeof telemetrySchema>;
+export type AgentConfig = z.infer<typeof agentSchema>;
 
 /** True when A and B are the same type: each assignable to the other, with the same fields (an optional extra one would pass the first test). */
 type SameType<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;

@@ -19,6 +19,7 @@ export const errorCodes = {
   upstream_error: { status: 502, type: 'upstream_error', message: '{detail}' },
   upstream_unsupported: { status: 400, type: 'invalid_request_error', message: '{detail}' },
   budget_store_unavailable: { status: 503, type: 'server_error', message: 'The budget store cannot be reached; requests are refused rather than served unmetered.' },
+  session_store_unavailable: { status: 503, type: 'server_error', message: 'The agent session store cannot be reached; requests under an agent policy are refused rather than served unchecked.' },
   evidence_unavailable: { status: 503, type: 'server_error', message: 'The evidence ledger could not record this request, so its answer is withheld; the request id identifies it in the logs.' },
   shutting_down: { status: 503, type: 'server_error', message: 'Covenant is shutting down.' },
   upstream_timeout: { status: 504, type: 'upstream_error', message: '{detail}' },

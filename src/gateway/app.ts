@@ -12,6 +12,7 @@ import { encodingForModel, type EncodingName } from '../core/tokens.js';
 import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
+import { SessionBreaker } from '../sessions/breaker.js';
 import { openStores, type Stores } from '../stores/index.js';
 import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
@@ -22,6 +23,7 @@ import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerProviderRoutes } from './routes/providers.js';
+import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
@@ -152,8 +154,13 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   keyRefresh?.unref();
 
   const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
+  // Suspensions and resumptions are evidence: awaited, so the refusal or the resume answer follows its entry.
+  const sessions = new SessionBreaker({
+    state: stores.sessions, suspensions: stores.suspensions, onError, configVersion: () => config.version,
+    record: (entry) => ledger.append(entry).then(() => undefined),
+  });
   const stageServices = (built: ResolvedConfig): StageServices => ({
-    config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
+    config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
     telemetry: telemetry.for(built.telemetry),
   });
   const gateway: Gateway = new Gateway({
@@ -192,6 +199,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate }),
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
+      (admin) => registerSessionRoutes(admin, sessions),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.
@@ -237,6 +245,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       if (keyRefresh) clearInterval(keyRefresh);
       await notifier.idle();
       await telemetry.close();
+      await sessions.idle();
       await stores.close();
     },
   };

@@ -85,6 +85,8 @@ export interface CallContext extends RequestFields {
   clientRequest: ChatRequest | EmbeddingRequest;
   /** What will be sent upstream: model set to the pinned version; stages may lower max_tokens. */
   upstreamRequest: ChatRequest | EmbeddingRequest;
+  /** The x-covenant-session header: the agent session this request is a step of (null when not sent). */
+  sessionHeader: string | null;
   /** Output tokens the provider may produce (the max_tokens sent upstream). */
   maxOutputTokens: number;
   /** Headers of this call for the provider (trace context), set by stages; undefined when none. */

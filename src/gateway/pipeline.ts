@@ -44,6 +44,8 @@ export interface Call {
   rawBody: string;
   /** The x-covenant-user header (the body's `user` field wins). */
   userHeader: string | undefined;
+  /** The x-covenant-session header: the agent session this request is a step of. */
+  sessionHeader?: string;
   /** Settings the route's translation dropped, for the client to see (x-covenant-warnings). */
   warnings?: readonly string[];
   /** The x-covenant-tags header. */
@@ -276,6 +278,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       stream: chat?.stream === true,
       clientRequest: request,
       upstreamRequest,
+      sessionHeader: call.sessionHeader || null,
       rawBody: call.rawBody,
       traceparent: call.traceparent ?? null,
       tracestate: call.tracestate ?? null,

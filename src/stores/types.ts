@@ -2,6 +2,7 @@
 import type { AlertStore } from '../budgets/alerts.js';
 import type { BudgetStore } from '../budgets/store.js';
 import type { LedgerStore } from '../ledger/types.js';
+import type { SessionStateStore, SuspensionStore } from '../sessions/store.js';
 import type { KeyStore, RequestLog } from './records.js';
 
 /** One backend's reachability, as /healthz reports it. */
@@ -19,6 +20,10 @@ export interface Stores {
   budgets: BudgetStore;
   alerts: AlertStore;
   ledger: LedgerStore;
+  /** Agent sessions' hot counters (in memory embedded, Redis distributed); they expire when idle. */
+  sessions: SessionStateStore;
+  /** Agent session suspensions, durable (SQLite, PostgreSQL). */
+  suspensions: SuspensionStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;
   /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */

@@ -19,7 +19,7 @@ export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): 
     const key = gateway.authenticate(header(request, 'authorization'), header(request, 'x-api-key'));
     const translated = anthropicRequestToChat(request.body);
     return gateway.run({
-      endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), warnings: translated.warnings,
+      endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), sessionHeader: header(request, 'x-covenant-session'), warnings: translated.warnings,
       // Anthropic's metadata holds only user_id: tags come from the header alone.
       tagsHeader: header(request, tagsHeader),
       ...traceContext(request),

@@ -68,6 +68,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseChatRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    sessionHeader: header(request, 'x-covenant-session'),
     tagsHeader: header(request, tagsHeader),
     tagsMetadata: metadataOf(request.body),
     ...traceContext(request),
@@ -79,6 +80,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     request: parseEmbeddingRequest(request.body),
     rawBody: rawBodyOf(request),
     userHeader: header(request, 'x-covenant-user'),
+    sessionHeader: header(request, 'x-covenant-session'),
     tagsHeader: header(request, tagsHeader),
     ...traceContext(request),
   }, reply));

@@ -2,9 +2,11 @@
 import type { BudgetGuard } from '../../budgets/guard.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { LedgerStore } from '../../ledger/index.js';
+import type { SessionBreaker } from '../../sessions/breaker.js';
 import type { Stage } from '../context.js';
 import type { Telemetry } from '../telemetry.js';
 import { accessStage } from './access-stage.js';
+import { createAgentStage } from './agent-stage.js';
 import { createBudgetStage } from './budget-stage.js';
 import { createLedgerStage } from './ledger-stage.js';
 import { createTelemetryStage } from './telemetry-stage.js';
@@ -18,6 +20,8 @@ export interface StageServices {
   guard: BudgetGuard;
   /** Undefined only in the benchmark that measures the gateway without its ledger. */
   ledger: LedgerStore | undefined;
+  /** The agent-loop breaker (undefined: none, as in tests that build a bare pipeline). */
+  sessions?: SessionBreaker;
   onError: (error: unknown, where: string) => void;
   /** Trace export; undefined when the config has no `telemetry` (then no stage, no span). */
   telemetry?: Telemetry;
@@ -27,6 +31,7 @@ export interface StageServices {
 const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
   (services) => services.telemetry && createTelemetryStage(services.telemetry),
   () => accessStage,
+  (services) => createAgentStage(services.sessions, services.config, services.current),
   (services) => createBudgetStage(services.guard, services.current),
   (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),
 ];

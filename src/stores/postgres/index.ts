@@ -1,13 +1,15 @@
-// One call opens the stores of distributed mode: PostgreSQL for durable records and the ledger, Redis for budget counters.
+// One call opens the stores of distributed mode: PostgreSQL for durable records and the ledger, Redis for budget and session counters.
 import type { LedgerStore } from '../../ledger/types.js';
 import { probeHealth } from '../health.js';
 import type { KeyStore, RequestLog } from '../records.js';
 import { createRedisBudgetStore } from '../redis/budget-store.js';
+import { createRedisSessionStateStore } from '../redis/session-state.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createPostgresAlertStore } from './alert-store.js';
 import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from './database.js';
 import { openPostgresLedger, type PostgresLedgerOptions } from './ledger-store.js';
 import { PostgresKeyStore, PostgresRequestLog, migrateRecords } from './records.js';
+import { createPostgresSuspensionStore } from './suspension-store.js';
 
 export interface PostgresStoresOptions extends PostgresPoolOptions {
   /** Open the evidence ledger too (omit for none). */
@@ -99,7 +101,9 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
   });
   try {
     const alerts = await createPostgresAlertStore(postgres.database);
+    const suspensions = await createPostgresSuspensionStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
+    const sessions = await createRedisSessionStateStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     return {
       kind: 'postgres',
       keys: postgres.keys,
@@ -107,6 +111,8 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       budgets,
       alerts,
       ledger: postgres.ledger!,
+      sessions,
+      suspensions,
       shared: true,
       health: () => Promise.all([
         probeHealth('postgres', () => postgres.database.pool.query('SELECT 1')),
@@ -114,6 +120,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       ]),
       async close() {
         await budgets.close();
+        await sessions.close();
         await postgres.close();
       },
     };

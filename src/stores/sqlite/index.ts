@@ -1,4 +1,4 @@
-// One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger) on one database and turn queue.
+// One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger, sessions) on one database and turn queue.
 import { createRequire } from 'node:module';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createSqliteAlertStore } from './alert-store.js';
@@ -8,6 +8,8 @@ import { openDatabase } from './database.js';
 import { openSqliteLedger } from './ledger-store.js';
 import { takeOwnerLock } from './owner-lock.js';
 import { SqliteKeyStore, SqliteRequestLog } from './records.js';
+import { createSqliteSuspensionStore } from './suspension-store.js';
+import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
 
 export interface SqliteStoresOptions {
@@ -45,6 +47,9 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
   }
   const ledger = openSqliteLedger({ database, origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
   const budgets = createSqliteBudgetStore(database, { onError: (error) => onError(error, 'budget journal fold') });
+  // Session counters are hot and owned by this one process; only suspensions must outlive it.
+  const sessions = createMemorySessionStateStore();
+  const suspensions = createSqliteSuspensionStore(database);
   const ping = database.prepare('SELECT 1');
   return {
     kind: 'sqlite',
@@ -53,6 +58,8 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     budgets,
     alerts: createSqliteAlertStore(database),
     ledger,
+    sessions,
+    suspensions,
     shared: false,
     async health() {
       try {
@@ -65,6 +72,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     async close() {
       await ledger.close();
       await budgets.close();
+      await sessions.close();
       await checkpointer?.stop();
       database.close();
       lock?.release();
