@@ -1,10 +1,10 @@
 // Step two of config: a validated file becomes ready-to-use settings (secrets read from the environment, prices resolved, defaults filled).
 import { hash } from 'node:crypto';
 import type { ModelPricing } from '../core/pricing.js';
-import { pricePerMtokToMicros } from '../core/money.js';
+import { dollarsToMicros, pricePerMtokToMicros } from '../core/money.js';
 import { builtInPricing } from '../core/price-table.js';
 import type { ProviderSettings, ProviderType } from '../providers/types.js';
-import type { AlertsConfig, BudgetConfig, RawConfig, RetentionConfig } from './schema.js';
+import type { AlertsConfig, BudgetConfig, LimitsConfig, RateLimitConfig, RawConfig, RetentionConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
 
 export interface ResolvedModel {
@@ -17,6 +17,31 @@ export interface ResolvedModel {
   priceSource: 'config' | 'built-in';
   maxOutputTokens: number;
   type: 'chat' | 'embedding';
+  /** The alias's caps on one request; null when it has none. */
+  limits: ResolvedLimits | null;
+}
+
+/** Caps on one request (null: no cap of that kind), and what they belong to, for the refusal's message. */
+export interface ResolvedLimits {
+  owner: string;
+  maxPromptTokens: number | null;
+  maxRequestMicros: number | null;
+}
+
+/** A rate limit; 0 means no limit of that kind. */
+export interface ResolvedRateLimit {
+  rpm: number;
+  tpm: number;
+  concurrent: number;
+}
+
+/** What a config key adds to its KeyRecord: guards and routing (keys created by the admin API have none of these). */
+export interface KeyPolicy {
+  rateLimit: ResolvedRateLimit | null;
+  limits: ResolvedLimits | null;
+  environment: 'production' | 'staging';
+  /** Every request of the key is answered by the built-in mock provider. */
+  routeToMock: boolean;
 }
 
 export interface ResolvedDepartment {
@@ -25,6 +50,10 @@ export interface ResolvedDepartment {
   userBudgets: BudgetConfig[];
   alerts: AlertsConfig | undefined;
   retention: RetentionConfig;
+  rateLimit: ResolvedRateLimit | null;
+  /** Each end user's own rate limit. */
+  userRateLimit: ResolvedRateLimit | null;
+  limits: ResolvedLimits | null;
 }
 
 export interface ConfigKey {
@@ -33,6 +62,7 @@ export interface ConfigKey {
   secretHash: string;
   models: string[] | null;
   budgets: BudgetConfig[];
+  policy: KeyPolicy;
 }
 
 export interface AdminKey {
@@ -58,6 +88,9 @@ export interface ResolvedConfig {
   org: { name: string; timeZone: string; budgets: BudgetConfig[]; alerts: AlertsConfig | undefined };
   departments: Map<string, ResolvedDepartment>;
   configKeys: ConfigKey[];
+  /** Config keys' guards and routing, by `department/name` (a KeyRecord of source "config" finds its own here). */
+  keyPolicies: Map<string, KeyPolicy>;
+  streams: { onClientAbort: 'drain' | 'cancel' };
   /** Things that work but deserve attention (e.g. an unset key_env). */
   warnings: string[];
 }
@@ -68,6 +101,24 @@ export function hashSecret(secret: string): string {
 }
 
 const defaultMaxOutputTokens = 4096;
+
+function resolveRateLimit(limit: RateLimitConfig | undefined): ResolvedRateLimit | null {
+  return limit === undefined ? null : { rpm: limit.rpm ?? 0, tpm: limit.tpm ?? 0, concurrent: limit.concurrent ?? 0 };
+}
+
+function resolveLimits(limits: LimitsConfig | undefined, owner: string): ResolvedLimits | null {
+  if (limits === undefined) return null;
+  return {
+    owner,
+    maxPromptTokens: limits.max_prompt_tokens ?? null,
+    maxRequestMicros: limits.max_request_usd === undefined ? null : dollarsToMicros(limits.max_request_usd),
+  };
+}
+
+/** The policy lookup key of a config key. */
+export function keyPolicyName(department: string, name: string): string {
+  return `${department}/${name}`;
+}
 const mockPricing: NonNullable<RawConfig['models'][number]['price']> = { input_per_mtok: 0.15, output_per_mtok: 0.6 };
 
 export function resolveConfig(loaded: LoadedConfig, environment: Record<string, string | undefined>): ResolvedConfig {
@@ -128,11 +179,13 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
       priceSource,
       maxOutputTokens: model.max_output_tokens ?? defaultMaxOutputTokens,
       type: model.type ?? (/embed/i.test(model.version) ? 'embedding' : 'chat'),
+      limits: resolveLimits(model.limits, `model "${model.alias}"`),
     });
   }
 
   const departments = new Map<string, ResolvedDepartment>();
   const configKeys: ConfigKey[] = [];
+  const keyPolicies = new Map<string, KeyPolicy>();
   for (const department of raw.org.departments) {
     departments.set(department.name, {
       name: department.name,
@@ -140,8 +193,18 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
       userBudgets: department.user_budgets ?? [],
       alerts: department.alerts ?? raw.org.alerts,
       retention: department.retention ?? { content: 'none' },
+      rateLimit: resolveRateLimit(department.rate_limit),
+      userRateLimit: resolveRateLimit(department.user_rate_limit),
+      limits: resolveLimits(department.limits, `department "${department.name}"`),
     });
     for (const key of department.keys) {
+      const policy: KeyPolicy = {
+        rateLimit: resolveRateLimit(key.rate_limit),
+        limits: resolveLimits(key.limits, `key "${department.name}/${key.name}"`),
+        environment: key.environment ?? 'production',
+        routeToMock: key.route === 'mock',
+      };
+      keyPolicies.set(keyPolicyName(department.name, key.name), policy);
       const value = secret(key.key_env, `key "${department.name}/${key.name}"`);
       if (!value) continue;
       configKeys.push({
@@ -150,6 +213,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
         secretHash: hashSecret(value),
         models: key.models ?? null,
         budgets: key.budgets ?? [],
+        policy,
       });
     }
   }
@@ -179,6 +243,8 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
     org: { name: raw.org.name, timeZone: raw.org.timezone ?? 'UTC', budgets: raw.org.budgets ?? [], alerts: raw.org.alerts },
     departments,
     configKeys,
+    keyPolicies,
+    streams: { onClientAbort: raw.streams.on_client_abort },
     warnings,
   };
 }

@@ -137,7 +137,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   keyRefresh?.unref();
 
   const stageServices = (built: ResolvedConfig): StageServices => ({
-    config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
+    config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, onError,
   });
   const gateway: Gateway = new Gateway({
     config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),

@@ -1,6 +1,7 @@
 // The set of stores a gateway runs on, whichever backend holds them; nothing here imports a backend.
 import type { AlertStore } from '../budgets/alerts.js';
 import type { BudgetStore } from '../budgets/store.js';
+import type { RateLimitStore } from '../guards/rate-limits.js';
 import type { LedgerStore } from '../ledger/types.js';
 import type { KeyStore, RequestLog } from './records.js';
 
@@ -18,6 +19,8 @@ export interface Stores {
   requestLog: RequestLog;
   budgets: BudgetStore;
   alerts: AlertStore;
+  /** Rate-limit counters: in memory when embedded, in Redis when replicas share them. */
+  rateLimits: RateLimitStore;
   ledger: LedgerStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;

@@ -1,11 +1,15 @@
 // The pipeline's stages, declared once in the order they admit: a new stage is its own file and one line below.
 import type { BudgetGuard } from '../../budgets/guard.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
+import type { RateLimitStore } from '../../guards/rate-limits.js';
 import type { LedgerStore } from '../../ledger/index.js';
 import type { Stage } from '../context.js';
 import { accessStage } from './access-stage.js';
 import { createBudgetStage } from './budget-stage.js';
 import { createLedgerStage } from './ledger-stage.js';
+import { createLimitsStage, usesLimits } from './limits-stage.js';
+import { createRateLimitStage, usesRateLimits } from './rate-limit-stage.js';
+import { createStagingStage, usesStaging } from './staging-stage.js';
 
 /** What stages are built from: the config they start with, the live config, and the stores they write to. */
 export interface StageServices {
@@ -14,6 +18,9 @@ export interface StageServices {
   /** The config in force at each request (reloads swap it). */
   current: () => ResolvedConfig;
   guard: BudgetGuard;
+  rateLimits: RateLimitStore;
+  /** The longest a request may run: a crashed replica's concurrency slots are freed after it. */
+  maxRequestMs: () => number;
   /** Undefined only in the benchmark that measures the gateway without its ledger. */
   ledger: LedgerStore | undefined;
   onError: (error: unknown, where: string) => void;
@@ -22,6 +29,9 @@ export interface StageServices {
 /** One entry per stage, in admission order; undefined leaves the stage out. */
 const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
   () => accessStage,
+  (services) => (usesStaging(services.config) ? createStagingStage(services.current) : undefined),
+  (services) => (usesLimits(services.config) ? createLimitsStage(services.current) : undefined),
+  (services) => (usesRateLimits(services.config) ? createRateLimitStage(services.rateLimits, services.current, services.maxRequestMs) : undefined),
   (services) => createBudgetStage(services.guard, services.current),
   (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),
 ];

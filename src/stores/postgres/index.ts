@@ -3,6 +3,7 @@ import type { LedgerStore } from '../../ledger/types.js';
 import { probeHealth } from '../health.js';
 import type { KeyStore, RequestLog } from '../records.js';
 import { createRedisBudgetStore } from '../redis/budget-store.js';
+import { createRedisRateLimitStore } from '../redis/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createPostgresAlertStore } from './alert-store.js';
 import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from './database.js';
@@ -100,12 +101,14 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
   try {
     const alerts = await createPostgresAlertStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
+    const rateLimits = await createRedisRateLimitStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     return {
       kind: 'postgres',
       keys: postgres.keys,
       requestLog: postgres.requestLog,
       budgets,
       alerts,
+      rateLimits,
       ledger: postgres.ledger!,
       shared: true,
       health: () => Promise.all([
@@ -113,6 +116,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
         probeHealth('redis', () => budgets.ping()),
       ]),
       async close() {
+        await rateLimits.close();
         await budgets.close();
         await postgres.close();
       },
