@@ -39,8 +39,19 @@ org:
 `;
 }
 
-const client = (app: App, key: string) => new OpenAI({ apiKey: key, baseURL: `${app.url}/v1`, maxRetries: 0 });
-const status = (call: Promise<unknown>) => call.then(() => 200, (error: { status?: number }) => error.status ?? 0);
+/** One client per replica and key (the SDK client is not free to build: 75 of them would load the test's own event loop). */
+const clients = new Map<string, OpenAI>();
+function client(app: App, key: string): OpenAI {
+  let found = clients.get(`${app.url} ${key}`);
+  if (!found) {
+    found = new OpenAI({ apiKey: key, baseURL: `${app.url}/v1`, maxRetries: 0 });
+    clients.set(`${app.url} ${key}`, found);
+  }
+  return found;
+}
+/** 200, 429, or the unexpected status with its message (so a failure shows why). */
+const status = (call: Promise<unknown>) => call.then(() => 200 as const, (error: { status?: number; message?: string }) => (
+  error.status === 429 ? 429 as const : `${error.status ?? 'no status'}: ${error.message}`));
 const ask = (app: App, key: string, user?: string) => status(client(app, key).chat.completions.create(
   { model: 'fast', max_tokens: 16, messages: [{ role: 'user', content: 'Is this claim covered?' }], ...(user ? { user } : {}) },
 ));
@@ -53,6 +64,10 @@ beforeAll(async () => {
   const cache = `redis://127.0.0.1:${proxy.port}`;
   for (let index = 0; index < 3; index++) writeFileSync(join(directory, `replica-${index}.yaml`), configText(cache));
   replicas.push(...await Promise.all([0, 1, 2].map((index) => startApp({ configFile: join(directory, `replica-${index}.yaml`), environment, host: '127.0.0.1', port: 0 }))));
+  // One request per replica first: the fake provider loads its tokenizer on its first request, which blocks this
+  // process's event loop for longer than a Redis command may take (the burst below would be refused with 503).
+  for (const app of replicas) expect(await ask(app, 'sk-rate-c', 'warm-up')).toBe(200);
+  upstream.reset();
 });
 
 afterAll(async () => {
@@ -95,7 +110,7 @@ describe('three replicas on Redis', () => {
   it('refuse with 503 rather than serve unlimited while Redis is unreachable', async () => {
     await proxy.stop();
     try {
-      const refused = await client(replicas[1]!, 'sk-rate-c').chat.completions.create({ model: 'fast', user: 'carol', messages: [{ role: 'user', content: 'hi' }] }).catch((error) => error);
+      const refused = await new OpenAI({ apiKey: 'sk-rate-c', baseURL: `${replicas[1]!.url}/v1`, maxRetries: 0 }).chat.completions.create({ model: 'fast', user: 'carol', messages: [{ role: 'user', content: 'hi' }] }).catch((error) => error);
       expect(refused.status).toBe(503);
       expect(refused.code).toBe('rate_limit_store_unavailable');
     } finally {

@@ -45,6 +45,7 @@ export interface RateRelease {
  * N processes sharing a store together admit what one would. The memory store answers synchronously (no await).
  */
 export interface RateLimitStore {
+  /** Reads `request` before it returns (callers reuse the object) and never keeps it. */
   acquire(request: RateRequest): RateDecision | Promise<RateDecision>;
   /** The request ended: free its concurrency slot and correct its tokens to what it used. */
   release(release: RateRelease): void | Promise<void>;

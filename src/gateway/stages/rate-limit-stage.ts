@@ -3,7 +3,7 @@ import type { ChatRequest } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { formatScope } from '../../core/scope.js';
 import { promptTokenUpperBound } from '../../core/tokens.js';
-import { retryAfterSeconds, windowSeconds, type RateDecision, type RateLimitStore, type RateRule } from '../../guards/rate-limits.js';
+import { retryAfterSeconds, windowSeconds, type RateDecision, type RateLimitStore, type RateRequest, type RateRule } from '../../guards/rate-limits.js';
 import type { ResolvedConfig, ResolvedRateLimit } from '../../config/resolve.js';
 import type { KeyRecord } from '../../stores/records.js';
 import type { CallContext, Stage } from '../context.js';
@@ -74,6 +74,8 @@ function keyRulesCache(policyOf: ReturnType<typeof keyPolicyLookup>): (config: R
 
 export function createRateLimitStage(store: RateLimitStore, config: () => ResolvedConfig, leaseMs: () => number, now: () => number = Date.now): Stage {
   const rulesOf = keyRulesCache(keyPolicyLookup());
+  // One request object for every call: stores read it before they return (RateLimitStore.acquire), so it is reused.
+  const request: RateRequest = { id: '', nowMs: 0, tokens: 0, rules: [], leaseMs: 0 };
   const admit = (context: CallContext, grant: RateGrant, decision: RateDecision) => {
     if (!decision.ok) throw refusal(decision, grant.rules, grant.tokens);
     context.state.rateLimit = grant;
@@ -97,7 +99,12 @@ export function createRateLimitStage(store: RateLimitStore, config: () => Resolv
         }
       }
       const grant: RateGrant = { rules, admittedMs: now(), tokens };
-      const decision = store.acquire({ id: context.id, nowMs: grant.admittedMs, tokens, rules, leaseMs: leaseMs() });
+      request.id = context.id;
+      request.nowMs = grant.admittedMs;
+      request.tokens = tokens;
+      request.rules = rules;
+      request.leaseMs = leaseMs();
+      const decision = store.acquire(request);
       // The memory store answers at once: no await, no promise on the embedded hot path.
       if (decision instanceof Promise) return decision.then((settled) => admit(context, grant, settled));
       admit(context, grant, decision);
