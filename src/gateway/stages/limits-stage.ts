@@ -3,11 +3,11 @@ import type { ChatRequest } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { formatMicros } from '../../core/money.js';
 import { worstCaseCostMicros } from '../../core/pricing.js';
-import { hasExactTokenizer, promptTokenUpperBound } from '../../core/tokens.js';
+import { hasExactTokenizer } from '../../core/tokens.js';
 import { countPromptTokensExact } from '../../providers/openai/tokenizer.js';
 import type { ResolvedConfig, ResolvedLimits } from '../../config/resolve.js';
 import type { CallContext, Stage } from '../context.js';
-import { promptBound } from '../prompt-bound.js';
+import { requestPromptBound } from '../prompt-bound.js';
 import { keyPolicyLookup, usesKeyPolicies } from './key-policy.js';
 
 /** Whether a config sets limits anywhere. */
@@ -25,12 +25,13 @@ interface PromptSize {
 }
 
 function promptSize(context: CallContext, cap: number): PromptSize {
-  if (context.route === 'embeddings') return { tokens: promptBound(context.upstreamRequest), exact: false };
-  const chat = context.upstreamRequest as ChatRequest;
+  const bound = requestPromptBound(context);
+  if (context.route === 'embeddings') return { tokens: bound, exact: false };
   const version = context.model.version;
-  const bound = promptTokenUpperBound(chat, version);
   // Over the cap by the bound alone: count exactly rather than refuse a prompt that may fit.
-  if (bound > cap && context.model.providerType === 'openai' && hasExactTokenizer(version)) return { tokens: countPromptTokensExact(chat, version), exact: true };
+  if (bound > cap && context.model.providerType === 'openai' && hasExactTokenizer(version)) {
+    return { tokens: countPromptTokensExact(context.upstreamRequest as ChatRequest, version), exact: true };
+  }
   return { tokens: bound, exact: false };
 }
 

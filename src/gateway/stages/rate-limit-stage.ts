@@ -2,12 +2,11 @@
 import type { ChatRequest } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { formatScope } from '../../core/scope.js';
-import { promptTokenUpperBound } from '../../core/tokens.js';
 import { retryAfterSeconds, windowSeconds, type RateDecision, type RateLimitStore, type RateRequest, type RateRule } from '../../guards/rate-limits.js';
 import type { ResolvedConfig, ResolvedRateLimit } from '../../config/resolve.js';
 import type { KeyRecord } from '../../stores/records.js';
 import type { CallContext, Stage } from '../context.js';
-import { promptBound } from '../prompt-bound.js';
+import { requestPromptBound } from '../prompt-bound.js';
 import { keyPolicyLookup, usesKeyPolicies } from './key-policy.js';
 
 /** What a request took from the counters, until finish gives back its slot and corrects its tokens. */
@@ -36,9 +35,9 @@ function rule(scope: string, label: string, limit: ResolvedRateLimit): RateRule 
 
 /** The tokens a request may use at most: the prompt's upper bound plus every choice's output allowance, as budgets reserve. */
 function worstCaseTokens(context: CallContext): number {
-  if (context.route === 'embeddings') return promptBound(context.upstreamRequest);
-  const chat = context.upstreamRequest as ChatRequest;
-  return promptTokenUpperBound(chat, context.model.version) + context.maxOutputTokens * (chat.n ?? 1);
+  const bound = requestPromptBound(context);
+  if (context.route === 'embeddings') return bound;
+  return bound + context.maxOutputTokens * ((context.upstreamRequest as ChatRequest).n ?? 1);
 }
 
 function refusal(decision: Extract<RateDecision, { ok: false }>, rules: readonly RateRule[], tokens: number): CovenantError {
