@@ -1,5 +1,8 @@
 // Guards through the whole gateway with the official openai client: rate limits, request caps, staging keys on the
 // mock, and what a client leaving a stream costs; each one tripped, and normal traffic shown untouched.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfigText } from '../src/config/load.js';
@@ -81,6 +84,21 @@ describe('rate limits', () => {
     for (let index = 0; index < 10; index++) expect((await ask('sk-b')).choices[0]!.message.content).toBeTruthy();
     const refusal = (await entries()).find((entry) => entry.kind === 'inference' && entry.decision.outcome === 'refused');
     expect(refusal?.decision).toMatchObject({ reason: 'rate_limit_exceeded', policy: 'rate_limit' });
+  });
+
+  it('applies a reloaded rate limit at once, keeping what was counted', async () => {
+    upstream = await startFakeOpenAI({ prices: { [version]: price } });
+    const text = (rpm: number) => config(upstream!.url, { keys: `
+        - { name: bot-a, key_env: KEY_A, rate_limit: { rpm: ${rpm} } }` });
+    gateway = await startTestGateway(text(2), environment);
+    await ask('sk-a');
+    await ask('sk-a');
+    expect((await failure(ask('sk-a')))!.status).toBe(429);
+    writeFileSync(join(gateway.directory, 'covenant.yaml'), text(3).replaceAll('{{DB}}', join(gateway.directory, 'covenant.db')));
+    const reloaded = await fetch(`${gateway.url}/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${adminKey}` } });
+    expect(reloaded.status).toBe(200);
+    expect(await failure(ask('sk-a'))).toBeUndefined();
+    expect((await failure(ask('sk-a')))!.message).toContain('rpm 3');
   });
 
   it('counts the worst case against tpm at admission and corrects it to actual usage at the end', async () => {
@@ -205,6 +223,19 @@ describe('staging keys', () => {
     const production = (await entries()).find((entry) => entry.kind === 'inference' && entry.key === 'bot-a');
     expect(production?.provider).toBe('openai');
     expect(production?.decision.routed_to).toBeUndefined();
+  });
+
+  it('answers a staging key on the Anthropic Messages API from the mock too, streamed and not', async () => {
+    upstream = await startFakeOpenAI({ prices: { [version]: price } });
+    gateway = await startTestGateway(config(upstream.url, { keys }), environment);
+    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: 'sk-ci', maxRetries: 0 });
+    const message = await anthropic.messages.create({ model: 'fast', max_tokens: 100, messages: [{ role: 'user', content: 'regression case 3' }] });
+    expect(message.type).toBe('message');
+    expect(message.content[0]!.type).toBe('text');
+    expect(message.usage.output_tokens).toBeGreaterThan(0);
+    const streamed = await anthropic.messages.stream({ model: 'fast', max_tokens: 100, messages: [{ role: 'user', content: 'regression case 4' }] }).finalMessage();
+    expect(streamed.content[0]!.type).toBe('text');
+    expect(upstream.requests).toHaveLength(0);
   });
 
   it('refuses route: mock on a key that is not a staging key, at its line and column', () => {
