@@ -16,6 +16,22 @@ runRateLimitStoreContract('redis', async () => {
 
 const rule = { scope: 'key:a', label: 'key a', rpm: 0, tpm: 0, concurrent: 1 };
 
+describe('memory rate-limit store', () => {
+  it('drops the counters of scopes idle for a window, but not of requests still in flight', () => {
+    const store = createMemoryRateLimitStore();
+    const start = 1_800_000_000_000;
+    for (let index = 0; index < 1000; index++) {
+      store.acquire({ id: `user-${index}`, nowMs: start, tokens: 5, rules: [{ scope: `user:claims/${index}`, label: 'user', rpm: 10, tpm: 100, concurrent: 0 }], leaseMs: 1000 });
+    }
+    store.acquire({ id: 'long', nowMs: start, tokens: 0, rules: [rule], leaseMs: 1000 });
+    expect(store.size).toBe(1001);
+    store.acquire({ id: 'later', nowMs: start + 61_000, tokens: 0, rules: [{ ...rule, scope: 'key:b' }], leaseMs: 1000 });
+    // The users' counters are gone; the key with a request in flight keeps its slot taken.
+    expect(store.size).toBe(2);
+    expect(store.acquire({ id: 'next', nowMs: start + 61_000, tokens: 0, rules: [rule], leaseMs: 1000 })).toMatchObject({ ok: false, limit: 'concurrent' });
+  });
+});
+
 describe('Redis rate-limit store', () => {
   it('frees a slot whose holder never released it once its lease ends (a crashed replica)', async () => {
     const prefix = createTestRedisPrefix();
