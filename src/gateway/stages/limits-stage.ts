@@ -68,6 +68,8 @@ function check(context: CallContext, limits: ResolvedLimits | null, size: { valu
 
 export function createLimitsStage(config: () => ResolvedConfig): Stage {
   const policyOf = keyPolicyLookup();
+  // Admission is synchronous, so one holder of the request's counted size serves every request in turn.
+  const size: { value: PromptSize | undefined } = { value: undefined };
   return {
     name: 'limits',
     admit(context) {
@@ -76,7 +78,7 @@ export function createLimitsStage(config: () => ResolvedConfig): Stage {
       const modelLimits = context.model.limits;
       if (keyLimits === null && departmentLimits === null && modelLimits === null) return;
       // Counted once for all three owners, and only when a cap needs it.
-      const size: { value: PromptSize | undefined } = { value: undefined };
+      size.value = undefined;
       check(context, keyLimits, size);
       check(context, departmentLimits, size);
       check(context, modelLimits, size);
