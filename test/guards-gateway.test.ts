@@ -1,10 +1,12 @@
 // Guards through the whole gateway with the official openai client: rate limits, request caps, staging keys on the
 // mock, and what a client leaving a stream costs; each one tripped, and normal traffic shown untouched.
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/main.js';
 import { ConfigError, parseConfigText } from '../src/config/load.js';
 import { resolveConfig } from '../src/config/resolve.js';
 import { buildStages } from '../src/gateway/stages/index.js';
@@ -312,5 +314,40 @@ describe('the stage list', () => {
         - { name: bot-a, key_env: KEY_A, rate_limit: { rpm: 1 } }
         - { name: ci, key_env: KEY_CI, environment: staging, route: mock }` });
     expect(stagesOf(guarded)).toEqual(['access', 'staging', 'limits', 'rate_limit', 'budget']);
+  });
+});
+
+describe('covenant config check', () => {
+  it('prints each department\'s guards and its keys\' on one line, and nothing more for a department without any', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'covenant-guards-check-'));
+    try {
+      const file = join(directory, 'covenant.yaml');
+      writeFileSync(file, `
+streams: { on_client_abort: cancel }
+providers: [ { name: mock, type: mock } ]
+models: [ { alias: fast, provider: mock, version: m1 } ]
+org:
+  name: acme
+  departments:
+    - name: claims
+      rate_limit: { rpm: 600, tpm: 200000 }
+      user_rate_limit: { rpm: 30 }
+      limits: { max_prompt_tokens: 32000, max_request_usd: 0.5 }
+      keys:
+        - { name: bot, key_env: KEY_A, rate_limit: { concurrent: 4 } }
+        - { name: ci, key_env: KEY_CI, environment: staging, route: mock }
+    - name: plain
+      keys: [ { name: other, key_env: KEY_B } ]
+`);
+      let stdout = '';
+      process.exitCode = undefined;
+      await main(['config', 'check', '--config', file], { stdout: (text) => void (stdout += text), stderr: () => {}, environment });
+      expect(Number(process.exitCode ?? 0)).toBe(0);
+      process.exitCode = undefined;
+      expect(stdout).toContain('      guards: rate limit rpm 600 tpm 200000; per user rpm 30; limits max_prompt_tokens 32000 max_request_usd 0.500000; key bot: rate limit concurrent 4; key ci: staging, answered by the mock\n');
+      expect(stdout).toMatch(/department plain: [^\n]*\n  admin keys/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });
