@@ -2,13 +2,41 @@
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, parseConfigText } from '../config/load.js';
 import { commandOutput, configFile, exitCodes, runCommand, type CommandOutput } from './command.js';
-import { resolveConfig } from '../config/resolve.js';
+import { keyPolicyName, resolveConfig, type ResolvedConfig, type ResolvedLimits, type ResolvedRateLimit } from '../config/resolve.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
 import { formatMicros } from '../core/money.js';
 import type { BudgetConfig } from '../config/schema.js';
 
 function budgetText(budgets: BudgetConfig[]): string {
   return budgets.map((budget) => (budget.usd !== undefined ? `$${budget.usd}/${budget.period}` : `${budget.tokens} tokens/${budget.period}`)).join(', ') || 'none';
+}
+
+function rateText(limit: ResolvedRateLimit): string {
+  return [limit.rpm && `rpm ${limit.rpm}`, limit.tpm && `tpm ${limit.tpm}`, limit.concurrent && `concurrent ${limit.concurrent}`].filter(Boolean).join(' ');
+}
+
+function limitsText(limits: ResolvedLimits): string {
+  return [limits.maxPromptTokens !== null && `max_prompt_tokens ${limits.maxPromptTokens}`, limits.maxRequestMicros !== null && `max_request_usd ${formatMicros(limits.maxRequestMicros)}`].filter(Boolean).join(' ');
+}
+
+/** A department's guards and its keys' in one line, or '' when it has none (the summary stays as it was). */
+function guardsText(config: ResolvedConfig, name: string): string {
+  const department = config.departments.get(name)!;
+  const parts: string[] = [];
+  if (department.rateLimit) parts.push(`rate limit ${rateText(department.rateLimit)}`);
+  if (department.userRateLimit) parts.push(`per user ${rateText(department.userRateLimit)}`);
+  if (department.limits) parts.push(`limits ${limitsText(department.limits)}`);
+  for (const key of config.raw.org.departments.find((entry) => entry.name === name)?.keys ?? []) {
+    const policy = config.keyPolicies.get(keyPolicyName(name, key.name));
+    if (!policy) continue;
+    const own = [
+      policy.rateLimit && `rate limit ${rateText(policy.rateLimit)}`,
+      policy.limits && `limits ${limitsText(policy.limits)}`,
+      policy.routeToMock && 'staging, answered by the mock',
+    ].filter(Boolean);
+    if (own.length > 0) parts.push(`key ${key.name}: ${own.join(', ')}`);
+  }
+  return parts.join('; ');
 }
 
 export function registerConfigCommands(program: Command, output: Partial<CommandOutput> = {}): void {
@@ -33,7 +61,9 @@ export function registerConfigCommands(program: Command, output: Partial<Command
           `  org        ${resolved.org.name}, budgets: ${budgetText(resolved.org.budgets)}`,
           ...[...resolved.departments.values()].map((department) => {
             const keys = resolved.raw.org.departments.find((entry) => entry.name === department.name)?.keys.length ?? 0;
-            return `    department ${department.name}: ${keys} key(s), budgets: ${budgetText(department.budgets)}, per user: ${budgetText(department.userBudgets)}, content: ${department.retention.content}`;
+            const line = `    department ${department.name}: ${keys} key(s), budgets: ${budgetText(department.budgets)}, per user: ${budgetText(department.userBudgets)}, content: ${department.retention.content}`;
+            const guards = guardsText(resolved, department.name);
+            return guards ? `${line}\n      guards: ${guards}` : line;
           }),
           `  admin keys ${resolved.raw.admin_keys.map((key) => `${key.name} (${key.role}${key.department ? `, ${key.department}` : ''})`).join(', ') || 'none'}`,
           ...resolved.warnings.map((warning) => `  warning: ${warning}`),

@@ -47,6 +47,10 @@ export function referenceProblems(config: RawConfig): ReferenceProblem[] {
     const keyPath = (keyIndex: number) => ['org', 'departments', departmentIndex, 'keys', keyIndex, 'name'];
     problems.push(...duplicates(department.keys, (key) => key.name, keyPath, `key in department "${department.name}"`));
     department.keys.forEach((key, keyIndex) => {
+      // Only a staging key may be answered by the mock: a production key silently served by it would be an outage.
+      if (key.route === 'mock' && key.environment !== 'staging') {
+        problems.push({ path: ['org', 'departments', departmentIndex, 'keys', keyIndex, 'route'], message: 'route: mock needs environment: staging on the same key' });
+      }
       (key.models ?? []).forEach((alias, aliasIndex) => {
         if (!aliases.has(alias)) {
           problems.push({

@@ -5,7 +5,7 @@ import { dollarsToMicros, pricePerMtokToMicros } from '../core/money.js';
 import { builtInPricing } from '../core/price-table.js';
 import type { TagPolicy } from '../core/tags.js';
 import type { ProviderSettings, ProviderType } from '../providers/types.js';
-import type { AgentConfig, AlertsConfig, BudgetConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
+import type { AgentConfig, AlertsConfig, BudgetConfig, LimitsConfig, RateLimitConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
 
 export interface ResolvedModel {
@@ -18,6 +18,31 @@ export interface ResolvedModel {
   priceSource: 'config' | 'built-in';
   maxOutputTokens: number;
   type: 'chat' | 'embedding';
+  /** The alias's caps on one request; null when it has none. */
+  limits: ResolvedLimits | null;
+}
+
+/** Caps on one request (null: no cap of that kind), and what they belong to, for the refusal's message. */
+export interface ResolvedLimits {
+  owner: string;
+  maxPromptTokens: number | null;
+  maxRequestMicros: number | null;
+}
+
+/** A rate limit; 0 means no limit of that kind. */
+export interface ResolvedRateLimit {
+  rpm: number;
+  tpm: number;
+  concurrent: number;
+}
+
+/** What a config key adds to its KeyRecord: guards and routing (keys created by the admin API have none of these). */
+export interface KeyPolicy {
+  rateLimit: ResolvedRateLimit | null;
+  limits: ResolvedLimits | null;
+  environment: 'production' | 'staging';
+  /** Every request of the key is answered by the built-in mock provider. */
+  routeToMock: boolean;
 }
 
 export interface ResolvedDepartment {
@@ -26,6 +51,10 @@ export interface ResolvedDepartment {
   userBudgets: BudgetConfig[];
   alerts: AlertsConfig | undefined;
   retention: RetentionConfig;
+  rateLimit: ResolvedRateLimit | null;
+  /** Each end user's own rate limit. */
+  userRateLimit: ResolvedRateLimit | null;
+  limits: ResolvedLimits | null;
   /** The agent-loop breaker's policy for this department's keys that set none of their own. */
   agent: AgentPolicy | undefined;
 }
@@ -51,6 +80,7 @@ export interface ConfigKey {
   budgets: BudgetConfig[];
   /** The key's own agent policy; undefined: the department's. */
   agent: AgentPolicy | undefined;
+  policy: KeyPolicy;
 }
 
 export interface AdminKey {
@@ -80,6 +110,9 @@ export interface ResolvedConfig {
   /** Cost attribution tags a request may carry. */
   tags: TagPolicy;
   configKeys: ConfigKey[];
+  /** Config keys' guards and routing, by `department/name` (a KeyRecord of source "config" finds its own here). */
+  keyPolicies: Map<string, KeyPolicy>;
+  streams: { onClientAbort: 'drain' | 'cancel' };
   /** Things that work but deserve attention (e.g. an unset key_env). */
   warnings: string[];
 }
@@ -112,6 +145,24 @@ function agentPolicy(agent: AgentConfig | undefined, alerts: AlertsConfig | unde
     idleMs: durationMs(agent.idle_timeout ?? '1h'),
     webhook: agent.webhook ?? alerts?.webhook,
   };
+}
+
+function resolveRateLimit(limit: RateLimitConfig | undefined): ResolvedRateLimit | null {
+  return limit === undefined ? null : { rpm: limit.rpm ?? 0, tpm: limit.tpm ?? 0, concurrent: limit.concurrent ?? 0 };
+}
+
+function resolveLimits(limits: LimitsConfig | undefined, owner: string): ResolvedLimits | null {
+  if (limits === undefined) return null;
+  return {
+    owner,
+    maxPromptTokens: limits.max_prompt_tokens ?? null,
+    maxRequestMicros: limits.max_request_usd === undefined ? null : dollarsToMicros(limits.max_request_usd),
+  };
+}
+
+/** The policy lookup key of a config key. */
+export function keyPolicyName(department: string, name: string): string {
+  return `${department}/${name}`;
 }
 const mockPricing: NonNullable<RawConfig['models'][number]['price']> = { input_per_mtok: 0.15, output_per_mtok: 0.6 };
 
@@ -173,11 +224,13 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
       priceSource,
       maxOutputTokens: model.max_output_tokens ?? defaultMaxOutputTokens,
       type: model.type ?? (/embed/i.test(model.version) ? 'embedding' : 'chat'),
+      limits: resolveLimits(model.limits, `model "${model.alias}"`),
     });
   }
 
   const departments = new Map<string, ResolvedDepartment>();
   const configKeys: ConfigKey[] = [];
+  const keyPolicies = new Map<string, KeyPolicy>();
   for (const department of raw.org.departments) {
     const alerts = department.alerts ?? raw.org.alerts;
     departments.set(department.name, {
@@ -187,8 +240,18 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
       alerts,
       retention: department.retention ?? { content: 'none' },
       agent: agentPolicy(department.agent, alerts),
+      rateLimit: resolveRateLimit(department.rate_limit),
+      userRateLimit: resolveRateLimit(department.user_rate_limit),
+      limits: resolveLimits(department.limits, `department "${department.name}"`),
     });
     for (const key of department.keys) {
+      const policy: KeyPolicy = {
+        rateLimit: resolveRateLimit(key.rate_limit),
+        limits: resolveLimits(key.limits, `key "${department.name}/${key.name}"`),
+        environment: key.environment ?? 'production',
+        routeToMock: key.route === 'mock',
+      };
+      keyPolicies.set(keyPolicyName(department.name, key.name), policy);
       const value = secret(key.key_env, `key "${department.name}/${key.name}"`);
       if (!value) continue;
       configKeys.push({
@@ -198,6 +261,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
         models: key.models ?? null,
         budgets: key.budgets ?? [],
         agent: agentPolicy(key.agent, alerts),
+        policy,
       });
     }
   }
@@ -229,6 +293,8 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
     departments,
     tags: { keys: new Set(raw.tags.keys), maxValueLength: raw.tags.max_value_length, maxCount: raw.tags.max_count },
     configKeys,
+    keyPolicies,
+    streams: { onClientAbort: raw.streams.on_client_abort },
     warnings,
   };
 }

@@ -61,18 +61,44 @@ export const agentSchema = z.strictObject({
   message: 'an agent policy sets at least one of max_steps, max_session_usd, max_identical_requests, max_repeated_tool_calls, max_duration',
 });
 
+/** Requests per minute, tokens per minute (the reserved worst case, corrected at settle), requests in flight. */
+export const rateLimitSchema = z.strictObject({
+  rpm: z.number().int().positive().optional(),
+  tpm: z.number().int().positive().optional(),
+  concurrent: z.number().int().positive().optional(),
+}).refine((limit) => limit.rpm !== undefined || limit.tpm !== undefined || limit.concurrent !== undefined, {
+  message: 'a rate limit sets at least one of "rpm", "tpm" or "concurrent"',
+});
+
+/** Caps on one request: its prompt's size and its worst-case cost. */
+export const limitsSchema = z.strictObject({
+  max_prompt_tokens: z.number().int().positive().optional(),
+  max_request_usd: z.number().positive().optional(),
+}).refine((limits) => limits.max_prompt_tokens !== undefined || limits.max_request_usd !== undefined, {
+  message: 'limits sets at least one of "max_prompt_tokens" or "max_request_usd"',
+});
+
 export const keySchema = z.strictObject({
   name,
   key_env: envName,
   models: z.array(z.string()).optional(),
   budgets: z.array(budgetSchema).optional(),
   agent: agentSchema.optional(),
+  rate_limit: rateLimitSchema.optional(),
+  limits: limitsSchema.optional(),
+  environment: z.enum(['production', 'staging']).optional(),
+  /** `mock`: every request of the key is answered by the built-in mock provider (staging keys only). */
+  route: z.enum(['mock']).optional(),
 });
 
 export const departmentSchema = z.strictObject({
   name,
   budgets: z.array(budgetSchema).optional(),
   user_budgets: z.array(budgetSchema).optional(),
+  rate_limit: rateLimitSchema.optional(),
+  /** Each end user of the department under its own rate limit (as user_budgets are budgets per user). */
+  user_rate_limit: rateLimitSchema.optional(),
+  limits: limitsSchema.optional(),
   alerts: alertsSchema.optional(),
   retention: retentionSchema.optional(),
   agent: agentSchema.optional(),
@@ -115,6 +141,7 @@ export const modelSchema = z.strictObject({
   max_output_tokens: z.number().int().positive().optional(),
   context_window: z.number().int().positive().optional(),
   type: z.enum(['chat', 'embedding']).optional(),
+  limits: limitsSchema.optional(),
 });
 
 export const adminKeySchema = z.strictObject({
@@ -160,11 +187,17 @@ export const telemetrySchema = z.strictObject({
   export_timeout_ms: z.number().int().positive().default(10_000),
 });
 
+export const streamsSchema = z.strictObject({
+  /** drain: read a stream to its end after the client leaves and settle it exactly; cancel: stop the upstream at once. */
+  on_client_abort: z.enum(['drain', 'cancel']).default('drain'),
+});
+
 export const configSchema = z.strictObject({
   server: serverSchema.default(serverSchema.parse({})),
   store: z.string().default('sqlite:.covenant/covenant.db'),
   cache: z.string().optional(),
   budgets: budgetSettingsSchema.default(budgetSettingsSchema.parse({})),
+  streams: streamsSchema.default(streamsSchema.parse({})),
   admin_keys: z.array(adminKeySchema).default([]),
   providers: z.array(providerSchema).default([]),
   models: z.array(modelSchema).default([]),
@@ -181,6 +214,8 @@ export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type TagsConfig = z.infer<typeof tagsSchema>;
 export type TelemetryConfig = z.infer<typeof telemetrySchema>;
 export type AgentConfig = z.infer<typeof agentSchema>;
+export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
+export type LimitsConfig = z.infer<typeof limitsSchema>;
 
 /** True when A and B are the same type: each assignable to the other, with the same fields (an optional extra one would pass the first test). */
 type SameType<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;

@@ -29,6 +29,7 @@ import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
 import { buildStages, type StageServices } from './stages/index.js';
 import { TelemetryHolder } from './telemetry.js';
+import { usesLimits } from './stages/limits-stage.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -61,11 +62,12 @@ function load(options: AppOptions): { loaded: LoadedConfig; environment: Record<
   return { loaded: parseConfigText(demoConfigText, '<demo>'), environment: { ...demoEnvironment, ...environment } };
 }
 
-/** Load the tokenizer tables the configured OpenAI models need now, not on the first request near a limit. */
+/** Load the tokenizer tables the configured OpenAI models need now, not on the first request near a limit or cap. */
 function preloadTokenizers(config: ResolvedConfig): void {
   const hasBudgets = config.org.budgets.length > 0 || [...config.departments.values()].some((department) => department.budgets.length > 0 || department.userBudgets.length > 0)
     || config.configKeys.some((key) => key.budgets.length > 0);
-  if (!hasBudgets) return;
+  // Caps on a prompt's size or cost count OpenAI prompts exactly when the cheap bound is over them.
+  if (!hasBudgets && !usesLimits(config)) return;
   const encodings = new Set<EncodingName>();
   for (const model of config.models.values()) {
     if (model.providerType !== 'openai' || model.type !== 'chat') continue;
@@ -160,7 +162,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     record: (entry) => ledger.append(entry).then(() => undefined),
   });
   const stageServices = (built: ResolvedConfig): StageServices => ({
-    config: built, current: () => gateway.config, guard, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
+    config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
     telemetry: telemetry.for(built.telemetry),
   });
   const gateway: Gateway = new Gateway({

@@ -10,8 +10,11 @@ export type Route = 'chat' | 'embeddings' | 'messages';
 
 export type Outcome =
   | { kind: 'pending' }
-  /** The provider answered (for streams: the stream ended, even if the client had left). */
-  | { kind: 'completed'; clientGone: boolean }
+  /**
+   * The provider answered (for streams: the stream ended, even if the client had left). `cancelled`: the client left
+   * and the upstream was stopped (streams.on_client_abort: cancel), so usage is the reserved worst case.
+   */
+  | { kind: 'completed'; clientGone: boolean; cancelled?: boolean }
   /**
    * Refused before the provider was called; `stage` names the policy that refused it (a stage's name, or `request`
    * and `access` for a body or alias refused before the stages ran).

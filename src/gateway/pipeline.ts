@@ -135,14 +135,17 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     const upstream = context.upstreamRequest as ChatRequest;
     if (context.stream) {
       let stream: ChatStream;
+      // streams.on_client_abort: cancel stops the upstream when the client leaves; drain (the default) needs no signal of its own.
+      const upstreamAbort = this.services.config.streams.onClientAbort === 'cancel' ? new AbortController() : undefined;
       try {
-        // Streams are bounded by the provider's idle timeouts, not a total one; only shutdown ends them early.
-        stream = await provider.chatStream({ request: upstream, signal: this.shutdown.signal, headers: context.upstreamHeaders });
+        // Streams are bounded by the provider's idle timeouts, not a total one; only shutdown (or a cancelled client) ends them early.
+        const signal = upstreamAbort ? AbortSignal.any([this.shutdown.signal, upstreamAbort.signal]) : this.shutdown.signal;
+        stream = await provider.chatStream({ request: upstream, signal, headers: context.upstreamHeaders });
       } catch (error) {
         throw await this.fail(context, error);
       }
       reply.hijack();
-      await pipeStream(this, context, reply.raw, stream, endpoint.streamFormat(stream, context));
+      await pipeStream(this, context, reply.raw, stream, endpoint.streamFormat(stream, context), upstreamAbort);
       return;
     }
     let result: ChatResult;
@@ -217,11 +220,12 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
   }
 
   /**
-   * The call completed: meter it (worst case when the provider reported no usage) and run the finishing stages.
+   * The call completed: meter it (worst case when the provider reported no usage, or when `cancelled`: the client left
+   * and the upstream was stopped, so what it billed is unknown) and run the finishing stages.
    * Throws CovenantError evidence_unavailable when a required stage (the ledger) could not record it.
    */
-  async complete(context: CallContext, usage: Usage | undefined, clientGone = false): Promise<void> {
-    context.outcome = { kind: 'completed', clientGone };
+  async complete(context: CallContext, usage: Usage | undefined, clientGone = false, cancelled = false): Promise<void> {
+    context.outcome = cancelled ? { kind: 'completed', clientGone, cancelled } : { kind: 'completed', clientGone };
     // A JSON chat answer's first token reaches the client with its last: its latency (streams set it on the first content).
     if (!context.stream && context.route !== 'embeddings') context.ttftMs = performance.now() - context.startedAt;
     if (usage) {

@@ -1,4 +1,4 @@
-// Writes a provider stream to the client as SSE, hashing what is sent; keeps reading after a client leaves so the stream is still metered.
+// Writes a provider stream to the client as SSE, hashing what is sent; after a client leaves it keeps reading so the stream is metered, or stops the upstream when told to cancel.
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -54,10 +54,18 @@ function hasOutput(chunk: ChatChunk): boolean {
  * Write a provider's stream to the client (already hijacked from the server) and complete the call once it ends;
  * the pipeline's `run` calls it for streamed chat calls.
  */
-export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: ServerResponse, stream: ChatStream, format: StreamFormat): Promise<void> {
+export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: ServerResponse, stream: ChatStream, format: StreamFormat, upstreamAbort?: AbortController): Promise<void> {
   let clientGone = false;
+  // Set when the client left before the upstream finished and `upstreamAbort` stopped it.
+  let cancelled = false;
+  let ended = false;
   raw.on('close', () => {
-    if (!raw.writableFinished) clientGone = true;
+    if (raw.writableFinished) return;
+    clientGone = true;
+    if (upstreamAbort && !ended) {
+      cancelled = true;
+      upstreamAbort.abort();
+    }
   });
   const hash = createHash('sha256');
   const headers: Record<string, string> = {
@@ -77,7 +85,6 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
   // client has gone. When the provider's stream ends within that tick (its last read), what is gathered waits for the
   // end of the response instead, so the last frames and the end leave in one write.
   let pending = '';
-  let ended = false;
   let held = '';
   const flush = () => {
     const text = pending;
@@ -108,9 +115,11 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
         if (context.ttftMs === null && hasOutput(chunk)) context.ttftMs = performance.now() - context.startedAt;
         write(format.frame(chunk));
       }
+      if (cancelled) break;
     }
   } catch (error) {
-    failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
+    // A cancelled upstream ends with its abort error: that is the cancellation, not a provider failure.
+    if (!cancelled) failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
   }
   ended = true;
   flush();
@@ -130,7 +139,8 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
   context.responseHash = hash.digest('hex');
   if (keep) context.responseText = frames.join('');
   try {
-    await pipeline.complete(context, stream.usage(), clientGone);
+    // Cancelled: what the provider billed for the part it generated is unknown, so the reserved worst case is settled.
+    await pipeline.complete(context, cancelled ? undefined : stream.usage(), clientGone, cancelled);
   } catch (error) {
     // The ledger could not record the stream: it ends with that error instead of a clean finish.
     last = format.errorFrame(error instanceof CovenantError ? error : new CovenantError('internal_error'));

@@ -1,6 +1,7 @@
 // The set of stores a gateway runs on, whichever backend holds them; nothing here imports a backend.
 import type { AlertStore } from '../budgets/alerts.js';
 import type { BudgetStore } from '../budgets/store.js';
+import type { RateLimitStore } from '../guards/rate-limits.js';
 import type { LedgerStore } from '../ledger/types.js';
 import type { SessionStateStore, SuspensionStore } from '../sessions/store.js';
 import type { KeyStore, RequestLog } from './records.js';
@@ -19,6 +20,8 @@ export interface Stores {
   requestLog: RequestLog;
   budgets: BudgetStore;
   alerts: AlertStore;
+  /** Rate-limit counters: in memory when embedded, in Redis when replicas share them. */
+  rateLimits: RateLimitStore;
   ledger: LedgerStore;
   /** Agent sessions' hot counters (in memory embedded, Redis distributed); they expire when idle. */
   sessions: SessionStateStore;

@@ -2,9 +2,9 @@
 import type { BudgetGuard, BudgetHandle, BudgetScope } from '../../budgets/guard.js';
 import type { ChatRequest } from '../../core/chat-types.js';
 import { formatScope, scopeLabel, type Scope } from '../../core/scope.js';
-import { hasExactTokenizer, promptTokenUpperBound } from '../../core/tokens.js';
+import { hasExactTokenizer } from '../../core/tokens.js';
 import { countPromptTokensExact } from '../../providers/openai/tokenizer.js';
-import { promptBound } from '../prompt-bound.js';
+import { requestPromptBound } from '../prompt-bound.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { CallContext, Stage } from '../context.js';
 
@@ -81,7 +81,7 @@ export function createBudgetStage(guard: BudgetGuard, config: () => ResolvedConf
         timeZone: resolved.org.timeZone,
         pricing: context.model.pricing,
         prompt: {
-          bound: isChat ? promptTokenUpperBound(chat, version) : promptBound(request),
+          bound: requestPromptBound(context),
           exact: isChat && context.model.providerType === 'openai' && hasExactTokenizer(version)
             ? () => countPromptTokensExact(chat, version)
             : undefined,

@@ -1,6 +1,7 @@
 // The pipeline's stages, declared once in the order they admit: a new stage is its own file and one line below.
 import type { BudgetGuard } from '../../budgets/guard.js';
 import type { ResolvedConfig } from '../../config/resolve.js';
+import type { RateLimitStore } from '../../guards/rate-limits.js';
 import type { LedgerStore } from '../../ledger/index.js';
 import type { SessionBreaker } from '../../sessions/breaker.js';
 import type { Stage } from '../context.js';
@@ -10,6 +11,9 @@ import { createAgentStage } from './agent-stage.js';
 import { createBudgetStage } from './budget-stage.js';
 import { createLedgerStage } from './ledger-stage.js';
 import { createTelemetryStage } from './telemetry-stage.js';
+import { createLimitsStage, usesLimits } from './limits-stage.js';
+import { createRateLimitStage, usesRateLimits } from './rate-limit-stage.js';
+import { createStagingStage, usesStaging } from './staging-stage.js';
 
 /** What stages are built from: the config they start with, the live config, and the stores they write to. */
 export interface StageServices {
@@ -18,6 +22,9 @@ export interface StageServices {
   /** The config in force at each request (reloads swap it). */
   current: () => ResolvedConfig;
   guard: BudgetGuard;
+  rateLimits: RateLimitStore;
+  /** The longest a request may run: a crashed replica's concurrency slots are freed after it. */
+  maxRequestMs: () => number;
   /** Undefined only in the benchmark that measures the gateway without its ledger. */
   ledger: LedgerStore | undefined;
   /** The agent-loop breaker (undefined: none, as in tests that build a bare pipeline). */
@@ -31,6 +38,9 @@ export interface StageServices {
 const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
   (services) => services.telemetry && createTelemetryStage(services.telemetry),
   () => accessStage,
+  (services) => (usesStaging(services.config) ? createStagingStage(services.current) : undefined),
+  (services) => (usesLimits(services.config) ? createLimitsStage(services.current) : undefined),
+  (services) => (usesRateLimits(services.config) ? createRateLimitStage(services.rateLimits, services.current, services.maxRequestMs) : undefined),
   (services) => createAgentStage(services.sessions, services.config, services.current),
   (services) => createBudgetStage(services.guard, services.current),
   (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),

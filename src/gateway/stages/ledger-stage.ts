@@ -30,7 +30,11 @@ export function inferenceEntry(context: FinishedContext, configVersion: string):
       max_tokens: context.route === 'embeddings' ? null : context.maxOutputTokens,
       // Only when a budget set max_tokens below what the client asked for (the header is sent on every budgeted call).
       ...(context.state.budget?.lowered ? { policy: 'budget', lowered_max_tokens: true } : {}),
+      // The client left and the upstream was stopped: the budget holds the reserved worst case, not a metered bill.
+      ...(outcome.kind === 'completed' && outcome.cancelled ? { client_abort: 'cancel', settled: 'worst_case' } : {}),
     };
+  // A staging key's request never reached its model's provider: the entry says where it went.
+  if (context.state.routedToMock) (decision as Record<string, unknown>).routed_to = 'mock';
   const model = context.model;
   return {
     kind: 'inference',

@@ -4,6 +4,7 @@ import { probeHealth } from '../health.js';
 import type { KeyStore, RequestLog } from '../records.js';
 import { createRedisBudgetStore } from '../redis/budget-store.js';
 import { createRedisSessionStateStore } from '../redis/session-state.js';
+import { createRedisRateLimitStore } from '../redis/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createPostgresAlertStore } from './alert-store.js';
 import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from './database.js';
@@ -104,12 +105,14 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
     const suspensions = await createPostgresSuspensionStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
     const sessions = await createRedisSessionStateStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
+    const rateLimits = await createRedisRateLimitStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     return {
       kind: 'postgres',
       keys: postgres.keys,
       requestLog: postgres.requestLog,
       budgets,
       alerts,
+      rateLimits,
       ledger: postgres.ledger!,
       sessions,
       suspensions,
@@ -119,6 +122,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
         probeHealth('redis', () => budgets.ping()),
       ]),
       async close() {
+        await rateLimits.close();
         await budgets.close();
         await sessions.close();
         await postgres.close();

@@ -1,5 +1,6 @@
 // One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger, sessions) on one database and turn queue.
 import { createRequire } from 'node:module';
+import { createMemoryRateLimitStore } from '../memory/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createSqliteAlertStore } from './alert-store.js';
 import { createSqliteBudgetStore } from './budget-store.js';
@@ -57,6 +58,8 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     requestLog: new SqliteRequestLog(database),
     budgets,
     alerts: createSqliteAlertStore(database),
+    // One process owns an embedded store, so its rate limits are counted in its memory.
+    rateLimits: createMemoryRateLimitStore(),
     ledger,
     sessions,
     suspensions,
