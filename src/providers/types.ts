@@ -35,6 +35,25 @@ export interface EmbeddingResult {
   usage: Usage | undefined;
 }
 
+/** OpenAI's Responses API passed through: the Response object as the provider sent it. */
+export interface ResponsesResult {
+  response: Record<string, unknown> & { model?: string };
+  usage: Usage | undefined;
+  warnings: string[];
+}
+
+/** One Responses SSE event as the provider sent it (the whole `event:`/`data:` message); `model` when the event named it. */
+export interface ResponsesEvent {
+  text: string;
+  model: string | undefined;
+}
+
+export interface ResponsesStream {
+  batches: AsyncIterable<ResponsesEvent[]>;
+  usage(): Usage | undefined;
+  warnings: string[];
+}
+
 export interface ProviderAdapter {
   readonly name: string;
   readonly type: ProviderType;
@@ -42,6 +61,9 @@ export interface ProviderAdapter {
   chatStream(call: ProviderCall<ChatRequest>): Promise<ChatStream>;
   /** Absent when the provider has no embeddings API. */
   embed?(call: ProviderCall<EmbeddingRequest>): Promise<EmbeddingResult>;
+  /** OpenAI's own Responses API, for a body in its shape (model already pinned); only OpenAI itself has it. */
+  responses?(call: ProviderCall<Record<string, unknown>>): Promise<ResponsesResult>;
+  responsesStream?(call: ProviderCall<Record<string, unknown>>): Promise<ResponsesStream>;
 }
 
 /** What every adapter gets from the outside: where to send, with which credential, through which HTTP client. */

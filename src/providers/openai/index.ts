@@ -6,6 +6,7 @@ import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http
 import { readSseBatches, type SseMessage } from '../sse.js';
 import { translateBatches } from '../stream-batches.js';
 import { WireChunk } from '../wire-chunk.js';
+import { createResponsesCalls } from './responses.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
@@ -21,6 +22,8 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
   return {
     name: settings.name,
     type: settings.type,
+    // Only OpenAI itself is known to serve /v1/responses; compatible hosts get the Responses API translated to chat.
+    ...(settings.type === 'openai' ? createResponsesCalls(settings.name, settings.timeoutMs, send) : {}),
 
     async chat({ request, signal }: ProviderCall<ChatRequest>) {
       const body = { ...request, stream: false };
