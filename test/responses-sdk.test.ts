@@ -152,3 +152,97 @@ describe.each(['openai', 'llama', 'anthropic', 'gemini', 'mock'])('POST /v1/resp
     if (alias !== 'mock') expect(typeof (called.toolCalls[0]?.input as { city?: unknown }).city).toBe('string');
   });
 });
+
+/** `authorization` '' sends none. */
+async function post(body: Record<string, unknown>, authorization = `Bearer ${key}`): Promise<Response> {
+  return fetch(`${gateway.url}/v1/responses`, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) }, body: JSON.stringify(body),
+  });
+}
+
+async function requestLog(): Promise<{ id: string; route: string; alias: string; status: number; error_code: string | null; cost_micros: number; tokens: { cached_input: number; reasoning: number } }[]> {
+  const response = await fetch(`${gateway.url}/admin/requests?limit=10000`, { headers: { authorization: `Bearer ${adminKey}` } });
+  return ((await response.json()) as { data: Awaited<ReturnType<typeof requestLog>> }).data;
+}
+
+describe('POST /v1/responses: native to OpenAI, translated elsewhere', () => {
+  it('passes the body through to OpenAI\'s own /v1/responses with the pinned version and an output limit, usage with cached and reasoning tokens', async () => {
+    openaiUpstream.reset();
+    const response = await openai.responses.create({ model: 'openai', input: 'native please', reasoning: { effort: 'low' }, store: false });
+    const sent = openaiUpstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/responses');
+    expect(sent.body).toMatchObject({ model: 'gpt-4o-mini-2024-07-18', input: 'native please', reasoning: { effort: 'low' }, store: false });
+    // No budget applies and the client set no limit: none is added, as for chat.
+    expect(sent.body.max_output_tokens).toBeUndefined();
+    expect(response.model).toBe('gpt-4o-mini-2024-07-18');
+    expect(response.usage!.output_tokens_details.reasoning_tokens).toBe(4);
+    expect(response.usage!.input_tokens_details.cached_tokens).toBe(2);
+    const entry = (await requestLog()).find((row) => row.route === 'responses' && row.alias === 'openai')!;
+    expect(entry.tokens).toMatchObject({ cached_input: 2, reasoning: 4 });
+    expect(entry.cost_micros).toBe(openaiUpstream.bill.costMicros);
+  });
+
+  it('lets OpenAI resume a stored response by previous_response_id, JSON and stream', async () => {
+    const first = await openai.responses.create({ model: 'openai', input: 'remember Paris' });
+    const second = await openai.responses.create({ model: 'openai', input: 'and now?', previous_response_id: first.id });
+    expect(second.previous_response_id).toBe(first.id);
+    const stream = openai.responses.stream({ model: 'openai', input: 'and now?', previous_response_id: first.id });
+    expect((await stream.finalResponse()).previous_response_id).toBe(first.id);
+  });
+
+  it('translates for an OpenAI-compatible host: chat messages, reasoning_effort, response_format', async () => {
+    compatibleUpstream.reset();
+    await openai.responses.create({
+      model: 'llama', instructions: 'Be brief.', reasoning: { effort: 'high' },
+      input: [{ role: 'developer', content: 'Answer in English.' }, { role: 'user', content: [{ type: 'input_text', text: 'translated please' }] }],
+      text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object', properties: { text: { type: 'string' } } } } },
+    });
+    const sent = compatibleUpstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/chat/completions');
+    expect(sent.body.messages).toEqual([
+      { role: 'system', content: 'Be brief.' }, { role: 'system', content: 'Answer in English.' }, { role: 'user', content: 'translated please' },
+    ]);
+    expect(sent.body.reasoning_effort).toBe('high');
+    expect(sent.body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { text: { type: 'string' } } } } });
+  });
+
+  it('warns in x-covenant-warnings about a field it drops', async () => {
+    const response = await post({ model: 'anthropic', input: 'hello', truncation: 'auto', reasoning: { summary: 'auto' } });
+    expect(response.status).toBe(200);
+    const warnings = response.headers.get('x-covenant-warnings') ?? '';
+    expect(warnings).toContain('truncation');
+    expect(warnings).toContain('reasoning.summary');
+  });
+
+  it.each([
+    [{ previous_response_id: 'resp_123' }, 'previous_response_id'],
+    [{ store: true }, 'store'],
+    [{ background: true }, 'background'],
+    [{ conversation: 'conv_123' }, 'conversation'],
+    [{ tools: [{ type: 'web_search' }] }, 'tools'],
+  ])('refuses %j for a provider other than OpenAI with a 400 naming it, recorded in the ledger', async (fields, param) => {
+    for (const alias of ['llama', 'anthropic', 'gemini', 'mock']) {
+      const response = await post({ model: alias, input: 'hello', ...fields });
+      expect(response.status).toBe(400);
+      const body = (await response.json()) as { error: { message: string; type: string; code: string; param: string } };
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param });
+      expect(body.error.message).toContain(param);
+      const id = response.headers.get('x-covenant-request-id');
+      expect(id).toBeTruthy();
+      expect((await requestLog()).find((row) => row.id === id)).toMatchObject({ route: 'responses', status: 400 });
+    }
+  });
+
+  it('refuses a missing or wrong key with 401 and a bad body with 400, in OpenAI\'s error shape', async () => {
+    const missing = await post({ model: 'mock', input: 'hello' }, '');
+    expect(missing.status).toBe(401);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('missing_api_key');
+    const wrong = await post({ model: 'mock', input: 'hello' }, 'Bearer sk-wrong');
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe('invalid_api_key');
+    const bad = await post({ model: 'mock', input: 42 });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { param: string } }).error.param).toBe('input');
+    await expect(openai.responses.create({ model: 'no-such-alias', input: 'hello' })).rejects.toMatchObject({ status: 404 });
+  });
+});

@@ -1,6 +1,6 @@
 // OpenAI Responses API: POST /v1/responses (JSON and SSE), passed through to OpenAI, translated to chat for every other provider.
 import type { FastifyInstance } from 'fastify';
-import type { ChatResponse } from '../../core/chat-types.js';
+import type { ChatRequest, ChatResponse } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import type { ChatResult, ChatStream } from '../../providers/types.js';
 import type { Gateway } from '../gateway.js';
@@ -16,13 +16,17 @@ const nativeStreams = new WeakSet<ChatStream>();
 const translatedOf = (call: Call): TranslatedResponsesRequest => call.ingress as TranslatedResponsesRequest;
 
 /**
- * The body OpenAI gets: the client's, with the pinned version and the output limit the budget affords (the Responses
- * API's max_output_tokens bounds reasoning and visible output together, like chat's max_completion_tokens).
+ * The body OpenAI gets: the client's, with the pinned version and, as for chat, the output limit the client asked for
+ * or the budget lowered it to (the stages set it on the translated request). The Responses API's max_output_tokens
+ * bounds reasoning and visible output together, like chat's max_completion_tokens.
  */
 function nativeBody(call: Call, context: CallContext): Record<string, unknown> {
   // The translation's warnings do not apply: OpenAI gets every field.
   delete context.responseHeaders['x-covenant-warnings'];
-  return { ...translatedOf(call).body, model: context.model.version, max_output_tokens: context.maxOutputTokens };
+  const body: Record<string, unknown> = { ...translatedOf(call).body, model: context.model.version };
+  const limit = (context.upstreamRequest as ChatRequest).max_tokens;
+  if (limit != null) body.max_output_tokens = limit;
+  return body;
 }
 
 const responses: ChatEndpoint = {
