@@ -1,6 +1,6 @@
 // POST /v1/responses through the gateway for every provider type: the official openai SDK and the Vercel AI SDK's default OpenAI provider, JSON and streaming.
 import { createOpenAI } from '@ai-sdk/openai';
-import { generateText, jsonSchema, streamText, tool } from 'ai';
+import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic.js';
@@ -150,6 +150,18 @@ describe.each(['openai', 'llama', 'anthropic', 'gemini', 'mock'])('POST /v1/resp
     expect(called.toolCalls[0]?.toolName).toBe('get_weather');
     // The mock's arguments follow no schema; the fakes fill each property from the prompt.
     if (alias !== 'mock') expect(typeof (called.toolCalls[0]?.input as { city?: unknown }).city).toBe('string');
+  });
+
+  it('runs a Vercel AI SDK tool loop: the tool result goes back and the model answers', async () => {
+    // The AI SDK refers to earlier items by id (item_reference) unless told store: false; only OpenAI keeps them.
+    const result = await generateText({
+      model: aiProvider()(alias), prompt: 'get_weather city=Paris', stopWhen: stepCountIs(2),
+      providerOptions: { openai: { store: false } },
+      tools: { get_weather: tool({ description: 'Weather for a city', inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }), execute: async () => ({ temperature: 21 }) }) },
+    });
+    expect(result.steps.length).toBe(2);
+    expect(result.steps[0]!.toolResults[0]?.output).toEqual({ temperature: 21 });
+    expect(result.text.length).toBeGreaterThan(0);
   });
 });
 

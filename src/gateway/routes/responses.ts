@@ -44,7 +44,8 @@ const responses: ChatEndpoint = {
     const [field] = translatedOf(call).openAIOnly;
     if (field === undefined || provider.responses) return;
     throw new CovenantError('invalid_request',
-      `${field} is only served by OpenAI's own Responses API; the model's provider "${provider.name}" (type ${provider.type}) cannot honour it.`,
+      `${field} is only served by OpenAI's own Responses API; the model's provider "${provider.name}" (type ${provider.type}) cannot honour it.`
+      + ' Stored state lives at OpenAI: send the whole conversation as input items instead (the Vercel AI SDK does with providerOptions.openai.store = false).',
       { param: field.split(/[ [(.]/)[0] });
   },
   native(call, context, signal) {
