@@ -258,3 +258,40 @@ describe('POST /v1/responses: native to OpenAI, translated elsewhere', () => {
     await expect(openai.responses.create({ model: 'no-such-alias', input: 'hello' })).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe('POST /v1/responses: provider failures', () => {
+  it('passes OpenAI\'s own refusal through in its status and OpenAI\'s error shape', async () => {
+    // OpenAI's minimum output limit is 16.
+    const response = await post({ model: 'openai', input: 'hello', max_output_tokens: 10 });
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: Record<string, unknown> };
+    expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+    expect(String(body.error.message)).toContain('max_output_tokens');
+  });
+
+  it.each(['openai', 'anthropic'])('ends a stream the provider cuts off (%s) with an error event, metered at the worst case', async (alias) => {
+    const cut = (after: number | undefined) => {
+      if (alias === 'openai') openaiUpstream.setBehaviour(after === undefined ? {} : { cutStreamAfter: after });
+      else anthropicUpstream.options.cutStreamAfter = after;
+    };
+    cut(4);
+    const billedBefore = openaiUpstream.bill.costMicros;
+    try {
+      const response = await post({ model: alias, input: 'cut me off please', stream: true, max_output_tokens: 50 });
+      expect(response.status).toBe(200);
+      const text = await response.text();
+      const types = [...text.matchAll(/^event: (.+)$/gm)].map((match) => match[1]);
+      expect(types[0]).toBe('response.created');
+      expect(types).toContain('error');
+      expect(types).not.toContain('response.completed');
+      const id = response.headers.get('x-covenant-request-id');
+      const entry = (await requestLog()).find((row) => row.id === id)!;
+      expect(entry.status).toBe(502);
+      // No usage arrived: the worst case is metered, never less than what the provider bills for the cut stream.
+      expect(entry.cost_micros).toBeGreaterThan(0);
+      expect(entry.cost_micros).toBeGreaterThanOrEqual(openaiUpstream.bill.costMicros - billedBefore);
+    } finally {
+      cut(undefined);
+    }
+  });
+});
