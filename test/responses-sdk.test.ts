@@ -218,12 +218,15 @@ describe('POST /v1/responses: native to OpenAI, translated elsewhere', () => {
     expect(sent.body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { text: { type: 'string' } } } } });
   });
 
-  it('warns in x-covenant-warnings about a field it drops', async () => {
-    const response = await post({ model: 'anthropic', input: 'hello', truncation: 'auto', reasoning: { summary: 'auto' } });
+  it.each([false, true])('warns in x-covenant-warnings about what the translation and the provider drop (stream: %s)', async (stream) => {
+    const response = await post({ model: 'anthropic', input: 'hello', truncation: 'auto', reasoning: { effort: 'low', summary: 'auto' }, stream });
     expect(response.status).toBe(200);
+    await response.text();
     const warnings = response.headers.get('x-covenant-warnings') ?? '';
     expect(warnings).toContain('truncation');
     expect(warnings).toContain('reasoning.summary');
+    // Anthropic's adapter has no reasoning_effort: its own warning is added to the translation's.
+    expect(warnings).toContain('reasoning_effort');
   });
 
   it.each([

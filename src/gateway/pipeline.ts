@@ -14,7 +14,7 @@ import type { KeyRecord } from '../stores/records.js';
 import type { CallContext, EarlyRefusal, FinishedContext, Route, Stage } from './context.js';
 import type { Metrics } from './metrics.js';
 import { promptBound } from './prompt-bound.js';
-import { pipeStream, type StreamFormat } from './streaming.js';
+import { pipeStream, withWarnings, type StreamFormat } from './streaming.js';
 import { configVersions, type VersionResolver } from './versions.js';
 
 /** How a chat route (OpenAI's chat or Responses API, Anthropic's Messages) writes its answer; declared once per route, not per request. */
@@ -149,7 +149,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     }
     context.upstreamModel = result.response.model ?? null;
     context.systemFingerprint = result.response.system_fingerprint ?? null;
-    if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = result.warnings.join('; ').slice(0, 1000);
+    if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = withWarnings(context.responseHeaders['x-covenant-warnings'], result.warnings);
     await this.send(context, reply, endpoint.body(result, context, call), result.usage);
   }
 
