@@ -54,13 +54,13 @@ describe('responsesRequestToChat', () => {
 
   it('names what only OpenAI can serve, and warns about what it drops', () => {
     const translated = responsesRequestToChat({
-      model: 'm', previous_response_id: 'resp_1', store: true, background: true, conversation: 'conv_1',
+      model: 'm', previous_response_id: 'resp_1', store: true, background: true, conversation: 'conv_1', prompt: { id: 'pmpt_1' },
       input: [{ type: 'item_reference', id: 'msg_1' }, { role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }, { type: 'reasoning', id: 'rs_1', summary: [] }],
       tools: [{ type: 'web_search' }], tool_choice: { type: 'file_search' }, truncation: 'auto', include: ['reasoning.encrypted_content'],
       reasoning: { summary: 'auto' }, text: { verbosity: 'low' },
     });
     expect(translated.openAIOnly).toEqual([
-      'previous_response_id', 'conversation', 'store', 'background', 'input[0] (type "item_reference")', 'input[1].content[0] (type "input_file")',
+      'previous_response_id', 'conversation', 'store', 'prompt', 'background', 'input[0] (type "item_reference")', 'input[1].content[0] (type "input_file")',
       'tools[0] (type "web_search")', 'tool_choice (type "file_search")',
     ]);
     expect(translated.warnings.join('\n')).toMatch(/input\[2\]: reasoning items/);

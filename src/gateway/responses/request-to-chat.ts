@@ -21,7 +21,7 @@ export interface TranslatedResponsesRequest {
 /** Top-level fields the translation understands; any other is dropped with a warning (or passed on natively). */
 const translatedFields = new Set([
   'model', 'input', 'instructions', 'max_output_tokens', 'stream', 'temperature', 'top_p', 'tools', 'tool_choice',
-  'parallel_tool_calls', 'text', 'reasoning', 'user', 'store', 'previous_response_id', 'conversation', 'background',
+  'parallel_tool_calls', 'text', 'reasoning', 'user', 'store', 'previous_response_id', 'conversation', 'background', 'prompt',
 ]);
 
 /**
@@ -37,6 +37,8 @@ export function responsesRequestToChat(body: unknown): TranslatedResponsesReques
   if (parsed.previous_response_id) openAIOnly.push('previous_response_id');
   if (parsed.conversation !== undefined && parsed.conversation !== null) openAIOnly.push('conversation');
   if (parsed.store === true) openAIOnly.push('store');
+  // A reusable prompt is a template stored at OpenAI.
+  if ((parsed as Record<string, unknown>).prompt != null) openAIOnly.push('prompt');
   if (parsed.background === true) openAIOnly.push('background');
 
   const messages: ChatMessage[] = [];
