@@ -150,6 +150,13 @@ describe.each(['openai', 'llama', 'anthropic', 'gemini', 'mock'])('POST /v1/resp
     expect(called.toolCalls[0]?.toolName).toBe('get_weather');
     // The mock's arguments follow no schema; the fakes fill each property from the prompt.
     if (alias !== 'mock') expect(typeof (called.toolCalls[0]?.input as { city?: unknown }).city).toBe('string');
+    const streamedCall = streamText({
+      model, prompt: 'get_weather city=Paris', toolChoice: { type: 'tool', toolName: 'get_weather' },
+      tools: { get_weather: tool({ description: 'Weather for a city', inputSchema: jsonSchema<{ city: string }>({ type: 'object', properties: { city: { type: 'string' } }, required: ['city'] }) }) },
+    });
+    const streamedCalls = await streamedCall.toolCalls;
+    expect(streamedCalls[0]?.toolName).toBe('get_weather');
+    expect(streamedCalls[0]?.input).toEqual(called.toolCalls[0]?.input);
   });
 
   it('runs a Vercel AI SDK tool loop: the tool result goes back and the model answers', async () => {
