@@ -3,6 +3,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from 'ai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfigText } from '../src/config/load.js';
 import { startFakeAnthropic, type FakeAnthropic } from './fakes/anthropic.js';
 import { startFakeGemini, type FakeGemini } from './fakes/gemini.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
@@ -28,12 +29,14 @@ admin_keys: [ { name: ops, key_env: ADMIN_KEY } ]
 providers:
   - { name: openai, type: openai, api_key_env: OPENAI_KEY, base_url: ${openaiUpstream.url} }
   - { name: llama, type: openai-compatible, base_url: ${compatibleUpstream.url} }
+  - { name: llama-native, type: openai-compatible, base_url: ${compatibleUpstream.url}, responses_api: native }
   - { name: anthropic, type: anthropic, api_key_env: ANTHROPIC_KEY, base_url: ${anthropicUpstream.url} }
   - { name: gemini, type: gemini, api_key_env: GEMINI_KEY, base_url: ${geminiUpstream.url} }
   - { name: mock, type: mock }
 models:
   - { alias: openai, provider: openai, version: gpt-4o-mini-2024-07-18 }
   - { alias: llama, provider: llama, version: meta-llama/Llama-3.3-70B-Instruct, price: { input_per_mtok: 0.88, output_per_mtok: 0.88 } }
+  - { alias: llama-native, provider: llama-native, version: meta-llama/Llama-3.3-70B-Instruct, price: { input_per_mtok: 0.88, output_per_mtok: 0.88 } }
   - { alias: anthropic, provider: anthropic, version: claude-sonnet-4-20250514, price: { input_per_mtok: 3, output_per_mtok: 15 } }
   - { alias: gemini, provider: gemini, version: gemini-2.0-flash, price: { input_per_mtok: 0.1, output_per_mtok: 0.4 } }
   - { alias: mock, provider: mock, version: mock-1 }
@@ -223,6 +226,25 @@ describe('POST /v1/responses: native to OpenAI, translated elsewhere', () => {
     ]);
     expect(sent.body.reasoning_effort).toBe('high');
     expect(sent.body.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { text: { type: 'string' } } } } });
+  });
+
+  it('passes through to an OpenAI-compatible host whose config says it serves the Responses API (responses_api: native)', async () => {
+    compatibleUpstream.reset();
+    const response = await openai.responses.create({ model: 'llama-native', input: 'native compatible', max_output_tokens: 30 });
+    const sent = compatibleUpstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/responses');
+    expect(sent.body).toMatchObject({ model: 'meta-llama/Llama-3.3-70B-Instruct', input: 'native compatible', max_output_tokens: 30 });
+    expect(response.id).toMatch(/^resp_fake/);
+    const entry = (await requestLog()).find((row) => row.alias === 'llama-native')!;
+    expect(entry.cost_micros).toBe(compatibleUpstream.bill.costMicros);
+  });
+
+  it('refuses responses_api on a provider type without a Responses API of its own, naming the field', () => {
+    expect(() => parseConfigText(`
+providers: [ { name: claude, type: anthropic, responses_api: native } ]
+models: []
+org: { name: acme, departments: [] }
+`, 'covenant.yaml')).toThrow(/responses_api/);
   });
 
   it.each([false, true])('warns in x-covenant-warnings about what the translation and the provider drop (stream: %s)', async (stream) => {

@@ -75,6 +75,8 @@ export interface ProviderSettings {
   timeoutMs: number;
   /** Extra headers sent upstream (e.g. api-version for Azure-style hosts). */
   headers?: Record<string, string>;
+  /** OpenAI and OpenAI-compatible hosts: whether POST /v1/responses passes through to the host's own /v1/responses. */
+  responsesApi?: 'native' | 'translated';
   /** Mock only: simulated latency and output length. */
   mock?: { latencyMs: number; outputTokens: number; tokenDelayMs: number };
 }

@@ -22,8 +22,10 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
   return {
     name: settings.name,
     type: settings.type,
-    // Only OpenAI itself is known to serve /v1/responses; compatible hosts get the Responses API translated to chat.
-    ...(settings.type === 'openai' ? createResponsesCalls(settings.name, settings.timeoutMs, send) : {}),
+    // OpenAI serves /v1/responses; a compatible host does when its config says so (else it is translated to chat).
+    ...((settings.responsesApi ?? (settings.type === 'openai' ? 'native' : 'translated')) === 'native'
+      ? createResponsesCalls(settings.name, settings.timeoutMs, send)
+      : {}),
 
     async chat({ request, signal }: ProviderCall<ChatRequest>) {
       const body = { ...request, stream: false };
