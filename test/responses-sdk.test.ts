@@ -259,18 +259,21 @@ org: { name: acme, departments: [] }
   });
 
   it.each([
-    [{ previous_response_id: 'resp_123' }, 'previous_response_id'],
-    [{ store: true }, 'store'],
-    [{ background: true }, 'background'],
-    [{ conversation: 'conv_123' }, 'conversation'],
-    [{ tools: [{ type: 'web_search' }] }, 'tools'],
-  ])('refuses %j for a provider other than OpenAI with a 400 naming it, recorded in the ledger', async (fields, param) => {
+    [{ previous_response_id: 'resp_123' }, 'previous_response_id', true],
+    [{ store: true }, 'store', true],
+    [{ background: true }, 'background', false],
+    [{ conversation: 'conv_123' }, 'conversation', true],
+    [{ input: [{ type: 'item_reference', id: 'msg_1' }] }, 'input', true],
+    [{ tools: [{ type: 'web_search' }] }, 'tools', false],
+  ])('refuses %j for a provider other than OpenAI with a 400 naming it, recorded in the ledger', async (fields, param, stored) => {
     for (const alias of ['llama', 'anthropic', 'gemini', 'mock']) {
       const response = await post({ model: alias, input: 'hello', ...fields });
       expect(response.status).toBe(400);
       const body = (await response.json()) as { error: { message: string; type: string; code: string; param: string } };
       expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_request', param });
       expect(body.error.message).toContain(param);
+      // Where the state is stored at OpenAI, the message says how to send it instead.
+      expect(body.error.message.includes('store = false')).toBe(stored);
       const id = response.headers.get('x-covenant-request-id');
       expect(id).toBeTruthy();
       expect((await requestLog()).find((row) => row.id === id)).toMatchObject({ route: 'responses', status: 400 });

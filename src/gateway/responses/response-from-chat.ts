@@ -44,18 +44,6 @@ export function toResponsesUsage(usage: Usage | undefined): ResponsesUsageJson |
   };
 }
 
-/** The Responses API's usage -> Covenant's. */
-export function usageFromResponses(usage: Partial<ResponsesUsageJson> | null | undefined): Usage | undefined {
-  if (!usage || typeof usage !== 'object') return undefined;
-  return {
-    inputTokens: usage.input_tokens ?? 0,
-    outputTokens: usage.output_tokens ?? 0,
-    cachedInputTokens: usage.input_tokens_details?.cached_tokens ?? 0,
-    cacheWriteTokens: 0,
-    reasoningTokens: usage.output_tokens_details?.reasoning_tokens ?? 0,
-  };
-}
-
 /** A chat finish reason -> the response's status and why it is incomplete ("max_output_tokens", "content_filter"). */
 export function statusOf(finishReason: FinishReason | null | undefined): { status: ResponseStatus; incomplete_details: { reason: string } | null } {
   if (finishReason === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };

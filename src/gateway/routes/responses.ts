@@ -13,6 +13,9 @@ import { header, rawBodyOf, recordRefusals } from './openai.js';
 const nativeResults = new WeakSet<ChatResult>();
 const nativeStreams = new WeakSet<ChatStream>();
 
+/** The OpenAI-only fields that refer to state stored at OpenAI (a conversation, a response, an item, a prompt). */
+const storedState = /^(previous_response_id|conversation|store|prompt)$|"item_reference"/;
+
 const translatedOf = (call: Call): TranslatedResponsesRequest => call.ingress as TranslatedResponsesRequest;
 
 /**
@@ -43,9 +46,11 @@ const responses: ChatEndpoint = {
   check(call, provider) {
     const [field] = translatedOf(call).openAIOnly;
     if (field === undefined || provider.responses) return;
+    const stored = storedState.test(field)
+      ? ' Stored state lives at OpenAI: send the whole conversation as input items instead (the Vercel AI SDK does with providerOptions.openai.store = false).'
+      : '';
     throw new CovenantError('invalid_request',
-      `${field} is only served by OpenAI's own Responses API; the model's provider "${provider.name}" (type ${provider.type}) cannot honour it.`
-      + ' Stored state lives at OpenAI: send the whole conversation as input items instead (the Vercel AI SDK does with providerOptions.openai.store = false).',
+      `${field} is only served by OpenAI's own Responses API; the model's provider "${provider.name}" (type ${provider.type}) cannot honour it.${stored}`,
       { param: field.split(/[ [(.]/)[0] });
   },
   native(call, context, signal) {
