@@ -55,12 +55,12 @@ describe('responsesRequestToChat', () => {
   it('names what only OpenAI can serve, and warns about what it drops', () => {
     const translated = responsesRequestToChat({
       model: 'm', previous_response_id: 'resp_1', store: true, background: true, conversation: 'conv_1', prompt: { id: 'pmpt_1' },
-      input: [{ type: 'item_reference', id: 'msg_1' }, { role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }, { type: 'reasoning', id: 'rs_1', summary: [] }],
+      input: [{ type: 'item_reference', id: 'msg_1' }, { role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }, { type: 'input_audio', input_audio: { data: '', format: 'wav' } }] }, { type: 'reasoning', id: 'rs_1', summary: [] }],
       tools: [{ type: 'web_search' }], tool_choice: { type: 'file_search' }, truncation: 'auto', include: ['reasoning.encrypted_content'],
       reasoning: { summary: 'auto' }, text: { verbosity: 'low' },
     });
     expect(translated.openAIOnly).toEqual([
-      'previous_response_id', 'conversation', 'store', 'prompt', 'background', 'input[0] (type "item_reference")', 'input[1].content[0] (type "input_file")',
+      'previous_response_id', 'conversation', 'store', 'prompt', 'background', 'input[0] (type "item_reference")', 'input[1].content[0] (type "input_file")', 'input[1].content[1] (type "input_audio")',
       'tools[0] (type "web_search")', 'tool_choice (type "file_search")',
     ]);
     expect(translated.warnings.join('\n')).toMatch(/input\[2\]: reasoning items/);
@@ -86,6 +86,8 @@ describe('responsesRequestToChat', () => {
     expect(refusal({ input: 'x' })).toMatchObject({ status: 400, param: 'model' });
     expect(refusal({ model: 'm', input: 5 })).toMatchObject({ status: 400, param: 'input' });
     expect(refusal({ model: 'm', input: 'x', max_output_tokens: 0 })).toMatchObject({ status: 400, param: 'max_output_tokens' });
+    // A known part type with a missing field is a bad body, not an unknown part.
+    expect(refusal({ model: 'm', input: [{ role: 'user', content: [{ type: 'input_text' }] }] })).toMatchObject({ status: 400 });
     expect(refusal([])).toMatchObject({ status: 400 });
   });
 });

@@ -131,11 +131,12 @@ function translateItem(item: InputItem, index: number, messages: ChatMessage[], 
     }
     const parts: ContentPart[] = [];
     message.content.forEach((part, partIndex) => {
-      if (part.type === 'input_text' || part.type === 'output_text') parts.push({ type: 'text', text: part.text });
-      else if (part.type === 'refusal') parts.push({ type: 'text', text: part.refusal });
-      else if (part.type === 'input_image' && typeof part.image_url === 'string') {
-        parts.push({ type: 'image_url', image_url: { url: part.image_url, ...(part.detail ? { detail: part.detail } : {}) } });
-      } else openAIOnly.push(`input[${index}].content[${partIndex}] (type "${part.type}"${part.type === 'input_image' ? ' by file_id' : ''})`);
+      const known = part as { type: string; text?: string; refusal?: string; image_url?: string | null; detail?: string };
+      if (known.type === 'input_text' || known.type === 'output_text') parts.push({ type: 'text', text: known.text ?? '' });
+      else if (known.type === 'refusal') parts.push({ type: 'text', text: known.refusal ?? '' });
+      else if (known.type === 'input_image' && typeof known.image_url === 'string') {
+        parts.push({ type: 'image_url', image_url: { url: known.image_url, ...(known.detail ? { detail: known.detail } : {}) } });
+      } else openAIOnly.push(`input[${index}].content[${partIndex}] (type "${known.type}"${known.type === 'input_image' ? ' by file_id' : ''})`);
     });
     if (role === 'user') messages.push({ role, content: parts.length === 1 && parts[0].type === 'text' ? (parts[0] as { text: string }).text : parts });
     else messages.push({ role, content: parts.map((part) => (part.type === 'text' ? (part as { text: string }).text : '')).join('') });

@@ -8,7 +8,12 @@ const refusal = z.looseObject({ type: z.literal('refusal'), refusal: z.string() 
 const inputImage = z.looseObject({ type: z.literal('input_image'), image_url: z.string().nullish(), file_id: z.string().nullish(), detail: z.string().optional() });
 const inputFile = z.looseObject({ type: z.literal('input_file') });
 
-export const contentPartSchema = z.discriminatedUnion('type', [inputText, outputText, refusal, inputImage, inputFile]);
+const knownPartTypes = new Set(['input_text', 'output_text', 'refusal', 'input_image', 'input_file']);
+
+/** A part of another type (input_audio, …): OpenAI may serve it natively; the translation refuses it by name. */
+const otherPart = z.looseObject({ type: z.string().refine((type) => !knownPartTypes.has(type)) });
+
+export const contentPartSchema = z.union([z.discriminatedUnion('type', [inputText, outputText, refusal, inputImage, inputFile]), otherPart]);
 
 /** An input message (EasyInputMessage, or a Message item with its optional id and status). */
 const messageItem = z.looseObject({
