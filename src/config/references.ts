@@ -37,6 +37,9 @@ export function referenceProblems(config: RawConfig): ReferenceProblem[] {
     if (provider.type === 'openai-compatible' && !provider.base_url) {
       problems.push({ path: ['providers', index, 'base_url'], message: 'an openai-compatible provider needs base_url' });
     }
+    if (provider.responses_api !== undefined && provider.type !== 'openai' && provider.type !== 'openai-compatible') {
+      problems.push({ path: ['providers', index, 'responses_api'], message: `a provider of type ${provider.type} has no Responses API of its own; responses_api is for openai and openai-compatible providers` });
+    }
   });
   config.admin_keys.forEach((key, index) => {
     if (key.department && !departments.has(key.department)) {

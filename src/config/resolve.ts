@@ -188,6 +188,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
       apiKey,
       timeoutMs: provider.timeout_ms ?? raw.server.upstream_timeout_ms,
       headers: provider.headers,
+      responsesApi: provider.responses_api ?? (provider.type === 'openai' ? 'native' : 'translated'),
       mock: provider.type === 'mock'
         ? { latencyMs: provider.latency_ms ?? 0, outputTokens: provider.output_tokens ?? 32, tokenDelayMs: provider.token_delay_ms ?? 0 }
         : undefined,

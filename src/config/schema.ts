@@ -120,6 +120,11 @@ export const providerSchema = z.strictObject({
   base_url: z.url().optional(),
   timeout_ms: z.number().int().positive().optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  /**
+   * openai and openai-compatible only: how POST /v1/responses reaches this provider, passed through to its own
+   * /v1/responses (`native`, the default for openai) or translated to chat (`translated`, the default for the others).
+   */
+  responses_api: z.enum(['native', 'translated']).optional(),
   /** Mock only. */
   latency_ms: z.number().int().nonnegative().optional(),
   output_tokens: z.number().int().positive().optional(),

@@ -6,7 +6,7 @@ import type { ResolvedDepartment, ResolvedModel } from '../config/resolve.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import type { KeyRecord } from '../stores/records.js';
 
-export type Route = 'chat' | 'embeddings' | 'messages';
+export type Route = 'chat' | 'embeddings' | 'messages' | 'responses';
 
 export type Outcome =
   | { kind: 'pending' }

@@ -15,16 +15,22 @@ import type { KeyRecord } from '../stores/records.js';
 import type { CallContext, EarlyRefusal, FinishedContext, Route, Stage } from './context.js';
 import type { Metrics } from './metrics.js';
 import { promptBound } from './prompt-bound.js';
-import { pipeStream, type StreamFormat } from './streaming.js';
+import { pipeStream, withWarnings, type StreamFormat } from './streaming.js';
 import { configVersions, type VersionResolver } from './versions.js';
 
-/** How a chat route (OpenAI's or Anthropic's) writes its answer; declared once per route, not per request. */
+/** How a chat route (OpenAI's chat or Responses API, Anthropic's Messages) writes its answer; declared once per route, not per request. */
 export interface ChatEndpoint {
-  readonly route: 'chat' | 'messages';
+  readonly route: 'chat' | 'messages' | 'responses';
   /** The JSON body for the provider's answer. */
-  body(result: ChatResult, context: CallContext): unknown;
+  body(result: ChatResult, context: CallContext, call: Call): unknown;
   /** The SSE format of a streamed answer. */
-  streamFormat(stream: ChatStream, context: CallContext): StreamFormat;
+  streamFormat(stream: ChatStream, context: CallContext, call: Call): StreamFormat;
+  /** Refuse a call this provider cannot serve on this route, before any stage admits it (a 400 naming the field). */
+  check?(call: Call, provider: ProviderAdapter): void;
+  /** Call the provider in the route's own API instead of chat, when it serves it natively; undefined for chat. */
+  native?(call: Call, context: CallContext, signal: AbortSignal): Promise<ChatResult> | undefined;
+  /** The same for a stream. */
+  nativeStream?(call: Call, context: CallContext, signal: AbortSignal): Promise<ChatStream> | undefined;
 }
 
 /** How an embeddings route writes its answer. */
@@ -55,6 +61,8 @@ export interface Call {
   /** The client's W3C trace context headers. */
   traceparent?: string;
   tracestate?: string;
+  /** The request in the client's own API, for an endpoint that passes it to providers that serve that API natively. */
+  ingress?: unknown;
 }
 
 /** A request from a valid key that failed before it was a Call: what is known of it, for its ledger entry. */
@@ -140,27 +148,27 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
       try {
         // Streams are bounded by the provider's idle timeouts, not a total one; only shutdown (or a cancelled client) ends them early.
         const signal = upstreamAbort ? AbortSignal.any([this.shutdown.signal, upstreamAbort.signal]) : this.shutdown.signal;
-        stream = await provider.chatStream({ request: upstream, signal, headers: context.upstreamHeaders });
+        stream = await (endpoint.nativeStream?.(call, context, signal) ?? provider.chatStream({ request: upstream, signal, headers: context.upstreamHeaders }));
       } catch (error) {
         throw await this.fail(context, error);
       }
       reply.hijack();
-      await pipeStream(this, context, reply.raw, stream, endpoint.streamFormat(stream, context), upstreamAbort);
+      await pipeStream(this, context, reply.raw, stream, endpoint.streamFormat(stream, context, call), upstreamAbort);
       return;
     }
     let result: ChatResult;
     try {
       // HTTP providers are bounded by their own timeouts (undici's, set from timeout_ms), which cost nothing per
       // request; the signal only ends calls at shutdown.
-      result = await provider.chat({ request: upstream, signal: this.shutdown.signal, headers: context.upstreamHeaders });
+      result = await (endpoint.native?.(call, context, this.shutdown.signal) ?? provider.chat({ request: upstream, signal: this.shutdown.signal, headers: context.upstreamHeaders }));
     } catch (error) {
       throw await this.fail(context, error);
     }
     context.upstreamModel = result.response.model ?? null;
     context.systemFingerprint = result.response.system_fingerprint ?? null;
     context.finishReasons = result.response.choices.map((choice) => choice.finish_reason ?? 'unknown');
-    if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = result.warnings.join('; ').slice(0, 1000);
-    await this.send(context, reply, endpoint.body(result, context), result.usage);
+    if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = withWarnings(context.responseHeaders['x-covenant-warnings'], result.warnings);
+    await this.send(context, reply, endpoint.body(result, context, call), result.usage);
   }
 
   /**
@@ -262,6 +270,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     const provider = this.services.providers.get(model.provider);
     const department = config.departments.get(key.department);
     if (!provider || !department) throw new CovenantError('internal_error');
+    if (endpoint.route !== 'embeddings') endpoint.check?.(call, provider);
 
     const upstreamRequest = { ...request, model: model.version };
     const chat = route === 'embeddings' ? undefined : (upstreamRequest as ChatRequest);

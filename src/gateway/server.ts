@@ -7,6 +7,7 @@ import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
 import { registerMessagesRoutes } from './routes/messages.js';
 import { registerOpenAIRoutes } from './routes/openai.js';
+import { registerResponsesRoutes } from './routes/responses.js';
 import { anthropicErrorType } from './messages/index.js';
 import { registerSystemRoutes, type HealthProbe } from './routes/system.js';
 
@@ -80,6 +81,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerSystemRoutes(app, options.gateway, options.health);
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
+  registerResponsesRoutes(app, options.gateway);
   app.register(adminPlugin, {
     prefix: '/admin',
     adminKeys: () => options.gateway.config.adminKeys,

@@ -50,6 +50,12 @@ function hasOutput(chunk: ChatChunk): boolean {
   return false;
 }
 
+/** The x-covenant-warnings value: the route's translation warnings (if any) then the provider's, bounded in length. */
+export function withWarnings(translation: string | undefined, provider: readonly string[]): string {
+  const text = provider.join('; ');
+  return (translation ? `${translation}; ${text}` : text).slice(0, 1000);
+}
+
 /**
  * Write a provider's stream to the client (already hijacked from the server) and complete the call once it ends;
  * the pipeline's `run` calls it for streamed chat calls.
@@ -75,7 +81,7 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
     connection: 'keep-alive',
     trailer: 'x-covenant-cost-usd',
   };
-  if (stream.warnings.length > 0) headers['x-covenant-warnings'] = stream.warnings.join('; ').slice(0, 1000);
+  if (stream.warnings.length > 0) headers['x-covenant-warnings'] = withWarnings(context.responseHeaders['x-covenant-warnings'], stream.warnings);
   raw.writeHead(200, headers);
   // Content retention needs the text; otherwise only the hash is kept.
   const keep = context.department.retention.content !== 'none';

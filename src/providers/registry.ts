@@ -4,7 +4,6 @@ import { createAnthropicProvider } from './anthropic/index.js';
 import { createGeminiProvider } from './gemini/index.js';
 import { createMockProvider } from './mock/index.js';
 import { createOpenAIProvider } from './openai/index.js';
-import type { ChatChunk } from '../core/chat-types.js';
 import type { ProviderAdapter, ProviderSettings } from './types.js';
 
 /** Header names whose values are credentials (api-key for Azure-style hosts, custom auth tokens). */
@@ -55,6 +54,8 @@ function withScrubbedErrors(adapter: ProviderAdapter, scrub: (text: string) => s
     throw error;
   };
   const embed = adapter.embed?.bind(adapter);
+  const responses = adapter.responses?.bind(adapter);
+  const responsesStream = adapter.responsesStream?.bind(adapter);
   return {
     name: adapter.name,
     type: adapter.type,
@@ -65,10 +66,18 @@ function withScrubbedErrors(adapter: ProviderAdapter, scrub: (text: string) => s
       return stream;
     },
     embed: embed ? (call) => embed(call).catch(clean) : undefined,
+    responses: responses ? (call) => responses(call).catch(clean) : undefined,
+    responsesStream: responsesStream
+      ? async (call) => {
+        const stream = await responsesStream(call).catch(clean);
+        stream.batches = scrubbedBatches(stream.batches, clean);
+        return stream;
+      }
+      : undefined,
   };
 }
 
-async function* scrubbedBatches(batches: AsyncIterable<ChatChunk[]>, clean: (error: unknown) => never): AsyncGenerator<ChatChunk[]> {
+async function* scrubbedBatches<T>(batches: AsyncIterable<T[]>, clean: (error: unknown) => never): AsyncGenerator<T[]> {
   try {
     yield* batches;
   } catch (error) {

@@ -37,6 +37,25 @@ export interface EmbeddingResult {
   usage: Usage | undefined;
 }
 
+/** OpenAI's Responses API passed through: the Response object as the provider sent it. */
+export interface ResponsesResult {
+  response: Record<string, unknown> & { model?: string };
+  usage: Usage | undefined;
+  warnings: string[];
+}
+
+/** One Responses SSE event as the provider sent it (the whole `event:`/`data:` message); `model` when the event named it. */
+export interface ResponsesEvent {
+  text: string;
+  model: string | undefined;
+}
+
+export interface ResponsesStream {
+  batches: AsyncIterable<ResponsesEvent[]>;
+  usage(): Usage | undefined;
+  warnings: string[];
+}
+
 export interface ProviderAdapter {
   readonly name: string;
   readonly type: ProviderType;
@@ -44,6 +63,9 @@ export interface ProviderAdapter {
   chatStream(call: ProviderCall<ChatRequest>): Promise<ChatStream>;
   /** Absent when the provider has no embeddings API. */
   embed?(call: ProviderCall<EmbeddingRequest>): Promise<EmbeddingResult>;
+  /** OpenAI's own Responses API, for a body in its shape (model already pinned); only OpenAI itself has it. */
+  responses?(call: ProviderCall<Record<string, unknown>>): Promise<ResponsesResult>;
+  responsesStream?(call: ProviderCall<Record<string, unknown>>): Promise<ResponsesStream>;
 }
 
 /** What every adapter gets from the outside: where to send, with which credential, through which HTTP client. */
@@ -55,6 +77,8 @@ export interface ProviderSettings {
   timeoutMs: number;
   /** Extra headers sent upstream (e.g. api-version for Azure-style hosts). */
   headers?: Record<string, string>;
+  /** OpenAI and OpenAI-compatible hosts: whether POST /v1/responses passes through to the host's own /v1/responses. */
+  responsesApi?: 'native' | 'translated';
   /** Mock only: simulated latency and output length. */
   mock?: { latencyMs: number; outputTokens: number; tokenDelayMs: number };
 }

@@ -1,4 +1,4 @@
-// Fake OpenAI upstream (chat completions JSON + SSE, embeddings, models) that keeps OpenAI's bill: for gateway tests and the benchmark.
+// Fake OpenAI upstream (chat completions and responses, JSON + SSE, embeddings, models) that keeps OpenAI's bill: for gateway tests and the benchmark.
 //
 // Deterministic rules (documented here because tests assert them):
 // - Reply text: "You said: <last user message>" repeated until it fills the output; non-ASCII becomes '?'.
@@ -13,6 +13,7 @@
 //   when the 200 headers go out, even if the client disconnects or the stream is cut. Failures are not billed.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createResponsesHandler } from './openai-responses.js';
 import { RequestCost, type DollarsPerMillionTokens } from './price.js';
 import { argumentsFor, countChatPrompt, countText, cutAtStop, embeddingVector, generatePieces, lastUserText, splitPieces, type TokenCounting } from './tokens.js';
 
@@ -93,9 +94,15 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       }
       if (request.method === 'POST' && path === '/v1/chat/completions') return chat(response, body as Record<string, unknown>);
       if (request.method === 'POST' && path === '/v1/embeddings') return embeddings(response, body as Record<string, unknown>);
+      if (request.method === 'POST' && path === '/v1/responses') return responses(response, body as Record<string, unknown>);
       sendJson(response, 404, { error: { message: `Invalid URL (${request.method} ${path})`, type: 'invalid_request_error', param: null, code: null } });
     },
   });
+
+  const responses = createResponsesHandler(() => core, {
+    counting, outputTokens: defaultOutput, reasoningTokens: options.reasoningTokens ?? 0,
+    cachedPromptTokens: options.cachedPromptTokens ?? 0, modelVersions: options.modelVersions,
+  }, sendJson);
 
   function modelNotFound(model: string) {
     return { error: { message: `The model \`${model}\` does not exist or you do not have access to it.`, type: 'invalid_request_error', param: null, code: 'model_not_found' } };

@@ -43,7 +43,7 @@ export function recordRefusals(gateway: Gateway, route: Route) {
     if (!key) throw error;
     throw await gateway.refuse({
       route, key, body: request.body, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'),
-      tagsHeader: header(request, tagsHeader), tagsMetadata: route === 'chat' ? metadataOf(request.body) : undefined,
+      tagsHeader: header(request, tagsHeader), tagsMetadata: route === 'chat' || route === 'responses' ? metadataOf(request.body) : undefined,
       ...traceContext(request),
     }, refusal);
   };

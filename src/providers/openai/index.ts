@@ -6,6 +6,7 @@ import { sendUpstream, sendUpstreamJson, translateTransportError } from '../http
 import { readSseBatches, type SseMessage } from '../sse.js';
 import { translateBatches } from '../stream-batches.js';
 import { WireChunk } from '../wire-chunk.js';
+import { createResponsesCalls } from './responses.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 
 const defaultBaseUrl = 'https://api.openai.com/v1';
@@ -21,6 +22,10 @@ export function createOpenAIProvider(settings: ProviderSettings): ProviderAdapte
   return {
     name: settings.name,
     type: settings.type,
+    // OpenAI serves /v1/responses; a compatible host does when its config says so (else it is translated to chat).
+    ...((settings.responsesApi ?? (settings.type === 'openai' ? 'native' : 'translated')) === 'native'
+      ? createResponsesCalls(settings.name, settings.timeoutMs, send)
+      : {}),
 
     async chat({ request, signal, headers: extra }: ProviderCall<ChatRequest>) {
       const body = { ...request, stream: false };
