@@ -166,7 +166,8 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     }
     context.upstreamModel = result.response.model ?? null;
     context.systemFingerprint = result.response.system_fingerprint ?? null;
-    context.finishReasons = result.response.choices.map((choice) => choice.finish_reason ?? 'unknown');
+    // A native answer in another API (a Response object) has no choices.
+    context.finishReasons = result.response.choices?.map((choice) => choice.finish_reason ?? 'unknown') ?? [];
     if (result.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = withWarnings(context.responseHeaders['x-covenant-warnings'], result.warnings);
     await this.send(context, reply, endpoint.body(result, context, call), result.usage);
   }

@@ -43,6 +43,8 @@ export function openAIStreamFormat(clientRequest: ChatRequest): StreamFormat {
 
 /** Whether a chunk carries output (text, a refusal or a tool call), as opposed to a role, a finish reason or usage. */
 function hasOutput(chunk: ChatChunk): boolean {
+  // A native event of another API (a Responses API event) stands where a chunk would: its deltas are its output.
+  if (chunk.choices === undefined) return typeof (chunk as { delta?: unknown }).delta === 'string';
   for (const choice of chunk.choices) {
     const delta = choice.delta;
     if (delta && (delta.content || delta.refusal || (delta.tool_calls && delta.tool_calls.length > 0))) return true;
