@@ -10,11 +10,17 @@ export const covenantEnvironment = {
 };
 
 /**
- * @param {{upstreamUrl: string, storePath: string, budgets?: boolean}} options
+ * @param {{upstreamUrl: string, storePath: string, budgets?: boolean, guards?: boolean}} options
  *   budgets: budgets at three levels (org, department, key), far above what a run can spend, so none refuses
  *   and the numbers show what enforcement costs (the budgets target).
+ *   guards: every runaway guard on too (rate limits on the department and the key, caps on one request, an agent
+ *   policy), all far above what a run does, for the guards target (within 10% of budgets only).
  */
-export function covenantConfig({ upstreamUrl, storePath, budgets = false }) {
+export function covenantConfig({ upstreamUrl, storePath, budgets = false, guards = false }) {
+  const departmentGuards = guards
+    ? '\n      rate_limit: { rpm: 100000000, tpm: 100000000000, concurrent: 10000 }\n      limits: { max_prompt_tokens: 100000, max_request_usd: 100 }\n      agent: { max_steps: 1000000000, max_session_usd: 1000000, max_duration: 1000d }'
+    : '';
+  const keyGuards = guards ? '\n          rate_limit: { rpm: 100000000, concurrent: 10000 }' : '';
   const orgBudgets = budgets ? '\n  budgets: [ { usd: 1000000, period: month } ]' : '';
   const departmentBudgets = budgets ? '\n      budgets: [ { usd: 100000, period: day }, { tokens: 100000000000, period: month } ]' : '';
   const keyBudgets = budgets ? '\n          budgets: [ { usd: 10000, period: day } ]' : '';
@@ -31,10 +37,10 @@ models:
 org:
   name: bench${orgBudgets}
   departments:
-    - name: load${departmentBudgets}
+    - name: load${departmentBudgets}${departmentGuards}
       keys:
         - name: load-key
           key_env: BENCH_KEY
-          models: [fast]${keyBudgets}
+          models: [fast]${keyBudgets}${keyGuards}
 `;
 }

@@ -10,10 +10,12 @@
 // - by default, plain Covenant against Covenant with budgets at three levels (the budgets target: within 10%);
 // - with --baseline DIR, the build in DIR (another checkout, after `npm run build` there) against this one, both with
 //   the same config (--budgets for budgets on both): before and after a change to the request path.
+// - with --guards, Covenant with budgets against Covenant with budgets and every runaway guard (the guards target:
+//   within 10%).
 // --stream sends streaming requests instead of JSON ones.
 //
 // `npm run bench:paired` (= `npm run build && node bench/paired.mjs [--launches N] [--rounds N] [--requests N]
-// [--connections N] [--baseline DIR] [--budgets] [--stream] [--pin] [--profile DIR]`). Prints each launch's CPU per
+// [--connections N] [--baseline DIR] [--budgets] [--guards] [--stream] [--pin] [--profile DIR]`). Prints each launch's CPU per
 // request and throughput for both sides and their ratios, then the geometric means over the launches. A first/second
 // CPU ratio of 0.90 or more means the second side costs at most 10% more CPU per request, and so at most 10% of the
 // throughput when the gateway is CPU-bound, as it is at 16 connections. With --profile DIR (one launch), it also lists
@@ -30,7 +32,7 @@ import { cpuSeconds, installCleanup, mainThreadSeconds, startServer, stopProcess
 import { profileDifference } from './profile-summary.mjs';
 import { requestBody } from './scenarios.mjs';
 
-const usage = 'usage: node bench/paired.mjs [--launches N] [--rounds N] [--requests N] [--connections N] [--baseline DIR] [--budgets] [--stream] [--pin] [--profile DIR]';
+const usage = 'usage: node bench/paired.mjs [--launches N] [--rounds N] [--requests N] [--connections N] [--baseline DIR] [--budgets] [--guards] [--stream] [--pin] [--profile DIR]';
 let values;
 try {
   ({ values } = parseArgs({
@@ -41,6 +43,7 @@ try {
       connections: { type: 'string', default: '16' },
       baseline: { type: 'string' },
       budgets: { type: 'boolean', default: false },
+      guards: { type: 'boolean', default: false },
       stream: { type: 'boolean', default: false },
       profile: { type: 'string' },
       pin: { type: 'boolean', default: false },
@@ -72,7 +75,9 @@ if (baseline && !existsSync(path.join(baseline, 'dist', 'gateway', 'app.js'))) {
 /** The two sides: a name, the checkout whose bin/covenant runs, and the config options. */
 const sideSpecs = baseline
   ? [{ name: 'baseline', root: baseline, config: { budgets: values.budgets } }, { name: 'current', root, config: { budgets: values.budgets } }]
-  : [{ name: 'plain', root, config: {} }, { name: 'budgets', root, config: { budgets: true } }];
+  : values.guards
+    ? [{ name: 'budgets', root, config: { budgets: true } }, { name: 'guards', root, config: { budgets: true, guards: true } }]
+    : [{ name: 'plain', root, config: {} }, { name: 'budgets', root, config: { budgets: true } }];
 const [first, second] = sideSpecs.map((spec) => spec.name);
 
 installCleanup();
@@ -197,7 +202,8 @@ try {
   process.stdout.write(`throughput:                    ${rateRatio.toFixed(3)}\n`);
   if (!baseline) {
     for (const [label, ratio] of [['main-thread CPU per request', cpuRatio], ['whole-process CPU per request', processRatio], ['throughput', rateRatio]]) {
-      process.stdout.write(`${ratio >= 0.9 ? 'PASS' : 'MISS'}  budgets at 3 levels within 10% of plain Covenant (paired, ${label})\n`);
+      const target = values.guards ? 'every runaway guard within 10% of budgets only' : 'budgets at 3 levels within 10% of plain Covenant';
+      process.stdout.write(`${ratio >= 0.9 ? 'PASS' : 'MISS'}  ${target} (paired, ${label})\n`);
     }
   }
 } finally {

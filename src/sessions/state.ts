@@ -24,8 +24,12 @@ export interface SessionState {
   lastAt: number;
   steps: number;
   spentMicros: number;
-  /** Worst-case reservations of steps still running, by request id; a crashed step's stays until the state expires. */
-  reservations: Record<string, number>;
+  /**
+   * Worst-case reservations of steps still running, as [request id, micro-dollars] pairs; a crashed step's stays until
+   * the state expires. Pairs, not an object keyed by id: copying a small array is cheap, while objects with ever-new
+   * keys fall back to slow dictionary copies on every step.
+   */
+  reservations: [string, number][];
   /** Hash of a request body → when it was sent, within the identical-request window. */
   bodies: Record<string, number[]>;
   /** Tool signature (name and arguments) → the tool call ids seen with it, so a resent conversation counts each call once. */
@@ -80,7 +84,7 @@ export function stateTtl(policy: AgentPolicy): number {
 }
 
 function newState(now: number): SessionState {
-  return { startedAt: now, lastAt: now, steps: 0, spentMicros: 0, reservations: {}, bodies: {}, toolCalls: {}, suspended: null };
+  return { startedAt: now, lastAt: now, steps: 0, spentMicros: 0, reservations: [], bodies: {}, toolCalls: {}, suspended: null };
 }
 
 function trip(policy: AgentPolicyName, count: number, limit: number, message: string, at: number): Trip {
@@ -93,7 +97,7 @@ function seconds(milliseconds: number): string {
 
 function reservedMicros(state: SessionState): number {
   let total = 0;
-  for (const amount of Object.values(state.reservations)) total += amount;
+  for (const reservation of state.reservations) total += reservation[1];
   return total;
 }
 
@@ -182,9 +186,11 @@ export function decideStep(state: SessionState | undefined, policy: AgentPolicy,
     maxTokens = decision.maxTokens;
     reserve = decision.amounts[0]?.amount ?? 0;
   }
+  // Every field written out: a spread that then overrides fields makes V8 build the object the slow way, on every step.
   const next: SessionState = {
-    ...current, lastAt: now, steps, bodies, toolCalls,
-    reservations: reserve > 0 ? { ...current.reservations, [input.requestId]: reserve } : current.reservations,
+    startedAt: current.startedAt, lastAt: now, steps, spentMicros: current.spentMicros,
+    reservations: reserve > 0 ? [...current.reservations, [input.requestId, reserve]] : current.reservations,
+    bodies, toolCalls, suspended: current.suspended,
   };
   return { state: next, ttlMs, result: { kind: 'admitted', maxTokens, reservedMicros: reserve } };
 }
@@ -194,10 +200,16 @@ export function decideStep(state: SessionState | undefined, policy: AgentPolicy,
  * `release` drops it (nothing was billed). A state that is gone (expired, or reset by a resume) is left alone.
  */
 export function settleStep(state: SessionState | undefined, requestId: string, ttlMs: number, outcome: { release: true } | { actualMicros?: number }): StateChange<void> {
-  if (!state || state.reservations[requestId] === undefined) return { state: null, ttlMs, result: undefined };
-  const { [requestId]: held, ...reservations } = state.reservations;
+  const index = state ? state.reservations.findIndex((reservation) => reservation[0] === requestId) : -1;
+  if (!state || index < 0) return { state: null, ttlMs, result: undefined };
+  const held = state.reservations[index]![1];
+  const reservations = state.reservations.slice(0, index).concat(state.reservations.slice(index + 1));
   const charged = 'release' in outcome ? 0 : (outcome.actualMicros ?? held);
-  return { state: { ...state, reservations, spentMicros: state.spentMicros + charged }, ttlMs, result: undefined };
+  const next: SessionState = {
+    startedAt: state.startedAt, lastAt: state.lastAt, steps: state.steps, spentMicros: state.spentMicros + charged,
+    reservations, bodies: state.bodies, toolCalls: state.toolCalls, suspended: state.suspended,
+  };
+  return { state: next, ttlMs, result: undefined };
 }
 
 /** The state of a session suspended by a record found in the durable store (its hot state had expired). */
