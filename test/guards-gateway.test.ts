@@ -264,7 +264,7 @@ describe('client aborts', () => {
         - { name: bot-a, key_env: KEY_A }`;
 
   it('cancel: stops the upstream when the client leaves and settles the stream at its reserved worst case', async () => {
-    upstream = await startFakeOpenAI({ prices: { [version]: price }, outputTokens: 200, behaviour: { tokenDelayMs: 20 } });
+    upstream = await startFakeOpenAI({ prices: { [version]: price }, outputTokens: 1000, behaviour: { tokenDelayMs: 20 } });
     gateway = await startTestGateway(config(upstream.url, { top: 'streams: { on_client_abort: cancel }', department: '      budgets: [ { usd: 5, period: day } ]', keys }), environment);
     const response = await stream('sk-a');
     const reader = response.body!.getReader();
@@ -274,8 +274,8 @@ describe('client aborts', () => {
     expect(entry.decision).toMatchObject({ outcome: 'allowed', client_abort: 'cancel', settled: 'worst_case' });
     expect(entry.usage_estimated).toBe(true);
     expect(entry.error).toBeNull();
-    // The whole stream would take 200 x 20 ms: it was stopped long before.
-    expect(entry.latency_ms).toBeLessThan(2000);
+    // The whole stream would take 1000 x 20 ms: it was stopped long before (the bound leaves room for a busy machine).
+    expect(entry.latency_ms).toBeLessThan(10_000);
     const spend = await departmentSpend();
     expect(spend.reserved_micros).toBe(0);
     expect(spend.spent_micros).toBe(entry.cost_usd_micros);

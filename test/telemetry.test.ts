@@ -253,9 +253,9 @@ describe('a slow or absent collector', () => {
     upstream.setBehaviour({ latencyMs: 50 });
     const answers = [];
     for (let index = 0; index < 5; index++) answers.push(await ask(gateway.url));
+    // A refused connection fails at once, so time says nothing here (the hung collector below checks waiting): the
+    // answers are the same, and every span is counted as dropped.
     expect(answers.every((answer) => answer.status === 200 && answer.text === answers[0]!.text)).toBe(true);
-    // The fake's own wait plus the gateway's work; a request that waited on the collector would take seconds.
-    for (const answer of answers) expect(answer.elapsed).toBeLessThan(50 + 400);
     const deadline = Date.now() + 5000;
     let metrics = '';
     while (Date.now() < deadline && !/covenant_telemetry_spans_dropped_total\{reason="export_failed"\} [1-9]/.test(metrics)) {
@@ -275,8 +275,8 @@ describe('a slow or absent collector', () => {
     for (let index = 0; index < 8; index++) answers.push(await ask(gateway.url));
     for (const answer of answers) {
       expect(answer.status).toBe(200);
-      // A request that waited on the hung export would take its whole timeout (a minute).
-      expect(answer.elapsed).toBeLessThan(50 + 1000);
+      // A request that waited on the hung export would take its whole timeout (a minute); a busy machine takes seconds.
+      expect(answer.elapsed).toBeLessThan(10_000);
     }
     // One batch (at most two spans) hangs in export and two wait in the queue: at least four of eight were dropped.
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
