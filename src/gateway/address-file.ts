@@ -1,6 +1,7 @@
 // The URL a running gateway records beside its embedded store, so CLI commands find it without --url.
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { processAlive } from '../stores/sqlite/owner-lock.js';
 
 interface AddressRecord {
   url: string;
@@ -11,15 +12,6 @@ interface AddressRecord {
 
 export function addressFilePath(storePath: string): string {
   return join(dirname(storePath), 'gateway.json');
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function read(path: string): AddressRecord | undefined {
@@ -54,6 +46,6 @@ export function recordAddress(storePath: string, url: string): () => void {
 /** The URL recorded for `storePath` by a gateway that is still running; undefined when none is (or it died). */
 export function recordedAddress(storePath: string): string | undefined {
   const record = read(addressFilePath(storePath));
-  if (!record || record.store !== resolve(storePath) || !alive(record.pid)) return undefined;
+  if (!record || record.store !== resolve(storePath) || !processAlive(record.pid)) return undefined;
   return record.url;
 }

@@ -7,7 +7,8 @@ export interface OwnerLock {
   release(): void;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this id is running (EPERM: it is, under another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -40,7 +41,7 @@ export function takeOwnerLock(databasePath: string): OwnerLock {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
         throw new Error(`another covenant process (pid ${owner}) is serving ${databasePath}; one process per embedded database (use store: postgres:// and cache: redis:// for replicas)`);
       }
       // Stale: its process is gone (crash or kill -9).
