@@ -10,7 +10,7 @@ export const minimumThinkingBudget = 1024;
 /**
  * Thinking tokens per effort: the table Google's own OpenAI compatibility layer uses for reasoning_effort
  * (https://ai.google.dev/gemini-api/docs/openai#thinking: low 1,024, medium 8,192, high 24,576); minimal, which
- * Chat Completions offers below low, takes the smallest budget either provider accepts.
+ * Chat Completions offers below low, takes the smallest budget Anthropic accepts, the same as low.
  */
 export const thinkingBudgetByEffort: Readonly<Record<string, number>> = Object.freeze({
   minimal: minimumThinkingBudget,
