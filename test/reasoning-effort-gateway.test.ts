@@ -87,6 +87,7 @@ describe.each(['claude', 'gemini'])('reasoning_effort to "%s"', (alias) => {
   it.each([false, true])('responses (stream: %s): reasoning.effort goes upstream as thinking, left out of output_text, counted in usage', async (streamed) => {
     const request = { model: alias, input: 'Why is the sky blue', reasoning: { effort: 'medium' as const }, max_output_tokens: 9000 };
     let response: OpenAI.Responses.Response;
+    let outputText: string;
     if (streamed) {
       const stream = await openai.responses.create({ ...request, stream: true });
       let text = '';
@@ -95,14 +96,16 @@ describe.each(['claude', 'gemini'])('reasoning_effort to "%s"', (alias) => {
         if (event.type === 'response.output_text.delta') text += event.delta;
         if (event.type === 'response.completed') completed = event.response;
       }
-      expect(text).not.toMatch(thoughtWord);
       response = completed!;
+      // The events' text deltas are the answer (the SDK adds output_text to non-streamed responses only).
+      outputText = text;
     } else {
       response = await openai.responses.create(request);
+      outputText = response.output_text;
     }
     expect(lastThinking(alias)).toEqual(expectedThinking(alias, 8192));
-    expect(response.output_text).toContain('sky');
-    expect(response.output_text).not.toMatch(thoughtWord);
+    expect(outputText).toContain('sky');
+    expect(outputText).not.toMatch(thoughtWord);
     expect(response.usage?.output_tokens_details.reasoning_tokens).toBe(8192);
     expect(response.usage!.output_tokens).toBeGreaterThan(8192);
   });
@@ -123,6 +126,8 @@ describe('reasoning_effort within a budget', () => {
   it('never lets Anthropic and Gemini bill more than the budget, thinking included, and meters exactly what they billed', async () => {
     const anthropicBefore = anthropicUpstream.bill.costMicros;
     const geminiBefore = geminiUpstream.bill.costMicros;
+    const anthropicRequestsBefore = anthropicUpstream.requests.length;
+    const geminiRequestsBefore = geminiUpstream.requests.length;
     const outcomes = await Promise.all(Array.from({ length: 24 }, async (_, index) => {
       const model = index % 2 === 0 ? 'claude' : 'gemini';
       const stream = index % 4 >= 2;
@@ -139,6 +144,12 @@ describe('reasoning_effort within a budget', () => {
     const billed = anthropicUpstream.bill.costMicros - anthropicBefore + geminiUpstream.bill.costMicros - geminiBefore;
     expect(billed).toBeGreaterThan(0);
     expect(billed).toBeLessThanOrEqual(budgetMicros);
+    // The answers served thought at length: the thinking was asked of both providers and billed within the budget.
+    const thinkingAsked = [
+      ...anthropicUpstream.requests.slice(anthropicRequestsBefore).map((request) => (request.body as { thinking?: { budget_tokens: number } }).thinking?.budget_tokens ?? 0),
+      ...geminiUpstream.requests.slice(geminiRequestsBefore).map((request) => (request.body as { generationConfig?: { thinkingConfig?: { thinkingBudget: number } } }).generationConfig?.thinkingConfig?.thinkingBudget ?? 0),
+    ];
+    expect(thinkingAsked.filter((budget) => budget > 8192).length).toBeGreaterThan(0);
     const statuses = outcomes.map((outcome) => outcome.status);
     expect(statuses.every((status) => status === 200 || status === 402)).toBe(true);
     expect(statuses.filter((status) => status === 200).length).toBeGreaterThan(0);
