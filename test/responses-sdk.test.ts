@@ -254,8 +254,9 @@ org: { name: acme, departments: [] }
     const warnings = response.headers.get('x-covenant-warnings') ?? '';
     expect(warnings).toContain('truncation');
     expect(warnings).toContain('reasoning.summary');
-    // Anthropic's adapter has no reasoning_effort: its own warning is added to the translation's.
-    expect(warnings).toContain('reasoning_effort');
+    // reasoning.effort is not dropped: it reaches Anthropic as extended thinking.
+    expect(warnings).not.toContain('reasoning_effort');
+    expect((anthropicUpstream.requests.at(-1)!.body as { thinking?: unknown }).thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
   });
 
   it.each([

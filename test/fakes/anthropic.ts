@@ -11,6 +11,12 @@
 //   fakeWords(`${name} ${JSON.stringify(input)}`).
 // - The reply stops at the first stop_sequence found (stop_reason stop_sequence), else at max_tokens words
 //   (stop_reason max_tokens), else end_turn / tool_use.
+// - Extended thinking (thinking: {type: "enabled", budget_tokens}): the reply starts with a thinking block that uses
+//   the whole budget (the worst case), words "step1 step2 …", with a signature; the thinking counts within
+//   max_tokens, is billed as output and reported as usage.output_tokens_details.thinking_tokens (streamed: on the
+//   final message_delta, as thinking_delta events of up to 64 words and one signature_delta). Requests Anthropic
+//   refuses with thinking get its 400: budget_tokens below 1024 or not below max_tokens, temperature other than 1,
+//   top_k, top_p below 0.95, tool_choice forcing a tool, a last assistant turn with tool_use not led by thinking.
 // - The bill counts what the provider produced: a JSON reply in full, a stream up to where it was cut or abandoned;
 //   each request's exact cost (test/fakes/price.ts) is rounded up to the micro-dollar.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -163,6 +169,8 @@ export function fakeInputTokens(body: Json): number {
 
 export interface FakeReply {
   content: Block[];
+  /** Thinking tokens (words of the thinking block), a part of outputTokens. */
+  thinkingTokens: number;
   stopReason: 'end_turn' | 'max_tokens' | 'stop_sequence' | 'tool_use';
   stopSequence: string | null;
   outputTokens: number;
@@ -174,23 +182,39 @@ function textOf(content: unknown): string {
   return (content as Block[]).map((block) => (block.type === 'text' ? String(block.text) : '')).filter(Boolean).join(' ');
 }
 
+/** The thinking block of a request with extended thinking on: the whole budget, "step1 step2 …". */
+export function fakeThinking(body: Json): Block | undefined {
+  const thinking = body.thinking as Json | undefined;
+  if (thinking?.type !== 'enabled') return undefined;
+  const words = Array.from({ length: Number(thinking.budget_tokens) }, (_, index) => `step${index + 1}`);
+  return { type: 'thinking', thinking: words.join(' '), signature: `fake-signature-${words.length}` };
+}
+
 /** The reply a request gets, by the documented rule. */
 export function fakeReply(body: Json): FakeReply {
+  const thinking = fakeThinking(body);
+  const thinkingTokens = thinking ? fakeWords(String(thinking.thinking)) : 0;
+  const reply = fakeAnswer(body, Number(body.max_tokens) - thinkingTokens);
+  if (!thinking) return reply;
+  return { ...reply, content: [thinking, ...reply.content], thinkingTokens, outputTokens: reply.outputTokens + thinkingTokens };
+}
+
+/** The visible part of the reply, within `maxTokens` words. */
+function fakeAnswer(body: Json, maxTokens: number): FakeReply {
   const messages = (body.messages as Json[]) ?? [];
   const last = messages[messages.length - 1] ?? { content: '' };
   const blocks = Array.isArray(last.content) ? (last.content as Block[]) : [];
   const results = blocks.filter((block) => block.type === 'tool_result');
   const prompt = textOf(last.content);
-  const maxTokens = Number(body.max_tokens);
 
   if (results.length === 0) {
     const tool = chooseTool(body, prompt);
     if (tool) {
       const input = fillInput(tool.input_schema as Json | undefined, prompt);
       const tokens = fakeWords(`${String(tool.name)} ${JSON.stringify(input)}`);
-      if (tokens > maxTokens) return { content: [], stopReason: 'max_tokens', stopSequence: null, outputTokens: maxTokens };
+      if (tokens > maxTokens) return { content: [], stopReason: 'max_tokens', stopSequence: null, thinkingTokens: 0, outputTokens: maxTokens };
       const id = `toolu_fake${String(messages.length).padStart(4, '0')}`;
-      return { content: [{ type: 'tool_use', id, name: String(tool.name), input }], stopReason: 'tool_use', stopSequence: null, outputTokens: tokens };
+      return { content: [{ type: 'tool_use', id, name: String(tool.name), input }], stopReason: 'tool_use', stopSequence: null, thinkingTokens: 0, outputTokens: tokens };
     }
   }
   let text = results.length > 0
@@ -210,7 +234,7 @@ export function fakeReply(body: Json): FakeReply {
     stopReason = 'max_tokens';
     stopSequence = null;
   }
-  return { content: [{ type: 'text', text }], stopReason, stopSequence, outputTokens: fakeWords(text) };
+  return { content: [{ type: 'text', text }], stopReason, stopSequence, thinkingTokens: 0, outputTokens: fakeWords(text) };
 }
 
 function chooseTool(body: Json, prompt: string): Json | undefined {
@@ -259,7 +283,33 @@ function validate(body: unknown): string | undefined {
     if (message.role !== 'user' && message.role !== 'assistant') return `messages.${index}.role: Input should be 'user' or 'assistant'`;
     if (typeof message.content !== 'string' && !Array.isArray(message.content)) return `messages.${index}.content: Field required`;
   }
+  return request.thinking === undefined ? undefined : validateThinking(request);
+}
+
+/** Anthropic's refusals of extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking). */
+function validateThinking(request: Json): string | undefined {
+  const thinking = request.thinking as Json;
+  if (thinking.type !== 'enabled') return undefined;
+  const budget = thinking.budget_tokens;
+  if (!Number.isInteger(budget) || (budget as number) < 1024) return 'thinking.enabled.budget_tokens: Input should be greater than or equal to 1024';
+  if ((budget as number) >= (request.max_tokens as number)) return '`max_tokens` must be greater than `thinking.budget_tokens`.';
+  if (request.temperature !== undefined && request.temperature !== 1) return '`temperature` may only be set to 1 when thinking is enabled.';
+  if (request.top_k !== undefined) return '`top_k` must be unset when thinking is enabled.';
+  if (request.top_p !== undefined && (request.top_p as number) < 0.95) return '`top_p` must be greater than or equal to 0.95 or unset when thinking is enabled.';
+  const choice = (request.tool_choice as Json | undefined)?.type;
+  if (choice === 'any' || choice === 'tool') return 'Thinking may not be enabled when tool_choice forces tool use.';
+  const messages = request.messages as Json[];
+  const assistant = [...messages].reverse().find((message) => message.role === 'assistant');
+  const content = Array.isArray(assistant?.content) ? (assistant.content as Block[]) : [];
+  if (content.some((block) => block.type === 'tool_use') && content[0]?.type !== 'thinking' && content[0]?.type !== 'redacted_thinking') {
+    return `messages.${messages.indexOf(assistant!)}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${content[0]?.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block.`;
+  }
   return undefined;
+}
+
+/** The output counts of a reply's usage: thinking tokens broken out only when there was thinking. */
+function outputUsage(reply: FakeReply): Json {
+  return { output_tokens: reply.outputTokens, ...(reply.thinkingTokens > 0 ? { output_tokens_details: { thinking_tokens: reply.thinkingTokens } } : {}) };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -325,7 +375,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       charge.addOutput(reply.outputTokens);
       response.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_fake' });
       response.end(JSON.stringify({ id, type: 'message', role: 'assistant', model, content: reply.content,
-        stop_reason: reply.stopReason, stop_sequence: reply.stopSequence, usage: { ...usage, output_tokens: reply.outputTokens } }));
+        stop_reason: reply.stopReason, stop_sequence: reply.stopSequence, usage: { ...usage, ...outputUsage(reply) } }));
       return;
     }
     await writeStream(response, id, model, reply, usage, charge);
@@ -347,6 +397,15 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
           events.push({ event: 'content_block_delta', output: 1,
             data: { type: 'content_block_delta', index, delta: { type: 'text_delta', text: position === 0 ? word : ` ${word}` } } });
         });
+      } else if (block.type === 'thinking') {
+        events.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { type: 'thinking', thinking: '', signature: '' } } });
+        const words = String(block.thinking).split(' ');
+        for (let start = 0; start < words.length; start += 64) {
+          const piece = words.slice(start, start + 64);
+          events.push({ event: 'content_block_delta', output: piece.length,
+            data: { type: 'content_block_delta', index, delta: { type: 'thinking_delta', thinking: `${start === 0 ? '' : ' '}${piece.join(' ')}` } } });
+        }
+        events.push({ event: 'content_block_delta', data: { type: 'content_block_delta', index, delta: { type: 'signature_delta', signature: block.signature } } });
       } else {
         events.push({ event: 'content_block_start', data: { type: 'content_block_start', index, content_block: { ...block, input: {} } } });
         const json = JSON.stringify(block.input);
@@ -358,7 +417,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
       events.push({ event: 'content_block_stop', data: { type: 'content_block_stop', index } });
     });
     events.push({ event: 'message_delta', data: { type: 'message_delta', delta: { stop_reason: reply.stopReason, stop_sequence: reply.stopSequence },
-      usage: { output_tokens: reply.outputTokens } } });
+      usage: outputUsage(reply) } });
     events.push({ event: 'message_stop', data: { type: 'message_stop' } });
 
     let written = 0;
@@ -374,7 +433,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
         return;
       }
       response.write(`event: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`);
-      // Text is billed word by word; whatever else the reply cost (tool input) is billed with message_delta.
+      // Text and thinking are billed as they go out; whatever else the reply cost (tool input) is billed with message_delta.
       const output = event.event === 'message_delta' ? reply.outputTokens - written : event.output ?? 0;
       if (output > 0) { charge.addOutput(output); written += output; }
       if (options.tokenDelayMs) await sleep(options.tokenDelayMs);

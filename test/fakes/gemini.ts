@@ -10,6 +10,8 @@
 //   AUTO/absent and the last turn holds a functionResponse (then text). Arguments as in tokens.ts argumentsFor().
 // - responseMimeType application/json: {"reply": <text>}, or built from responseSchema.
 // - thoughtsTokens (option) are reported as thoughtsTokenCount, billed as output, and count within maxOutputTokens.
+// - generationConfig.thinkingConfig.thinkingBudget (an integer from 0 to 24576, else 400, as Gemini 2.5 Flash) replaces
+//   the option: the fake thinks the whole budget (the worst case), capped at maxOutputTokens, thoughts not shown.
 // - Bill: in full once generation starts (the 200 goes out), as the OpenAI fake does.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson, startServer, type FakeBehaviour, type FakeBill, type FakePrice, type RecordedRequest } from './openai.js';
@@ -63,7 +65,7 @@ interface GenerateBody {
   systemInstruction?: Content;
   tools?: { functionDeclarations?: Declaration[] }[];
   toolConfig?: { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } };
-  generationConfig?: { stopSequences?: string[]; responseMimeType?: string; responseSchema?: Record<string, unknown>; candidateCount?: number; maxOutputTokens?: number };
+  generationConfig?: { stopSequences?: string[]; responseMimeType?: string; responseSchema?: Record<string, unknown>; candidateCount?: number; maxOutputTokens?: number; thinkingConfig?: { thinkingBudget?: unknown } };
   [key: string]: unknown;
 }
 interface Planned { index: number; pieces: string[]; call?: { name: string; args: Record<string, unknown> }; finishReason: 'STOP' | 'MAX_TOKENS' }
@@ -135,7 +137,19 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
       if (declaration.parameters) checkSchema(declaration.parameters, `tools[${toolIndex}].function_declarations[${index}].parameters`);
     }));
     if (body.generationConfig?.responseSchema) checkSchema(body.generationConfig.responseSchema, 'generation_config.response_schema');
+    const budget = body.generationConfig?.thinkingConfig?.thinkingBudget;
+    if (budget !== undefined && (!Number.isInteger(budget) || (budget as number) < 0 || (budget as number) > 24576)) {
+      throw new GeminiRequestError(400, 'The thinking budget is invalid. This model only supports thinking budgets in the range [0, 24576].');
+    }
     return body;
+  }
+
+  /** Thought tokens of a request: the whole thinking budget when one is given, within maxOutputTokens; else the option. */
+  function thoughtsFor(body: GenerateBody): number {
+    const config = body.generationConfig ?? {};
+    const budget = config.thinkingConfig?.thinkingBudget;
+    if (typeof budget !== 'number') return options.thoughtsTokens ?? 0;
+    return typeof config.maxOutputTokens === 'number' ? Math.min(budget, config.maxOutputTokens) : budget;
   }
 
   function countPrompt(body: GenerateBody): number {
@@ -161,7 +175,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     const lastUser = [...contents].reverse().find((content) => content.role !== 'model' && (content.parts ?? []).some((part) => typeof part.text === 'string'));
     const source = (lastUser?.parts ?? []).map((part) => part.text ?? '').join('');
     const limit = typeof config.maxOutputTokens === 'number' ? config.maxOutputTokens : Number.POSITIVE_INFINITY;
-    const room = Math.max(0, limit - Math.min(options.thoughtsTokens ?? 0, limit));
+    const room = Math.max(0, limit - Math.min(thoughtsFor(body), limit));
     const declarations = (body.tools ?? []).flatMap((tool) => tool.functionDeclarations ?? []);
     const calling = body.toolConfig?.functionCallingConfig;
     const lastTurnAnswersCall = (contents[contents.length - 1]?.parts ?? []).some((part) => part.functionResponse);
@@ -196,7 +210,7 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     validate(body);
     const promptTokens = countPrompt(body);
     const candidates = plan(body);
-    const thoughts = options.thoughtsTokens ?? 0;
+    const thoughts = thoughtsFor(body);
     const cached = Math.min(options.cachedTokens ?? 0, promptTokens);
     const candidateTokens = candidates.reduce((sum, candidate) => sum + candidate.pieces.length, 0);
     const usageFor = (outputSoFar: number) => ({

@@ -92,7 +92,9 @@ export function createBudgetStage(guard: BudgetGuard, config: () => ResolvedConf
       });
       context.state.budget = handle;
       if (!isChat) return;
-      // Always send the reserved ceiling upstream, so the provider can never produce more than was reserved.
+      // Always send the reserved ceiling upstream, so the provider can never produce more than was reserved. Reasoning
+      // is produced within it too: Anthropic's extended thinking and Gemini's thoughts count within max_tokens /
+      // maxOutputTokens, and their thinking budgets are kept below it (anthropic/convert-anthropic-thinking.ts, gemini/convert-to-gemini-request.ts).
       if (chat.max_completion_tokens != null) chat.max_completion_tokens = handle.maxTokens;
       else chat.max_tokens = handle.maxTokens;
       context.maxOutputTokens = handle.maxTokens;

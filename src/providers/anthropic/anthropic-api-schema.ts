@@ -49,6 +49,8 @@ export interface AnthropicRequest {
   tools?: AnthropicTool[];
   tool_choice?: AnthropicToolChoice;
   metadata?: { user_id?: string };
+  /** Extended thinking (https://docs.anthropic.com/en/docs/build-with-claude/extended-thinking). */
+  thinking?: { type: 'enabled'; budget_tokens: number };
   stream?: boolean;
 }
 

@@ -1,6 +1,7 @@
 // OpenAI ChatRequest -> Anthropic Messages request: pure, with warnings for settings Anthropic lacks.
 import type { ChatMessage, ChatRequest, ContentPart, ToolDefinition } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
+import { applyAnthropicThinking } from './convert-anthropic-thinking.js';
 import type {
   AnthropicContentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicRequest, AnthropicTextBlock,
   AnthropicTool, AnthropicToolChoice,
@@ -12,7 +13,7 @@ export const defaultMaxTokens = 4096;
 /** OpenAI request fields with no Anthropic equivalent: ignored, with a warning when set. */
 const ignoredFields = [
   'frequency_penalty', 'presence_penalty', 'logit_bias', 'logprobs', 'top_logprobs', 'seed',
-  'modalities', 'audio', 'prediction', 'reasoning_effort', 'store', 'service_tier', 'web_search_options',
+  'modalities', 'audio', 'prediction', 'store', 'service_tier', 'web_search_options',
 ] as const;
 
 export interface ConvertedRequest {
@@ -72,6 +73,7 @@ export function convertToAnthropicRequest(request: ChatRequest, stream: boolean)
   if (request.tools && request.tools.length > 0) body.tools = request.tools.map(convertTool);
   const toolChoice = convertToolChoice(request.tool_choice, request.parallel_tool_calls === false);
   if (toolChoice && body.tools) body.tool_choice = toolChoice;
+  applyAnthropicThinking(request, body, warnings);
   if (stream) body.stream = true;
   for (const field of ignoredFields) {
     // false (logprobs: false, store: false) asks for nothing, so there is nothing to warn about.

@@ -1,6 +1,7 @@
 // OpenAI ChatRequest -> Gemini GenerateContentRequest (https://ai.google.dev/api/generate-content#request-body); pure.
 import type { ChatMessage, ChatRequest, ContentPart, ToolCall } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
+import { thinkingBudgetFor } from '../../core/thinking-budget.js';
 import { convertJsonSchemaToGemini } from './convert-json-schema.js';
 import type { GeminiContent, GeminiFunctionDeclaration, GeminiGenerationConfig, GeminiPart, GeminiRequest } from './gemini-api-schema.js';
 
@@ -14,6 +15,7 @@ export interface GeminiConversion {
 const handledFields = new Set([
   'model', 'messages', 'max_tokens', 'max_completion_tokens', 'stream', 'stream_options', 'tools', 'tool_choice',
   'response_format', 'n', 'stop', 'temperature', 'top_p', 'presence_penalty', 'frequency_penalty', 'seed', 'user',
+  'reasoning_effort',
 ]);
 
 /** Where Google's OpenAI-compatible endpoint keeps a function call's thought signature; we read and write the same place. */
@@ -183,6 +185,8 @@ function mapGenerationConfig(request: ChatRequest, warnings: string[]): GeminiGe
   if (typeof request.presence_penalty === 'number') config.presencePenalty = request.presence_penalty;
   if (typeof request.frequency_penalty === 'number') config.frequencyPenalty = request.frequency_penalty;
   if (typeof request.seed === 'number') config.seed = request.seed;
+  const thinking = mapThinking(request.reasoning_effort, config.maxOutputTokens, warnings);
+  if (thinking) config.thinkingConfig = thinking;
   const format = request.response_format;
   if (format?.type === 'json_object') {
     config.responseMimeType = 'application/json';
@@ -193,4 +197,20 @@ function mapGenerationConfig(request: ChatRequest, warnings: string[]): GeminiGe
     else warnings.push('response_format.json_schema has no properties Gemini can enforce; only JSON output was requested.');
   }
   return config;
+}
+
+/**
+ * reasoning_effort -> thinkingConfig.thinkingBudget (https://ai.google.dev/gemini-api/docs/thinking#set-budget).
+ * Google bills thoughts as output (https://ai.google.dev/gemini-api/docs/pricing: output price "including thinking
+ * tokens"), and they are generated within maxOutputTokens (a 2.5 model whose thoughts reach maxOutputTokens ends
+ * with MAX_TOKENS and no text, as reported on github.com/googleapis/python-genai). The budget alone bounds nothing (the thinking docs say the model may overflow or
+ * underflow it), so the bill stays bounded by the maxOutputTokens the budget stage reserved and sends, and the
+ * thinking budget is kept below it so the answer has room. "none" is not sent as 0: Gemini 2.5 Pro cannot
+ * turn thinking off and rejects it, so the model's own default is left in place.
+ */
+function mapThinking(effort: unknown, maxOutputTokens: number | undefined, warnings: string[]): GeminiGenerationConfig['thinkingConfig'] {
+  const { budget, warnings: budgetWarnings } = thinkingBudgetFor(effort, maxOutputTokens, 'Gemini');
+  warnings.push(...budgetWarnings);
+  if (budget === 0) warnings.push('reasoning_effort "none" is not sent to Gemini (thinking models without an off switch reject it); the model\'s default thinking applies.');
+  return budget ? { thinkingBudget: budget } : undefined;
 }

@@ -37,6 +37,8 @@ export interface GeminiGenerationConfig {
   presencePenalty?: number;
   frequencyPenalty?: number;
   seed?: number;
+  /** Thinking models' token budget for thoughts (https://ai.google.dev/api/generate-content#ThinkingConfig). */
+  thinkingConfig?: { thinkingBudget?: number; includeThoughts?: boolean };
 }
 
 export interface GeminiRequest {
