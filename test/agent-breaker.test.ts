@@ -245,6 +245,26 @@ describe('the agent-loop breaker', () => {
     expect(error.message).toMatch(/max_steps: step 11 is over the limit of 10 steps/);
   });
 
+  it('lists a suspension in GET /admin/alerts with its webhook delivery, to its own department only', async () => {
+    const result = await runawayAgent(client(environment.KEY_PARALLEL, { 'x-covenant-session': 'alerted' }));
+    expect(result.error.status).toBe(403);
+    // The webhook is delivered after the refusal: wait for the hook to receive it, then for the store to record it.
+    let entry: Record<string, unknown> | undefined;
+    for (let tries = 0; tries < 100 && entry?.status !== 'delivered'; tries += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      entry = (await admin('/alerts')).body.data.find((alert: { kind: string }) => alert.kind === 'session_suspended');
+    }
+    expect(entry).toMatchObject({
+      kind: 'session_suspended', label: 'alerted', department: 'claims', policy: 'max_steps', count: 11, limit: 10,
+      status: 'delivered', delivered: true, attempts: 1, last_error: null,
+    });
+    expect(typeof entry!.delivered_at).toBe('string');
+    expect(alerts.some((alert) => alert.event === 'session.suspended')).toBe(true);
+    expect((await admin('/alerts', environment.CLAIMS_ADMIN)).body.data.filter((alert: { kind: string }) => alert.kind === 'session_suspended')).toHaveLength(1);
+    expect((await admin('/alerts', environment.LEGAL_ADMIN)).body.data).toEqual([]);
+    expect((await admin('/alerts?limit=1')).body.data).toHaveLength(1);
+  });
+
   it('keeps a suspended session suspended after the gateway restarts', async () => {
     const openai = client(environment.KEY_PARALLEL, { 'x-covenant-session': 'survivor' });
     for (let index = 0; index < 10; index += 1) await openai.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: `step ${index}` }] });

@@ -198,7 +198,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     adminRoutes: [
-      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate }),
+      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate, sessions }),
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),

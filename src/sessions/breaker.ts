@@ -66,6 +66,24 @@ export function suspensionPayload(record: SuspensionRecord): Record<string, unkn
   };
 }
 
+/**
+ * A suspension as an entry of GET /admin/alerts, beside the budget alerts: the session's webhook delivery in the same
+ * fields (`failed` once every attempt has been made without success, `pending` while attempts remain).
+ */
+export function suspensionAlertEntry(record: SuspensionRecord, maxAttempts: number): Record<string, unknown> {
+  const status = record.webhook === null ? 'none'
+    : record.deliveredAt !== null ? 'delivered'
+    : record.attempts >= maxAttempts ? 'failed' : 'pending';
+  return {
+    id: `session-${record.id}`, kind: 'session_suspended', session: record.session, label: record.label,
+    department: record.department, key: record.keyName, key_id: record.keyId, policy: record.policy, count: record.count,
+    limit: record.limit, message: record.message, time: new Date(record.suspendedAt).toISOString(),
+    webhook: record.webhook, status, delivered: record.deliveredAt !== null,
+    delivered_at: record.deliveredAt === null ? null : new Date(record.deliveredAt).toISOString(),
+    attempts: record.attempts, last_error: record.lastError,
+  };
+}
+
 export class SessionBreaker {
   readonly #options: SessionBreakerOptions;
   readonly #clock: () => number;
@@ -128,6 +146,12 @@ export class SessionBreaker {
 
   list(filter: { department?: string | null; resumed?: boolean; limit?: number } = {}): Promise<SuspensionRecord[]> {
     return this.#options.suspensions.list(filter);
+  }
+
+  /** Suspensions as alert entries (GET /admin/alerts), newest first. */
+  async alerts(filter: { department?: string | null; limit: number }): Promise<Record<string, unknown>[]> {
+    const records = await this.#options.suspensions.list({ department: filter.department, resumed: true, limit: filter.limit });
+    return records.map((record) => suspensionAlertEntry(record, this.#options.maxAttempts ?? 5));
   }
 
   active(session: string): Promise<SuspensionRecord | undefined> {

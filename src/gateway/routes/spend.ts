@@ -15,6 +15,7 @@ import { tagOfGrouping, tagSpend } from '../../finops/tag-spend.js';
 import { periodSpendWindow, windowBound } from '../../finops/window.js';
 import type { LedgerStore } from '../../ledger/index.js';
 import { counterScopeForms, formatScope, parseScope, scopeDepartment, scopeForms } from '../../core/scope.js';
+import type { SessionBreaker } from '../../sessions/breaker.js';
 import type { Gateway } from '../gateway.js';
 
 /** Whether a scope string belongs to a department: the department itself, its keys, its users. */
@@ -59,7 +60,7 @@ function windowParameters(query: WindowQuery, timeZone: string, required: boolea
 }
 
 /** Routes relative to the admin plugin's /admin prefix. */
-export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore; burnRate?: BurnRateTracker }): void {
+export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore; burnRate?: BurnRateTracker; sessions?: SessionBreaker }): void {
   admin.get('/spend', { config: { access: 'read' } }, async (request) => {
     const principal = request.adminPrincipal;
     const query = request.query as WindowQuery & { group_by?: string };
@@ -123,10 +124,14 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new CovenantError('invalid_request', 'limit must be a whole number from 1 to 10000.', { param: 'limit' });
     const keyDepartments = new Map((await gateway.keys.list()).map((key) => [key.id, key.department]));
     const records = await stores.alerts.list({ scope, limit: count });
-    return {
-      data: records
-        .filter((record) => principal.department === null || inDepartment(record.scope, principal.department, keyDepartments))
-        .map(alertListEntry),
-    };
+    const budgetAlerts = records
+      .filter((record) => principal.department === null || inDepartment(record.scope, principal.department, keyDepartments))
+      .map(alertListEntry);
+    // A session suspension names no budget scope, so a scope filter leaves them out.
+    if (scope !== undefined || !stores.sessions) return { data: budgetAlerts };
+    const sessionAlerts = await stores.sessions.alerts({ department: principal.department, limit: count });
+    // ISO 8601 times in UTC sort as text; the sort is stable, so each list keeps its own order within one time.
+    const merged = [...budgetAlerts, ...sessionAlerts].sort((a, b) => String(b.time).localeCompare(String(a.time)));
+    return { data: merged.slice(0, count) };
   });
 }
