@@ -5,7 +5,7 @@ import { dollarsToMicros, pricePerMtokToMicros } from '../core/money.js';
 import { builtInPricing } from '../core/price-table.js';
 import type { TagPolicy } from '../core/tags.js';
 import type { ProviderSettings, ProviderType } from '../providers/types.js';
-import type { AgentConfig, AlertsConfig, BudgetConfig, LimitsConfig, RateLimitConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
+import type { AgentConfig, AlertsConfig, BudgetConfig, KeyGuardsConfig, LimitsConfig, RateLimitConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
 
 export interface ResolvedModel {
@@ -160,6 +160,21 @@ function resolveLimits(limits: LimitsConfig | undefined, owner: string): Resolve
   };
 }
 
+/** A key's guards and routing, ready to use (a config key's, or one made by the admin API). */
+export function keyPolicy(guards: KeyGuardsConfig, department: string, name: string): KeyPolicy {
+  return {
+    rateLimit: resolveRateLimit(guards.rate_limit),
+    limits: resolveLimits(guards.limits, `key "${department}/${name}"`),
+    environment: guards.environment ?? 'production',
+    routeToMock: guards.route === 'mock',
+  };
+}
+
+/** The agent-loop breaker's policy a key sets itself (undefined: its department's), its webhook defaulting to the department's alerts. */
+export function keyAgentPolicy(guards: KeyGuardsConfig, department: ResolvedDepartment): AgentPolicy | undefined {
+  return agentPolicy(guards.agent, department.alerts);
+}
+
 /** The policy lookup key of a config key. */
 export function keyPolicyName(department: string, name: string): string {
   return `${department}/${name}`;
@@ -246,12 +261,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
       limits: resolveLimits(department.limits, `department "${department.name}"`),
     });
     for (const key of department.keys) {
-      const policy: KeyPolicy = {
-        rateLimit: resolveRateLimit(key.rate_limit),
-        limits: resolveLimits(key.limits, `key "${department.name}/${key.name}"`),
-        environment: key.environment ?? 'production',
-        routeToMock: key.route === 'mock',
-      };
+      const policy = keyPolicy(key, department.name, key.name);
       keyPolicies.set(keyPolicyName(department.name, key.name), policy);
       const value = secret(key.key_env, `key "${department.name}/${key.name}"`);
       if (!value) continue;

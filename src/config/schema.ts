@@ -91,6 +91,9 @@ export const keySchema = z.strictObject({
   route: z.enum(['mock']).optional(),
 });
 
+/** The guards and routing a key may set, beyond its models and budgets: config keys and keys made by the admin API share them. */
+export const keyGuardsSchema = keySchema.pick({ agent: true, rate_limit: true, limits: true, environment: true, route: true });
+
 export const departmentSchema = z.strictObject({
   name,
   budgets: z.array(budgetSchema).optional(),
@@ -219,6 +222,7 @@ export type RetentionConfig = z.infer<typeof retentionSchema>;
 export type TagsConfig = z.infer<typeof tagsSchema>;
 export type TelemetryConfig = z.infer<typeof telemetrySchema>;
 export type AgentConfig = z.infer<typeof agentSchema>;
+export type KeyGuardsConfig = z.infer<typeof keyGuardsSchema>;
 export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
 

@@ -4,7 +4,7 @@ import { AlertNotifier, type AlertRecord } from '../budgets/alerts.js';
 import { BurnRateTracker, burnRateWindows } from '../budgets/burn-rate.js';
 import { BudgetGuard } from '../budgets/guard.js';
 import { pruneClosedWindows, windowClosedEntry } from '../budgets/window-pruning.js';
-import { resolveConfig, type ResolvedConfig } from '../config/resolve.js';
+import { resolveConfig, type KeyPolicy, type ResolvedConfig } from '../config/resolve.js';
 import { loadConfigFile, parseConfigText, type LoadedConfig } from '../config/load.js';
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
 import { parseScope, scopeDepartment, scopeLabel } from '../core/scope.js';
@@ -27,7 +27,8 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
-import { buildStages, type StageServices } from './stages/index.js';
+import { buildStages, type ApiKeyGuards, type StageServices } from './stages/index.js';
+import { apiKeyPolicy } from './stages/key-policy.js';
 import { TelemetryHolder } from './telemetry.js';
 import { usesLimits } from './stages/limits-stage.js';
 
@@ -152,7 +153,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   purgeTimer.unref();
   preloadTokenizers(config);
   // Replicas learn of keys created or revoked elsewhere within a second.
-  const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
+  const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).then(() => refreshApiKeyStages()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
   keyRefresh?.unref();
 
   const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
@@ -161,10 +162,33 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     state: stores.sessions, suspensions: stores.suspensions, onError, configVersion: () => config.version,
     record: (entry) => ledger.append(entry).then(() => undefined),
   });
-  const stageServices = (built: ResolvedConfig): StageServices => ({
-    config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
-    telemetry: telemetry.for(built.telemetry),
-  });
+  const apiKeyGuards = (): ApiKeyGuards => {
+    const policies: KeyPolicy[] = [];
+    let agent = false;
+    for (const key of keys.active()) {
+      const policy = apiKeyPolicy(key);
+      if (policy) policies.push(policy);
+      if (key.source === 'api' && key.policy?.agent) agent = true;
+    }
+    return { policies, agent };
+  };
+  // Which stages the admin-API keys need; a key created here or on another replica that needs one more rebuilds the list.
+  const apiStagesNeeded = (guards: ApiKeyGuards) => [
+    guards.policies.some((policy) => policy.routeToMock), guards.policies.some((policy) => policy.limits !== null),
+    guards.policies.some((policy) => policy.rateLimit !== null), guards.agent,
+  ].join();
+  let apiStages = '';
+  const stageServices = (built: ResolvedConfig): StageServices => {
+    const apiKeys = apiKeyGuards();
+    apiStages = apiStagesNeeded(apiKeys);
+    return {
+      config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
+      telemetry: telemetry.for(built.telemetry), apiKeys,
+    };
+  };
+  const refreshApiKeyStages = () => {
+    if (apiStagesNeeded(apiKeyGuards()) !== apiStages) gateway.replace({ stages: buildStages(stageServices(gateway.config)) });
+  };
   const gateway: Gateway = new Gateway({
     config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
   });
@@ -188,7 +212,11 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
 
   const onKeyEvent = async (kind: 'key.created' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal) => {
     await refreshKeyDepartments();
-    await record({ kind, department: key.department, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets, by: principal.name });
+    refreshApiKeyStages();
+    await record({
+      kind, department: key.department, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets,
+      ...(key.policy === null ? {} : { policy: key.policy }), by: principal.name,
+    });
   };
 
   const server = createServer({

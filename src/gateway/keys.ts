@@ -1,6 +1,6 @@
 // Virtual keys: an in-memory index by secret hash for the hot path, backed by the durable key store.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { BudgetConfig } from '../config/schema.js';
+import type { BudgetConfig, KeyGuardsConfig } from '../config/schema.js';
 import type { ConfigKey } from '../config/resolve.js';
 import { hashSecret } from '../config/resolve.js';
 import type { KeyRecord, KeyStore, NewKey } from '../stores/records.js';
@@ -28,6 +28,7 @@ export class KeyIndex {
       name: key.name,
       models: key.models,
       budgets: key.budgets,
+      policy: null,
       source: 'config',
       secretHash: key.secretHash,
       createdAt: now.toISOString(),
@@ -43,6 +44,11 @@ export class KeyIndex {
     this.byHash = next;
   }
 
+  /** The active keys as last loaded. */
+  active(): IterableIterator<KeyRecord> {
+    return this.byHash.values();
+  }
+
   find(secret: string): KeyRecord | undefined {
     return this.byHash.get(hashSecret(secret));
   }
@@ -52,7 +58,7 @@ export class KeyIndex {
   }
 
   /** Create a key; the secret is returned here once and only its hash is kept. */
-  async create(options: { department: string; name: string; models: string[] | null; budgets: BudgetConfig[]; now: Date }): Promise<{ key: KeyRecord; secret: string }> {
+  async create(options: { department: string; name: string; models: string[] | null; budgets: BudgetConfig[]; policy?: KeyGuardsConfig | null; now: Date }): Promise<{ key: KeyRecord; secret: string }> {
     const secret = newSecret();
     const key: NewKey = {
       id: `key_${randomUUID().replaceAll('-', '').slice(0, 20)}`,
@@ -60,12 +66,13 @@ export class KeyIndex {
       name: options.name,
       models: options.models,
       budgets: options.budgets,
+      policy: options.policy ?? null,
       source: 'api',
       secretHash: hashSecret(secret),
       createdAt: options.now.toISOString(),
     };
     await this.store.insert(key);
-    const record: KeyRecord = { ...key, revokedAt: null };
+    const record: KeyRecord = { ...key, policy: key.policy ?? null, revokedAt: null };
     this.byHash.set(key.secretHash, record);
     return { key: record, secret };
   }

@@ -1,5 +1,5 @@
 // Durable records behind small interfaces (SQLite embedded, PostgreSQL distributed): virtual keys, and the request log read from the ledger.
-import type { BudgetConfig } from '../config/schema.js';
+import type { BudgetConfig, KeyGuardsConfig } from '../config/schema.js';
 
 export interface NewKey {
   id: string;
@@ -8,12 +8,18 @@ export interface NewKey {
   /** Aliases the key may use; null means every alias. */
   models: string[] | null;
   budgets: BudgetConfig[];
+  /**
+   * The guards and routing of a key made by the admin API, as it was given; null for none. Config keys keep theirs
+   * in the config (resolved by department and name), so a reload changes them without touching the store.
+   */
+  policy?: KeyGuardsConfig | null;
   source: 'config' | 'api';
   secretHash: string;
   createdAt: string;
 }
 
 export interface KeyRecord extends NewKey {
+  policy: KeyGuardsConfig | null;
   revokedAt: string | null;
 }
 
@@ -23,7 +29,7 @@ export interface KeyRecord extends NewKey {
  */
 export interface KeyRow {
   id: string; department: string; name: string; models: string | string[] | null; budgets: string | KeyRecord['budgets'];
-  source: 'config' | 'api'; secret_hash: string; created_at: string; revoked_at: string | null;
+  policy: string | KeyGuardsConfig | null; source: 'config' | 'api'; secret_hash: string; created_at: string; revoked_at: string | null;
 }
 
 const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
@@ -35,6 +41,7 @@ export function keyFromRow(row: KeyRow): KeyRecord {
     name: row.name,
     models: row.models === null ? null : parsed<string[]>(row.models),
     budgets: parsed<KeyRecord['budgets']>(row.budgets),
+    policy: row.policy === null || row.policy === undefined ? null : parsed<KeyGuardsConfig>(row.policy),
     source: row.source,
     secretHash: row.secret_hash,
     createdAt: row.created_at,

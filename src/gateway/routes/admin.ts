@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CovenantError } from '../../core/errors.js';
-import { budgetSchema } from '../../config/schema.js';
+import { budgetSchema, keyGuardsSchema, type KeyGuardsConfig } from '../../config/schema.js';
 import type { KeyRecord } from '../../stores/records.js';
 import { requireDepartmentAccess, type AdminPrincipal } from '../admin-auth.js';
 import type { Gateway } from '../gateway.js';
@@ -13,12 +13,25 @@ const createKeySchema = z.strictObject({
   name: z.string().min(1).max(200),
   models: z.array(z.string()).optional(),
   budgets: z.array(budgetSchema).optional(),
+  // The same guards and routing a config key takes, checked by the same schemas.
+  ...keyGuardsSchema.shape,
 });
+
+/** The guards and routing the body set, or null for none (the key then has only its department's). */
+function guardsOf(body: z.infer<typeof createKeySchema>): KeyGuardsConfig | null {
+  const guards: KeyGuardsConfig = {};
+  if (body.agent !== undefined) guards.agent = body.agent;
+  if (body.rate_limit !== undefined) guards.rate_limit = body.rate_limit;
+  if (body.limits !== undefined) guards.limits = body.limits;
+  if (body.environment !== undefined) guards.environment = body.environment;
+  if (body.route !== undefined) guards.route = body.route;
+  return Object.keys(guards).length === 0 ? null : guards;
+}
 
 function publicKey(key: KeyRecord) {
   return {
     id: key.id, department: key.department, name: key.name, models: key.models, budgets: key.budgets,
-    source: key.source, created_at: key.createdAt, revoked_at: key.revokedAt,
+    ...(key.policy ?? {}), source: key.source, created_at: key.createdAt, revoked_at: key.revokedAt,
   };
 }
 
@@ -41,8 +54,12 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     for (const alias of body.models ?? []) {
       if (!gateway.config.models.has(alias)) throw new CovenantError('invalid_request', `There is no model alias "${alias}".`, { param: 'models' });
     }
+    // Only a staging key may be answered by the mock: a production key silently served by it would be an outage.
+    if (body.route === 'mock' && body.environment !== 'staging') {
+      throw new CovenantError('invalid_request', 'Invalid request: "route": route: mock needs environment: staging on the same key.', { param: 'route' });
+    }
     const { key, secret } = await gateway.keys.create({
-      department: body.department, name: body.name, models: body.models ?? null, budgets: body.budgets ?? [], now: new Date(),
+      department: body.department, name: body.name, models: body.models ?? null, budgets: body.budgets ?? [], policy: guardsOf(body), now: new Date(),
     });
     await hooks.onKeyEvent?.('key.created', key, principal);
     reply.code(201);

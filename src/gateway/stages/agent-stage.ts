@@ -6,6 +6,7 @@ import type { SessionBreaker } from '../../sessions/breaker.js';
 import { bodyHash, historyToolCalls, sessionId, type StepCost } from '../../sessions/state.js';
 import { configKeyId } from '../keys.js';
 import { promptBound } from '../prompt-bound.js';
+import { apiAgentPolicyLookup } from './key-policy.js';
 import type { CallContext, Stage } from '../context.js';
 
 declare module '../context.js' {
@@ -15,12 +16,15 @@ declare module '../context.js' {
   }
 }
 
-/** The agent policy of each config key that sets its own; undefined when no key or department sets one. */
-function keyPolicies(config: ResolvedConfig): Map<string, AgentPolicy> | undefined {
+/**
+ * The agent policy of each config key that sets its own; undefined when no key or department sets one and no
+ * admin-API key does (`apiKeys`: whether one does; their policies are looked up per key record).
+ */
+function keyPolicies(config: ResolvedConfig, apiKeys: boolean): Map<string, AgentPolicy> | undefined {
   const byKey = new Map<string, AgentPolicy>();
   for (const key of config.configKeys) if (key.agent) byKey.set(configKeyId(key.department, key.name), key.agent);
   const anyDepartment = [...config.departments.values()].some((department) => department.agent !== undefined);
-  return byKey.size > 0 || anyDepartment ? byKey : undefined;
+  return byKey.size > 0 || anyDepartment || apiKeys ? byKey : undefined;
 }
 
 /** The step's worst-case cost inputs, as the budget stage computes them, for a session with a spend cap. */
@@ -41,14 +45,16 @@ function stepCost(context: CallContext, minOutputTokens: number): StepCost {
 }
 
 /** The breaker's stage for a config, or undefined when no key or department has an agent policy (it then costs nothing). */
-export function createAgentStage(breaker: SessionBreaker | undefined, config: ResolvedConfig, current: () => ResolvedConfig): Stage | undefined {
-  const byKey = keyPolicies(config);
+export function createAgentStage(breaker: SessionBreaker | undefined, config: ResolvedConfig, current: () => ResolvedConfig, apiKeys = false): Stage | undefined {
+  const byKey = keyPolicies(config, apiKeys);
+  const apiPolicyOf = apiAgentPolicyLookup();
   if (!breaker || !byKey) return undefined;
   return {
     name: 'agent',
 
     async admit(context) {
-      const policy = byKey.get(context.key.id) ?? context.department.agent;
+      const policy = byKey.get(context.key.id)
+        ?? (context.key.source === 'api' ? apiPolicyOf(current(), context.key) : undefined) ?? context.department.agent;
       if (!policy) return;
       const isChat = context.route !== 'embeddings';
       // Without the header, an embedding has no conversation to name its session by.

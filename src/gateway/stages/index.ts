@@ -1,6 +1,6 @@
 // The pipeline's stages, declared once in the order they admit: a new stage is its own file and one line below.
 import type { BudgetGuard } from '../../budgets/guard.js';
-import type { ResolvedConfig } from '../../config/resolve.js';
+import type { KeyPolicy, ResolvedConfig } from '../../config/resolve.js';
 import type { RateLimitStore } from '../../guards/rate-limits.js';
 import type { LedgerStore } from '../../ledger/index.js';
 import type { SessionBreaker } from '../../sessions/breaker.js';
@@ -32,16 +32,25 @@ export interface StageServices {
   onError: (error: unknown, where: string) => void;
   /** Trace export; undefined when the config has no `telemetry` (then no stage, no span). */
   telemetry?: Telemetry;
+  /** What the admin-API keys set (a guard one of them sets keeps its stage in the list); none when omitted. */
+  apiKeys?: ApiKeyGuards;
+}
+
+/** The guards of the admin-API keys, so a stage no config key needs is still built when such a key needs it. */
+export interface ApiKeyGuards {
+  policies: readonly KeyPolicy[];
+  agent: boolean;
 }
 
 /** One entry per stage, in admission order; undefined leaves the stage out. */
 const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
   (services) => services.telemetry && createTelemetryStage(services.telemetry),
   () => accessStage,
-  (services) => (usesStaging(services.config) ? createStagingStage(services.current) : undefined),
-  (services) => (usesLimits(services.config) ? createLimitsStage(services.current) : undefined),
-  (services) => (usesRateLimits(services.config) ? createRateLimitStage(services.rateLimits, services.current, services.maxRequestMs) : undefined),
-  (services) => createAgentStage(services.sessions, services.config, services.current),
+  (services) => (usesStaging(services.config, services.apiKeys?.policies) ? createStagingStage(services.current) : undefined),
+  (services) => (usesLimits(services.config, services.apiKeys?.policies) ? createLimitsStage(services.current) : undefined),
+  (services) => (usesRateLimits(services.config, services.apiKeys?.policies)
+    ? createRateLimitStage(services.rateLimits, services.current, services.maxRequestMs) : undefined),
+  (services) => createAgentStage(services.sessions, services.config, services.current, services.apiKeys?.agent ?? false),
   (services) => createBudgetStage(services.guard, services.current),
   (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),
 ];

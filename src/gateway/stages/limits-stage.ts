@@ -5,14 +5,14 @@ import { formatMicros } from '../../core/money.js';
 import { worstCaseCostMicros } from '../../core/pricing.js';
 import { hasExactTokenizer } from '../../core/tokens.js';
 import { countPromptTokensExact } from '../../providers/openai/tokenizer.js';
-import type { ResolvedConfig, ResolvedLimits } from '../../config/resolve.js';
+import type { KeyPolicy, ResolvedConfig, ResolvedLimits } from '../../config/resolve.js';
 import type { CallContext, Stage } from '../context.js';
 import { requestPromptBound } from '../prompt-bound.js';
 import { keyPolicyLookup, usesKeyPolicies } from './key-policy.js';
 
-/** Whether a config sets limits anywhere. */
-export function usesLimits(config: ResolvedConfig): boolean {
-  if (usesKeyPolicies(config, (policy) => policy.limits !== null)) return true;
+/** Whether a config (or one of the admin-API keys' policies) sets limits anywhere. */
+export function usesLimits(config: ResolvedConfig, apiKeys: readonly KeyPolicy[] = []): boolean {
+  if (usesKeyPolicies(config, (policy) => policy.limits !== null, apiKeys)) return true;
   for (const department of config.departments.values()) if (department.limits !== null) return true;
   for (const model of config.models.values()) if (model.limits !== null) return true;
   return false;

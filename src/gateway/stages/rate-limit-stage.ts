@@ -3,7 +3,7 @@ import type { ChatRequest } from '../../core/chat-types.js';
 import { CovenantError } from '../../core/errors.js';
 import { formatScope } from '../../core/scope.js';
 import { retryAfterSeconds, windowSeconds, type RateDecision, type RateLimitStore, type RateRequest, type RateRule } from '../../guards/rate-limits.js';
-import type { ResolvedConfig, ResolvedRateLimit } from '../../config/resolve.js';
+import type { KeyPolicy, ResolvedConfig, ResolvedRateLimit } from '../../config/resolve.js';
 import type { KeyRecord } from '../../stores/records.js';
 import type { CallContext, Stage } from '../context.js';
 import { requestPromptBound } from '../prompt-bound.js';
@@ -22,9 +22,9 @@ declare module '../context.js' {
   }
 }
 
-/** Whether a config sets a rate limit anywhere. */
-export function usesRateLimits(config: ResolvedConfig): boolean {
-  if (usesKeyPolicies(config, (policy) => policy.rateLimit !== null)) return true;
+/** Whether a config (or one of the admin-API keys' policies) sets a rate limit anywhere. */
+export function usesRateLimits(config: ResolvedConfig, apiKeys: readonly KeyPolicy[] = []): boolean {
+  if (usesKeyPolicies(config, (policy) => policy.rateLimit !== null, apiKeys)) return true;
   for (const department of config.departments.values()) if (department.rateLimit !== null || department.userRateLimit !== null) return true;
   return false;
 }

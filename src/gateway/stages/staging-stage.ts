@@ -1,5 +1,5 @@
 // Pipeline stage for staging keys with route: mock: every request is answered by the built-in mock provider, at no cost.
-import type { ResolvedConfig, ResolvedModel } from '../../config/resolve.js';
+import type { KeyPolicy, ResolvedConfig, ResolvedModel } from '../../config/resolve.js';
 import { createMockProvider } from '../../providers/mock/index.js';
 import type { ProviderAdapter } from '../../providers/types.js';
 import type { Stage } from '../context.js';
@@ -17,9 +17,9 @@ export const stagingMockName = 'covenant-mock';
 
 const free = { inputMicrosPerMtok: 0, outputMicrosPerMtok: 0, cachedInputMicrosPerMtok: 0, cacheWriteMicrosPerMtok: 0 };
 
-/** Whether any config key is routed to the mock. */
-export function usesStaging(config: ResolvedConfig): boolean {
-  return usesKeyPolicies(config, (policy) => policy.routeToMock);
+/** Whether any config key, or any of the admin-API keys' policies, is routed to the mock. */
+export function usesStaging(config: ResolvedConfig, apiKeys: readonly KeyPolicy[] = []): boolean {
+  return usesKeyPolicies(config, (policy) => policy.routeToMock, apiKeys);
 }
 
 export function createStagingStage(config: () => ResolvedConfig): Stage {

@@ -39,6 +39,11 @@ export const recordMigrations: readonly PostgresMigration[] = [
     id: 'records-002-requests-from-ledger',
     sql: 'DROP TABLE IF EXISTS requests;',
   },
+  {
+    // The guards and routing of keys made by the admin API; existing keys have none.
+    id: 'records-003-key-policy',
+    sql: 'ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS policy JSONB;',
+  },
 ];
 
 export function migrateRecords(database: PostgresDatabase): Promise<string[]> {
@@ -47,10 +52,13 @@ export function migrateRecords(database: PostgresDatabase): Promise<string[]> {
 
 
 const insertKeySql =
-  'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)';
+  'INSERT INTO api_keys (id, department, name, models, budgets, policy, source, secret_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)';
 
 function keyParameters(key: NewKey, source: 'config' | 'api'): unknown[] {
-  return [key.id, key.department, key.name, key.models === null ? null : JSON.stringify(key.models), JSON.stringify(key.budgets), source, key.secretHash, key.createdAt];
+  return [
+    key.id, key.department, key.name, key.models === null ? null : JSON.stringify(key.models), JSON.stringify(key.budgets),
+    key.policy == null ? null : JSON.stringify(key.policy), source, key.secretHash, key.createdAt,
+  ];
 }
 
 /** Keys in PostgreSQL: every replica sees keys created or revoked by the others (KeyIndex.refresh re-reads them). */

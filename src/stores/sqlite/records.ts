@@ -36,6 +36,11 @@ const migrations: Migration[] = [
     id: 'records-002-requests-from-ledger',
     sql: 'DROP TABLE IF EXISTS requests;',
   },
+  {
+    // The guards and routing of keys made by the admin API (JSON); existing keys have none.
+    id: 'records-003-key-policy',
+    sql: 'ALTER TABLE api_keys ADD COLUMN policy TEXT;',
+  },
 ];
 
 export function migrateRecords(database: SqliteDatabase): void {
@@ -54,8 +59,11 @@ export class SqliteKeyStore implements KeyStore {
 
   async insert(key: NewKey): Promise<void> {
     this.database.prepare(
-      'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(key.id, key.department, key.name, key.models === null ? null : JSON.stringify(key.models), JSON.stringify(key.budgets), key.source, key.secretHash, key.createdAt);
+      'INSERT INTO api_keys (id, department, name, models, budgets, policy, source, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      key.id, key.department, key.name, key.models === null ? null : JSON.stringify(key.models), JSON.stringify(key.budgets),
+      key.policy == null ? null : JSON.stringify(key.policy), key.source, key.secretHash, key.createdAt,
+    );
   }
 
   async revoke(id: string, at: string): Promise<KeyRecord | undefined> {
