@@ -159,7 +159,7 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
       const listed = await keys.list();
       expect(listed.map((key) => key.id)).toEqual(['key_c', 'key_a', 'key_b']);
       expect(listed[2]).toEqual({
-        id: 'key_b', department: 'claims', name: 'b', models: ['fast', 'smart'], budgets, source: 'api',
+        id: 'key_b', department: 'claims', name: 'b', models: ['fast', 'smart'], budgets, policy: null, source: 'api',
         secretHash: 'hash-of-key_b', createdAt: '2025-01-02T00:00:00.000Z', revokedAt: null,
       });
       expect(listed[0].models).toBeNull();
@@ -239,6 +239,21 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
           ['key_one', 'h1', null], ['key_two', 'h2', null],
         ]);
       }
+    });
+
+    it("keeps an API key's guards and routing across a restart; a key without any has none", async () => {
+      const first = await open();
+      const policy = {
+        rate_limit: { rpm: 2 }, limits: { max_request_usd: 0.5 }, environment: 'staging' as const, route: 'mock' as const,
+        agent: { max_steps: 2, max_duration: '30m' },
+      };
+      await first.keys.insert(newKey({ id: 'key_guarded', policy }));
+      await first.keys.insert(newKey({ id: 'key_plain', createdAt: '2025-01-02T00:00:00.000Z' }));
+      await first.close();
+      const reopened = await harness.open();
+      const listed = await reopened.keys.list();
+      expect(listed.map((key) => [key.id, key.policy])).toEqual([['key_guarded', policy], ['key_plain', null]]);
+      expect((await reopened.keys.revoke('key_guarded', '2025-02-01T00:00:00.000Z'))?.policy).toEqual(policy);
     });
 
     it('shows a key created or revoked through one handle to another (replicas, restarts)', async () => {
