@@ -36,7 +36,7 @@ export interface ResolvedRateLimit {
   concurrent: number;
 }
 
-/** What a config key adds to its KeyRecord: guards and routing (keys created by the admin API have none of these). */
+/** A key's guards and routing, ready to use (a config key's from the config, an admin-API key's from its stored record). */
 export interface KeyPolicy {
   rateLimit: ResolvedRateLimit | null;
   limits: ResolvedLimits | null;

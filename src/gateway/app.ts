@@ -215,7 +215,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     refreshApiKeyStages();
     await record({
       kind, department: key.department, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets,
-      ...(key.policy === null ? {} : { policy: key.policy }), by: principal.name,
+      ...(key.policy ? { policy: key.policy } : {}), by: principal.name,
     });
   };
 

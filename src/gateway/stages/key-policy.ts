@@ -13,7 +13,7 @@ export function usesKeyPolicies(config: ResolvedConfig, has: (policy: KeyPolicy)
 
 /** The guards of a key made by the admin API, ready to use; undefined when it set none. */
 export function apiKeyPolicy(key: KeyRecord): KeyPolicy | undefined {
-  return key.source === 'api' && key.policy !== null ? keyPolicy(key.policy, key.department, key.name) : undefined;
+  return key.source === 'api' && key.policy ? keyPolicy(key.policy, key.department, key.name) : undefined;
 }
 
 /**
