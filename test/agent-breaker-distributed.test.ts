@@ -1,6 +1,6 @@
 // The agent-loop breaker on Redis + PostgreSQL: three replicas share each session, so concurrent steps spread over them
 // admit exactly max_steps, one suspension is recorded, every replica refuses, and a resume on one frees it on all.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { APIError } from 'openai';
@@ -8,7 +8,7 @@ import type { ChatCompletionMessageParam } from 'openai/resources/chat/completio
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../src/gateway/app.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
-import { Redis } from 'ioredis';
+import { closeReplicaSet } from './helpers/replicas.js';
 import { createTestSchema, redisUrl, startTcpProxy, type TcpProxy, type TestSchema } from './helpers/services.js';
 
 const version = 'gpt-4o-mini-2024-07-18';
@@ -49,29 +49,9 @@ org:
   }));
 });
 
-afterAll(async () => {
-  await proxy?.start().catch(() => undefined);
-  for (const app of replicas) await app.close().catch(() => undefined);
-  await proxy?.stop();
-  await upstream?.close();
-  if (schema) {
-    await deleteRedisKeys(`covenant:${schema.schema}:`);
-    await schema.drop();
-  }
-  if (directory) rmSync(directory, { recursive: true, force: true });
-});
+afterAll(() => closeReplicaSet({ replicas, proxy, upstream, schema, directory }));
 
 /** The replicas' keys live under covenant:<schema>:, which the test's own schema makes unique. */
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-}
 
 const client = (index: number, key: string, session?: string) => new OpenAI({
   apiKey: key, baseURL: `${replicas[index % 3]!.url}/v1`, maxRetries: 0, defaultHeaders: session ? { 'x-covenant-session': session } : {},

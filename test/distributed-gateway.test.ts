@@ -1,16 +1,16 @@
 // Distributed mode end to end: three gateway replicas on one PostgreSQL schema and one Redis keep every budget exact,
 // write one verifiable ledger, and refuse (503) rather than serve unmetered when Redis goes away.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../src/gateway/app.js';
 import { verifyLedger } from '../src/ledger/index.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
+import { closeReplicaSet, deleteRedisKeys } from './helpers/replicas.js';
 import { createTestSchema, redisUrl, startTcpProxy, type TcpProxy, type TestSchema } from './helpers/services.js';
 
 const bin = fileURLToPath(new URL('../bin/covenant', import.meta.url));
@@ -53,17 +53,6 @@ async function startReplica(cache: string): Promise<App> {
   return app;
 }
 
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
-}
-
 const chat = (app: App, key: string, body: Record<string, unknown>, user?: string) => fetch(`${app.url}/v1/chat/completions`, {
   method: 'POST',
   headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...(user ? { 'x-covenant-user': user } : {}) },
@@ -80,17 +69,7 @@ beforeAll(async () => {
   await Promise.all([startReplica(redisUrl), startReplica(redisUrl), startReplica(redisUrl)]);
 });
 
-afterAll(async () => {
-  await proxy?.start().catch(() => undefined);
-  for (const app of replicas) await app.close().catch(() => undefined);
-  await upstream?.close();
-  await proxy?.stop();
-  if (schema) {
-    await deleteRedisKeys(`covenant:${schema.schema}:`);
-    await schema.drop();
-  }
-  if (directory) rmSync(directory, { recursive: true, force: true });
-});
+afterAll(() => closeReplicaSet({ replicas, proxy, upstream, schema, directory }));
 
 describe('three replicas', () => {
   it('keep every budget exact under concurrent load spread over them', async () => {

@@ -1,13 +1,13 @@
 // Rate limits in distributed mode: three gateway replicas on one PostgreSQL schema and one Redis admit together exactly
 // the configured rate (never rate × replicas), and refuse (503) rather than serve unlimited when Redis goes away.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApp, type App } from '../src/gateway/app.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
+import { closeReplicaSet } from './helpers/replicas.js';
 import { createTestSchema, redisUrl, startTcpProxy, type TcpProxy, type TestSchema } from './helpers/services.js';
 
 const version = 'gpt-4o-mini-2024-07-18';
@@ -70,20 +70,7 @@ beforeAll(async () => {
   upstream.reset();
 });
 
-afterAll(async () => {
-  await proxy?.start().catch(() => undefined);
-  for (const app of replicas) await app.close().catch(() => undefined);
-  await upstream?.close();
-  await proxy?.stop();
-  if (schema) {
-    const redis = new Redis(redisUrl);
-    const keys = await redis.keys(`covenant:${schema.schema}:*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-    await schema.drop();
-  }
-  if (directory) rmSync(directory, { recursive: true, force: true });
-});
+afterAll(() => closeReplicaSet({ replicas, proxy, upstream, schema, directory }));
 
 describe('three replicas on Redis', () => {
   it('admit together exactly the configured rpm of a key, however the requests are spread', async () => {
