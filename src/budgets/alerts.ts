@@ -5,6 +5,7 @@ import type { Period } from '../core/budget-types.js';
 import { rateJumped } from '../core/burn-rate.js';
 import { formatMicros } from '../core/money.js';
 import { burnRateWindows, type BurnRateTracker } from './burn-rate.js';
+import { deliverWebhook } from './webhook.js';
 
 /**
  * What an alert says: a threshold was crossed; the recent spend rate runs the budget out before its period ends;
@@ -276,33 +277,15 @@ export class AlertNotifier {
   }
 
   async #deliver(record: AlertRecord): Promise<void> {
-    const body = JSON.stringify(webhookBody(record));
-    let lastError = '';
-    for (let attempt = 1; attempt <= this.#options.maxAttempts; attempt += 1) {
-      if (attempt > 1) await sleep(this.#options.baseDelayMs * 2 ** (attempt - 2));
-      try {
-        const response = await this.#options.fetch(record.webhook as string, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-          signal: AbortSignal.timeout(this.#options.timeoutMs),
-        });
-        await response.arrayBuffer().catch(() => undefined);
-        if (response.ok) {
-          await this.#options.store.markDelivery(record.id, { status: 'delivered', attempts: attempt, deliveredAt: this.#options.clock() });
-          return;
-        }
-        lastError = `HTTP ${response.status}`;
-      } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
-      }
-      const status = attempt === this.#options.maxAttempts ? 'failed' : 'pending';
-      await this.#options.store.markDelivery(record.id, { status, attempts: attempt, lastError });
-    }
-    this.#options.onError?.(new Error(`Alert webhook ${record.webhook} failed ${this.#options.maxAttempts} times: ${lastError}`), 'budget alert');
+    const { maxAttempts } = this.#options;
+    const failure = await deliverWebhook({
+      fetch: this.#options.fetch, url: record.webhook as string, body: JSON.stringify(webhookBody(record)),
+      maxAttempts, baseDelayMs: this.#options.baseDelayMs, timeoutMs: this.#options.timeoutMs,
+      onAttempt: (attempt, outcome) => this.#options.store.markDelivery(record.id, outcome.delivered
+        ? { status: 'delivered', attempts: attempt, deliveredAt: this.#options.clock() }
+        : { status: attempt === maxAttempts ? 'failed' : 'pending', attempts: attempt, lastError: outcome.error }),
+    });
+    if (failure !== undefined) this.#options.onError?.(new Error(`Alert webhook ${record.webhook} failed ${maxAttempts} times: ${failure}`), 'budget alert');
   }
 }
 
-function sleep(milliseconds: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, milliseconds));
-}

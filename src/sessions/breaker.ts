@@ -3,6 +3,7 @@ import { CovenantError } from '../core/errors.js';
 import { formatMicros } from '../core/money.js';
 import type { AgentPolicy } from '../config/resolve.js';
 import type { LedgerEntryInput } from '../ledger/types.js';
+import { deliverWebhook } from '../budgets/webhook.js';
 import { decideStep, settleStep, stateTtl, suspendedState, type StepInput, type Trip } from './state.js';
 import type { NewSuspension, SessionStateStore, SuspensionRecord, SuspensionStore } from './store.js';
 
@@ -199,27 +200,15 @@ export class SessionBreaker {
   }
 
   async #deliver(record: SuspensionRecord): Promise<void> {
-    const fetcher = this.#options.fetch ?? globalThis.fetch;
     const maxAttempts = this.#options.maxAttempts ?? 5;
-    const body = JSON.stringify({ event: 'session.suspended', ...suspensionPayload(record) });
-    let lastError = '';
-    for (let attempt = 1; attempt <= maxAttempts; attempt += 1) {
-      if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, (this.#options.baseDelayMs ?? 250) * 2 ** (attempt - 2)));
-      try {
-        const response = await fetcher(record.webhook as string, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(this.#options.timeoutMs ?? 5000),
-        });
-        await response.arrayBuffer().catch(() => undefined);
-        if (response.ok) {
-          await this.#options.suspensions.markDelivery(record.id, { attempts: attempt, deliveredAt: this.#clock() });
-          return;
-        }
-        lastError = `HTTP ${response.status}`;
-      } catch (error) {
-        lastError = error instanceof Error ? error.message : String(error);
-      }
-      await this.#options.suspensions.markDelivery(record.id, { attempts: attempt, lastError });
-    }
-    throw new Error(`Session alert webhook ${record.webhook} failed ${maxAttempts} times: ${lastError}`);
+    const failure = await deliverWebhook({
+      fetch: this.#options.fetch ?? globalThis.fetch, url: record.webhook as string,
+      body: JSON.stringify({ event: 'session.suspended', ...suspensionPayload(record) }),
+      maxAttempts, baseDelayMs: this.#options.baseDelayMs ?? 250, timeoutMs: this.#options.timeoutMs ?? 5000,
+      onAttempt: (attempt, outcome) => this.#options.suspensions.markDelivery(record.id, outcome.delivered
+        ? { attempts: attempt, deliveredAt: this.#clock() }
+        : { attempts: attempt, lastError: outcome.error }),
+    });
+    if (failure !== undefined) throw new Error(`Session alert webhook ${record.webhook} failed ${maxAttempts} times: ${failure}`);
   }
 }
