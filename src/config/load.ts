@@ -77,7 +77,7 @@ export function loadConfigFile(file: string): LoadedConfig {
   return parseConfigText(text, file);
 }
 
-function problemFromIssue(issue: z.core.$ZodIssue, document: Document, lineCounter: LineCounter, file: string): ConfigProblem {
+export function problemFromIssue(issue: z.core.$ZodIssue, document: Document, lineCounter: LineCounter, file: string): ConfigProblem {
   let path = issue.path.map((part) => (typeof part === 'symbol' ? String(part) : part));
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') {

@@ -14,6 +14,7 @@ export const errorCodes = {
   budget_exceeded: { status: 402, type: 'budget_exceeded', message: '{detail}' },
   context_too_large: { status: 400, type: 'invalid_request_error', message: '{detail}' },
   request_too_expensive: { status: 400, type: 'invalid_request_error', message: '{detail}' },
+  vendor_not_qualified: { status: 409, type: 'invalid_request_error', message: '{detail}' },
   body_too_large: { status: 413, type: 'invalid_request_error', message: 'The request body is larger than the limit of {detail} bytes.' },
   unsupported_media_type: { status: 415, type: 'invalid_request_error', message: 'Send the body as application/json.' },
   rate_limit_exceeded: { status: 429, type: 'rate_limit_exceeded', message: '{detail}' },

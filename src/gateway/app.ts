@@ -24,6 +24,8 @@ import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerProviderRoutes } from './routes/providers.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { registerInventoryRoutes, type ContractChecksReader } from './routes/inventory.js';
+import { SourcingWorkbench } from '../sourcing/workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
@@ -43,6 +45,8 @@ export interface AppOptions {
   logger?: boolean;
   /** Benchmark only (bench/covenant-without-ledger.mjs): run without the ledger stage to measure what it costs. */
   withoutLedgerStage?: boolean;
+  /** The system report's contract checks (the contract checker's store); without it the report says they are not wired. */
+  contractChecks?: ContractChecksReader;
 }
 
 export interface App {
@@ -162,6 +166,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     state: stores.sessions, suspensions: stores.suspensions, onError, configVersion: () => config.version,
     record: (entry) => ledger.append(entry).then(() => undefined),
   });
+  // Inventory changes, decisions, blueprints and qualifications are evidence: each answer follows its entry.
+  const workbench = new SourcingWorkbench({ store: stores.sourcing, record: (entry) => ledger.append(entry).then(() => undefined) });
   const apiKeyGuards = (): ApiKeyGuards => {
     const policies: KeyPolicy[] = [];
     let agent = false;
@@ -230,6 +236,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
+      (admin) => registerInventoryRoutes(admin, workbench, gateway, options.contractChecks),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.

@@ -14,6 +14,10 @@ export type LedgerEntryKind =
   | 'model.changed'
   | 'model.promoted'
   | 'model.rolled_back'
+  | 'inventory.changed'
+  | 'sourcing.decided'
+  | 'blueprint.applied'
+  | 'vendor.qualified'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */
