@@ -21,6 +21,8 @@ export interface GatewayClient {
   source: string;
   get<T = unknown>(path: string): Promise<T>;
   post<T = unknown>(path: string, body?: unknown): Promise<T>;
+  put<T = unknown>(path: string, body?: unknown): Promise<T>;
+  delete<T = unknown>(path: string, body?: unknown): Promise<T>;
   /** A GET whose answer is a file (an export): its body as it arrives, for the caller to stream where it goes. */
   download(path: string): Promise<ReadableStream<Uint8Array>>;
 }
@@ -123,6 +125,8 @@ export function connectGateway(options: GatewayClientOptions, environment: Recor
     source,
     get: (path) => request('GET', path),
     post: (path, body) => request('POST', path, body),
+    put: (path, body) => request('PUT', path, body),
+    delete: (path, body) => request('DELETE', path, body),
     async download(path) {
       const response = await send('GET', new URL(path, base), undefined, '*/*');
       if (response.body === null) throw new InputError(`the gateway's answer to GET ${path} has no body`);

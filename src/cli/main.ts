@@ -7,6 +7,11 @@ import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
 import { registerSpendCommands } from './spend.js';
+import { registerInventoryCommands } from './inventory.js';
+import { registerSourcingCommands } from './sourcing.js';
+import { registerBlueprintCommands } from './blueprint.js';
+import { registerVendorCommands } from './vendors.js';
+import { registerReportCommands } from './report.js';
 
 /** The whole program; `output` (streams, environment) defaults to the process's, and tests inject their own. */
 export function buildProgram(output: Partial<CommandOutput> = {}): Command {
@@ -25,6 +30,11 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerAuditCommands(program, write);
   registerProviderCommands(program, write);
   registerSessionCommands(program, write);
+  registerInventoryCommands(program, write);
+  registerSourcingCommands(program, write);
+  registerBlueprintCommands(program, write);
+  registerVendorCommands(program, write);
+  registerReportCommands(program, write);
   return program;
 }
 

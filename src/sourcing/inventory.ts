@@ -78,7 +78,7 @@ export const contractSchema = z.strictObject({
   end: date.optional(),
   document: text.optional(),
   /** Clause parameters as signed, e.g. { change_notice: { notice_days: 60 } }. */
-  clauses: z.record(z.enum(clauseIds), z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))).default({}),
+  clauses: z.partialRecord(z.enum(clauseIds), z.record(z.string(), z.union([z.number(), z.string(), z.boolean()]))).default({}),
 });
 
 export const inventorySchemas = { systems: systemSchema, vendors: vendorSchema, models: modelSchema, contracts: contractSchema } as const;
