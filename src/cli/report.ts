@@ -1,5 +1,6 @@
 // `covenant report system NAME`: the auditor's report of one AI system (Markdown, HTML, JSON) or its CycloneDX 1.6 ML-BOM.
 import type { Command } from 'commander';
+import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { systemMlBom } from '../sourcing/ml-bom.js';
 import { reportHtml, reportMarkdown, type SystemReport } from '../sourcing/report.js';
@@ -29,7 +30,7 @@ async function runSystemReport(name: string, options: ReportOptions, output: Com
   }
   const text = format === 'json' ? `${JSON.stringify(report, null, 2)}\n`
     : format === 'html' ? reportHtml(report)
-      : format === 'cyclonedx' ? systemMlBom(report)
+      : format === 'cyclonedx' ? systemMlBom(report, { serialNumber: `urn:uuid:${randomUUID()}` })
         : reportMarkdown(report);
   if (options.out) {
     writeFileSync(options.out, text);

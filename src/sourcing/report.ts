@@ -37,7 +37,7 @@ function spendLines(report: SystemReport): string[] {
   if (spend === undefined) return ['not requested'];
   if ('unavailable' in spend) return [`unavailable: ${spend.unavailable}`];
   const lines = spend.flatMap((scope) => scope.budgets.map((budget) => {
-    const amounts = Object.entries(budget).filter(([key]) => /^(spent|limit|remaining)/.test(key)).map(([key, value]) => `${key} ${String(value)}`);
+    const amounts = Object.entries(budget).filter(([key]) => /^(spent|limit|remaining)/.test(key) && !key.endsWith('_micros')).map(([key, value]) => `${key} ${String(value)}`);
     return `${scope.scope} ${String(budget.period)} ${String(budget.window)}: ${amounts.join(', ')}`;
   }));
   return lines.length > 0 ? lines : ['no budgets configured for the department'];
