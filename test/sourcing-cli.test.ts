@@ -5,6 +5,8 @@ import { Spec, Validation } from '@cyclonedx/cyclonedx-library';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 import { runCovenant } from './helpers/process.js';
+import { main } from '../src/cli/main.js';
+import { collectAnswers } from '../src/cli/sourcing.js';
 
 const secrets = { ADMIN_KEY: 'sk-cli-admin', ADVISOR_KEY: 'sk-cli-advisor' };
 
@@ -67,6 +69,43 @@ describe('covenant inventory', () => {
     const broken = await covenant('inventory', 'import', 'broken.yaml');
     expect(broken.code).toBe(2);
     expect(broken.stderr).toMatch(/broken\.yaml:3:\d+: vendors\[0\]\.layer/);
+  });
+});
+
+/** The CLI in this process (faster than a child; the same program). */
+async function inProcess(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  process.exitCode = undefined;
+  await main([...args, '--url', gateway.url, '--config', config], { stdout: (text) => void (stdout += text), stderr: (text) => void (stderr += text), environment: secrets });
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = undefined;
+  return { code, stdout, stderr };
+}
+
+describe('covenant inventory add', () => {
+  it('records a system\'s regulatory flags from its options and refuses a bad one (exit 2)', async () => {
+    const added = await inProcess('inventory', 'add', 'system', 'cv-screening', '--department', 'advisors', '--owner', 'Head of Talent',
+      '--risk-tier', 'high', '--eu-tier', 'high', '--annex-iii', 'employment', '--app-1-7', 'significant_effect,personal_information', '--aedt', '--json');
+    expect(added.stderr).toBe('');
+    expect(JSON.parse(added.stdout).regulatory).toEqual({
+      eu_ai_act: { tier: 'high', annex_iii_area: 'employment' }, app_1_7: { significant_effect: true, personal_information: true }, nyc_ll144_aedt: true,
+    });
+    const refused = await inProcess('inventory', 'add', 'system', 'cv-screening', '--department', 'advisors', '--owner', 'x', '--eu-tier', 'extreme');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('regulatory.eu_ai_act.tier');
+    expect((await inProcess('inventory', 'link', 'system:cv-screening', 'widget/x')).code).toBe(2);
+  });
+});
+
+describe('sourcing answers in a terminal', () => {
+  it('asks each question missing from the flags again until it gets yes or no', async () => {
+    const typed = ['maybe', 'y', 'NO'];
+    const asked: string[] = [];
+    const answers = await collectAnswers({ speedPriority: 'yes' }, async (question) => { asked.push(question); return typed.shift()!; });
+    expect(answers).toEqual({ differentiator: true, data_moat: false, speed_priority: true });
+    expect(asked).toHaveLength(3);
+    expect(asked[0]).toContain('competitive differentiator');
   });
 });
 
