@@ -98,6 +98,15 @@ describe('covenant inventory add', () => {
   });
 });
 
+describe('covenant vendors qualify answers file', () => {
+  it('names the line of a bad answer (exit 2)', async () => {
+    writeFileSync(join(gateway.directory, 'bad-answers.yaml'), 'layer: system_integrator\nanswers:\n  privacy: { answer: maybe }\n');
+    const refused = await inProcess('vendors', 'qualify', 'northwind-llm', '--answers', join(gateway.directory, 'bad-answers.yaml'));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/bad-answers\.yaml:3:\d+: answers\.privacy\.answer/);
+  });
+});
+
 describe('sourcing answers in a terminal', () => {
   it('asks each question missing from the flags again until it gets yes or no', async () => {
     const typed = ['maybe', 'y', 'NO'];

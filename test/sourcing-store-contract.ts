@@ -147,6 +147,24 @@ export function runSourcingStoreContract(name: string, open: () => Promise<Sourc
       expect(entries.find((entry) => entry.kind === 'blueprint.applied')).toMatchObject({ department: 'claims', by: 'claims-admin', system: 'claims-triage', blueprint: 'C' });
     }));
 
+    it('refuses a whole file, writing nothing, when one of its links would be refused', withStore(async (fixture) => {
+      const workbench = workbenchOn(fixture.store, []);
+      await workbench.put('vendors', vendor, admin);
+      await workbench.qualify('acme-ai', failingAnswers, admin);
+      const file = {
+        systems: [{ ...claimsTriage, regulatory: {}, risk_tier: 'high' } as never], vendors: [], models: [], contracts: [],
+        links: [{ from: { kind: 'systems' as const, name: 'claims-triage' }, to: { kind: 'vendors' as const, name: 'acme-ai' } }],
+      };
+      expect((await refusal(workbench.importFile(file, admin))).code).toBe('vendor_not_qualified');
+      expect(await fixture.store.get('systems', 'claims-triage')).toBeUndefined();
+      const dangling = { ...file, links: [{ from: { kind: 'systems' as const, name: 'claims-triage' }, to: { kind: 'models' as const, name: 'nowhere' } }] };
+      expect((await refusal(workbench.importFile(dangling, admin))).message).toContain('models/nowhere');
+      expect((await refusal(workbench.importFile({ ...file, links: [] }, { name: 'hr-admin', department: 'hr' }))).code).toBe('forbidden');
+      expect(await fixture.store.get('systems', 'claims-triage')).toBeUndefined();
+      await workbench.importFile({ ...file, links: [{ ...file.links[0]!, exception: 'interim supplier' }] }, admin);
+      expect((await fixture.store.links())[0]!.exception).toMatchObject({ reason: 'interim supplier', by: 'procurement-lead' });
+    }));
+
     it('imports a whole file and exports only what an actor may see', withStore(async (fixture) => {
       const workbench = workbenchOn(fixture.store, []);
       await workbench.importFile({

@@ -2,7 +2,8 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline/promises';
-import { parse } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { formatProblem, problemFromIssue } from '../config/load.js';
 import { layerSchema, vendorLayers, type VendorLayer } from '../sourcing/inventory.js';
 import { answersFileSchema, passScore, questionnaire, type Answer, type QualificationResult } from '../sourcing/qualification.js';
 import { commandOutput, exitCodes, InputError, runCommand, type CommandOutput, type ExitCode } from './command.js';
@@ -32,21 +33,26 @@ export function questionnaireTemplate(layer: VendorLayer): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Read an answers file; each problem is reported as file:line:column. */
 function readAnswers(file: string): { layer?: VendorLayer; answers: Record<string, Answer> } {
-  let data: unknown;
+  let text: string;
   try {
-    data = parse(readFileSync(file, 'utf8'));
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new InputError(`cannot read ${file}: ${(error as Error).message}`);
   }
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (document.errors.length > 0) {
+    const position = lineCounter.linePos(document.errors[0]!.pos[0]);
+    throw new InputError(`${file}:${position.line}:${position.col}: ${document.errors[0]!.message.split('\n')[0]}`);
+  }
+  const data = document.toJS() as unknown;
   // An empty evidence string (as the template writes it) means none.
   const answers = (data as { answers?: Record<string, { evidence?: string }> } | null)?.answers;
   for (const answer of Object.values(answers ?? {})) if (answer && answer.evidence === '') delete answer.evidence;
   const result = answersFileSchema.safeParse(data);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new InputError(`${file}: ${issue.path.join('.')}: ${issue.message}`);
-  }
+  if (!result.success) throw new InputError(result.error.issues.map((issue) => formatProblem(problemFromIssue(issue, document, lineCounter, file))).join('\n'));
   return result.data;
 }
 

@@ -222,6 +222,7 @@ export class SourcingWorkbench {
 
   /** Store every record of a file (systems last, so their vendor links can be checked), then its links. */
   async importFile(file: InventoryFile, actor: Actor): Promise<{ created: number; updated: number; links: number }> {
+    await this.checkImport(file, actor);
     let created = 0;
     let updated = 0;
     for (const kind of ['vendors', 'models', 'contracts', 'systems'] as const) {
@@ -250,6 +251,35 @@ export class SourcingWorkbench {
       result.links.push({ from: link.from, to: link.to, ...(link.exception ? { exception: link.exception.reason } : {}) });
     }
     return result;
+  }
+
+  /** Refuse a file before anything is written when a record or link in it would be refused on its own. */
+  private async checkImport(file: InventoryFile, actor: Actor): Promise<void> {
+    if (actor.department !== null && (file.vendors.length > 0 || file.models.length > 0 || file.contracts.length > 0)) {
+      this.requireOrganisation(actor, 'vendors, models and contracts are shared by the organisation');
+    }
+    for (const system of file.systems) {
+      this.requireDepartment(actor, system.department);
+      const before = await this.store.get('systems', system.name);
+      if (before) this.requireDepartment(actor, before.department!);
+    }
+    const systems = new Map(file.systems.map((system) => [system.name, system]));
+    const known = async (endpoint: Endpoint) => (endpoint.kind === 'systems' && systems.has(endpoint.name))
+      || (file[endpoint.kind] as { name: string }[]).some((record) => record.name === endpoint.name)
+      || (await this.store.get(endpoint.kind, endpoint.name)) !== undefined;
+    for (const link of file.links) {
+      for (const endpoint of [link.from, link.to]) {
+        if (!(await known(endpoint))) throw new CovenantError('not_found', `The file links ${endpoint.kind}/${endpoint.name}, which is neither in the file nor in the inventory; nothing was imported.`);
+      }
+      const systemEnd = [link.from, link.to].find((endpoint) => endpoint.kind === 'systems');
+      const vendorEnd = [link.from, link.to].find((endpoint) => endpoint.kind === 'vendors');
+      if (!systemEnd || !vendorEnd || link.exception) continue;
+      const system = systems.get(systemEnd.name) ?? ((await this.store.get('systems', systemEnd.name))?.data as SystemRecord | undefined);
+      const latest = (await this.store.qualifications(vendorEnd.name))[0];
+      if (system && isHighRisk(system) && latest && !latest.passed) {
+        throw new CovenantError('vendor_not_qualified', `The file links vendor "${vendorEnd.name}", which failed pre-qualification (score ${latest.score}), to high-risk system "${system.name}" without an exception; nothing was imported.`);
+      }
+    }
   }
 
   private requireDepartment(actor: Actor, department: string): void {
