@@ -64,7 +64,7 @@ describe('covenant inventory', () => {
   it('lists what was imported and refuses a file with errors, naming the line (exit 2)', async () => {
     const listed = await covenant('inventory', 'list', 'systems', '--json');
     expect(listed.code).toBe(0);
-    expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ name: 'advisor-assist', department: 'advisors' })]);
+    expect(JSON.parse(listed.stdout)).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'advisor-assist', department: 'advisors', risk_tier: 'high' })]));
     writeFileSync(join(gateway.directory, 'broken.yaml'), 'vendors:\n  - name: x\n    layer: reseller\n');
     const broken = await covenant('inventory', 'import', 'broken.yaml');
     expect(broken.code).toBe(2);
