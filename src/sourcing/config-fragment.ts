@@ -35,7 +35,11 @@ export function writeFragment(text: string, fragment: Fragment): FragmentResult 
   if (document.errors.length > 0) throw new Error(`the config is not valid YAML: ${document.errors[0]!.message.split('\n')[0]}`);
   const written: string[] = [];
   const skipped: string[] = [];
-  if (schemaAccepts('systems')) {
+  const departments = document.getIn(['org', 'departments']);
+  const departmentIndex = isSeq(departments) ? departments.items.findIndex((item) => isMap(item) && item.get('name') === fragment.system.department) : -1;
+  if (departmentIndex < 0) {
+    skipped.push(`the config has no department "${fragment.system.department}" under org.departments: add it, then apply again`);
+  } else if (schemaAccepts('systems')) {
     const systems = document.get('systems');
     const node = document.createNode(fragment.system);
     if (isSeq(systems)) {
@@ -49,15 +53,9 @@ export function writeFragment(text: string, fragment: Fragment): FragmentResult 
   } else {
     skipped.push('systems: this build\'s config schema has no systems list yet (it arrives with decision oversight); add the printed entry when it does');
   }
-  if (fragment.department.retention) {
-    const departments = document.getIn(['org', 'departments']);
-    const index = isSeq(departments) ? departments.items.findIndex((item) => isMap(item) && item.get('name') === fragment.system.department) : -1;
-    if (index >= 0) {
-      document.setIn(['org', 'departments', index, 'retention', 'content'], fragment.department.retention.content);
-      written.push(`org.departments[name=${fragment.system.department}].retention.content`);
-    } else {
-      skipped.push(`retention: the config has no department "${fragment.system.department}" under org.departments`);
-    }
+  if (fragment.department.retention && departmentIndex >= 0) {
+    document.setIn(['org', 'departments', departmentIndex, 'retention', 'content'], fragment.department.retention.content);
+    written.push(`org.departments[name=${fragment.system.department}].retention.content`);
   }
   return { text: document.toString({ lineWidth: 0 }), written, skipped };
 }
