@@ -1,6 +1,7 @@
 // The `covenant` command line: one file per command group, assembled here.
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit.js';
+import { registerBiasCommands } from './bias.js';
 import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
 import { registerProviderCommands } from './providers.js';
@@ -25,6 +26,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerAuditCommands(program, write);
   registerProviderCommands(program, write);
   registerSessionCommands(program, write);
+  registerBiasCommands(program, write);
   return program;
 }
 
