@@ -4,6 +4,7 @@ import { registerAuditCommands } from './audit.js';
 import { registerBiasCommands } from './bias.js';
 import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
+import { registerExplainCommand } from './explain.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
@@ -27,6 +28,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerProviderCommands(program, write);
   registerSessionCommands(program, write);
   registerBiasCommands(program, write);
+  registerExplainCommand(program, write);
   return program;
 }
 
