@@ -116,10 +116,10 @@ describe('covenant bias audit --system', () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('audits stored decisions by their protected attributes', async () => {
-    const result = await runCovenant(['bias', 'audit', '--system', 'loans', '--url', url, '--favorable', 'approve', '--json'], { environment: { COVENANT_ADMIN_KEY: 'sk-auditor' } });
+    const result = await runCovenant(['bias', 'audit', '--system', 'loans', '--url', url, '--favorable', 'approve', '--since', '2026-11-01T00:00:00Z', '--json'], { environment: { COVENANT_ADMIN_KEY: 'sk-auditor' } });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(1);
-    expect(seen).toEqual({ path: '/admin/systems/loans/decisions?include=protected', authorization: 'Bearer sk-auditor' });
+    expect(seen).toEqual({ path: '/admin/systems/loans/decisions?include=protected&since=2026-11-01T00%3A00%3A00Z', authorization: 'Bearer sk-auditor' });
     const audit = JSON.parse(result.stdout) as { passes: boolean; reports: { attributes: string[]; minimumImpactRatio: number; groups: { key: string; counts: { labelled: number }; selectionRate: { value: number } }[] }[] };
     expect(audit.reports[0].attributes).toEqual(['sex']);
     const female = audit.reports[0].groups.find((group) => group.key === 'F')!;

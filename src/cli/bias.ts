@@ -22,6 +22,7 @@ interface AuditOptions extends GatewayClientOptions {
   format: string;
   json?: boolean;
   out?: string;
+  since?: string;
 }
 
 function fraction(text: string, option: string, { open }: { open: boolean }): number {
@@ -44,10 +45,12 @@ async function loadRecords(options: AuditOptions, output: CommandOutput): Promis
     const label = options.label === undefined ? null : `${options.label} = ${options.favorable ?? '1/true/yes'}`;
     return { records, filtered, groups: options.group, source: options.input, prediction: selected, label };
   }
+  if (options.since !== undefined && Number.isNaN(Date.parse(options.since))) throw new InputError(`--since must be an ISO 8601 time, got "${options.since}"`);
   if (options.prediction !== undefined || options.where.length > 0) throw new InputError('--prediction and --where apply to --input; stored decisions are judged by their final outcome');
   const system = options.system as string;
   const client = connectGateway(options, output.environment);
-  const answer = await client.get<{ decisions?: StoredDecision[] }>(`/admin/systems/${encodeURIComponent(system)}/decisions?include=protected`);
+  const since = options.since === undefined ? '' : `&since=${encodeURIComponent(options.since)}`;
+  const answer = await client.get<{ decisions?: StoredDecision[] }>(`/admin/systems/${encodeURIComponent(system)}/decisions?include=protected${since}`);
   if (!Array.isArray(answer.decisions)) throw new InputError(`the gateway's answer for system ${system} has no decisions list`);
   const groups = options.group.length > 0 ? options.group : protectedAttributes(answer.decisions);
   if (groups.length === 0) throw new InputError(`the decisions of ${system} carry no protected attributes to group by (is your admin key an auditor's?)`);
@@ -95,6 +98,7 @@ export function registerBiasCommands(program: Command, output: Partial<CommandOu
     .description('selection, error rates and parity per group and intersection; exit 1 when the four-fifths rule fails'))
     .option('--input <file>', 'a CSV file with a header row')
     .option('--system <name>', 'the decisions the running gateway stored for this system (needs an auditor\'s admin key)')
+    .option('--since <time>', 'with --system: only decisions made since this ISO 8601 time')
     .option('--group <column>', 'a protected attribute to group by; repeat it for intersections', collect, [])
     .option('--prediction <expression>', 'the favorable decision: a column, or COLUMN OP VALUE with OP one of == != >= <= > < (e.g. "decile_score >= 5")')
     .option('--label <column>', 'the true outcome (empty cells are unknown)')

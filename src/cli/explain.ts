@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { kernelShap, type ShapExplanation } from '../core/shap.js';
 import { commandOutput, exitCodes, InputError, runCommand, type CommandOutput, type ExitCode } from './command.js';
-import { readCsvFile, type CsvTable } from './csv-table.js';
+import { readCsvFile, requireColumn, type CsvTable } from './csv-table.js';
 import { kserveEvaluator } from './kserve-client.js';
 
 interface ExplainOptions {
   endpoint: string;
   background: string;
+  features?: string;
   instance: string;
   outputIndex?: string;
   maxBackground: string;
@@ -67,8 +68,8 @@ function readJsonArgument(text: string, option: string): unknown {
 }
 
 /** The background table as numbers; every cell must be a number. */
-function numericRows(table: CsvTable, source: string): number[][] {
-  return table.rows.map((row, index) => table.columns.map((column) => {
+function numericRows(table: CsvTable, columns: readonly string[], source: string): number[][] {
+  return table.rows.map((row, index) => columns.map((column) => {
     const value = Number(row[column]);
     if (row[column] === '' || !Number.isFinite(value)) throw new InputError(`${source} row ${index + 2}, column ${column}: "${row[column]}" is not a number`);
     return value;
@@ -186,10 +187,13 @@ export async function runExplain(options: ExplainOptions, output: CommandOutput)
 
   const table = readCsvFile(options.background);
   if (table.rows.length === 0) throw new InputError(`${options.background} has no rows under its header`);
-  const allRows = numericRows(table, options.background);
+  const columns = options.features === undefined ? table.columns : options.features.split(',').map((feature) => feature.trim()).filter(Boolean);
+  for (const column of columns) requireColumn(table, column, options.background, '--features');
+  if (columns.length === 0) throw new InputError('--features names no columns');
+  const allRows = numericRows(table, columns, options.background);
   const background = thinRows(allRows, maxBackground);
   if (background.length < allRows.length) output.stderr(`covenant explain: using ${background.length} evenly spaced rows of the ${allRows.length} in ${options.background} (--max-background)\n`);
-  const instance = instanceVector(readJsonArgument(options.instance, '--instance'), table.columns);
+  const instance = instanceVector(readJsonArgument(options.instance, '--instance'), columns);
   const vendor = options.check === undefined ? undefined : readJsonArgument(`@${options.check}`, '--check');
 
   const model = kserveEvaluator({ endpoint: options.endpoint, timeoutMs: timeoutSeconds * 1000, outputIndex });
@@ -204,7 +208,7 @@ export async function runExplain(options: ExplainOptions, output: CommandOutput)
     method: 'kernel_shap',
     value: explanation.value,
     base_value: explanation.baseValue,
-    attributions: Object.fromEntries(table.columns.map((column, index) => [column, explanation.attributions[index]])),
+    attributions: Object.fromEntries(columns.map((column, index) => [column, explanation.attributions[index]])),
     exact: explanation.exact,
     coalitions: explanation.coalitions,
     evaluations: explanation.evaluations,
@@ -213,7 +217,7 @@ export async function runExplain(options: ExplainOptions, output: CommandOutput)
   };
   const check = vendor === undefined ? undefined : checkExplanation(vendor, payload, tolerance);
   if (options.json) output.stdout(`${JSON.stringify(check ? { ...payload, check } : payload, null, 2)}\n`);
-  else output.stdout(formatExplanation(payload, instance, table.columns) + (check ? formatCheck(check) : ''));
+  else output.stdout(formatExplanation(payload, instance, columns) + (check ? formatCheck(check) : ''));
   return check && !check.agrees ? exitCodes.breach : exitCodes.ok;
 }
 
@@ -223,8 +227,9 @@ export function registerExplainCommand(program: Command, output: Partial<Command
     .command('explain')
     .description('Kernel SHAP attributions of one instance from a black-box model speaking KServe v1 (exit 1 when --check disagrees)')
     .requiredOption('--endpoint <url>', 'the model\'s predict URL (POST {"instances": [[…]]} → {"predictions": […]})')
-    .requiredOption('--background <file.csv>', 'reference rows, numeric, with a header naming the features in the model\'s order')
+    .requiredOption('--background <file.csv>', 'reference rows with a header; the feature columns must be numeric')
     .requiredOption('--instance <json>', 'the instance: a JSON array in column order or an object of feature: number (@file.json reads a file)')
+    .option('--features <columns>', 'comma-separated background columns to use, in the model\'s input order (default: every column)')
     .option('--output-index <n>', 'which element to explain when each prediction is a list (e.g. a class probability)')
     .option('--max-background <n>', 'use at most this many evenly spaced background rows', '100')
     .option('--samples <n>', 'coalitions to sample beyond 12 features (default 2M + 2048)')
