@@ -1,8 +1,10 @@
 // The `covenant` command line: one file per command group, assembled here.
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit.js';
+import { registerBiasCommands } from './bias.js';
 import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
+import { registerExplainCommand } from './explain.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
@@ -35,6 +37,8 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerBlueprintCommands(program, write);
   registerVendorCommands(program, write);
   registerReportCommands(program, write);
+  registerBiasCommands(program, write);
+  registerExplainCommand(program, write);
   return program;
 }
 
