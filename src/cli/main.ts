@@ -6,6 +6,8 @@ import { registerConfigCommands } from './config.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
+import { registerReviewCommands } from './reviews.js';
+import { registerSystemCommands } from './systems.js';
 import { registerSpendCommands } from './spend.js';
 
 /** The whole program; `output` (streams, environment) defaults to the process's, and tests inject their own. */
@@ -25,6 +27,8 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerAuditCommands(program, write);
   registerProviderCommands(program, write);
   registerSessionCommands(program, write);
+  registerReviewCommands(program, write);
+  registerSystemCommands(program, write);
   return program;
 }
 
