@@ -14,6 +14,16 @@ export type LedgerEntryKind =
   | 'model.changed'
   | 'model.promoted'
   | 'model.rolled_back'
+  | 'decision.recorded'
+  | 'decision.reviewed'
+  | 'decision.overridden'
+  | 'decision.outcome'
+  | 'decision.review_overdue'
+  | 'system.suspended'
+  | 'system.resumed'
+  | 'fairness.breach'
+  | 'sla_breach'
+  | 'sla.recovered'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */
