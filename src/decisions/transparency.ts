@@ -65,7 +65,7 @@ export function transparencyReport(system: ResolvedSystem, decisions: readonly D
       ? `The kinds of personal information it uses to make its recommendations are: ${featureList.join(', ')}.`
       : 'No decision recorded so far named the personal information it used.',
     protectedKinds.length > 0
-      ? `Information about ${protectedKinds.join(', ')} is collected only to check that outcomes are fair between groups; it is kept apart from the decision, is not used to score, and only auditors can read it.`
+      ? `Information about ${protectedKinds.join(', ')} is collected only to check that outcomes are fair between groups; it is kept apart from the decision, is not used to score, and only auditors (and administrators) can read it.`
       : 'No protected attribute is collected for this system.',
     `No adverse decision (${system.adverse.join(', ')}) is made without a person: a person must sign off ${system.reviewFor.join(', ')} recommendations within ${system.reviewWindow}, and may decide differently from the model.`,
     `Of ${decisions.length} decisions recorded, ${automatic} took effect without a person, ${reviewed.length} were signed off by a person and ${pending} are waiting for one.`,
