@@ -52,6 +52,10 @@ systems:
     department: claims
     review: { window: 48h, adverse: [fraud] }
     sla: { min_precision: 0.9, min_recall: 0.8, window: 30d, min_samples: 10, retrain_webhook: ${hookUrl}/retrain }
+  - name: claim-letters
+    department: claims
+    review: { required_for: [send], window: 48h }
+    sla: { max_hallucination_rate: 0.1, window: 30d, min_samples: 3 }
 `;
 }
 
@@ -258,6 +262,25 @@ describe('performance SLAs', () => {
     expect(performance.body.open_breaches[0].webhook).toMatchObject({ delivered: true, attempts: 1 });
     const foreign = await call('POST', `/v1/decisions/${ids[0]}/outcome`, 'sk-legal', { outcome: 'clear' });
     expect(foreign.status).toBe(404);
+  });
+});
+
+describe('hallucination rate', () => {
+  it('counts reviewers\' labels and alerts a breach of the maximum once, to the department\'s webhook without a retraining one', async () => {
+    for (const hallucinated of [false, true, false, true]) {
+      const letter = await decide({ system: 'claim-letters', subject_ref: `letter-${Math.random()}`, recommendation: 'send', model_version: 'gen-7' });
+      expect(letter.body.status).toBe('pending_review');
+      await call('POST', `/admin/reviews/${letter.body.id}`, 'sk-reviewer', { outcome: hallucinated ? 'hold' : 'send', rationale: 'read it', hallucinated });
+    }
+    const deadline = Date.now() + 5000;
+    while (!received.some((alert) => alert.body.metric === 'hallucination_rate') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // At the third label the rate is 1 of 3 > 0.1: one breach, not one per label.
+    const alerts = received.filter((alert) => alert.body.metric === 'hallucination_rate');
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ path: '/alerts', body: { event: 'retrain.requested', value: 1 / 3, threshold: 0.1, direction: 'maximum', counts: { labelled: 3, hallucinated: 1 }, model_version: 'gen-7' } });
+    const performance = await call('GET', '/admin/systems/claim-letters/performance', 'sk-admin');
+    expect(performance.body.versions[0].hallucination_rate).toMatchObject({ value: 0.5, successes: 2, trials: 4 });
   });
 });
 
