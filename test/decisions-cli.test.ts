@@ -90,7 +90,7 @@ describe('covenant reviews', () => {
     const forbidden = await covenant(['systems', 'list'], 'REVIEWER');
     expect(forbidden.code).toBe(2);
     expect(forbidden.stderr).toContain('HTTP 403');
-  });
+  }, 180_000);
 });
 
 describe('covenant systems', () => {
@@ -99,7 +99,9 @@ describe('covenant systems', () => {
     for (const subject of ['s-1', 's-2']) await decide({ subject_ref: subject, recommendation: 'approve', protected: { race: 'a' } });
     for (const subject of ['s-3', 's-4']) {
       const made = await decide({ subject_ref: subject, recommendation: 'reject', protected: { race: 'b' } });
-      await covenant(['reviews', 'decide', made.id, '--outcome', 'reject', '--rationale', 'confirmed']);
+      await fetch(`${gateway.url}/admin/reviews/${made.id}`, {
+        method: 'POST', headers: { authorization: 'Bearer sk-admin', 'content-type': 'application/json' }, body: JSON.stringify({ outcome: 'reject', rationale: 'confirmed' }),
+      });
     }
     const listed = await covenant(['systems', 'list']);
     expect(listed.stdout).toMatch(/claims-triage\s+claims\s+substantially_assisted\s+SUSPENDED: impact ratio 0\.000 by race/);
@@ -130,5 +132,5 @@ describe('covenant systems', () => {
     expect(markdown.stdout).not.toMatch(/\brace: (a|b)\b/);
     const json = JSON.parse((await covenant(['systems', 'transparency', 'claims-triage', '--format', 'json'])).stdout);
     expect(json).toMatchObject({ adm_classification: 'substantially_assisted', personal_information: { collected_for_bias_monitoring: ['race'] } });
-  });
+  }, 180_000);
 });
