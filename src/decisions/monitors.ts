@@ -12,8 +12,9 @@ const windowLimit = 100_000;
 export async function parityReport(store: DecisionStore, system: ResolvedSystem, now: number): Promise<{ report: FairnessReport; since: number } | null> {
   const fairness = system.fairness;
   if (!fairness) return null;
-  const resumed = (await store.lastSuspension(system.name))?.resumedAt ?? 0;
-  const since = Math.max(now - fairness.windowMs, resumed);
+  const resumed = (await store.lastSuspension(system.name))?.resumedAt;
+  // Decisions finalized strictly after the resumption: the person who lifted it judged the ones before.
+  const since = Math.max(now - fairness.windowMs, resumed === null || resumed === undefined ? 0 : resumed + 1);
   const decisions = await store.list({ system: system.name, status: 'final', finalizedSince: since, limit: windowLimit });
   const attributes = await store.protectedOf(decisions.map((decision) => decision.id));
   const records: FairnessRecord[] = [];

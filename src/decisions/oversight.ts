@@ -210,7 +210,15 @@ export class DecisionOversight {
       const parity = await parityReport(this.#options.store, system, now);
       if (!parity || !system.fairness) return;
       const evidence = parityBreach(system, parity.report, parity.since, now);
-      if (!evidence) return;
+      if (!evidence) {
+        // An alert-only breach is closed once parity is back within bounds, so a later breach alerts again.
+        if (system.fairness.onBreach === 'alert') {
+          for (const breach of await this.#options.store.openBreaches(system.name)) {
+            if (breach.metric === 'impact_ratio' && parity.report.minimumImpactRatio !== null) await this.#options.store.clearBreach(breach.id, now);
+          }
+        }
+        return;
+      }
       if (system.fairness.onBreach === 'suspend') await this.#suspend(system, evidence, now);
       else await this.#openBreach(system, { metric: 'impact_ratio', modelVersion: '*', value: evidence.impact_ratio as number, threshold: system.fairness.minImpactRatio, breached: true, estimate: null, counts: {} }, evidence, null);
     } catch (error) {
