@@ -68,6 +68,8 @@ export function runDecisionStoreContract(name: string, open: () => Promise<Decis
         expect(await store.claimOverdueAlert(late.id, 5_000)).toBe(true);
         expect(await store.claimOverdueAlert(late.id, 6_000)).toBe(false);
         expect((await store.get(late.id))?.overdueAlertedAt).toBe(5_000);
+        expect(await store.list({ dueBy: 6_000, unalerted: true })).toEqual([]);
+        expect((await store.list({ dueBy: 6_000 })).map((record) => record.id)).toEqual([late.id]);
       } finally {
         await fixture.cleanup();
       }

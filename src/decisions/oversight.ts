@@ -169,7 +169,7 @@ export class DecisionOversight {
   /** Alert each pending review past its due time, once (the claim is durable, so replicas and restarts do not alert again). */
   async sweepOverdue(): Promise<number> {
     const now = this.#clock();
-    const due = await this.#options.store.list({ dueBy: now, limit: 1000 });
+    const due = await this.#options.store.list({ dueBy: now, unalerted: true, limit: 1000 });
     let alerted = 0;
     for (const decision of due) {
       if (decision.overdueAlertedAt !== null) continue;

@@ -60,6 +60,7 @@ export function decisionWhere(filter: DecisionFilter, placeholder: (index: numbe
   if (filter.department) add((parameter) => `department = ${parameter}`, filter.department);
   if (filter.status !== undefined) add((parameter) => `status = ${parameter}`, filter.status);
   if (filter.dueBy !== undefined) add((parameter) => `status = 'pending_review' AND due_at <= ${parameter}`, filter.dueBy);
+  if (filter.unalerted) conditions.push('overdue_alerted_at IS NULL');
   if (filter.reviewedSince !== undefined) add((parameter) => `reviewed_at IS NOT NULL AND reviewed_at >= ${parameter}`, filter.reviewedSince);
   if (filter.since !== undefined) add((parameter) => `created_at >= ${parameter}`, filter.since);
   if (filter.finalizedSince !== undefined) add((parameter) => `finalized_at IS NOT NULL AND finalized_at >= ${parameter}`, filter.finalizedSince);

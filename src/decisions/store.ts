@@ -57,6 +57,8 @@ export interface DecisionFilter {
   status?: DecisionStatus;
   /** Only pending reviews due at or before this time. */
   dueBy?: number;
+  /** Only decisions whose overdue alert has not been sent. */
+  unalerted?: boolean;
   /** Only decisions a person reviewed (at or after this time when a number). */
   reviewedSince?: number;
   /** Only decisions made at or after this time. */
