@@ -65,6 +65,8 @@ export function registerConfigCommands(program: Command, output: Partial<Command
             const guards = guardsText(resolved, department.name);
             return guards ? `${line}\n      guards: ${guards}` : line;
           }),
+          ...[...resolved.systems.values()].map((system) => `  system     ${system.name} (${system.department}, ${system.adm}): a person reviews ${system.reviewFor.join(', ')} within ${system.reviewWindow}`
+            + `${system.fairness ? `; parity by ${system.fairness.attribute} >= ${system.fairness.minImpactRatio} (${system.fairness.onBreach})` : ''}${system.sla ? '; performance SLA' : ''}`),
           `  admin keys ${resolved.raw.admin_keys.map((key) => `${key.name} (${key.role}${key.department ? `, ${key.department}` : ''})`).join(', ') || 'none'}`,
           ...resolved.warnings.map((warning) => `  warning: ${warning}`),
         ];

@@ -8,6 +8,8 @@ import { registerExplainCommand } from './explain.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
+import { registerReviewCommands } from './reviews.js';
+import { registerSystemCommands } from './systems.js';
 import { registerSpendCommands } from './spend.js';
 import { registerInventoryCommands } from './inventory.js';
 import { registerSourcingCommands } from './sourcing.js';
@@ -39,6 +41,8 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerReportCommands(program, write);
   registerBiasCommands(program, write);
   registerExplainCommand(program, write);
+  registerReviewCommands(program, write);
+  registerSystemCommands(program, write);
   return program;
 }
 

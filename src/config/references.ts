@@ -64,6 +64,7 @@ export function referenceProblems(config: RawConfig): ReferenceProblem[] {
       });
     });
   });
+  problems.push(...systemProblems(config, departments));
   if (config.org.timezone !== undefined && !validTimeZone(config.org.timezone)) {
     problems.push({ path: ['org', 'timezone'], message: `unknown time zone "${config.org.timezone}" (expected an IANA name such as Europe/Paris)` });
   }
@@ -90,4 +91,15 @@ function validTimeZone(zone: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Decision-oversight systems: unique names, a defined department, and a review window longer than nothing. */
+function systemProblems(config: RawConfig, departments: Set<string>): ReferenceProblem[] {
+  const problems = duplicates(config.systems, (system) => system.name, (index) => ['systems', index, 'name'], 'system');
+  config.systems.forEach((system, index) => {
+    if (!departments.has(system.department)) {
+      problems.push({ path: ['systems', index, 'department'], message: `no department named "${system.department}" (defined: ${[...departments].join(', ') || 'none'})` });
+    }
+  });
+  return problems;
 }

@@ -7,6 +7,7 @@ import type { TagPolicy } from '../core/tags.js';
 import type { ProviderSettings, ProviderType } from '../providers/types.js';
 import type { AgentConfig, AlertsConfig, BudgetConfig, KeyGuardsConfig, LimitsConfig, RateLimitConfig, RawConfig, RetentionConfig, TelemetryConfig } from './schema.js';
 import type { LoadedConfig } from './load.js';
+import { resolveSystems, type ResolvedSystem } from './systems.js';
 
 export interface ResolvedModel {
   alias: string;
@@ -86,7 +87,7 @@ export interface ConfigKey {
 export interface AdminKey {
   name: string;
   secretHash: string;
-  role: 'admin' | 'auditor';
+  role: 'admin' | 'auditor' | 'reviewer';
   department: string | null;
 }
 
@@ -113,6 +114,8 @@ export interface ResolvedConfig {
   /** Config keys' guards and routing, by `department/name` (a KeyRecord of source "config" finds its own here). */
   keyPolicies: Map<string, KeyPolicy>;
   streams: { onClientAbort: 'drain' | 'cancel' };
+  /** AI systems under decision oversight (human review, explanations, bias and SLA monitors), by name. */
+  systems: Map<string, ResolvedSystem>;
   /** Things that work but deserve attention (e.g. an unset key_env). */
   warnings: string[];
 }
@@ -306,6 +309,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
     configKeys,
     keyPolicies,
     streams: { onClientAbort: raw.streams.on_client_abort },
+    systems: resolveSystems(raw.systems),
     warnings,
   };
 }

@@ -155,8 +155,54 @@ export const modelSchema = z.strictObject({
 export const adminKeySchema = z.strictObject({
   name,
   key_env: envName,
-  role: z.enum(['admin', 'auditor']).default('admin'),
+  role: z.enum(['admin', 'auditor', 'reviewer']).default('admin'),
   department: name.optional(),
+});
+
+/** An outcome name a decision may carry (approve, reject, refer, …). */
+const outcomeName = z.string().trim().min(1).max(100);
+
+/** Decision oversight of one AI system that assists decisions about people: human review, explanations, ADM class, bias and SLA monitors. */
+export const systemSchema = z.strictObject({
+  name,
+  department: name,
+  review: z.strictObject({
+    /** Outcomes a person must sign off before the decision is final; adverse outcomes always are. Default: the adverse ones. */
+    required_for: z.array(outcomeName).optional(),
+    /** How long a review may take before it is overdue (and alerted once). */
+    window: durationSchema.default('48h'),
+    /** Outcomes that are adverse to the person decided about; default reject, deny, decline. */
+    adverse: z.array(outcomeName).min(1).optional(),
+  }).default({ window: '48h' }),
+  explanation: z.strictObject({
+    required: z.boolean().default(false),
+    /** Local accuracy: |sum of attributions - (score - base_value)| must not exceed this. */
+    tolerance: z.number().nonnegative().default(0.01),
+  }).default({ required: false, tolerance: 0.01 }),
+  /** Automated decision-making class: no person in the loop for final decisions, or a person substantially involved. */
+  adm: z.enum(['solely_automated', 'substantially_assisted']).default('substantially_assisted'),
+  fairness: z.strictObject({
+    /** The protected attribute whose groups are compared (sent in a decision's `protected` object). */
+    attribute: z.string().min(1),
+    /** The four-fifths rule is 0.8: a group selected at less than this share of the most-selected group's rate breaches. */
+    min_impact_ratio: z.number().gt(0).lte(1).default(0.8),
+    window: durationSchema.default('30d'),
+    /** Groups with fewer final decisions in the window are reported, not compared. */
+    min_group_size: z.number().int().positive().default(30),
+    on_breach: z.enum(['suspend', 'alert']).default('suspend'),
+  }).optional(),
+  sla: z.strictObject({
+    min_precision: z.number().min(0).max(1).optional(),
+    min_recall: z.number().min(0).max(1).optional(),
+    min_f1: z.number().min(0).max(1).optional(),
+    min_accuracy: z.number().min(0).max(1).optional(),
+    max_hallucination_rate: z.number().min(0).max(1).optional(),
+    window: durationSchema.default('30d'),
+    /** No metric is judged on fewer labelled decisions than this. */
+    min_samples: z.number().int().positive().default(20),
+    /** Where a breach posts its evidence (the retraining trigger). */
+    retrain_webhook: z.url().optional(),
+  }).optional(),
 });
 
 export const serverSchema = z.strictObject({
@@ -212,6 +258,7 @@ export const configSchema = z.strictObject({
   org: orgSchema,
   tags: tagsSchema.default(tagsSchema.parse({})),
   telemetry: telemetrySchema.optional(),
+  systems: z.array(systemSchema).default([]),
 });
 
 export type RawConfig = z.infer<typeof configSchema>;
@@ -225,6 +272,7 @@ export type AgentConfig = z.infer<typeof agentSchema>;
 export type KeyGuardsConfig = z.infer<typeof keyGuardsSchema>;
 export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
+export type SystemConfig = z.infer<typeof systemSchema>;
 
 /** True when A and B are the same type: each assignable to the other, with the same fields (an optional extra one would pass the first test). */
 type SameType<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;

@@ -27,6 +27,8 @@ export const errorCodes = {
   evidence_unavailable: { status: 503, type: 'server_error', message: 'The evidence ledger could not record this request, so its answer is withheld; the request id identifies it in the logs.' },
   shutting_down: { status: 503, type: 'server_error', message: 'Covenant is shutting down.' },
   upstream_timeout: { status: 504, type: 'upstream_error', message: '{detail}' },
+  invalid_explanation: { status: 422, type: 'invalid_request_error', message: '{detail}' },
+  review_closed: { status: 409, type: 'invalid_request_error', message: '{detail}' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -16,14 +16,16 @@ export interface AdminPrincipal {
  * What an admin route needs, declared as `config: { access }` when it registers.
  * `read` and `write` let a department-scoped key in (the handler narrows to its department);
  * `organisation-read` and `organisation-write` act on the whole organisation, so they need an unscoped key.
+ * `review-read` and `review-write` reach the decision review queue only (a department-scoped key: its department's).
  */
-export const adminAccesses = ['read', 'write', 'organisation-read', 'organisation-write'] as const;
+export const adminAccesses = ['read', 'write', 'organisation-read', 'organisation-write', 'review-read', 'review-write'] as const;
 export type AdminAccess = (typeof adminAccesses)[number];
 
 /** Which role may do what: the one table. A new role (finops, reviewer) is a new row here and in the config schema. */
 export const roleAccess: Record<AdminRole, readonly AdminAccess[]> = {
-  admin: ['read', 'write', 'organisation-read', 'organisation-write'],
-  auditor: ['read', 'organisation-read'],
+  admin: ['read', 'write', 'organisation-read', 'organisation-write', 'review-read', 'review-write'],
+  auditor: ['read', 'organisation-read', 'review-read'],
+  reviewer: ['review-read', 'review-write'],
 };
 
 declare module 'fastify' {

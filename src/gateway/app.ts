@@ -13,6 +13,9 @@ import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
 import { SessionBreaker } from '../sessions/breaker.js';
+import { AlertSender } from '../decisions/alerts.js';
+import { DecisionOversight } from '../decisions/oversight.js';
+import { startOverdueSweep } from '../decisions/overdue-sweep.js';
 import { openStores, type Stores } from '../stores/index.js';
 import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
@@ -26,6 +29,9 @@ import { registerProviderRoutes } from './routes/providers.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerInventoryRoutes, type ContractChecksReader } from './routes/inventory.js';
 import { SourcingWorkbench } from '../sourcing/workbench.js';
+import { registerAiSystemRoutes } from './routes/ai-systems.js';
+import { registerDecisionRoutes } from './routes/decisions.js';
+import { registerReviewRoutes } from './routes/reviews.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
@@ -54,6 +60,8 @@ export interface App {
   gateway: Gateway;
   server: FastifyInstance;
   stores: Stores;
+  /** Decision oversight: decisions, reviews, live bias and SLA monitors. */
+  decisions: DecisionOversight;
   /** The base URL once listening, e.g. http://127.0.0.1:4141 */
   url: string;
   reload(by?: string): Promise<Record<string, unknown>>;
@@ -168,6 +176,13 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   // Inventory changes, decisions, blueprints and qualifications are evidence: each answer follows its entry.
   const workbench = new SourcingWorkbench({ store: stores.sourcing, record: (entry) => ledger.append(entry).then(() => undefined) });
+  const decisionAlerts = new AlertSender({ onError });
+  const decisions = new DecisionOversight({
+    store: stores.decisions, systems: () => config.systems, configVersion: () => config.version, alerts: decisionAlerts, onError,
+    record: (entry) => ledger.append(entry).then(() => undefined),
+    alertWebhook: (department) => (config.departments.get(department)?.alerts ?? config.org.alerts)?.webhook,
+  });
+  const stopOverdueSweep = startOverdueSweep(() => decisions.sweepOverdue(), () => config.systems.values(), onError);
   const apiKeyGuards = (): ApiKeyGuards => {
     const policies: KeyPolicy[] = [];
     let agent = false;
@@ -237,8 +252,11 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
       (admin) => registerInventoryRoutes(admin, workbench, gateway, options.contractChecks),
+      (admin) => registerReviewRoutes(admin, decisions),
+      (admin) => registerAiSystemRoutes(admin, decisions),
     ],
   });
+  registerDecisionRoutes(server, gateway, decisions);
   // Evidence of which config and store this process started with, before it serves a request.
   await record({ kind: 'gateway.started', config_version: config.version, store: stores.kind });
   const host = options.host ?? config.server.host;
@@ -263,6 +281,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     gateway,
     server,
     stores,
+    decisions,
     url,
     reload,
     async close() {
@@ -283,6 +302,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       await notifier.idle();
       await telemetry.close();
       await sessions.idle();
+      stopOverdueSweep();
+      await decisionAlerts.idle();
       await stores.close();
     },
   };

@@ -18,6 +18,16 @@ export type LedgerEntryKind =
   | 'sourcing.decided'
   | 'blueprint.applied'
   | 'vendor.qualified'
+  | 'decision.recorded'
+  | 'decision.reviewed'
+  | 'decision.overridden'
+  | 'decision.outcome'
+  | 'decision.review_overdue'
+  | 'system.suspended'
+  | 'system.resumed'
+  | 'fairness.breach'
+  | 'sla_breach'
+  | 'sla.recovered'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

@@ -1,6 +1,7 @@
 // The set of stores a gateway runs on, whichever backend holds them; nothing here imports a backend.
 import type { AlertStore } from '../budgets/alerts.js';
 import type { BudgetStore } from '../budgets/store.js';
+import type { DecisionStore } from '../decisions/store.js';
 import type { RateLimitStore } from '../guards/rate-limits.js';
 import type { LedgerStore } from '../ledger/types.js';
 import type { SessionStateStore, SuspensionStore } from '../sessions/store.js';
@@ -30,6 +31,8 @@ export interface Stores {
   suspensions: SuspensionStore;
   /** The sourcing workbench: AI inventory, sourcing decisions, vendor pre-qualifications (SQLite, PostgreSQL). */
   sourcing: SourcingStore;
+  /** Decision oversight: decisions, protected attributes, reviews, outcomes, system suspensions, SLA breaches (SQLite, PostgreSQL). */
+  decisions: DecisionStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;
   /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */

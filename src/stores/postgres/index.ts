@@ -7,6 +7,7 @@ import { createRedisSessionStateStore } from '../redis/session-state.js';
 import { createRedisRateLimitStore } from '../redis/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createPostgresAlertStore } from './alert-store.js';
+import { createPostgresDecisionStore } from './decision-store.js';
 import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from './database.js';
 import { openPostgresLedger, type PostgresLedgerOptions } from './ledger-store.js';
 import { PostgresKeyStore, PostgresRequestLog, migrateRecords } from './records.js';
@@ -105,6 +106,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
     const alerts = await createPostgresAlertStore(postgres.database);
     const suspensions = await createPostgresSuspensionStore(postgres.database);
     const sourcing = await createPostgresSourcingStore(postgres.database);
+    const decisions = await createPostgresDecisionStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
     const sessions = await createRedisSessionStateStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     const rateLimits = await createRedisRateLimitStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
@@ -119,6 +121,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       sessions,
       suspensions,
       sourcing,
+      decisions,
       shared: true,
       health: () => Promise.all([
         probeHealth('postgres', () => postgres.database.pool.query('SELECT 1')),

@@ -4,6 +4,7 @@ import { createMemoryRateLimitStore } from '../memory/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createSqliteAlertStore } from './alert-store.js';
 import { createSqliteBudgetStore } from './budget-store.js';
+import { createSqliteDecisionStore } from './decision-store.js';
 import { startCheckpointer } from './checkpointer.js';
 import { openDatabase } from './database.js';
 import { openSqliteLedger } from './ledger-store.js';
@@ -65,6 +66,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     sessions,
     suspensions,
     sourcing: createSqliteSourcingStore(database),
+    decisions: createSqliteDecisionStore(database),
     shared: false,
     async health() {
       try {
