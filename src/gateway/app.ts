@@ -31,6 +31,10 @@ import { buildStages, type ApiKeyGuards, type StageServices } from './stages/ind
 import { apiKeyPolicy } from './stages/key-policy.js';
 import { TelemetryHolder } from './telemetry.js';
 import { usesLimits } from './stages/limits-stage.js';
+import { ModelRegistry } from '../models/registry.js';
+import { registryVersions } from './registry-versions.js';
+import { registerModelRoutes } from './routes/models.js';
+import { registerMockRoutes } from './routes/mock.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -50,6 +54,8 @@ export interface App {
   gateway: Gateway;
   server: FastifyInstance;
   stores: Stores;
+  /** The model registry: versions, moves, silent-change detection; `rollbackOnDrift` is the live drift monitor's hook. */
+  models: ModelRegistry;
   /** The base URL once listening, e.g. http://127.0.0.1:4141 */
   url: string;
   reload(by?: string): Promise<Record<string, unknown>>;
@@ -156,6 +162,24 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).then(() => refreshApiKeyStages()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
   keyRefresh?.unref();
 
+  // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
+  const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError });
+  await models.load();
+  await models.seed();
+  const recordContractWarnings = async () => {
+    for (const warning of models.contractWarnings()) {
+      onError(new Error(warning), 'model contract');
+      await record({ kind: 'model.contract_warning', warning, config_version: config.version });
+    }
+  };
+  await recordContractWarnings();
+  // Replicas serve a promote or rollback made on another within a second; an embedded store only flushes call counts.
+  const modelRefresh = setInterval(() => {
+    (stores.shared ? models.refresh().then(() => undefined) : models.flush()).catch((error) => onError(error, 'model registry refresh'));
+  }, 1000);
+  modelRefresh.unref();
+  let providers = createProviders(config.providers.values());
+
   const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
   // Suspensions and resumptions are evidence: awaited, so the refusal or the resume answer follows its entry.
   const sessions = new SessionBreaker({
@@ -184,13 +208,15 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     return {
       config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
       telemetry: telemetry.for(built.telemetry), apiKeys,
+      models: { registry: models, providers: () => providers, record: (entry) => ledger.append(entry).then(() => undefined), onError },
     };
   };
   const refreshApiKeyStages = () => {
     if (apiStagesNeeded(apiKeyGuards()) !== apiStages) gateway.replace({ stages: buildStages(stageServices(gateway.config)) });
   };
   const gateway: Gateway = new Gateway({
-    config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
+    config, keys, requestLog: stores.requestLog, metrics, providers, stages: buildStages(stageServices(config)),
+    versions: registryVersions(models, () => gateway.config),
   });
 
   const reload = async (by = 'signal'): Promise<Record<string, unknown>> => {
@@ -202,9 +228,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
     burnRate.configure(configuredBurnRates(next));
-    gateway.replace({ config: next, providers: createProviders(next.providers.values()), stages: buildStages(stageServices(next)) });
+    providers = createProviders(next.providers.values());
+    gateway.replace({ config: next, providers, stages: buildStages(stageServices(next)) });
     config = next;
     app.config = next;
+    await models.seed();
+    await recordContractWarnings();
     await record({ kind: 'config.reloaded', by, config_version: next.version, previous_version: previous.version });
     for (const change of budgetChanges(previous, next)) await record({ kind: 'budget.changed', by, config_version: next.version, ...change });
     return { reloaded: true, config_version: next.version.slice(0, 12), models: next.models.size, departments: next.departments.size, warnings: next.warnings };
@@ -230,6 +259,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
+      (admin) => registerModelRoutes(admin, models),
+      (admin) => registerMockRoutes(admin, () => gateway.config),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.
@@ -256,6 +287,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     gateway,
     server,
     stores,
+    models,
     url,
     reload,
     async close() {
@@ -273,6 +305,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(windowPrune);
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);
+      clearInterval(modelRefresh);
+      await models.idle();
+      await models.flush().catch((error) => onError(error, 'model registry flush'));
       await notifier.idle();
       await telemetry.close();
       await sessions.idle();

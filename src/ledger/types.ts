@@ -14,6 +14,12 @@ export type LedgerEntryKind =
   | 'model.changed'
   | 'model.promoted'
   | 'model.rolled_back'
+  | 'model.seeded'
+  | 'model.staged'
+  | 'model.acknowledged'
+  | 'model.version_changed'
+  | 'model.shadow'
+  | 'model.contract_warning'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

@@ -3,6 +3,7 @@ import type { AlertStore } from '../budgets/alerts.js';
 import type { BudgetStore } from '../budgets/store.js';
 import type { RateLimitStore } from '../guards/rate-limits.js';
 import type { LedgerStore } from '../ledger/types.js';
+import type { ModelRegistryStore } from '../models/types.js';
 import type { SessionStateStore, SuspensionStore } from '../sessions/store.js';
 import type { KeyStore, RequestLog } from './records.js';
 
@@ -27,6 +28,8 @@ export interface Stores {
   sessions: SessionStateStore;
   /** Agent session suspensions, durable (SQLite, PostgreSQL). */
   suspensions: SuspensionStore;
+  /** The model registry's versions, fingerprints and alias moves, durable (SQLite, PostgreSQL). */
+  models: ModelRegistryStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;
   /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */
