@@ -90,9 +90,13 @@ export interface Judgement {
   changes: ObservedChange[];
 }
 
-/** A returned model id names the pinned version when it is the version itself or a dated snapshot of it (gpt-4o-mini-2024-07-18). */
+/**
+ * A returned model id names the pinned version when it is the version itself, a dated or numbered snapshot of it
+ * (gpt-4o-mini-2024-07-18, gemini-1.5-flash-002), or it with a path prefix (models/gemini-1.5-flash).
+ */
 export function namesVersion(returned: string, version: string): boolean {
-  return returned === version || returned.startsWith(`${version}-`) || returned.endsWith(`/${version}`);
+  if (returned === version || returned.endsWith(`/${version}`)) return true;
+  return returned.startsWith(`${version}-`) && /^[0-9][0-9-]*$/.test(returned.slice(version.length + 1));
 }
 
 /**
