@@ -25,6 +25,7 @@ interface MockOptions extends JsonOption {
   latencyMs?: string;
   outputTokens?: string;
   reset?: boolean;
+  version?: string;
 }
 
 /** An alias as GET /admin/models lists it. */
@@ -183,12 +184,13 @@ export function registerModelCommands(program: Command, output: Partial<CommandO
     .option('--variant <name>', 'default, alternate (worded differently) or refusal')
     .option('--latency-ms <n>', 'delay before each answer')
     .option('--output-tokens <n>', 'answer length')
+    .option('--version <id>', 'change only calls for this model id (one version updated silently)')
     .option('--reset', 'back to the configured behaviour first')
     .option('--json', 'print the JSON result')
     .action((provider: string, options: MockOptions) => runCommand(write, 'models mock', async () => {
       const body = Object.fromEntries(Object.entries({
         fingerprint: options.fingerprint, model: options.model, variant: options.variant, latency_ms: whole(options.latencyMs, '--latency-ms'),
-        output_tokens: whole(options.outputTokens, '--output-tokens'), reset: options.reset,
+        output_tokens: whole(options.outputTokens, '--output-tokens'), version: options.version, reset: options.reset,
       }).filter(([, value]) => value !== undefined));
       if (Object.keys(body).length === 0) throw new InputError('say what to change: --fingerprint, --model, --variant, --latency-ms, --output-tokens or --reset');
       const result = await connectGateway(options, write.environment).post<Record<string, unknown>>(`/admin/mock/${encodeURIComponent(provider)}`, body);

@@ -12,6 +12,8 @@ const changeSchema = z.strictObject({
   variant: z.enum(mockVariants).optional(),
   latency_ms: z.number().int().nonnegative().max(600_000).optional(),
   output_tokens: z.number().int().positive().max(100_000).optional(),
+  /** Only calls for this model id change. */
+  version: z.string().min(1).max(200).optional(),
   /** Back to the configured behaviour (applied before the other fields). */
   reset: z.boolean().optional(),
 });
@@ -20,7 +22,7 @@ function payload(provider: string) {
   const live = mockBehaviour(provider);
   return {
     provider, fingerprint: live.fingerprint ?? null, model: live.model ?? null, variant: live.variant ?? null,
-    latency_ms: live.latencyMs ?? null, output_tokens: live.outputTokens ?? null,
+    latency_ms: live.latencyMs ?? null, output_tokens: live.outputTokens ?? null, version: live.version ?? null,
   };
 }
 
@@ -37,7 +39,7 @@ export function registerMockRoutes(admin: FastifyInstance, config: () => Resolve
     const body = parseBody(changeSchema, request.body ?? {});
     if (body.reset) setMockBehaviour(provider, null);
     const change = Object.fromEntries(Object.entries({
-      fingerprint: body.fingerprint, model: body.model, variant: body.variant, latencyMs: body.latency_ms, outputTokens: body.output_tokens,
+      fingerprint: body.fingerprint, model: body.model, variant: body.variant, latencyMs: body.latency_ms, outputTokens: body.output_tokens, version: body.version,
     }).filter(([, value]) => value !== undefined));
     if (Object.keys(change).length > 0) setMockBehaviour(provider, change);
     return payload(provider);

@@ -13,6 +13,8 @@ export interface MockBehaviour {
   variant?: MockVariant;
   latencyMs?: number;
   outputTokens?: number;
+  /** Only calls for this model id change (a silent update of one version); unset: every call. */
+  version?: string;
 }
 
 /** The behaviour of one call: the configured one with the live changes over it. */
@@ -45,8 +47,9 @@ export function mockBehaviour(provider: string): MockBehaviour {
   return behaviours.get(provider) ?? {};
 }
 
-export function liveMock(provider: string, configured: { latencyMs: number; outputTokens: number; tokenDelayMs: number }): LiveMock {
-  const live = behaviours.get(provider);
+export function liveMock(provider: string, configured: { latencyMs: number; outputTokens: number; tokenDelayMs: number }, requested: string): LiveMock {
+  const changed = behaviours.get(provider);
+  const live = changed?.version === undefined || changed.version === requested ? changed : undefined;
   return {
     fingerprint: live?.fingerprint ?? defaultMockFingerprint,
     model: live?.model,

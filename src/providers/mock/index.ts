@@ -34,14 +34,14 @@ export function createMockProvider(settings: ProviderSettings): ProviderAdapter 
     type: 'mock',
 
     async chat({ request, signal }: ProviderCall<ChatRequest>) {
-      const live = liveMock(settings.name, options);
+      const live = liveMock(settings.name, options, request.model);
       await wait(live.latencyMs, signal);
       const { response, usage } = buildResponse(request, plan(request, live), `chatcmpl-mock-${randomUUID()}`, created());
       return { response: stamped(response, live), usage, warnings: [] };
     },
 
     async chatStream({ request, signal }: ProviderCall<ChatRequest>): Promise<ChatStream> {
-      const live = liveMock(settings.name, options);
+      const live = liveMock(settings.name, options, request.model);
       await wait(live.latencyMs, signal);
       const choices = plan(request, live);
       const id = `chatcmpl-mock-${randomUUID()}`;
