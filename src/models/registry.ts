@@ -60,6 +60,7 @@ export class ModelRegistry {
   #policies = new Map<string, AliasPolicy>();
   #counter = '';
   #pending = new Set<Promise<void>>();
+  #judging: Promise<void> = Promise.resolve();
   /** Replaceable at merge by an embedding cosine (the drift monitor's); lexical meanwhile. */
   similarity: TextSimilarity = lexicalSimilarity;
 
@@ -81,6 +82,7 @@ export class ModelRegistry {
 
   /** Read everything from the store into memory. */
   async load(): Promise<void> {
+    this.#policiesFrom(this.#options.config());
     const store = this.#options.store;
     const counter = await store.changeCounter();
     const [versions, fingerprints, moves] = await Promise.all([store.versions(), store.fingerprints(), store.moves()]);
@@ -237,18 +239,31 @@ export class ModelRegistry {
     const modelKnown = observed.model === null || runtime.models.has(observed.model);
     const fingerprintKnown = observed.fingerprint === null || runtime.fingerprints.has(observed.fingerprint);
     if (modelKnown && fingerprintKnown) return;
-    const policy = this.#policies.get(alias);
-    const judgement = judge({ fingerprints: runtime.fingerprints, models: runtime.models, calls: seenCalls }, policy?.fingerprintLearning ?? 0, version, observed);
-    // Known from now on in this process: one alert per new value, not one per request.
-    for (const value of [...judgement.learnt, ...judgement.changes.map((change) => ({ kind: change.kind, value: change.after }))]) {
-      (value.kind === 'model' ? runtime.models : runtime.fingerprints).add(value.value);
+    // Known from now on in this process: one report per new value, not one per request.
+    if (observed.model !== null) runtime.models.add(observed.model);
+    if (observed.fingerprint !== null) runtime.fingerprints.add(observed.fingerprint);
+    // One judgement at a time, so a value is judged against the ones recorded before it in this process.
+    const judged = this.#judging.then(() => this.#judge(alias, version, seenCalls, observed, requestId, now));
+    this.#judging = judged.catch(() => undefined);
+    this.background(judged);
+  }
+
+  /**
+   * Judge a new value against what the store holds for the version (another replica may have set the baseline first),
+   * then record it: learnt values as expected, changes as a model_version_changed event.
+   */
+  async #judge(alias: string, version: string, calls: number, observed: { model: string | null; fingerprint: string | null }, requestId: string, now: number): Promise<void> {
+    const stored = (await this.#options.store.fingerprints()).filter((row) => row.alias === alias && row.version === version);
+    const seen = {
+      fingerprints: new Set(stored.filter((row) => row.kind === 'fingerprint').map((row) => row.value)),
+      models: new Set(stored.filter((row) => row.kind === 'model').map((row) => row.value)),
+      calls,
+    };
+    const judgement = judge(seen, this.#policies.get(alias)?.fingerprintLearning ?? 0, version, observed);
+    for (const value of judgement.learnt) {
+      await this.#options.store.addFingerprint({ alias, version, kind: value.kind, value: value.value, firstSeen: now, expected: true });
     }
-    this.background((async () => {
-      for (const value of judgement.learnt) {
-        await this.#options.store.addFingerprint({ alias, version, kind: value.kind, value: value.value, firstSeen: now, expected: true });
-      }
-      for (const change of judgement.changes) await this.#changed(alias, version, change, requestId, now);
-    })());
+    for (const change of judgement.changes) await this.#changed(alias, version, change, requestId, now);
   }
 
   async #changed(alias: string, version: string, change: ObservedChange, requestId: string, now: number): Promise<void> {
