@@ -164,15 +164,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
 
   // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
   const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError });
-  await models.load();
-  await models.seed();
   const recordContractWarnings = async () => {
     for (const warning of models.contractWarnings()) {
       onError(new Error(warning), 'model contract');
       await record({ kind: 'model.contract_warning', warning, config_version: config.version });
     }
   };
-  await recordContractWarnings();
   // Replicas serve a promote or rollback made on another within a second; an embedded store only flushes call counts.
   const modelRefresh = setInterval(() => {
     (stores.shared ? models.refresh().then(() => undefined) : models.flush()).catch((error) => onError(error, 'model registry refresh'));
@@ -265,6 +262,10 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   // Evidence of which config and store this process started with, before it serves a request.
   await record({ kind: 'gateway.started', config_version: config.version, store: stores.kind });
+  // Then the registry, seeded from the config's pins, before the first request.
+  await models.load();
+  await models.seed();
+  await recordContractWarnings();
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
   await server.listen({ host, port });
