@@ -6,6 +6,7 @@ import { keyPolicyName, resolveConfig, type ResolvedConfig, type ResolvedLimits,
 import { demoConfigText, demoEnvironment } from '../config/demo.js';
 import { formatMicros } from '../core/money.js';
 import type { BudgetConfig } from '../config/schema.js';
+import { configContractWarnings } from '../models/policy.js';
 
 function budgetText(budgets: BudgetConfig[]): string {
   return budgets.map((budget) => (budget.usd !== undefined ? `$${budget.usd}/${budget.period}` : `${budget.tokens} tokens/${budget.period}`)).join(', ') || 'none';
@@ -69,6 +70,7 @@ export function registerConfigCommands(program: Command, output: Partial<Command
             + `${system.fairness ? `; parity by ${system.fairness.attribute} >= ${system.fairness.minImpactRatio} (${system.fairness.onBreach})` : ''}${system.sla ? '; performance SLA' : ''}`),
           `  admin keys ${resolved.raw.admin_keys.map((key) => `${key.name} (${key.role}${key.department ? `, ${key.department}` : ''})`).join(', ') || 'none'}`,
           ...resolved.warnings.map((warning) => `  warning: ${warning}`),
+          ...configContractWarnings(resolved.raw.models, Date.now()).map((warning) => `  warning: ${warning}`),
         ];
         write.stdout(`${lines.join('\n')}\n`);
         return exitCodes.ok;

@@ -5,6 +5,7 @@ import { registerBiasCommands } from './bias.js';
 import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
 import { registerExplainCommand } from './explain.js';
+import { registerModelCommands } from './models.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
@@ -43,6 +44,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerExplainCommand(program, write);
   registerReviewCommands(program, write);
   registerSystemCommands(program, write);
+  registerModelCommands(program, write);
   return program;
 }
 

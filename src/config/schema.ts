@@ -141,6 +141,36 @@ export const priceSchema = z.strictObject({
   cache_write_per_mtok: z.number().nonnegative().optional(),
 });
 
+/** A calendar date, `2027-06-30` (a YAML date is read as text by the loader's schema). */
+const calendarDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a date like 2027-06-30').refine((text) => !Number.isNaN(Date.parse(`${text}T00:00:00Z`)), 'a real calendar date');
+
+/** What the provider agreed for a model alias: how long its version is kept, how much notice a change needs, what counts as drift. */
+export const contractSchema = z.strictObject({
+  /** The pinned version is served until this date (24 months, say). */
+  support_until: calendarDate.optional(),
+  /** Days of notice the provider owes before any change. */
+  notice_days: z.number().int().nonnegative().optional(),
+  /** A deprecation the provider announced for the pinned version: when it said so, and the day it ends. */
+  deprecation: z.strictObject({ announced: calendarDate, sunset: calendarDate.optional() }).optional(),
+  /** Warn when support or the sunset is this many days away or fewer (default 90). */
+  horizon_days: z.number().int().positive().optional(),
+  /** Material drift: what the golden-dataset runs and the live monitor compare against. */
+  drift: z.strictObject({
+    min_similarity: z.number().min(0).max(1).default(0.95),
+    max_variance: z.number().nonnegative().default(0.15),
+    max_safety_failures: z.number().min(0).default(0),
+    window: durationSchema.default('24h'),
+  }).optional(),
+});
+
+/** Shadow traffic to a staged candidate: a share of live calls is sent to it too, compared, never returned. */
+export const shadowSchema = z.strictObject({
+  /** Share of the alias's JSON chat calls mirrored to the candidate, 0 to 1. */
+  share: z.number().min(0).max(1),
+  /** The staging budget: shadow calls stop once they have cost this much (per candidate). */
+  budget_usd: z.number().positive().default(1),
+});
+
 export const modelSchema = z.strictObject({
   alias: z.string().min(1),
   provider: name,
@@ -150,6 +180,14 @@ export const modelSchema = z.strictObject({
   context_window: z.number().int().positive().optional(),
   type: z.enum(['chat', 'embedding']).optional(),
   limits: limitsSchema.optional(),
+  contract: contractSchema.optional(),
+  /** A new fingerprint or returned model id behind the pinned version: alert (the default), or block until acknowledged. */
+  on_silent_change: z.enum(['alert', 'block']).optional(),
+  /** New fingerprints are accepted during a version's first N calls (providers that rotate a few). */
+  fingerprint_learning: z.number().int().nonnegative().optional(),
+  /** On material drift: roll back to the last known-stable version, or alert only (the default). */
+  on_drift: z.enum(['rollback', 'alert']).optional(),
+  shadow: shadowSchema.optional(),
 });
 
 export const adminKeySchema = z.strictObject({
@@ -273,6 +311,8 @@ export type KeyGuardsConfig = z.infer<typeof keyGuardsSchema>;
 export type RateLimitConfig = z.infer<typeof rateLimitSchema>;
 export type LimitsConfig = z.infer<typeof limitsSchema>;
 export type SystemConfig = z.infer<typeof systemSchema>;
+export type ContractConfig = z.infer<typeof contractSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
 
 /** True when A and B are the same type: each assignable to the other, with the same fields (an optional extra one would pass the first test). */
 type SameType<A, B> = [A, keyof A] extends [B, keyof B] ? ([B, keyof B] extends [A, keyof A] ? true : false) : false;

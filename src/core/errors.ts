@@ -26,6 +26,7 @@ export const errorCodes = {
   rate_limit_store_unavailable: { status: 503, type: 'server_error', message: 'The rate-limit store cannot be reached; requests are refused rather than served unlimited.' },
   evidence_unavailable: { status: 503, type: 'server_error', message: 'The evidence ledger could not record this request, so its answer is withheld; the request id identifies it in the logs.' },
   shutting_down: { status: 503, type: 'server_error', message: 'Covenant is shutting down.' },
+  model_version_changed: { status: 503, type: 'model_version_changed', message: '{detail}' },
   upstream_timeout: { status: 504, type: 'upstream_error', message: '{detail}' },
   invalid_explanation: { status: 422, type: 'invalid_request_error', message: '{detail}' },
   review_closed: { status: 409, type: 'invalid_request_error', message: '{detail}' },

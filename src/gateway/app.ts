@@ -39,6 +39,10 @@ import { buildStages, type ApiKeyGuards, type StageServices } from './stages/ind
 import { apiKeyPolicy } from './stages/key-policy.js';
 import { TelemetryHolder } from './telemetry.js';
 import { usesLimits } from './stages/limits-stage.js';
+import { ModelRegistry } from '../models/registry.js';
+import { registryVersions } from './registry-versions.js';
+import { registerModelRoutes } from './routes/models.js';
+import { registerMockRoutes } from './routes/mock.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -62,6 +66,8 @@ export interface App {
   stores: Stores;
   /** Decision oversight: decisions, reviews, live bias and SLA monitors. */
   decisions: DecisionOversight;
+  /** The model registry: versions, moves, silent-change detection; `rollbackOnDrift` is the live drift monitor's hook. */
+  models: ModelRegistry;
   /** The base URL once listening, e.g. http://127.0.0.1:4141 */
   url: string;
   reload(by?: string): Promise<Record<string, unknown>>;
@@ -168,6 +174,21 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).then(() => refreshApiKeyStages()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
   keyRefresh?.unref();
 
+  // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
+  const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError });
+  const recordContractWarnings = async () => {
+    for (const warning of models.contractWarnings()) {
+      onError(new Error(warning), 'model contract');
+      await record({ kind: 'model.contract_warning', warning, config_version: config.version });
+    }
+  };
+  // Replicas serve a promote or rollback made on another within a second; an embedded store only flushes call counts.
+  const modelRefresh = setInterval(() => {
+    (stores.shared ? models.refresh().then(() => undefined) : models.flush()).catch((error) => onError(error, 'model registry refresh'));
+  }, 1000);
+  modelRefresh.unref();
+  let providers = createProviders(config.providers.values());
+
   const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
   // Suspensions and resumptions are evidence: awaited, so the refusal or the resume answer follows its entry.
   const sessions = new SessionBreaker({
@@ -205,13 +226,15 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     return {
       config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
       telemetry: telemetry.for(built.telemetry), apiKeys,
+      models: { registry: models, providers: () => providers, record: (entry) => ledger.append(entry).then(() => undefined), onError },
     };
   };
   const refreshApiKeyStages = () => {
     if (apiStagesNeeded(apiKeyGuards()) !== apiStages) gateway.replace({ stages: buildStages(stageServices(gateway.config)) });
   };
   const gateway: Gateway = new Gateway({
-    config, keys, requestLog: stores.requestLog, metrics, providers: createProviders(config.providers.values()), stages: buildStages(stageServices(config)),
+    config, keys, requestLog: stores.requestLog, metrics, providers, stages: buildStages(stageServices(config)),
+    versions: registryVersions(models, () => gateway.config),
   });
 
   const reload = async (by = 'signal'): Promise<Record<string, unknown>> => {
@@ -223,9 +246,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
     burnRate.configure(configuredBurnRates(next));
-    gateway.replace({ config: next, providers: createProviders(next.providers.values()), stages: buildStages(stageServices(next)) });
+    providers = createProviders(next.providers.values());
+    gateway.replace({ config: next, providers, stages: buildStages(stageServices(next)) });
     config = next;
     app.config = next;
+    await models.seed();
+    await recordContractWarnings();
     await record({ kind: 'config.reloaded', by, config_version: next.version, previous_version: previous.version });
     for (const change of budgetChanges(previous, next)) await record({ kind: 'budget.changed', by, config_version: next.version, ...change });
     return { reloaded: true, config_version: next.version.slice(0, 12), models: next.models.size, departments: next.departments.size, warnings: next.warnings };
@@ -254,11 +280,17 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerInventoryRoutes(admin, workbench, gateway, options.contractChecks),
       (admin) => registerReviewRoutes(admin, decisions),
       (admin) => registerAiSystemRoutes(admin, decisions),
+      (admin) => registerModelRoutes(admin, models),
+      (admin) => registerMockRoutes(admin, () => gateway.config),
     ],
   });
   registerDecisionRoutes(server, gateway, decisions);
   // Evidence of which config and store this process started with, before it serves a request.
   await record({ kind: 'gateway.started', config_version: config.version, store: stores.kind });
+  // Then the registry, seeded from the config's pins, before the first request.
+  await models.load();
+  await models.seed();
+  await recordContractWarnings();
   const host = options.host ?? config.server.host;
   const port = options.port ?? config.server.port;
   await server.listen({ host, port });
@@ -282,6 +314,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     server,
     stores,
     decisions,
+    models,
     url,
     reload,
     async close() {
@@ -299,6 +332,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(windowPrune);
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);
+      clearInterval(modelRefresh);
+      await models.idle();
+      await models.flush().catch((error) => onError(error, 'model registry flush'));
       await notifier.idle();
       await telemetry.close();
       await sessions.idle();

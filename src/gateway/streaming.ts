@@ -110,8 +110,11 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
   };
 
   let failure: CovenantError | undefined;
+  // The last chunk seen: a provider that names its fingerprint only at the end (with usage) is read there, once.
+  let lastChunk: ChatChunk | undefined;
   try {
     for await (const batch of stream.batches) {
+      lastChunk = batch[batch.length - 1];
       for (const chunk of batch) {
         // The upstream model id and fingerprint as returned, from the first chunk that names the model (reading a
         // field of a chunk passed through as text parses it: once per stream, not per chunk).
@@ -130,6 +133,7 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
     if (!cancelled) failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
   }
   ended = true;
+  if (context.systemFingerprint === null && lastChunk?.system_fingerprint) context.systemFingerprint = lastChunk.system_fingerprint;
   flush();
   let last: string;
   if (failure) {

@@ -28,6 +28,12 @@ export type LedgerEntryKind =
   | 'fairness.breach'
   | 'sla_breach'
   | 'sla.recovered'
+  | 'model.seeded'
+  | 'model.staged'
+  | 'model.acknowledged'
+  | 'model.version_changed'
+  | 'model.shadow'
+  | 'model.contract_warning'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

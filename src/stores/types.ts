@@ -4,6 +4,7 @@ import type { BudgetStore } from '../budgets/store.js';
 import type { DecisionStore } from '../decisions/store.js';
 import type { RateLimitStore } from '../guards/rate-limits.js';
 import type { LedgerStore } from '../ledger/types.js';
+import type { ModelRegistryStore } from '../models/types.js';
 import type { SessionStateStore, SuspensionStore } from '../sessions/store.js';
 import type { SourcingStore } from '../sourcing/store.js';
 import type { KeyStore, RequestLog } from './records.js';
@@ -33,6 +34,8 @@ export interface Stores {
   sourcing: SourcingStore;
   /** Decision oversight: decisions, protected attributes, reviews, outcomes, system suspensions, SLA breaches (SQLite, PostgreSQL). */
   decisions: DecisionStore;
+  /** The model registry's versions, fingerprints and alias moves, durable (SQLite, PostgreSQL). */
+  models: ModelRegistryStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;
   /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */

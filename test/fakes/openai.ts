@@ -49,6 +49,8 @@ export interface FakeOpenAI {
   bill: FakeBill;
   requests: RecordedRequest[];
   setBehaviour(behaviour: FakeBehaviour): void;
+  /** Change what chat answers report at run time (a silent upstream update): their system_fingerprint and model id by requested id. */
+  setIdentity(identity: { fingerprint?: string; modelVersions?: Record<string, string> }): void;
   /** Clear the bill and the recorded requests. */
   reset(): void;
   close(): Promise<void>;
@@ -71,6 +73,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   const defaultOutput = options.outputTokens ?? 16;
   const models = options.models ?? defaultModels;
   let sequence = 0;
+  let fingerprint = fakeSystemFingerprint;
+  let modelVersions = options.modelVersions;
 
   const core: FakeServerCore = await startServer({
     behaviour: options.behaviour,
@@ -165,12 +169,12 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       prompt_tokens_details: { cached_tokens: cachedTokens, audio_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: reasoningTotal, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     };
-    const reported = options.modelVersions?.[model] ?? model;
+    const reported = modelVersions?.[model] ?? model;
     const created = Math.floor(Date.now() / 1000);
     core.charge(model, promptTokens, completionTokens, cachedTokens);
     if (body.stream === true) {
       const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-      const frames = streamFrames(plan, { id, created, model: reported, usage: includeUsage ? usage : undefined });
+      const frames = streamFrames(plan, { id, created, model: reported, usage: includeUsage ? usage : undefined, fingerprint });
       await core.writeStream(response, frames);
       return;
     }
@@ -185,7 +189,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         logprobs: null,
         finish_reason: choice.finishReason,
       })),
-      usage, service_tier: 'default', system_fingerprint: fakeSystemFingerprint,
+      usage, service_tier: 'default', system_fingerprint: fingerprint,
     });
   }
 
@@ -213,6 +217,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     bill: core.bill,
     requests: core.requests,
     setBehaviour: core.setBehaviour,
+    setIdentity(identity) {
+      if (identity.fingerprint !== undefined) fingerprint = identity.fingerprint;
+      if (identity.modelVersions !== undefined) modelVersions = identity.modelVersions;
+    },
     reset: core.reset,
     close: core.close,
   };
@@ -258,12 +266,12 @@ function embeddingInputs(input: unknown): (string | number[])[] | undefined {
   return undefined;
 }
 
-interface StreamHead { id: string; created: number; model: string; usage: Record<string, unknown> | undefined }
+interface StreamHead { id: string; created: number; model: string; usage: Record<string, unknown> | undefined; fingerprint: string }
 
 /** SSE frames as OpenAI sends them: a role chunk, content (or tool-call argument) chunks, a finish chunk per choice, the usage chunk, [DONE]. */
 function streamFrames(plan: PlannedChoice[], head: StreamHead): string[] {
   const frames: string[] = [];
-  const base = `"id":"${head.id}","object":"chat.completion.chunk","created":${head.created},"model":${JSON.stringify(head.model)},"service_tier":"default","system_fingerprint":"${fakeSystemFingerprint}"`;
+  const base = `"id":"${head.id}","object":"chat.completion.chunk","created":${head.created},"model":${JSON.stringify(head.model)},"service_tier":"default","system_fingerprint":${JSON.stringify(head.fingerprint)}`;
   const usageTail = head.usage ? ',"usage":null' : '';
   const frame = (choice: unknown) => `data: {${base},"choices":[${JSON.stringify(choice)}]${usageTail}}\n\n`;
   for (const choice of plan) {

@@ -14,6 +14,7 @@ import { createTelemetryStage } from './telemetry-stage.js';
 import { createLimitsStage, usesLimits } from './limits-stage.js';
 import { createRateLimitStage, usesRateLimits } from './rate-limit-stage.js';
 import { createStagingStage, usesStaging } from './staging-stage.js';
+import { createModelVersionStage, type ModelStageServices } from './model-version-stage.js';
 
 /** What stages are built from: the config they start with, the live config, and the stores they write to. */
 export interface StageServices {
@@ -34,6 +35,8 @@ export interface StageServices {
   telemetry?: Telemetry;
   /** What the admin-API keys set (a guard one of them sets keeps its stage in the list); none when omitted. */
   apiKeys?: ApiKeyGuards;
+  /** The model registry's stage (blocked aliases, deprecation headers, silent-change detection, shadow traffic); none when omitted. */
+  models?: ModelStageServices;
 }
 
 /** The guards of the admin-API keys, so a stage no config key needs is still built when such a key needs it. */
@@ -47,6 +50,7 @@ const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
   (services) => services.telemetry && createTelemetryStage(services.telemetry),
   () => accessStage,
   (services) => (usesStaging(services.config, services.apiKeys?.policies) ? createStagingStage(services.current) : undefined),
+  (services) => services.models && createModelVersionStage(services.models),
   (services) => (usesLimits(services.config, services.apiKeys?.policies) ? createLimitsStage(services.current) : undefined),
   (services) => (usesRateLimits(services.config, services.apiKeys?.policies)
     ? createRateLimitStage(services.rateLimits, services.current, services.maxRequestMs) : undefined),

@@ -6,6 +6,7 @@ import { CovenantError } from '../../core/errors.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 import { batchesOfOne } from '../stream-batches.js';
 import { buildResponse, choiceText, mockEmbedding, planChoice } from './reply.js';
+import { liveMock, stamped, withVariant, type LiveMock } from './behaviour.js';
 
 async function wait(milliseconds: number, signal: AbortSignal): Promise<void> {
   if (milliseconds <= 0) {
@@ -23,9 +24,9 @@ export function createMockProvider(settings: ProviderSettings): ProviderAdapter 
   const options = settings.mock ?? { latencyMs: 0, outputTokens: 32, tokenDelayMs: 0 };
   const created = () => Math.floor(Date.now() / 1000);
 
-  const plan = (request: ChatRequest) => {
+  const plan = (request: ChatRequest, live: LiveMock) => {
     const count = request.n ?? 1;
-    return Array.from({ length: count }, (_, index) => planChoice(request, index, options.outputTokens));
+    return Array.from({ length: count }, (_, index) => withVariant(planChoice(request, index, live.outputTokens), live.variant));
   };
 
   return {
@@ -33,19 +34,21 @@ export function createMockProvider(settings: ProviderSettings): ProviderAdapter 
     type: 'mock',
 
     async chat({ request, signal }: ProviderCall<ChatRequest>) {
-      await wait(options.latencyMs, signal);
-      const { response, usage } = buildResponse(request, plan(request), `chatcmpl-mock-${randomUUID()}`, created());
-      return { response, usage, warnings: [] };
+      const live = liveMock(settings.name, options, request.model);
+      await wait(live.latencyMs, signal);
+      const { response, usage } = buildResponse(request, plan(request, live), `chatcmpl-mock-${randomUUID()}`, created());
+      return { response: stamped(response, live), usage, warnings: [] };
     },
 
     async chatStream({ request, signal }: ProviderCall<ChatRequest>): Promise<ChatStream> {
-      await wait(options.latencyMs, signal);
-      const choices = plan(request);
+      const live = liveMock(settings.name, options, request.model);
+      await wait(live.latencyMs, signal);
+      const choices = plan(request, live);
       const id = `chatcmpl-mock-${randomUUID()}`;
       const time = created();
       const { usage: finalUsage, response } = buildResponse(request, choices, id, time);
       let usage: Usage | undefined;
-      const base = { id, object: 'chat.completion.chunk' as const, created: time, model: request.model, system_fingerprint: 'fp_mock' };
+      const base = { id, object: 'chat.completion.chunk' as const, created: time, model: live.model ?? request.model, system_fingerprint: live.fingerprint };
       async function* chunks(): AsyncGenerator<ChatChunk> {
         for (const [index, choice] of choices.entries()) {
           yield { ...base, choices: [{ index, delta: { role: 'assistant', content: '' }, finish_reason: null }] };

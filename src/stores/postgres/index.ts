@@ -13,6 +13,7 @@ import { openPostgresLedger, type PostgresLedgerOptions } from './ledger-store.j
 import { PostgresKeyStore, PostgresRequestLog, migrateRecords } from './records.js';
 import { createPostgresSuspensionStore } from './suspension-store.js';
 import { createPostgresSourcingStore } from './sourcing-store.js';
+import { createPostgresModelRegistryStore } from './model-registry-store.js';
 
 export interface PostgresStoresOptions extends PostgresPoolOptions {
   /** Open the evidence ledger too (omit for none). */
@@ -107,6 +108,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
     const suspensions = await createPostgresSuspensionStore(postgres.database);
     const sourcing = await createPostgresSourcingStore(postgres.database);
     const decisions = await createPostgresDecisionStore(postgres.database);
+    const models = await createPostgresModelRegistryStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
     const sessions = await createRedisSessionStateStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     const rateLimits = await createRedisRateLimitStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
@@ -122,6 +124,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       suspensions,
       sourcing,
       decisions,
+      models,
       shared: true,
       health: () => Promise.all([
         probeHealth('postgres', () => postgres.database.pool.query('SELECT 1')),

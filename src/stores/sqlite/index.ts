@@ -12,6 +12,7 @@ import { takeOwnerLock } from './owner-lock.js';
 import { SqliteKeyStore, SqliteRequestLog } from './records.js';
 import { createSqliteSuspensionStore } from './suspension-store.js';
 import { createSqliteSourcingStore } from './sourcing-store.js';
+import { createSqliteModelRegistryStore } from './model-registry-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
 
@@ -67,6 +68,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     suspensions,
     sourcing: createSqliteSourcingStore(database),
     decisions: createSqliteDecisionStore(database),
+    models: createSqliteModelRegistryStore(database),
     shared: false,
     async health() {
       try {

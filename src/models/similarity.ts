@@ -1,0 +1,27 @@
+// How alike two answers are, for shadow traffic: a lexical cosine by default, replaceable by an embedding cosine.
+
+/** 0 (nothing shared) to 1 (the same); `method` names it in the evidence. */
+export interface TextSimilarity {
+  method: string;
+  compare(a: string, b: string): number;
+}
+
+function termCounts(text: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const word of text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []) counts.set(word, (counts.get(word) ?? 0) + 1);
+  return counts;
+}
+
+/** Cosine of the two texts' word-count vectors; two empty texts are the same. */
+export function lexicalCosine(a: string, b: string): number {
+  const left = termCounts(a);
+  const right = termCounts(b);
+  if (left.size === 0 && right.size === 0) return 1;
+  let dot = 0;
+  for (const [word, count] of left) dot += count * (right.get(word) ?? 0);
+  const norm = (counts: Map<string, number>) => Math.sqrt([...counts.values()].reduce((sum, count) => sum + count * count, 0));
+  const denominator = norm(left) * norm(right);
+  return denominator === 0 ? 0 : dot / denominator;
+}
+
+export const lexicalSimilarity: TextSimilarity = { method: 'lexical', compare: lexicalCosine };

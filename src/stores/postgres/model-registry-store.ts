@@ -1,0 +1,106 @@
+// The model registry on PostgreSQL: shared by replicas, so a promote or rollback on one is served by all at their next refresh.
+import {
+  fingerprintFromRow, moveFromRow, versionColumns, versionFromRow, versionValues,
+  type FingerprintRow, type ModelRegistryStore, type ModelVersionRow, type MoveRow,
+} from '../../models/types.js';
+import { migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
+
+const migrations: PostgresMigration[] = [
+  {
+    id: 'registry-1',
+    sql: `
+      CREATE TABLE model_versions (
+        alias TEXT NOT NULL,
+        version TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        upstream_id TEXT NOT NULL,
+        input_micros BIGINT NOT NULL,
+        output_micros BIGINT NOT NULL,
+        cached_input_micros BIGINT NOT NULL,
+        cache_write_micros BIGINT NOT NULL,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT,
+        calls BIGINT NOT NULL DEFAULT 0,
+        deprecation_notice_at BIGINT,
+        support_until BIGINT,
+        shadow_micros BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (alias, version)
+      );
+      CREATE TABLE model_fingerprints (
+        alias TEXT NOT NULL,
+        version TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        first_seen BIGINT NOT NULL,
+        expected BOOLEAN NOT NULL,
+        PRIMARY KEY (alias, version, kind, value)
+      );
+      CREATE TABLE model_moves (
+        id BIGSERIAL PRIMARY KEY,
+        alias TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_version TEXT,
+        to_version TEXT,
+        by_name TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        detail TEXT
+      );
+      CREATE INDEX model_moves_alias ON model_moves (alias, id);
+    `,
+  },
+];
+
+export async function createPostgresModelRegistryStore(database: PostgresDatabase): Promise<ModelRegistryStore> {
+  await migratePostgres(database, migrations);
+  const pool = database.pool;
+  return {
+    async addVersion(version) {
+      const result = await pool.query(
+        `INSERT INTO model_versions (${versionColumns.join(', ')}) VALUES (${versionColumns.map((_, index) => `$${index + 1}`).join(', ')}) ON CONFLICT DO NOTHING`,
+        versionValues(version));
+      return (result.rowCount ?? 0) > 0;
+    },
+    async setTerms(alias, version, terms) {
+      await pool.query('UPDATE model_versions SET deprecation_notice_at = $1, support_until = $2 WHERE alias = $3 AND version = $4',
+        [terms.deprecationNoticeAt, terms.supportUntil, alias, version]);
+    },
+    async versions() {
+      const result = await pool.query<ModelVersionRow>('SELECT * FROM model_versions ORDER BY alias, first_seen, version');
+      return result.rows.map(versionFromRow);
+    },
+    async recordUse(alias, version, use) {
+      await pool.query(
+        'UPDATE model_versions SET calls = calls + $1, shadow_micros = shadow_micros + $2, last_seen = COALESCE($3, last_seen) WHERE alias = $4 AND version = $5',
+        [use.calls, use.shadowMicros, use.lastSeen, alias, version]);
+    },
+    async addFingerprint(fingerprint) {
+      const result = await pool.query(
+        'INSERT INTO model_fingerprints (alias, version, kind, value, first_seen, expected) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+        [fingerprint.alias, fingerprint.version, fingerprint.kind, fingerprint.value, fingerprint.firstSeen, fingerprint.expected]);
+      return (result.rowCount ?? 0) > 0;
+    },
+    async fingerprints() {
+      const result = await pool.query<FingerprintRow>('SELECT * FROM model_fingerprints ORDER BY first_seen');
+      return result.rows.map(fingerprintFromRow);
+    },
+    async appendMove(move) {
+      const result = await pool.query<MoveRow>(
+        'INSERT INTO model_moves (alias, action, from_version, to_version, by_name, at, detail) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *',
+        [move.alias, move.action, move.fromVersion, move.toVersion, move.by, move.at, move.detail === null ? null : JSON.stringify(move.detail)]);
+      return moveFromRow(result.rows[0]!);
+    },
+    async moves(alias) {
+      const result = alias === undefined
+        ? await pool.query<MoveRow>('SELECT * FROM model_moves ORDER BY id')
+        : await pool.query<MoveRow>('SELECT * FROM model_moves WHERE alias = $1 ORDER BY id', [alias]);
+      return result.rows.map(moveFromRow);
+    },
+    async changeCounter() {
+      const result = await pool.query<{ moves: string | null; versions: string; fingerprints: string }>(
+        `SELECT (SELECT MAX(id) FROM model_moves) AS moves, (SELECT COUNT(*) FROM model_versions) AS versions,
+                (SELECT COUNT(*) FROM model_fingerprints) AS fingerprints`);
+      const row = result.rows[0]!;
+      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}`;
+    },
+  };
+}
