@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAuditCommands } from './audit.js';
 import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
+import { registerDriftCommands } from './drift.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
@@ -25,6 +26,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerAuditCommands(program, write);
   registerProviderCommands(program, write);
   registerSessionCommands(program, write);
+  registerDriftCommands(program, write);
   return program;
 }
 

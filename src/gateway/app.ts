@@ -13,6 +13,8 @@ import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
 import { SessionBreaker } from '../sessions/breaker.js';
+import { LiveDrift, type LiveDriftOptions } from '../drift/live.js';
+import { deliverWebhook } from '../budgets/webhook.js';
 import { openStores, type Stores } from '../stores/index.js';
 import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
@@ -22,6 +24,7 @@ import { Gateway } from './gateway.js';
 import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerDriftRoutes } from './routes/drift.js';
 import { registerProviderRoutes } from './routes/providers.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSpendRoutes } from './routes/spend.js';
@@ -43,6 +46,11 @@ export interface AppOptions {
   logger?: boolean;
   /** Benchmark only (bench/covenant-without-ledger.mjs): run without the ledger stage to measure what it costs. */
   withoutLedgerStage?: boolean;
+  /**
+   * Live drift: the alias's terms (`terms`, wired to the config's contract.drift), the material-drift callback
+   * (`onMaterialDrift`, wired to the registry's rollback), and the clock and periods (tests shorten them).
+   */
+  liveDrift?: Omit<LiveDriftOptions, 'record' | 'alert' | 'onError'>;
 }
 
 export interface App {
@@ -162,6 +170,19 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     state: stores.sessions, suspensions: stores.suspensions, onError, configVersion: () => config.version,
     record: (entry) => ledger.append(entry).then(() => undefined),
   });
+  // Material drift is evidence (a ledger entry) and an alert to the organisation's webhook, when it has one.
+  const liveDrift = new LiveDrift({
+    ...options.liveDrift, onError, record,
+    alert: async (event) => {
+      const url = config.org.alerts?.webhook;
+      if (!url) return;
+      const failure = await deliverWebhook({
+        fetch: globalThis.fetch, url, body: JSON.stringify({ event: 'material_drift', ...event }), maxAttempts: 5, baseDelayMs: 250, timeoutMs: 5000,
+        onAttempt: async () => {},
+      });
+      if (failure !== undefined) throw new Error(`material drift webhook ${url} failed: ${failure}`);
+    },
+  });
   const apiKeyGuards = (): ApiKeyGuards => {
     const policies: KeyPolicy[] = [];
     let agent = false;
@@ -183,7 +204,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     apiStages = apiStagesNeeded(apiKeys);
     return {
       config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
-      telemetry: telemetry.for(built.telemetry), apiKeys,
+      telemetry: telemetry.for(built.telemetry), apiKeys, drift: liveDrift,
     };
   };
   const refreshApiKeyStages = () => {
@@ -230,6 +251,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
+      (admin) => registerDriftRoutes(admin, gateway, { ledger, drift: liveDrift }),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.
@@ -276,6 +298,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       await notifier.idle();
       await telemetry.close();
       await sessions.idle();
+      await liveDrift.idle();
       await stores.close();
     },
   };

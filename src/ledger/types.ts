@@ -14,6 +14,8 @@ export type LedgerEntryKind =
   | 'model.changed'
   | 'model.promoted'
   | 'model.rolled_back'
+  | 'drift.run'
+  | 'drift.material'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

@@ -9,6 +9,8 @@ import type { Telemetry } from '../telemetry.js';
 import { accessStage } from './access-stage.js';
 import { createAgentStage } from './agent-stage.js';
 import { createBudgetStage } from './budget-stage.js';
+import { createDriftStage } from './drift-stage.js';
+import type { LiveDrift } from '../../drift/live.js';
 import { createLedgerStage } from './ledger-stage.js';
 import { createTelemetryStage } from './telemetry-stage.js';
 import { createLimitsStage, usesLimits } from './limits-stage.js';
@@ -34,6 +36,8 @@ export interface StageServices {
   telemetry?: Telemetry;
   /** What the admin-API keys set (a guard one of them sets keeps its stage in the list); none when omitted. */
   apiKeys?: ApiKeyGuards;
+  /** Live drift monitoring (an observer); none when omitted. */
+  drift?: LiveDrift;
 }
 
 /** The guards of the admin-API keys, so a stage no config key needs is still built when such a key needs it. */
@@ -53,6 +57,7 @@ const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
   (services) => createAgentStage(services.sessions, services.config, services.current, services.apiKeys?.agent ?? false),
   (services) => createBudgetStage(services.guard, services.current),
   (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),
+  (services) => services.drift && createDriftStage(services.drift),
 ];
 
 /** The stage list for a config, in admission order. */
