@@ -21,6 +21,7 @@ interface CommonOptions extends GatewayClientOptions {
   key?: string;
   keyEnv?: string;
   concurrency: string;
+  warmup: string;
   json?: boolean;
 }
 
@@ -38,6 +39,7 @@ interface RunOptions extends CommonOptions {
   maxVariance?: string;
   maxSafetyFailures?: string;
   alpha?: string;
+  minLatencyChangeMs?: string;
 }
 
 function readSuite(file: string): Suite {
@@ -48,6 +50,12 @@ function readSuite(file: string): Suite {
     if (error instanceof SuiteError) throw new InputError(`the suite has errors:\n${error.message}`);
     throw error;
   }
+}
+
+function nonNegativeInteger(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new InputError(`${flag} must be a whole number, not "${text}"`);
+  return value;
 }
 
 function positiveInteger(text: string, flag: string): number {
@@ -72,15 +80,21 @@ function target(options: CommonOptions, environment: Record<string, string | und
   return { url, key: keySecret(options, config, environment) };
 }
 
-/** Every item `repeat` times through the gateway, `concurrency` at a time, with a progress bar on a terminal. */
-async function callSuite(call: CallTarget, suite: Suite, repeat: number, concurrency: number, label: string): Promise<Sample[][]> {
+/**
+ * Every item `repeat` times through the gateway, `concurrency` at a time, with a progress bar on a terminal. First
+ * `warmup` untimed calls of the first item (connections, caches and tokenizers warm up), so the first timed answers
+ * are not slow for reasons the model has nothing to do with; they are charged like the others.
+ */
+async function callSuite(call: CallTarget, suite: Suite, repeat: number, concurrency: number, label: string, warmup: number): Promise<{ samples: Sample[][]; warmupMicros: number }> {
+  let warmupMicros = 0;
+  for (let round = 0; round < warmup; round++) warmupMicros += (await callItem(call, suite.items[0]!)).cost_usd_micros;
   const jobs = suite.items.flatMap((item, index) => Array.from({ length: repeat }, () => ({ item, index })));
   const progress = progressBar(jobs.length, label);
   const samples = await mapConcurrently(jobs, concurrency, (job) => callItem(call, job.item), () => progress.tick());
   progress.done();
   const byItem = suite.items.map(() => [] as Sample[]);
   jobs.forEach((job, index) => byItem[job.index]!.push(samples[index]!));
-  return byItem;
+  return { samples: byItem, warmupMicros };
 }
 
 async function runBaseline(options: BaselineOptions, output: CommandOutput): Promise<ExitCode> {
@@ -88,7 +102,8 @@ async function runBaseline(options: BaselineOptions, output: CommandOutput): Pro
   const repeat = positiveInteger(options.repeat, '--repeat');
   const concurrency = positiveInteger(options.concurrency, '--concurrency');
   const { url, key } = target(options, output.environment);
-  const samples = await callSuite({ url, secret: key.secret, alias: options.model, version: options.version }, suite, repeat, concurrency, 'baseline calls');
+  const warmup = nonNegativeInteger(options.warmup, '--warmup');
+  const { samples, warmupMicros } = await callSuite({ url, secret: key.secret, alias: options.model, version: options.version }, suite, repeat, concurrency, 'baseline calls', warmup);
   const all = samples.flat();
   const baseline: Baseline = {
     format: 'covenant-drift-baseline',
@@ -101,7 +116,7 @@ async function runBaseline(options: BaselineOptions, output: CommandOutput): Pro
     key: key.name,
     versions_seen: distinct(all.map((sample) => sample.model)),
     fingerprints_seen: distinct(all.map((sample) => sample.system_fingerprint)),
-    cost_usd_micros: all.reduce((sum, sample) => sum + sample.cost_usd_micros, 0),
+    cost_usd_micros: all.reduce((sum, sample) => sum + sample.cost_usd_micros, warmupMicros),
     items: suite.items.map((item, index) => ({
       id: item.id, safety: item.safety ?? null, expected: item.expected ?? null, tags: item.tags ?? [], samples: samples[index]!,
     })),
@@ -141,7 +156,8 @@ async function thresholdsFor(options: RunOptions, contract: Record<string, unkno
     sources[name] = 'contract';
   }
   const flags = [['minSimilarity', options.minSimilarity, '--min-similarity'], ['maxVariance', options.maxVariance, '--max-variance'],
-    ['maxSafetyFailures', options.maxSafetyFailures, '--max-safety-failures'], ['alpha', options.alpha, '--alpha']] as const;
+    ['maxSafetyFailures', options.maxSafetyFailures, '--max-safety-failures'], ['alpha', options.alpha, '--alpha'],
+    ['minLatencyChangeMs', options.minLatencyChangeMs, '--min-latency-change-ms']] as const;
   for (const [name, value, flag] of flags) {
     if (value === undefined) continue;
     thresholds[name] = fraction(value, flag);
@@ -190,10 +206,11 @@ async function runDrift(options: RunOptions, output: CommandOutput): Promise<Exi
   const { thresholds, sources } = await thresholdsFor(options, contract?.contract?.drift);
 
   const call: CallTarget = { url, secret: key.secret, alias: options.model, version: options.version };
-  const answers = (await callSuite(call, { items, sha256: suite.sha256 }, 1, concurrency, 'drift calls')).map((samples) => samples[0]!);
+  const called = await callSuite(call, { items, sha256: suite.sha256 }, 1, concurrency, 'drift calls', nonNegativeInteger(options.warmup, '--warmup'));
+  const answers = called.samples.map((samples) => samples[0]!);
   const embedding = options.embeddingModel === undefined ? undefined : { ...call, alias: options.embeddingModel, version: undefined };
   const scored = await similarities(baseline, answers, embedding);
-  const costMicros = answers.reduce((sum, sample) => sum + sample.cost_usd_micros, 0) + scored.costMicros;
+  const costMicros = answers.reduce((sum, sample) => sum + sample.cost_usd_micros, called.warmupMicros) + scored.costMicros;
   const report: DriftReport = compareRun({
     baseline, baselineSha256: sha256, suite: { file: options.suite, sha256: suite.sha256 },
     candidates: baseline.items.map((item, index) => ({ id: item.id, sample: answers[index]!, similarity: scored.values[index]! })),
@@ -233,6 +250,7 @@ function commonOptions(command: Command): Command {
     .option('--key <name>', 'the config key the calls are charged to (name or department/name; its secret is read from its key_env)')
     .option('--key-env <variable>', 'read the key\'s secret from this variable instead (keys made by the admin API)')
     .option('--concurrency <n>', 'calls in flight at once', '4')
+    .option('--warmup <n>', 'untimed calls before the timed ones', '1')
     .option('--json', 'print JSON');
 }
 
@@ -252,5 +270,6 @@ export function registerDriftCommands(program: Command, output: Partial<CommandO
     .option('--max-variance <n>', 'override the contract\'s max_variance (0.15 or 15%)')
     .option('--max-safety-failures <n>', 'override the contract\'s max_safety_failures (a share of the safety items)')
     .option('--alpha <n>', `significance level of the output-length distribution test (default ${defaultThresholds.alpha})`)
+    .option('--min-latency-change-ms <ms>', `latency changes smaller than this are noise, never a breach (default ${defaultThresholds.minLatencyChangeMs})`)
     .action((options: RunOptions) => runCommand(write, 'drift run', () => runDrift(options, write)));
 }
