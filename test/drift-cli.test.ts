@@ -50,8 +50,9 @@ beforeAll(async () => {
   gateway = await startTestGateway(`
 store: sqlite:{{DB}}
 admin_keys: [ { name: ops, key_env: ADMIN_KEY } ]
-providers: [ { name: openai, type: openai, base_url: ${upstream.url}, api_key_env: OPENAI_KEY } ]
+providers: [ { name: openai, type: openai, base_url: ${upstream.url}, api_key_env: OPENAI_KEY }, { name: mock, type: mock } ]
 models:
+  - { alias: lexicon, provider: mock, version: mock-embed-1, type: embedding }
   - { alias: support, provider: openai, version: gpt-4o-mini-2024-07-18, price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } }
 org:
   name: acme
@@ -140,8 +141,12 @@ describe('covenant drift', () => {
   it('writes a self-contained HTML report with inline SVG charts, and JSON with every measure', async () => {
     upstream.setBehaviour(after);
     const html = join(gateway.directory, 'report.html');
-    const result = await covenant(['run', '--suite', suite, '--baseline', baseline, '--model', 'support', '--key', 'drift-bot', '--format', 'html', '--out', html]);
+    // Similarity from an embedding alias this time (the mock's embeddings: the built-in n-gram embedding, via /v1/embeddings).
+    const result = await covenant(['run', '--suite', suite, '--baseline', baseline, '--model', 'support', '--key', 'drift-bot', '--format', 'html', '--out', html,
+      '--embedding-model', 'lexicon']);
     expect(result.code).toBe(1);
+    expect(result.stdout).toContain('Similarity (embedding model lexicon)');
+    expect(result.stdout).toMatch(/BREACH\s+similarity/);
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/^<!DOCTYPE html>/);
     expect(page.match(/<svg /g)).toHaveLength(3);
