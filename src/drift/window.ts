@@ -1,4 +1,4 @@
-// Rolling sums over a time window in fixed buckets: adding and reading cost O(buckets) at worst, O(1) amortised, whatever the traffic.
+// Rolling sums over a time window in fixed buckets: adding and reading cost O(1) within a bucket, O(buckets) when time moves to the next.
 
 /**
  * Sums of a few values over the last `spanMs` milliseconds, kept in `buckets` slots of spanMs / buckets each; a slot
@@ -10,6 +10,8 @@ export class RollingSums {
   readonly #slots: number[][];
   readonly #slotIndex: number[];
   readonly #totals: number[];
+  /** The slot expiry last ran for: within one slot there is nothing new to drop. */
+  #expiredAt = Number.NEGATIVE_INFINITY;
 
   constructor(spanMs: number, buckets: number, width: number) {
     this.#slotMs = Math.max(1, spanMs / buckets);
@@ -21,6 +23,8 @@ export class RollingSums {
   /** Drop every slot that fell out of the window ending at `now`. */
   #expire(now: number): void {
     const current = Math.floor(now / this.#slotMs);
+    if (current === this.#expiredAt) return;
+    this.#expiredAt = current;
     const oldest = current - this.#slots.length + 1;
     for (let position = 0; position < this.#slots.length; position++) {
       const index = this.#slotIndex[position]!;
