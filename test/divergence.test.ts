@@ -6,6 +6,7 @@ import {
   populationStabilityIndex, quantile, relativeChange, sampleJsDivergence, sharedHistograms,
 } from '../src/core/divergence.js';
 import { embedText } from '../src/core/embedding.js';
+import { createMockProvider } from '../src/providers/mock/index.js';
 
 describe('reference values', () => {
   it('KL, JS and PSI of p = [0.5, 0.5], q = [0.9, 0.1] (the contract issue\'s figures)', () => {
@@ -157,5 +158,17 @@ describe('built-in text embedding', () => {
     for (const [text, paraphrase, unrelated] of pairs) {
       expect(similarity(text, paraphrase)).toBeGreaterThan(similarity(text, unrelated) + 0.3);
     }
+  });
+
+  it('is what the mock provider answers /v1/embeddings with, so similarity is meaningful offline', async () => {
+    const mock = createMockProvider({ name: 'mock', type: 'mock', timeoutMs: 1000 });
+    const { response } = await mock.embed!({
+      request: { model: 'mock-embed', input: ['The cat sat on the mat.', 'A cat was sitting on the mat.', 'Quarterly revenue grew by ten percent.'] },
+      signal: new AbortController().signal,
+    });
+    const [text, paraphrase, unrelated] = response.data.map((entry) => entry.embedding as number[]);
+    expect(text).toEqual(embedText('The cat sat on the mat.'));
+    expect(text).toHaveLength(256);
+    expect(cosineSimilarity(text!, paraphrase!)).toBeGreaterThan(cosineSimilarity(text!, unrelated!) + 0.3);
   });
 });
