@@ -109,7 +109,7 @@ describe('covenant drift', () => {
     expect(parsed.testsuites.testsuite.testcase).toHaveLength(6 + 5);
     const runs = await ledgerEntries('drift.run');
     const last = runs.at(-1)!;
-    expect(last).toMatchObject({ kind: 'drift.run', verdict: 'pass', alias: 'support', key: 'quality/drift-bot', by: 'ops', department: 'quality' });
+    expect(last).toMatchObject({ kind: 'drift.run', verdict: 'pass', alias: 'support', key: 'drift-bot', by: 'ops', department: 'quality' });
     expect(last.checks.map((check: { name: string }) => check.name)).toEqual(['similarity', 'latency', 'output_tokens', 'length_distribution', 'safety']);
   });
 

@@ -221,7 +221,7 @@ async function runDrift(options: RunOptions, output: CommandOutput): Promise<Exi
   });
   const reportText = JSON.stringify(report, null, 2);
   const recorded = await admin.post<{ seq: number }>('/admin/drift/runs', {
-    model: report.model, requested_version: report.requested_version, verdict: report.verdict, key: key.name, department: key.department,
+    model: report.model, requested_version: report.requested_version, verdict: report.verdict, key: key.department === null ? key.name : key.name.slice(key.department.length + 1), department: key.department,
     suite: report.suite, baseline_sha256: sha256, report_sha256: createHash('sha256').update(reportText).digest('hex'),
     embedding: report.embedding, versions_seen: report.candidate.versions_seen, fingerprints_seen: report.candidate.fingerprints_seen,
     baseline_versions_seen: report.baseline.versions_seen,

@@ -45,7 +45,10 @@ export function registerDriftRoutes(admin: FastifyInstance, gateway: Gateway, se
     const principal = request.adminPrincipal;
     const body = parseBody(runSchema, request.body ?? {});
     const department = body.department ?? principal.department;
-    if (department !== null) requireDepartmentAccess(principal, department);
+    if (department !== null) {
+      requireDepartmentAccess(principal, department);
+      if (!gateway.config.departments.has(department)) throw new CovenantError('invalid_request', `There is no department "${department}".`, { param: 'department' });
+    }
     const { seq } = await services.ledger.append({
       kind: 'drift.run', ...(department === null ? {} : { department }), key: body.key, by: principal.name, alias: body.model,
       requested_version: body.requested_version, verdict: body.verdict, suite: body.suite, baseline_sha256: body.baseline_sha256,
