@@ -40,7 +40,7 @@ function hostUrl(host: string, port: number): string {
 }
 
 /** `--url`, else the URL a running gateway recorded beside its embedded store, else the config's server, else the default. */
-function findUrl(option: string | undefined, config: LoadedConfig | undefined): { url: string; source: string } {
+export function findUrl(option: string | undefined, config: LoadedConfig | undefined): { url: string; source: string } {
   if (option !== undefined) return { url: option, source: '--url' };
   const store = config ? storeOf(config) : defaultDataPath;
   if (!/^postgres(ql)?:\/\//.test(store) && store !== ':memory:') {

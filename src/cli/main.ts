@@ -6,6 +6,7 @@ import { commandOutput, exitCodes, type CommandOutput } from './command.js';
 import { registerConfigCommands } from './config.js';
 import { registerExplainCommand } from './explain.js';
 import { registerModelCommands } from './models.js';
+import { registerDriftCommands } from './drift.js';
 import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
@@ -45,6 +46,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerReviewCommands(program, write);
   registerSystemCommands(program, write);
   registerModelCommands(program, write);
+  registerDriftCommands(program, write);
   return program;
 }
 

@@ -16,6 +16,8 @@ import { SessionBreaker } from '../sessions/breaker.js';
 import { AlertSender } from '../decisions/alerts.js';
 import { DecisionOversight } from '../decisions/oversight.js';
 import { startOverdueSweep } from '../decisions/overdue-sweep.js';
+import { LiveDrift, type LiveDriftOptions } from '../drift/live.js';
+import { deliverWebhook } from '../budgets/webhook.js';
 import { openStores, type Stores } from '../stores/index.js';
 import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
@@ -25,6 +27,7 @@ import { Gateway } from './gateway.js';
 import { KeyIndex } from './keys.js';
 import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
+import { registerDriftRoutes } from './routes/drift.js';
 import { registerProviderRoutes } from './routes/providers.js';
 import { registerSessionRoutes } from './routes/sessions.js';
 import { registerInventoryRoutes, type ContractChecksReader } from './routes/inventory.js';
@@ -57,6 +60,11 @@ export interface AppOptions {
   withoutLedgerStage?: boolean;
   /** The system report's contract checks (the contract checker's store); without it the report says they are not wired. */
   contractChecks?: ContractChecksReader;
+  /**
+   * Live drift: the alias's terms (`terms`, wired to the config's contract.drift), the material-drift callback
+   * (`onMaterialDrift`, wired to the registry's rollback), and the clock and periods (tests shorten them).
+   */
+  liveDrift?: Omit<LiveDriftOptions, 'record' | 'alert' | 'onError'>;
 }
 
 export interface App {
@@ -204,6 +212,19 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     alertWebhook: (department) => (config.departments.get(department)?.alerts ?? config.org.alerts)?.webhook,
   });
   const stopOverdueSweep = startOverdueSweep(() => decisions.sweepOverdue(), () => config.systems.values(), onError);
+  // Material drift is evidence (a ledger entry) and an alert to the organisation's webhook, when it has one.
+  const liveDrift = new LiveDrift({
+    ...options.liveDrift, onError, record,
+    alert: async (event) => {
+      const url = config.org.alerts?.webhook;
+      if (!url) return;
+      const failure = await deliverWebhook({
+        fetch: globalThis.fetch, url, body: JSON.stringify({ event: 'material_drift', ...event }), maxAttempts: 5, baseDelayMs: 250, timeoutMs: 5000,
+        onAttempt: async () => {},
+      });
+      if (failure !== undefined) throw new Error(`material drift webhook ${url} failed: ${failure}`);
+    },
+  });
   const apiKeyGuards = (): ApiKeyGuards => {
     const policies: KeyPolicy[] = [];
     let agent = false;
@@ -225,7 +246,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     apiStages = apiStagesNeeded(apiKeys);
     return {
       config: built, current: () => gateway.config, guard, rateLimits: stores.rateLimits, maxRequestMs, ledger: options.withoutLedgerStage ? undefined : ledger, sessions, onError,
-      telemetry: telemetry.for(built.telemetry), apiKeys,
+      telemetry: telemetry.for(built.telemetry), apiKeys, drift: liveDrift,
       models: { registry: models, providers: () => providers, record: (entry) => ledger.append(entry).then(() => undefined), onError },
     };
   };
@@ -282,6 +303,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerAiSystemRoutes(admin, decisions),
       (admin) => registerModelRoutes(admin, models),
       (admin) => registerMockRoutes(admin, () => gateway.config),
+      (admin) => registerDriftRoutes(admin, gateway, { ledger, drift: liveDrift }),
     ],
   });
   registerDecisionRoutes(server, gateway, decisions);
@@ -340,6 +362,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       await sessions.idle();
       stopOverdueSweep();
       await decisionAlerts.idle();
+      await liveDrift.idle();
       await stores.close();
     },
   };

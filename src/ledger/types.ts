@@ -34,6 +34,8 @@ export type LedgerEntryKind =
   | 'model.version_changed'
   | 'model.shadow'
   | 'model.contract_warning'
+  | 'drift.run'
+  | 'drift.material'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

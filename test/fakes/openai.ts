@@ -76,6 +76,8 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
   let fingerprint = fakeSystemFingerprint;
   let modelVersions = options.modelVersions;
 
+  // The answer switches of the behaviour (reply, outputTokens), kept here as setBehaviour replaces them.
+  let answers: FakeBehaviour = { ...options.behaviour };
   const core: FakeServerCore = await startServer({
     behaviour: options.behaviour,
     recordRequests: options.recordRequests,
@@ -152,8 +154,13 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         const value = format.type === 'json_object' ? { reply: source } : argumentsFor(format.json_schema?.schema, source);
         all = splitPieces(JSON.stringify(value), model, counting);
         natural = all.length;
+      } else if (answers.reply) {
+        // An answer variant: its own text, at its own length unless outputTokens sets one.
+        const text = answers.reply(source);
+        natural = answers.outputTokens ?? splitPieces(text, model, counting).length;
+        all = generatePieces(text, Math.min(natural, room), model, counting);
       } else {
-        natural = defaultOutput;
+        natural = answers.outputTokens ?? defaultOutput;
         all = generatePieces(index === 0 ? `You said: ${source}` : `[${index}] You said: ${source}`, Math.min(natural, room), model, counting);
       }
       let pieces = all.slice(0, Math.min(natural, room));
@@ -216,7 +223,10 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
     port: core.port,
     bill: core.bill,
     requests: core.requests,
-    setBehaviour: core.setBehaviour,
+    setBehaviour(behaviour) {
+      answers = { ...behaviour };
+      core.setBehaviour(behaviour);
+    },
     setIdentity(identity) {
       if (identity.fingerprint !== undefined) fingerprint = identity.fingerprint;
       if (identity.modelVersions !== undefined) modelVersions = identity.modelVersions;
@@ -309,6 +319,10 @@ export interface FakeBehaviour {
   hang?: boolean;
   /** Write this many stream frames, then drop the connection. */
   cutStreamAfter?: number;
+  /** Chat only: answer with this text (given the last user message) instead of "You said: …" — a changed model. */
+  reply?: (prompt: string) => string;
+  /** Chat only: the natural answer length in tokens, instead of outputTokens (or the reply's own length). */
+  outputTokens?: number;
 }
 
 export interface ModelBill { requests: number; inputTokens: number; cachedInputTokens: number; outputTokens: number; costMicros: number }

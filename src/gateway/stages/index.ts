@@ -9,6 +9,8 @@ import type { Telemetry } from '../telemetry.js';
 import { accessStage } from './access-stage.js';
 import { createAgentStage } from './agent-stage.js';
 import { createBudgetStage } from './budget-stage.js';
+import { createDriftStage } from './drift-stage.js';
+import type { LiveDrift } from '../../drift/live.js';
 import { createLedgerStage } from './ledger-stage.js';
 import { createTelemetryStage } from './telemetry-stage.js';
 import { createLimitsStage, usesLimits } from './limits-stage.js';
@@ -37,6 +39,8 @@ export interface StageServices {
   apiKeys?: ApiKeyGuards;
   /** The model registry's stage (blocked aliases, deprecation headers, silent-change detection, shadow traffic); none when omitted. */
   models?: ModelStageServices;
+  /** Live drift monitoring (an observer); none when omitted. */
+  drift?: LiveDrift;
 }
 
 /** The guards of the admin-API keys, so a stage no config key needs is still built when such a key needs it. */
@@ -57,6 +61,7 @@ const declared: readonly ((services: StageServices) => Stage | undefined)[] = [
   (services) => createAgentStage(services.sessions, services.config, services.current, services.apiKeys?.agent ?? false),
   (services) => createBudgetStage(services.guard, services.current),
   (services) => services.ledger && createLedgerStage(services.ledger, () => services.current().version, services.onError),
+  (services) => services.drift && createDriftStage(services.drift),
 ];
 
 /** The stage list for a config, in admission order. */

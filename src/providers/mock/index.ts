@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ChatChunk, ChatRequest, EmbeddingRequest, Usage } from '../../core/chat-types.js';
+import { defaultEmbeddingDimensions } from '../../core/embedding.js';
 import { CovenantError } from '../../core/errors.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 import { batchesOfOne } from '../stream-batches.js';
@@ -74,7 +75,7 @@ export function createMockProvider(settings: ProviderSettings): ProviderAdapter 
       await wait(options.latencyMs, signal);
       const inputs = typeof request.input === 'string' ? [request.input]
         : (request.input as unknown[]).map((item) => (typeof item === 'string' ? item : JSON.stringify(item)));
-      const dimensions = request.dimensions ?? 16;
+      const dimensions = request.dimensions ?? defaultEmbeddingDimensions;
       const tokens = inputs.reduce((sum, text) => sum + Math.ceil(Buffer.byteLength(text, 'utf8') / 4), 0);
       return {
         response: {

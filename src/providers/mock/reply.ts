@@ -1,5 +1,6 @@
 // The mock provider's deterministic answers: pure functions of the request, so tests and CI pipelines can predict them.
 import { createHash } from 'node:crypto';
+import { embedText } from '../../core/embedding.js';
 import type { ChatMessage, ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from '../../core/chat-types.js';
 
 /** Text of a message's content, parts joined. */
@@ -126,16 +127,7 @@ export function buildResponse(request: ChatRequest, choices: MockChoice[], id: s
   return { response, usage };
 }
 
-/** A deterministic unit-length embedding of `dimensions` numbers for a text. */
+/** The mock's embedding of a text: the built-in hashed n-gram embedding, so similar texts get similar vectors offline. */
 export function mockEmbedding(text: string, dimensions: number): number[] {
-  const values: number[] = [];
-  let digest = createHash('sha256').update(text).digest();
-  while (values.length < dimensions) {
-    for (let offset = 0; offset + 1 < digest.length && values.length < dimensions; offset += 2) {
-      values.push(digest.readInt16BE(offset) / 32768);
-    }
-    digest = createHash('sha256').update(digest).digest();
-  }
-  const norm = Math.sqrt(values.reduce((sum, value) => sum + value * value, 0)) || 1;
-  return values.map((value) => value / norm);
+  return embedText(text, dimensions);
 }
