@@ -24,6 +24,8 @@ import { Metrics } from './metrics.js';
 import { registerAuditRoutes } from './routes/audit.js';
 import { registerProviderRoutes } from './routes/providers.js';
 import { registerSessionRoutes } from './routes/sessions.js';
+import { registerContractRoutes } from './routes/contracts.js';
+import { ContractWorkbench } from '../sourcing/workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
@@ -219,6 +221,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     });
   };
 
+  // Contract checks, weight artifacts and portability requests: awaited, so each answer follows its ledger entry.
+  const contracts = new ContractWorkbench({ store: stores.contractRecords, record: (entry) => ledger.append(entry).then(() => undefined) });
+
   const server = createServer({
     gateway,
     bodyLimit: config.server.body_limit_bytes,
@@ -230,6 +235,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
+      (admin) => registerContractRoutes(admin, contracts),
     ],
   });
   // Evidence of which config and store this process started with, before it serves a request.

@@ -14,6 +14,11 @@ export type LedgerEntryKind =
   | 'model.changed'
   | 'model.promoted'
   | 'model.rolled_back'
+  | 'contract.checked'
+  | 'weights.registered'
+  | 'portability.requested'
+  | 'portability.delivered'
+  | 'portability.overdue'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

@@ -4,6 +4,7 @@ import type { BudgetStore } from '../budgets/store.js';
 import type { RateLimitStore } from '../guards/rate-limits.js';
 import type { LedgerStore } from '../ledger/types.js';
 import type { SessionStateStore, SuspensionStore } from '../sessions/store.js';
+import type { ContractRecordStore } from '../sourcing/records.js';
 import type { KeyStore, RequestLog } from './records.js';
 
 /** One backend's reachability, as /healthz reports it. */
@@ -27,6 +28,8 @@ export interface Stores {
   sessions: SessionStateStore;
   /** Agent session suspensions, durable (SQLite, PostgreSQL). */
   suspensions: SuspensionStore;
+  /** Contract clause checks, registered weight artifacts and portability requests (SQLite, PostgreSQL). */
+  contractRecords: ContractRecordStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;
   /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */

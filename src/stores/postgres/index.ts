@@ -11,6 +11,7 @@ import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from '.
 import { openPostgresLedger, type PostgresLedgerOptions } from './ledger-store.js';
 import { PostgresKeyStore, PostgresRequestLog, migrateRecords } from './records.js';
 import { createPostgresSuspensionStore } from './suspension-store.js';
+import { createPostgresContractRecordStore } from './contract-record-store.js';
 
 export interface PostgresStoresOptions extends PostgresPoolOptions {
   /** Open the evidence ledger too (omit for none). */
@@ -103,6 +104,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
   try {
     const alerts = await createPostgresAlertStore(postgres.database);
     const suspensions = await createPostgresSuspensionStore(postgres.database);
+    const contractRecords = await createPostgresContractRecordStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
     const sessions = await createRedisSessionStateStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     const rateLimits = await createRedisRateLimitStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
@@ -116,6 +118,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       ledger: postgres.ledger!,
       sessions,
       suspensions,
+      contractRecords,
       shared: true,
       health: () => Promise.all([
         probeHealth('postgres', () => postgres.database.pool.query('SELECT 1')),

@@ -10,6 +10,7 @@ import { openSqliteLedger } from './ledger-store.js';
 import { takeOwnerLock } from './owner-lock.js';
 import { SqliteKeyStore, SqliteRequestLog } from './records.js';
 import { createSqliteSuspensionStore } from './suspension-store.js';
+import { createSqliteContractRecordStore } from './contract-record-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
 
@@ -63,6 +64,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     ledger,
     sessions,
     suspensions,
+    contractRecords: createSqliteContractRecordStore(database),
     shared: false,
     async health() {
       try {
