@@ -7,6 +7,8 @@ import { registerProviderCommands } from './providers.js';
 import { registerServeCommand } from './serve.js';
 import { registerSessionCommands } from './sessions.js';
 import { registerSpendCommands } from './spend.js';
+import { registerContractCommands } from './contract.js';
+import { registerWeightsCommands } from './weights.js';
 
 /** The whole program; `output` (streams, environment) defaults to the process's, and tests inject their own. */
 export function buildProgram(output: Partial<CommandOutput> = {}): Command {
@@ -25,6 +27,8 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerAuditCommands(program, write);
   registerProviderCommands(program, write);
   registerSessionCommands(program, write);
+  registerContractCommands(program, write);
+  registerWeightsCommands(program, write);
   return program;
 }
 
