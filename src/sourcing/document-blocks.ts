@@ -58,7 +58,7 @@ function plainPieces(text: string, page: number | null, markdown: boolean): Piec
       pieces.push({ kind: 'heading', text: markdownHeading[1]!.replace(/[*_`]/g, ''), page });
     } else if (!markdown && lines.length === 0 && plainHeading(line)) {
       pieces.push({ kind: 'heading', text: line, page });
-    } else if (/^(?:[-*+]|\d+[.)]|\([a-z0-9]+\))\s+/.test(line) && lines.length > 0) {
+    } else if (/^(?:[-*+]|\d+[.)]|\([a-z]{1,4}\))\s+/.test(line) && lines.length > 0) {
       // A list item is its own paragraph, so each obligation has its own number.
       flush();
       lines.push(line);
@@ -78,9 +78,12 @@ export function plainTextBlocks(text: string): Block[] {
   return number(plainPieces(text, null, false));
 }
 
-/** Pages of text (a PDF's), paragraphs numbered across pages. */
+/**
+ * Pages of text (a PDF's), paragraphs numbered across pages. Extracted PDF text has no blank lines between
+ * paragraphs, so a line that ends a sentence ends its paragraph too.
+ */
 export function pagedBlocks(pages: readonly string[]): Block[] {
-  return number(pages.flatMap((text, index) => plainPieces(text, index + 1, false)));
+  return number(pages.flatMap((text, index) => plainPieces(text.replace(/([.;!?]["')]?)[ \t]*\n/g, '$1\n\n'), index + 1, false)));
 }
 
 const entities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
