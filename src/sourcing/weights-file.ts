@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { checkOnnx, type OnnxSummary } from './onnx.js';
+import type { OnnxSummary } from './onnx.js';
 import { checkSafetensorsHeader, MalformedWeightsError, safetensorsHeaderLength, type SafetensorsSummary } from './safetensors.js';
 
 export interface WeightsReport {
@@ -65,7 +65,7 @@ export async function verifyWeightsFile(path: string): Promise<WeightsReport> {
   const format = await formatOf(path);
   // ONNX files hold the whole model in one protobuf message (at most 2 GB; larger ones keep weights in external files).
   if (format === 'onnx' && size > 2 ** 31) throw new MalformedWeightsError(`${size} bytes is over protobuf's 2 GB limit for one ONNX model file`);
-  const summary = format === 'safetensors' ? await checkSafetensorsFile(path, size) : checkOnnx(await readFile(path));
+  const summary = format === 'safetensors' ? await checkSafetensorsFile(path, size) : (await import('./onnx.js')).checkOnnx(await readFile(path));
   return { path, bytes: size, sha256: await sha256File(path), summary };
 }
 
