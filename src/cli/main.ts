@@ -18,6 +18,8 @@ import { registerSourcingCommands } from './sourcing.js';
 import { registerBlueprintCommands } from './blueprint.js';
 import { registerVendorCommands } from './vendors.js';
 import { registerReportCommands } from './report.js';
+import { registerContractCommands } from './contract.js';
+import { registerWeightsCommands } from './weights.js';
 
 /** The whole program; `output` (streams, environment) defaults to the process's, and tests inject their own. */
 export function buildProgram(output: Partial<CommandOutput> = {}): Command {
@@ -47,6 +49,8 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerSystemCommands(program, write);
   registerModelCommands(program, write);
   registerDriftCommands(program, write);
+  registerContractCommands(program, write);
+  registerWeightsCommands(program, write);
   return program;
 }
 

@@ -35,6 +35,8 @@ import { SourcingWorkbench } from '../sourcing/workbench.js';
 import { registerAiSystemRoutes } from './routes/ai-systems.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
 import { registerReviewRoutes } from './routes/reviews.js';
+import { registerContractRoutes } from './routes/contracts.js';
+import { ContractWorkbench } from '../sourcing/contract-workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
@@ -287,6 +289,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     });
   };
 
+  // Contract checks, weight artifacts and portability requests: awaited, so each answer follows its ledger entry.
+  const contracts = new ContractWorkbench({ store: stores.contractRecords, record: (entry) => ledger.append(entry).then(() => undefined) });
+
   const server = createServer({
     gateway,
     bodyLimit: config.server.body_limit_bytes,
@@ -304,6 +309,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerModelRoutes(admin, models),
       (admin) => registerMockRoutes(admin, () => gateway.config),
       (admin) => registerDriftRoutes(admin, gateway, { ledger, drift: liveDrift }),
+      (admin) => registerContractRoutes(admin, contracts),
     ],
   });
   registerDecisionRoutes(server, gateway, decisions);

@@ -36,6 +36,11 @@ export type LedgerEntryKind =
   | 'model.contract_warning'
   | 'drift.run'
   | 'drift.material'
+  | 'contract.checked'
+  | 'weights.registered'
+  | 'portability.requested'
+  | 'portability.delivered'
+  | 'portability.overdue'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

@@ -7,6 +7,7 @@ import type { LedgerStore } from '../ledger/types.js';
 import type { ModelRegistryStore } from '../models/types.js';
 import type { SessionStateStore, SuspensionStore } from '../sessions/store.js';
 import type { SourcingStore } from '../sourcing/store.js';
+import type { ContractRecordStore } from '../sourcing/records.js';
 import type { KeyStore, RequestLog } from './records.js';
 
 /** One backend's reachability, as /healthz reports it. */
@@ -36,6 +37,8 @@ export interface Stores {
   decisions: DecisionStore;
   /** The model registry's versions, fingerprints and alias moves, durable (SQLite, PostgreSQL). */
   models: ModelRegistryStore;
+  /** Contract clause checks, registered weight artifacts and portability requests (SQLite, PostgreSQL). */
+  contractRecords: ContractRecordStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;
   /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */

@@ -14,6 +14,7 @@ import { PostgresKeyStore, PostgresRequestLog, migrateRecords } from './records.
 import { createPostgresSuspensionStore } from './suspension-store.js';
 import { createPostgresSourcingStore } from './sourcing-store.js';
 import { createPostgresModelRegistryStore } from './model-registry-store.js';
+import { createPostgresContractRecordStore } from './contract-record-store.js';
 
 export interface PostgresStoresOptions extends PostgresPoolOptions {
   /** Open the evidence ledger too (omit for none). */
@@ -109,6 +110,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
     const sourcing = await createPostgresSourcingStore(postgres.database);
     const decisions = await createPostgresDecisionStore(postgres.database);
     const models = await createPostgresModelRegistryStore(postgres.database);
+    const contractRecords = await createPostgresContractRecordStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
     const sessions = await createRedisSessionStateStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     const rateLimits = await createRedisRateLimitStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
@@ -125,6 +127,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       sourcing,
       decisions,
       models,
+      contractRecords,
       shared: true,
       health: () => Promise.all([
         probeHealth('postgres', () => postgres.database.pool.query('SELECT 1')),

@@ -13,6 +13,7 @@ import { SqliteKeyStore, SqliteRequestLog } from './records.js';
 import { createSqliteSuspensionStore } from './suspension-store.js';
 import { createSqliteSourcingStore } from './sourcing-store.js';
 import { createSqliteModelRegistryStore } from './model-registry-store.js';
+import { createSqliteContractRecordStore } from './contract-record-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
 
@@ -69,6 +70,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     sourcing: createSqliteSourcingStore(database),
     decisions: createSqliteDecisionStore(database),
     models: createSqliteModelRegistryStore(database),
+    contractRecords: createSqliteContractRecordStore(database),
     shared: false,
     async health() {
       try {
