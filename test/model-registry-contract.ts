@@ -124,7 +124,8 @@ export function runRegistryStoreContract(name: string, open: () => Promise<Regis
       const changes = entries.filter((entry) => entry.kind === 'model.version_changed');
       expect(changes).toHaveLength(1);
       expect(changes[0]).toMatchObject({ alias: 'fast', changed: 'fingerprint', before: ['fp_a'], after: 'fp_b', blocked: true });
-      await second.refresh();
+      // Either replica may have written the change; each sees it after its next refresh (once a second in the gateway).
+      await Promise.all([first.refresh(), second.refresh()]);
       expect(first.blocked('fast')).toBeDefined();
       expect(second.blocked('fast')).toBeDefined();
       await second.acknowledge('fast', 'ops', 'provider confirmed a safe rotation');
