@@ -86,7 +86,7 @@ export interface ConfigKey {
 export interface AdminKey {
   name: string;
   secretHash: string;
-  role: 'admin' | 'auditor';
+  role: 'admin' | 'auditor' | 'finops';
   department: string | null;
 }
 

@@ -155,7 +155,7 @@ export const modelSchema = z.strictObject({
 export const adminKeySchema = z.strictObject({
   name,
   key_env: envName,
-  role: z.enum(['admin', 'auditor']).default('admin'),
+  role: z.enum(['admin', 'auditor', 'finops']).default('admin'),
   department: name.optional(),
 });
 

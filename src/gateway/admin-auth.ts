@@ -20,16 +20,43 @@ export interface AdminPrincipal {
 export const adminAccesses = ['read', 'write', 'organisation-read', 'organisation-write'] as const;
 export type AdminAccess = (typeof adminAccesses)[number];
 
-/** Which role may do what: the one table. A new role (finops, reviewer) is a new row here and in the config schema. */
+/** Which role may do what: the one table. A new role (reviewer) is a new row here and in the config schema. */
 export const roleAccess: Record<AdminRole, readonly AdminAccess[]> = {
   admin: ['read', 'write', 'organisation-read', 'organisation-write'],
   auditor: ['read', 'organisation-read'],
+  finops: ['read', 'write', 'organisation-read'],
 };
+
+/**
+ * Parts of the admin surface a route may name with `config: { access, area }`. A role listed in `roleAreas` calls only
+ * routes of its areas (its access kinds still apply); every other role ignores areas, so a route without one is
+ * unchanged for them.
+ */
+export const adminAreas = ['finops'] as const;
+export type AdminArea = (typeof adminAreas)[number];
+
+/** Roles confined to some areas: finops manages keys, budgets, spend and alerts, and nothing else. */
+export const roleAreas: Partial<Record<AdminRole, readonly AdminArea[]>> = {
+  finops: ['finops'],
+};
+
+/** Whether a role may call a route that declared this access and area (department scope aside). */
+export function roleMayCall(role: AdminRole, access: AdminAccess, area?: AdminArea): boolean {
+  if (!roleAccess[role].includes(access)) return false;
+  const areas = roleAreas[role];
+  return areas === undefined || (area !== undefined && areas.includes(area));
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** Required on every route under /admin: the admin plugin refuses to start without it. */
     access?: AdminAccess;
+    /** The part of the admin surface the route belongs to, for roles confined to some (`roleAreas`). */
+    area?: AdminArea;
+  }
+  interface FastifyInstance {
+    /** Every admin route with its declared access and area, in registration order (set by the server). */
+    adminRoutes?: AdminRoute[];
   }
   interface FastifyRequest {
     /** The authenticated admin key; set by the admin plugin on every /admin route before its handler runs. */
@@ -48,8 +75,12 @@ export function authenticateAdmin(adminKeys: AdminKey[], authorization: string |
 }
 
 /** Refuse a principal whose role or department scope does not allow what the route declared. */
-export function authorizeAdmin(principal: AdminPrincipal, access: AdminAccess): void {
+export function authorizeAdmin(principal: AdminPrincipal, access: AdminAccess, area?: AdminArea): void {
   const granted = roleAccess[principal.role];
+  const areas = roleAreas[principal.role];
+  if (areas !== undefined && (area === undefined || !areas.includes(area))) {
+    throw new CovenantError('forbidden', `This admin key (role ${principal.role}) may call only ${areas.join(', ')} routes (keys, budgets, spend, alerts).`);
+  }
   if (!granted.includes(access)) {
     const readOnly = !granted.some((entry) => entry.endsWith('write'));
     throw new CovenantError('forbidden', readOnly
@@ -72,6 +103,16 @@ export interface AdminPluginOptions {
   adminKeys: () => AdminKey[];
   /** Route groups to register under /admin; each route declares `config: { access }`. */
   routes: ((admin: FastifyInstance) => void)[];
+  /** Filled with every admin route as it registers (the roles table is checked against it). */
+  registered?: AdminRoute[];
+}
+
+/** One registered admin route and what it declared. */
+export interface AdminRoute {
+  method: string;
+  url: string;
+  access: AdminAccess;
+  area?: AdminArea;
 }
 
 function authorizationHeader(request: FastifyRequest): string | undefined {
@@ -91,11 +132,14 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (admin,
     if (access === undefined || !adminAccesses.includes(access)) {
       throw new Error(`admin route ${String(route.method)} ${route.url} must declare config.access (one of ${adminAccesses.join(', ')})`);
     }
+    const area = route.config?.area;
+    if (area !== undefined && !adminAreas.includes(area)) throw new Error(`admin route ${String(route.method)} ${route.url} declares an unknown area "${String(area)}"`);
+    for (const method of [route.method].flat()) if (method !== 'HEAD') options.registered?.push({ method, url: route.url, access, ...(area === undefined ? {} : { area }) });
   });
   admin.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access as AdminAccess;
     const principal = authenticateAdmin(options.adminKeys(), authorizationHeader(request));
-    authorizeAdmin(principal, access);
+    authorizeAdmin(principal, access, request.routeOptions.config.area);
     request.adminPrincipal = principal;
   });
   for (const register of options.routes) register(admin);

@@ -1,7 +1,7 @@
 // The HTTP server (fastify): body parsing with limits, one error handler in OpenAI's shape, the routes and the admin plugin.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CovenantError } from '../core/errors.js';
-import { adminPlugin } from './admin-auth.js';
+import { adminPlugin, type AdminRoute } from './admin-auth.js';
 import { toCovenantError } from './error-response.js';
 import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
@@ -82,8 +82,12 @@ export function createServer(options: ServerOptions): FastifyInstance {
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
   registerResponsesRoutes(app, options.gateway);
+  // Every admin route with its declared access, for the roles table (README) and its test.
+  const adminRoutes: AdminRoute[] = [];
+  app.decorate('adminRoutes', adminRoutes);
   app.register(adminPlugin, {
     prefix: '/admin',
+    registered: adminRoutes,
     adminKeys: () => options.gateway.config.adminKeys,
     routes: [(admin) => registerAdminRoutes(admin, options.gateway, options.adminHooks), ...(options.adminRoutes ?? [])],
   });
