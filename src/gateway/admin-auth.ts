@@ -1,7 +1,9 @@
 // The one admin surface: a plugin under /admin that authenticates the admin key and applies role and department scope.
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { CovenantError } from '../core/errors.js';
-import { hashSecret, type AdminKey } from '../config/resolve.js';
+import { timingSafeEqual } from 'node:crypto';
+import type { AdminKey } from '../config/resolve.js';
+import { SecretIndex } from './secret-index.js';
 
 export type AdminRole = AdminKey['role'];
 
@@ -64,13 +66,31 @@ declare module 'fastify' {
   }
 }
 
+/** The index of each admin-key list in force (a reload makes a new list; the old one's index goes with it). */
+const adminIndexes = new WeakMap<AdminKey[], SecretIndex<AdminKey>>();
+
+function adminIndex(adminKeys: AdminKey[]): SecretIndex<AdminKey> {
+  let index = adminIndexes.get(adminKeys);
+  if (!index) {
+    index = new SecretIndex(adminKeys.map((key) => [key.secret.reveal(), key] as [string, AdminKey]));
+    adminIndexes.set(adminKeys, index);
+  }
+  return index;
+}
+
+function timingSafeEqualText(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** The admin key a bearer secret belongs to: found by its HMAC in this process, confirmed in constant time. */
 export function authenticateAdmin(adminKeys: AdminKey[], authorization: string | undefined): AdminPrincipal {
   const match = authorization ? /^Bearer\s+(.+)$/i.exec(authorization.trim()) : null;
   const secret = match?.[1]?.trim();
   if (!secret) throw new CovenantError('missing_api_key');
-  const hash = hashSecret(secret);
-  const key = adminKeys.find((candidate) => candidate.secretHash === hash);
-  if (!key) throw new CovenantError('invalid_api_key');
+  const key = adminIndex(adminKeys).find(secret);
+  if (!key || !timingSafeEqualText(key.secret.reveal(), secret)) throw new CovenantError('invalid_api_key');
   return { name: key.name, role: key.role, department: key.department };
 }
 
