@@ -1,4 +1,5 @@
 // Assembles a running Covenant from a resolved config: stores, providers, pipeline stages, HTTP server; start, reload, stop.
+import { maskUrl } from '../core/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import { AlertNotifier, type AlertRecord } from '../budgets/alerts.js';
 import { BurnRateTracker, burnRateWindows } from '../budgets/burn-rate.js';
@@ -119,7 +120,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       ...(alert.kind === 'threshold' ? {} : {
         projected_exhaustion_at: alert.projectedAt ?? null, rate_per_hour: alert.ratePerHour ?? null, baseline_per_hour: alert.baselinePerHour ?? null,
       }),
-      webhook: alert.webhook ?? null, config_version: config.version,
+      webhook: alert.webhook === undefined ? null : maskUrl(alert.webhook), config_version: config.version,
     }),
   });
   const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, burnRate, onError, localCapStore: createMemoryBudgetStore() });
