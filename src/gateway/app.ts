@@ -28,6 +28,7 @@ import { registerSessionRoutes } from './routes/sessions.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
+import { inputLimits } from './input-limits.js';
 import { buildStages, type ApiKeyGuards, type StageServices } from './stages/index.js';
 import { apiKeyPolicy } from './stages/key-policy.js';
 import { TelemetryHolder } from './telemetry.js';
@@ -223,6 +224,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const server = createServer({
     gateway,
     bodyLimit: config.server.body_limit_bytes,
+    limits: inputLimits(config.server),
     logger: options.logger,
     health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
