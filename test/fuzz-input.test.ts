@@ -76,7 +76,7 @@ function expectWellFormed(path: string, answer: { status: number; text: string }
   return body.error;
 }
 
-const runs = { numRuns: 60, interruptAfterTimeLimit: 20_000 };
+const runs = { numRuns: 60, interruptAfterTimeLimit: 10_000 };
 
 describe('random and mutated bodies on every public route', () => {
   it('random JSON values', async () => {
@@ -263,7 +263,7 @@ describe('memory', () => {
     const run = () => fc.assert(fc.asyncProperty(fc.constantFrom(...publicRoutes), fc.jsonValue({ maxDepth: 4 }), fc.boolean(), async (path, value, valid) => {
       const body = valid ? { ...validBodies[path], metadata: { value: JSON.stringify(value).slice(0, 200) } } : value;
       expectWellFormed(path, await post(path, JSON.stringify(body)));
-    }), { numRuns: 300, interruptAfterTimeLimit: 20_000 });
+    }), { numRuns: 200, interruptAfterTimeLimit: 8_000 });
     await run();
     const before = process.memoryUsage().rss;
     await run();
