@@ -84,7 +84,7 @@ function timingSafeEqualText(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** The admin key a bearer secret belongs to: found by its HMAC in this process, confirmed in constant time. */
+/** The admin key a bearer secret belongs to: found by its keyed hash in this process, confirmed in constant time. */
 export function authenticateAdmin(adminKeys: AdminKey[], authorization: string | undefined): AdminPrincipal {
   const match = authorization ? /^Bearer\s+(.+)$/i.exec(authorization.trim()) : null;
   const secret = match?.[1]?.trim();

@@ -1,8 +1,8 @@
-// Virtual keys: an in-memory index for the hot path (by key id, or by an HMAC of config keys' secrets), backed by the durable key store.
-import { createHash, randomBytes } from 'node:crypto';
+// Virtual keys: an in-memory index for the hot path (by key id, or by a keyed hash of config keys' secrets), backed by the durable key store.
+import { createHash, hash, randomBytes } from 'node:crypto';
 import type { BudgetConfig, KeyGuardsConfig } from '../config/schema.js';
 import type { ConfigKey } from '../config/resolve.js';
-import { digestSecret, isLegacyDigest, verifySecret } from '../core/secret-digest.js';
+import { digestSecret, isLegacyDigest, matchesDigest, parseDigest, verifySecret, type ParsedDigest } from '../core/secret-digest.js';
 import type { KeyRecord, KeyStore, NewKey } from '../stores/records.js';
 import { SecretIndex } from './secret-index.js';
 
@@ -18,8 +18,8 @@ export function newSecret(idHex: string): string {
 
 /** The key id a secret made by `newSecret` names, or undefined for any other secret. */
 function keyIdOf(secret: string): string | undefined {
-  const match = /^sk-cov-([0-9a-f]{20})\./.exec(secret);
-  return match ? `key_${match[1]}` : undefined;
+  return secret.length > 28 && secret.charCodeAt(27) === 46 && secret.startsWith('sk-cov-') && /^[0-9a-f]{20}$/.test(secret.slice(7, 27))
+    ? `key_${secret.slice(7, 27)}` : undefined;
 }
 
 /** A salted digest of a secret with a fresh salt. */
@@ -30,12 +30,14 @@ export function storedDigest(secret: string): string {
 export class KeyIndex {
   /** Active keys by id (admin-API keys are found this way: their secret names their id). */
   private byId = new Map<string, KeyRecord>();
-  /** Active config keys, by an HMAC of their secret in this process. */
+  /** Active config keys, by a keyed hash of their secret in this process. */
   private configIndex = new SecretIndex<KeyRecord>();
   /** Active keys still stored as an unsalted hash (made before salting), by that hash, until rotated. */
   private legacy = new Map<string, KeyRecord>();
   /** The secrets of config keys as last loaded, by key id. */
   private configSecrets = new Map<string, string>();
+  /** Each active key's stored digest, decoded once. */
+  private digests = new WeakMap<KeyRecord, ParsedDigest | null>();
 
   constructor(private readonly store: KeyStore) {}
 
@@ -71,6 +73,7 @@ export class KeyIndex {
       if (secret !== undefined) config.push([secret, key]);
       else if (isLegacyDigest(key.secretHash)) legacy.set(key.secretHash, key);
     }
+    for (const key of byId.values()) this.digests.set(key, parseDigest(key.secretHash));
     this.byId = byId;
     this.legacy = legacy;
     this.configIndex = new SecretIndex(config);
@@ -81,14 +84,20 @@ export class KeyIndex {
     return this.byId.values();
   }
 
-  /** The active key this secret belongs to: found in O(1), then checked against its salted digest in constant time. */
+  /**
+   * The active key this secret belongs to, in O(1): an admin-API key by the id in its secret, then checked against its
+   * salted digest in constant time; a config key by its keyed hash in this process (an equal keyed hash is an equal
+   * secret); a key stored before salting by its unsalted hash.
+   */
   find(secret: string): KeyRecord | undefined {
     const id = keyIdOf(secret);
     const byId = id === undefined ? undefined : this.byId.get(id);
-    if (byId !== undefined && verifySecret(secret, byId.secretHash)) return byId;
-    const candidate = this.configIndex.find(secret)
-      ?? (this.legacy.size === 0 ? undefined : this.legacy.get(createHash('sha256').update(secret).digest('hex')));
-    return candidate !== undefined && verifySecret(secret, candidate.secretHash) ? candidate : undefined;
+    if (byId !== undefined && matchesDigest(secret, this.digests.get(byId) ?? null)) return byId;
+    const config = this.configIndex.find(secret);
+    if (config !== undefined) return config;
+    if (this.legacy.size === 0) return undefined;
+    const legacy = this.legacy.get(hash('sha256', secret, 'hex'));
+    return legacy !== undefined && matchesDigest(secret, this.digests.get(legacy) ?? null) ? legacy : undefined;
   }
 
   async list(): Promise<KeyRecord[]> {
@@ -112,6 +121,7 @@ export class KeyIndex {
     };
     await this.store.insert(key);
     const record: KeyRecord = { ...key, policy: key.policy ?? null, revokedAt: null };
+    this.digests.set(record, parseDigest(record.secretHash));
     this.byId.set(key.id, record);
     return { key: record, secret };
   }
