@@ -1,4 +1,5 @@
 // Budget alerts: threshold crossings and burn rates after each settle, each recorded once per budget window, POSTed to webhooks with retries.
+import { maskUrl } from '../core/secrets.js';
 import type { AlertsConfig } from '../config/schema.js';
 import type { BudgetUnit } from '../core/budget-math.js';
 import type { Period } from '../core/budget-types.js';
@@ -166,7 +167,7 @@ export function alertListEntry(record: AlertRecord): Record<string, unknown> {
   return {
     id: record.id,
     ...alertPayload(record),
-    webhook: record.webhook ?? null,
+    webhook: record.webhook === undefined ? null : maskUrl(record.webhook),
     status: record.status,
     delivered: record.deliveredAt !== undefined,
     delivered_at: record.deliveredAt === undefined ? null : new Date(record.deliveredAt).toISOString(),
@@ -285,7 +286,7 @@ export class AlertNotifier {
         ? { status: 'delivered', attempts: attempt, deliveredAt: this.#options.clock() }
         : { status: attempt === maxAttempts ? 'failed' : 'pending', attempts: attempt, lastError: outcome.error }),
     });
-    if (failure !== undefined) this.#options.onError?.(new Error(`Alert webhook ${record.webhook} failed ${maxAttempts} times: ${failure}`), 'budget alert');
+    if (failure !== undefined) this.#options.onError?.(new Error(`Alert webhook ${maskUrl(record.webhook as string)} failed ${maxAttempts} times: ${failure}`), 'budget alert');
   }
 }
 

@@ -50,7 +50,13 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
       return { file, line: position.line, column: position.col, path: '', message };
     }));
   }
-  const data: unknown = document.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = document.toJS() ?? {};
+  } catch (error) {
+    // The parser refuses to expand an alias bomb ("billion laughs"): a config problem, not a crash.
+    throw new ConfigError([{ file, line: 1, column: 1, path: '', message: (error as Error).message }]);
+  }
   const result = configSchema.safeParse(data);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => problemFromIssue(issue, document, lineCounter, file)));

@@ -1,4 +1,5 @@
 // Step two of config: a validated file becomes ready-to-use settings (secrets read from the environment, prices resolved, defaults filled).
+import { SecretValue } from './secret-value.js';
 import { hash } from 'node:crypto';
 import type { ModelPricing } from '../core/pricing.js';
 import { dollarsToMicros, pricePerMtokToMicros } from '../core/money.js';
@@ -76,7 +77,8 @@ export interface AgentPolicy {
 export interface ConfigKey {
   department: string;
   name: string;
-  secretHash: string;
+  /** The key's secret (stored only as a salted digest; kept here so the gateway can index it). */
+  secret: SecretValue;
   models: string[] | null;
   budgets: BudgetConfig[];
   /** The key's own agent policy; undefined: the department's. */
@@ -86,8 +88,9 @@ export interface ConfigKey {
 
 export interface AdminKey {
   name: string;
-  secretHash: string;
-  role: 'admin' | 'auditor' | 'reviewer';
+  /** Never stored; the gateway indexes it in memory (gateway/secret-index.ts). */
+  secret: SecretValue;
+  role: 'admin' | 'auditor' | 'finops' | 'reviewer';
   department: string | null;
 }
 
@@ -120,7 +123,7 @@ export interface ResolvedConfig {
   warnings: string[];
 }
 
-/** Hash of an API key secret, as stored (the secret itself is never stored). */
+/** The unsalted SHA-256 older stores hold for a key secret; new records keep a salted digest (core/secret-digest.ts). */
 export function hashSecret(secret: string): string {
   return hash('sha256', secret, 'hex');
 }
@@ -271,7 +274,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
       configKeys.push({
         department: department.name,
         name: key.name,
-        secretHash: hashSecret(value),
+        secret: new SecretValue(value),
         models: key.models ?? null,
         budgets: key.budgets ?? [],
         agent: agentPolicy(key.agent, alerts),
@@ -284,7 +287,7 @@ export function resolveConfig(loaded: LoadedConfig, environment: Record<string, 
   for (const key of raw.admin_keys) {
     const value = secret(key.key_env, `admin key "${key.name}"`);
     if (!value) continue;
-    adminKeys.push({ name: key.name, secretHash: hashSecret(value), role: key.role, department: key.department ?? null });
+    adminKeys.push({ name: key.name, secret: new SecretValue(value), role: key.role, department: key.department ?? null });
   }
 
   const store: StoreLocation = raw.store.startsWith('sqlite:')

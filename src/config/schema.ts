@@ -193,7 +193,7 @@ export const modelSchema = z.strictObject({
 export const adminKeySchema = z.strictObject({
   name,
   key_env: envName,
-  role: z.enum(['admin', 'auditor', 'reviewer']).default('admin'),
+  role: z.enum(['admin', 'auditor', 'finops', 'reviewer']).default('admin'),
   department: name.optional(),
 });
 
@@ -249,6 +249,14 @@ export const serverSchema = z.strictObject({
   body_limit_bytes: z.number().int().positive().default(10 * 1024 * 1024),
   upstream_timeout_ms: z.number().int().positive().default(120_000),
   shutdown_grace_ms: z.number().int().positive().default(30_000),
+  // Input limits (README: Security): each bounds what one client can make the gateway hold or wait for.
+  header_limit_bytes: z.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+  max_json_depth: z.number().int().min(2).max(10_000).default(64),
+  max_connections_per_client: z.number().int().nonnegative().default(1024),
+  headers_timeout_ms: z.number().int().positive().default(20_000),
+  request_timeout_ms: z.number().int().positive().default(60_000),
+  keep_alive_timeout_ms: z.number().int().positive().default(72_000),
+  idle_timeout_ms: z.number().int().nonnegative().default(300_000),
 });
 
 export const budgetSettingsSchema = z.strictObject({

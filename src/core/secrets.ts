@@ -35,3 +35,18 @@ function containsPartOf(secret: string, run: string): boolean {
   }
   return false;
 }
+
+/**
+ * A URL as it may be shown, logged or recorded: scheme, host and port only. A webhook's path, query or user info is
+ * where its token lives (Slack's hooks.slack.com/services/T…/B…/<secret>), so any of them becomes "…".
+ * @example maskUrl('https://hooks.slack.com/services/T0/B0/abc') // 'https://hooks.slack.com/…'
+ */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const hidden = parsed.pathname.length > 1 || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '';
+    return `${parsed.protocol}//${parsed.host}/${hidden ? '…' : ''}`;
+  } catch {
+    return '[not a URL]';
+  }
+}

@@ -1,4 +1,5 @@
 // Assembles a running Covenant from a resolved config: stores, providers, pipeline stages, HTTP server; start, reload, stop.
+import { maskUrl } from '../core/secrets.js';
 import type { FastifyInstance } from 'fastify';
 import { AlertNotifier, type AlertRecord } from '../budgets/alerts.js';
 import { BurnRateTracker, burnRateWindows } from '../budgets/burn-rate.js';
@@ -40,6 +41,7 @@ import { ContractWorkbench } from '../sourcing/contract-workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
 import { budgetChanges } from './budget-changes.js';
+import { inputLimits } from './input-limits.js';
 import { buildStages, type ApiKeyGuards, type StageServices } from './stages/index.js';
 import { apiKeyPolicy } from './stages/key-policy.js';
 import { TelemetryHolder } from './telemetry.js';
@@ -147,7 +149,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       ...(alert.kind === 'threshold' ? {} : {
         projected_exhaustion_at: alert.projectedAt ?? null, rate_per_hour: alert.ratePerHour ?? null, baseline_per_hour: alert.baselinePerHour ?? null,
       }),
-      webhook: alert.webhook ?? null, config_version: config.version,
+      webhook: alert.webhook === undefined ? null : maskUrl(alert.webhook), config_version: config.version,
     }),
   });
   const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, burnRate, onError, localCapStore: createMemoryBudgetStore() });
@@ -295,6 +297,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const server = createServer({
     gateway,
     bodyLimit: config.server.body_limit_bytes,
+    limits: inputLimits(config.server),
     logger: options.logger,
     health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },

@@ -15,7 +15,7 @@ import type { KeyRecord } from '../stores/records.js';
 import type { CallContext, EarlyRefusal, FinishedContext, Route, Stage } from './context.js';
 import type { Metrics } from './metrics.js';
 import { promptBound } from './prompt-bound.js';
-import { pipeStream, withWarnings, type StreamFormat } from './streaming.js';
+import { headerSafe, pipeStream, withWarnings, type StreamFormat } from './streaming.js';
 import { configVersions, type VersionResolver } from './versions.js';
 
 /** How a chat route (OpenAI's chat or Responses API, Anthropic's Messages) writes its answer; declared once per route, not per request. */
@@ -125,7 +125,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
    */
   async run(call: Call, reply: Reply): Promise<void> {
     const context = await this.begin(call);
-    if (call.warnings !== undefined && call.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = call.warnings.join('; ').slice(0, 1000);
+    if (call.warnings !== undefined && call.warnings.length > 0) context.responseHeaders['x-covenant-warnings'] = headerSafe(call.warnings.join('; ').slice(0, 1000));
     const endpoint = call.endpoint;
     const provider = context.provider;
     if (endpoint.route === 'embeddings') {

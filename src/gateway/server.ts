@@ -1,8 +1,9 @@
 // The HTTP server (fastify): body parsing with limits, one error handler in OpenAI's shape, the routes and the admin plugin.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { CovenantError } from '../core/errors.js';
-import { adminPlugin } from './admin-auth.js';
+import { adminPlugin, type AdminRoute } from './admin-auth.js';
 import { toCovenantError } from './error-response.js';
+import { clientErrorHandler, jsonDepthOverflow, limitConnectionsPerClient, tooDeep, type InputLimits } from './input-limits.js';
 import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
 import { registerMessagesRoutes } from './routes/messages.js';
@@ -20,11 +21,25 @@ export interface ServerOptions {
   logger?: boolean;
   /** What /healthz probes (the stores' reachability). */
   health?: HealthProbe;
+  /** Header size, JSON depth, connections per client and timeouts (config `server:`); Node's defaults when absent. */
+  limits?: InputLimits;
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
+  const limits = options.limits;
   const app = Fastify({
     bodyLimit: options.bodyLimit,
+    ...(limits === undefined ? {} : {
+      http: {
+        maxHeaderSize: limits.headerLimitBytes,
+        // Node checks headers and request timeouts on this interval; its default (30 s) would let a slow client stay longer.
+        connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 2))),
+      },
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionTimeout: limits.idleTimeoutMs,
+      clientErrorHandler,
+    }),
     logger: options.logger ? { level: 'warn', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] } : false,
     forceCloseConnections: 'idle',
     // Requests that arrive while closing are refused by the hook below, in Covenant's error shape.
@@ -40,6 +55,11 @@ export function createServer(options: ServerOptions): FastifyInstance {
     // An empty body (DELETE with a content type) is no body; routes that need one say so.
     if (text.length === 0) {
       done(null, undefined);
+      return;
+    }
+    const overflow = limits === undefined ? -1 : jsonDepthOverflow(text, limits.maxJsonDepth);
+    if (overflow >= 0) {
+      done(tooDeep(overflow, limits!.maxJsonDepth), undefined);
       return;
     }
     try {
@@ -78,12 +98,22 @@ export function createServer(options: ServerOptions): FastifyInstance {
     reply.code(404).send(new CovenantError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`).toBody());
   });
 
+  if (limits !== undefined) {
+    // Node's own option; Fastify does not pass it through. Never above the whole request's timeout.
+    app.server.headersTimeout = Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs);
+    limitConnectionsPerClient(app.server, limits.maxConnectionsPerClient);
+  }
+
   registerSystemRoutes(app, options.gateway, options.health);
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
   registerResponsesRoutes(app, options.gateway);
+  // Every admin route with its declared access, for the roles table (README) and its test.
+  const adminRoutes: AdminRoute[] = [];
+  app.decorate('adminRoutes', adminRoutes);
   app.register(adminPlugin, {
     prefix: '/admin',
+    registered: adminRoutes,
     adminKeys: () => options.gateway.config.adminKeys,
     routes: [(admin) => registerAdminRoutes(admin, options.gateway, options.adminHooks), ...(options.adminRoutes ?? [])],
   });

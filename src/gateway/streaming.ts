@@ -55,7 +55,15 @@ function hasOutput(chunk: ChatChunk): boolean {
 /** The x-covenant-warnings value: the route's translation warnings (if any) then the provider's, bounded in length. */
 export function withWarnings(translation: string | undefined, provider: readonly string[]): string {
   const text = provider.join('; ');
-  return (translation ? `${translation}; ${text}` : text).slice(0, 1000);
+  return headerSafe((translation ? `${translation}; ${text}` : text).slice(0, 1000));
+}
+
+/**
+ * Text fit for a header value: warnings quote field names from the client's body, and a character outside printable
+ * ASCII (a lone surrogate, a control character) would make Node refuse the whole answer. Each becomes `\uXXXX`.
+ */
+export function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**

@@ -119,6 +119,12 @@ export function sendUpstream(options: UpstreamRequest): Promise<UpstreamResponse
         status = statusCode;
         started = true;
         if (statusCode < 200 || statusCode >= 300) return;
+        // A stream was asked for: a 2xx JSON body or HTML page is a failure (its message kept), not an empty stream.
+        const type = headers['content-type'];
+        if (type !== undefined && /json|html/i.test(String(type))) {
+          status = 502;
+          return;
+        }
         body = new UpstreamBody(controller);
         resolve({ status, headers, body });
       },

@@ -1,4 +1,5 @@
 // The agent-loop breaker: admits or refuses each step of a session, suspends on a broken policy, records and alerts, resumes.
+import { maskUrl } from '../core/secrets.js';
 import { CovenantError } from '../core/errors.js';
 import { formatMicros } from '../core/money.js';
 import type { AgentPolicy } from '../config/resolve.js';
@@ -63,7 +64,7 @@ export function suspensionPayload(record: SuspensionRecord): Record<string, unkn
     spent_usd: formatMicros(record.spentMicros), spent_micros: record.spentMicros, request_id: record.requestId,
     suspended_at: new Date(record.suspendedAt).toISOString(), status: record.resumedAt === null ? 'suspended' : 'resumed',
     resumed_at: record.resumedAt === null ? null : new Date(record.resumedAt).toISOString(), resumed_by: record.resumedBy, reason: record.reason,
-    alert: { webhook: record.webhook, delivered: record.deliveredAt !== null, attempts: record.attempts, last_error: record.lastError },
+    alert: { webhook: record.webhook === null ? null : maskUrl(record.webhook), delivered: record.deliveredAt !== null, attempts: record.attempts, last_error: record.lastError },
   };
 }
 
@@ -79,7 +80,7 @@ export function suspensionAlertEntry(record: SuspensionRecord, maxAttempts: numb
     id: `session-${record.id}`, kind: 'session_suspended', session: record.session, label: record.label,
     department: record.department, key: record.keyName, key_id: record.keyId, policy: record.policy, count: record.count,
     limit: record.limit, message: record.message, time: new Date(record.suspendedAt).toISOString(),
-    webhook: record.webhook, status, delivered: record.deliveredAt !== null,
+    webhook: record.webhook === null ? null : maskUrl(record.webhook), status, delivered: record.deliveredAt !== null,
     delivered_at: record.deliveredAt === null ? null : new Date(record.deliveredAt).toISOString(),
     attempts: record.attempts, last_error: record.lastError,
   };
@@ -189,7 +190,7 @@ export class SessionBreaker {
     await this.#options.record({
       kind: 'session.suspended', department: step.department, key: step.keyName, key_id: step.keyId, session: step.session,
       session_header: step.label, policy: trip.policy, count: trip.count, limit: trip.limit, message: trip.message,
-      steps, spent_usd_micros: spentMicros, request_id: step.requestId, webhook: record.webhook, config_version: this.#options.configVersion(),
+      steps, spent_usd_micros: spentMicros, request_id: step.requestId, webhook: record.webhook === null ? null : maskUrl(record.webhook), config_version: this.#options.configVersion(),
     }).catch((error) => this.#options.onError?.(error, 'ledger session.suspended'));
     if (record.webhook) this.#track(this.#deliver(record));
   }
@@ -209,6 +210,6 @@ export class SessionBreaker {
         ? { attempts: attempt, deliveredAt: this.#clock() }
         : { attempts: attempt, lastError: outcome.error }),
     });
-    if (failure !== undefined) throw new Error(`Session alert webhook ${record.webhook} failed ${maxAttempts} times: ${failure}`);
+    if (failure !== undefined) throw new Error(`Session alert webhook ${maskUrl(record.webhook as string)} failed ${maxAttempts} times: ${failure}`);
   }
 }

@@ -44,7 +44,7 @@ export interface AdminHooks {
 
 /** Routes relative to the admin plugin's /admin prefix; the plugin has authenticated and authorized the principal. */
 export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, hooks: AdminHooks = {}): void {
-  admin.post('/keys', { config: { access: 'write' } }, async (request, reply) => {
+  admin.post('/keys', { config: { access: 'write', area: 'finops' } }, async (request, reply) => {
     const principal = request.adminPrincipal;
     const body = parseBody(createKeySchema, request.body);
     requireDepartmentAccess(principal, body.department);
@@ -66,13 +66,13 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     return { ...publicKey(key), key: secret };
   });
 
-  admin.get('/keys', { config: { access: 'read' } }, async (request) => {
+  admin.get('/keys', { config: { access: 'read', area: 'finops' } }, async (request) => {
     const principal = request.adminPrincipal;
     const keys = await gateway.keys.list();
     return { data: keys.filter((key) => principal.department === null || key.department === principal.department).map(publicKey) };
   });
 
-  admin.delete('/keys/:id', { config: { access: 'write' } }, async (request) => {
+  admin.delete('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request) => {
     const principal = request.adminPrincipal;
     const { id } = request.params as { id: string };
     const existing = (await gateway.keys.list()).find((key) => key.id === id);
@@ -83,7 +83,7 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     return publicKey(key ?? existing);
   });
 
-  admin.get('/requests', { config: { access: 'read' } }, async (request) => {
+  admin.get('/requests', { config: { access: 'read', area: 'finops' } }, async (request) => {
     const principal = request.adminPrincipal;
     const query = request.query as { limit?: string };
     const limit = query.limit === undefined ? 50 : Number(query.limit);

@@ -61,7 +61,7 @@ function windowParameters(query: WindowQuery, timeZone: string, required: boolea
 
 /** Routes relative to the admin plugin's /admin prefix. */
 export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore; burnRate?: BurnRateTracker; sessions?: SessionBreaker }): void {
-  admin.get('/spend', { config: { access: 'read' } }, async (request) => {
+  admin.get('/spend', { config: { access: 'read', area: 'finops' } }, async (request) => {
     const principal = request.adminPrincipal;
     const query = request.query as WindowQuery & { group_by?: string };
     if (query.group_by !== undefined) {
@@ -102,7 +102,7 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     return { time: report.time, scopes: visible.map((entry) => (keyNames.has(entry.scope) ? { ...entry, key: keyNames.get(entry.scope) } : entry)) };
   });
 
-  admin.get('/spend/export', { config: { access: 'read' } }, async (request, reply) => {
+  admin.get('/spend/export', { config: { access: 'read', area: 'finops' } }, async (request, reply) => {
     const principal = request.adminPrincipal;
     const query = request.query as WindowQuery & { format?: string };
     const format = query.format ?? 'focus';
@@ -116,7 +116,7 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     return reply.send(Readable.from(exportLines(rows, format, { organisation: gateway.config.org.name, ...window })));
   });
 
-  admin.get('/alerts', { config: { access: 'read' } }, async (request) => {
+  admin.get('/alerts', { config: { access: 'read', area: 'finops' } }, async (request) => {
     const principal = request.adminPrincipal;
     const { limit } = request.query as { limit?: string };
     const scope = scopeParameter((request.query as { scope?: string }).scope, false);
