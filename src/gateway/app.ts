@@ -48,6 +48,7 @@ import { ModelRegistry } from '../models/registry.js';
 import { registryVersions } from './registry-versions.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMockRoutes } from './routes/mock.js';
+import { contractDriftTerms, rollbackOnMaterialDrift } from './drift-wiring.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -63,8 +64,8 @@ export interface AppOptions {
   /** The system report's contract checks (the contract checker's store); without it the report says they are not wired. */
   contractChecks?: ContractChecksReader;
   /**
-   * Live drift: the alias's terms (`terms`, wired to the config's contract.drift), the material-drift callback
-   * (`onMaterialDrift`, wired to the registry's rollback), and the clock and periods (tests shorten them).
+   * Live drift: the alias's terms (`terms`; default: the config's contract.drift), a material-drift callback
+   * (`onMaterialDrift`, called after the registry's rollback), and the clock and periods (tests shorten them).
    */
   liveDrift?: Omit<LiveDriftOptions, 'record' | 'alert' | 'onError'>;
 }
@@ -215,8 +216,14 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   const stopOverdueSweep = startOverdueSweep(() => decisions.sweepOverdue(), () => config.systems.values(), onError);
   // Material drift is evidence (a ledger entry) and an alert to the organisation's webhook, when it has one.
+  const rollback = rollbackOnMaterialDrift(models, onError);
   const liveDrift = new LiveDrift({
+    terms: contractDriftTerms(models),
     ...options.liveDrift, onError, record,
+    onMaterialDrift: async (event) => {
+      await rollback(event);
+      await options.liveDrift?.onMaterialDrift?.(event);
+    },
     alert: async (event) => {
       const url = config.org.alerts?.webhook;
       if (!url) return;
