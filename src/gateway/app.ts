@@ -49,6 +49,7 @@ import { registryVersions } from './registry-versions.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMockRoutes } from './routes/mock.js';
 import { contractDriftTerms, rollbackOnMaterialDrift } from './drift-wiring.js';
+import { embeddingSimilarity } from '../models/similarity.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -187,6 +188,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
 
   // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
   const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError });
+  // Shadow answers are compared as the drift tools compare them: by the built-in embedding's cosine.
+  models.similarity = embeddingSimilarity;
   const recordContractWarnings = async () => {
     for (const warning of models.contractWarnings()) {
       onError(new Error(warning), 'model contract');

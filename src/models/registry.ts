@@ -61,7 +61,7 @@ export class ModelRegistry {
   #counter = '';
   #pending = new Set<Promise<void>>();
   #judging: Promise<void> = Promise.resolve();
-  /** Replaceable at merge by an embedding cosine (the drift monitor's); lexical meanwhile. */
+  /** Lexical unless replaced; the gateway sets the built-in embedding's cosine (app.ts). */
   similarity: TextSimilarity = lexicalSimilarity;
 
   constructor(options: ModelRegistryOptions) {
