@@ -35,7 +35,7 @@ import { SourcingWorkbench } from '../sourcing/workbench.js';
 import { registerAiSystemRoutes } from './routes/ai-systems.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
 import { registerReviewRoutes } from './routes/reviews.js';
-import { registerContractRoutes } from './routes/contracts.js';
+import { checkPayload, registerContractRoutes } from './routes/contracts.js';
 import { ContractWorkbench } from '../sourcing/contract-workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
@@ -62,7 +62,7 @@ export interface AppOptions {
   logger?: boolean;
   /** Benchmark only (bench/covenant-without-ledger.mjs): run without the ledger stage to measure what it costs. */
   withoutLedgerStage?: boolean;
-  /** The system report's contract checks (the contract checker's store); without it the report says they are not wired. */
+  /** The system report's contract checks; default: the contract checks recorded on this gateway (POST /admin/contract-checks). */
   contractChecks?: ContractChecksReader;
   /**
    * Live drift: the alias's terms (`terms`; default: the config's contract.drift), a material-drift callback
@@ -313,7 +313,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
-      (admin) => registerInventoryRoutes(admin, workbench, gateway, options.contractChecks),
+      (admin) => registerInventoryRoutes(admin, workbench, gateway, options.contractChecks
+        ?? (async (system, actor) => (await contracts.listChecks({ system, department: actor.department })).map(checkPayload))),
       (admin) => registerReviewRoutes(admin, decisions),
       (admin) => registerAiSystemRoutes(admin, decisions),
       (admin) => registerModelRoutes(admin, models),
