@@ -166,7 +166,8 @@ describe('covenant drift', () => {
     expect(report.verdict).toBe('pass');
     expect(report.metrics.similarity.mean).toBe(1);
     expect(report.metrics.length_distribution).toMatchObject({ kl: 0, js_distance: 0, psi: 0 });
-    expect(report.thresholds).toMatchObject({ maxVariance: 0.2, minSimilarity: 0.95, sources: { maxVariance: 'flag', minSimilarity: 'default' } });
+    // The gateway's registry answers every alias's terms, defaults filled (GET /admin/models/:alias `contract`).
+    expect(report.thresholds).toMatchObject({ maxVariance: 0.2, minSimilarity: 0.95, sources: { maxVariance: 'flag', minSimilarity: 'contract' } });
     expect(report.ledger_seq).toBeGreaterThan(0);
   });
 
