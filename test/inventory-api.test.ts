@@ -136,7 +136,7 @@ describe('GET /admin/inventory/systems/:name/report', () => {
     await call('POST', '/admin/inventory/links', secrets.CLAIMS_ADMIN_KEY, { from: { kind: 'systems', name: 'claims-triage' }, to: { kind: 'models', name: 'triage-v3' } });
     const report = (await call('GET', '/admin/inventory/systems/claims-triage/report', secrets.CLAIMS_ADMIN_KEY)).body;
     expect(report.live.models).toEqual([{ name: 'triage-v3', alias: 'triage', recorded_version: 'mock-gpt-1', gateway_version: 'mock-gpt-1', provider: 'mock', status: 'pinned' }]);
-    expect(report.contract_checks).toMatchObject({ wired: false, data: [] });
+    expect(report.contract_checks).toMatchObject({ wired: true, data: [] });
     expect(report.blueprint.id).toBe('C');
   });
 });

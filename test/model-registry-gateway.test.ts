@@ -230,7 +230,7 @@ describe('shadow traffic', () => {
     expect(answer.model).toBe('gpt-3.5-turbo');
     const shadows = await ledgerEntries('model.shadow');
     expect(shadows).toHaveLength(1);
-    expect(shadows[0]).toMatchObject({ shadow: true, alias: 'shadowed', version: 'gpt-4o', active_version: 'gpt-3.5-turbo', similarity: 1, similarity_method: 'lexical' });
+    expect(shadows[0]).toMatchObject({ shadow: true, alias: 'shadowed', version: 'gpt-4o', active_version: 'gpt-3.5-turbo', similarity: 1, similarity_method: 'embedding' });
     expect(shadows[0]!.cost_usd_micros).toBeGreaterThan(0);
     expect(upstream.requests.map((request) => (request.body as { model: string }).model)).toEqual(['gpt-3.5-turbo', 'gpt-4o']);
     // The inference entries are the client's calls only.

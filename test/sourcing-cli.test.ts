@@ -204,7 +204,7 @@ describe('covenant report system', () => {
     expect(markdown.stdout).toContain('# AI system report: advisor-assist');
     expect(markdown.stdout).toContain('**BUY**');
     expect(markdown.stdout).toContain('**D: Advisor enablement**');
-    expect(markdown.stdout).toContain('NOT WIRED');
+    expect(markdown.stdout).toContain('no contract checks recorded for this system');
     expect(markdown.stdout).toContain('- spend department:advisors day');
     expect(markdown.stdout).toContain('| advisor-chat-model | advisor-chat | mock-gpt-1 | mock-gpt-1 | mock | pinned |');
     const html = await covenant('report', 'system', 'advisor-assist', '--format', 'html');

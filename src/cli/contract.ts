@@ -24,6 +24,7 @@ interface CheckOptions extends GatewayClientOptions {
 /** What GET /admin/inventory/systems/:name answers, as far as the checker reads it. */
 interface InventorySystem {
   name: string;
+  department?: string | null;
   blueprint?: string | null;
   required_clauses?: string[] | null;
   clause_requirements?: Partial<Record<ClauseId, ClauseRequirement[]>> | null;
@@ -55,7 +56,7 @@ async function requirementsFor(options: CheckOptions, output: CommandOutput) {
   const all = !named && !system;
   const ordered = clauseIds.filter((id) => all || required.has(id));
   return {
-    required: ordered, blueprint: named ?? systemBlueprint ?? null, system: system?.name ?? null,
+    required: ordered, blueprint: named ?? systemBlueprint ?? null, system: system?.name ?? null, department: system?.department ?? null,
     requirements: { ...defaultRequirements, ...(system?.clause_requirements ?? {}) },
   };
 }
@@ -89,7 +90,7 @@ async function read(file: string): Promise<ContractDocument> {
 async function runCheck(file: string, options: CheckOptions, output: CommandOutput): Promise<ExitCode> {
   if (options.start !== undefined && !isDate(options.start)) throw new InputError(`--start "${options.start}" is not a date (YYYY-MM-DD)`);
   const document = await read(file);
-  const { required, blueprint, system, requirements } = await requirementsFor(options, output);
+  const { required, blueprint, system, department, requirements } = await requirementsFor(options, output);
   const check = checkContract(document.blocks, required, requirements);
   const sha256 = createHash('sha256').update(document.bytes).digest('hex');
   const start = options.start ?? effectiveDate(document.text) ?? new Date().toISOString().slice(0, 10);
@@ -101,6 +102,8 @@ async function runCheck(file: string, options: CheckOptions, output: CommandOutp
     recorded = await connectGateway(options, output.environment).post<{ id: number }>('/admin/contract-checks', {
       file, sha256, format: document.format, blueprint, system, contract_id: options.contract ?? null, passed: check.passed,
       missing: check.missing, weaker: check.weaker, result,
+      // A system's check belongs to its department, so that department's admin keys see it in the system's report.
+      ...(department ? { department } : {}),
     });
   }
   if (options.json) {

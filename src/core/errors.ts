@@ -10,6 +10,7 @@ export const errorCodes = {
   forbidden: { status: 403, type: 'permission_error', message: '{detail}' },
   agent_session_suspended: { status: 403, type: 'agent_session_suspended', message: '{detail}' },
   model_not_found: { status: 404, type: 'invalid_request_error', message: 'The model "{detail}" does not exist or is not configured.' },
+  model_version_not_found: { status: 404, type: 'invalid_request_error', message: '{detail}' },
   not_found: { status: 404, type: 'invalid_request_error', message: '{detail}' },
   budget_exceeded: { status: 402, type: 'budget_exceeded', message: '{detail}' },
   context_too_large: { status: 400, type: 'invalid_request_error', message: '{detail}' },

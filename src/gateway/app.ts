@@ -36,7 +36,7 @@ import { SourcingWorkbench } from '../sourcing/workbench.js';
 import { registerAiSystemRoutes } from './routes/ai-systems.js';
 import { registerDecisionRoutes } from './routes/decisions.js';
 import { registerReviewRoutes } from './routes/reviews.js';
-import { registerContractRoutes } from './routes/contracts.js';
+import { checkPayload, registerContractRoutes } from './routes/contracts.js';
 import { ContractWorkbench } from '../sourcing/contract-workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
@@ -50,6 +50,8 @@ import { ModelRegistry } from '../models/registry.js';
 import { registryVersions } from './registry-versions.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMockRoutes } from './routes/mock.js';
+import { contractDriftTerms, rollbackOnMaterialDrift } from './drift-wiring.js';
+import { embeddingSimilarity } from '../models/similarity.js';
 
 export interface AppOptions {
   /** Config file path; undefined for the built-in demo. */
@@ -62,11 +64,11 @@ export interface AppOptions {
   logger?: boolean;
   /** Benchmark only (bench/covenant-without-ledger.mjs): run without the ledger stage to measure what it costs. */
   withoutLedgerStage?: boolean;
-  /** The system report's contract checks (the contract checker's store); without it the report says they are not wired. */
+  /** The system report's contract checks; default: the contract checks recorded on this gateway (POST /admin/contract-checks). */
   contractChecks?: ContractChecksReader;
   /**
-   * Live drift: the alias's terms (`terms`, wired to the config's contract.drift), the material-drift callback
-   * (`onMaterialDrift`, wired to the registry's rollback), and the clock and periods (tests shorten them).
+   * Live drift: the alias's terms (`terms`; default: the config's contract.drift), a material-drift callback
+   * (`onMaterialDrift`, called after the registry's rollback), and the clock and periods (tests shorten them).
    */
   liveDrift?: Omit<LiveDriftOptions, 'record' | 'alert' | 'onError'>;
 }
@@ -188,6 +190,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
 
   // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
   const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError });
+  // Shadow answers are compared as the drift tools compare them: by the built-in embedding's cosine.
+  models.similarity = embeddingSimilarity;
   const recordContractWarnings = async () => {
     for (const warning of models.contractWarnings()) {
       onError(new Error(warning), 'model contract');
@@ -217,8 +221,14 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   const stopOverdueSweep = startOverdueSweep(() => decisions.sweepOverdue(), () => config.systems.values(), onError);
   // Material drift is evidence (a ledger entry) and an alert to the organisation's webhook, when it has one.
+  const rollback = rollbackOnMaterialDrift(models, onError);
   const liveDrift = new LiveDrift({
+    terms: contractDriftTerms(models),
     ...options.liveDrift, onError, record,
+    onMaterialDrift: async (event) => {
+      await rollback(event);
+      await options.liveDrift?.onMaterialDrift?.(event);
+    },
     alert: async (event) => {
       const url = config.org.alerts?.webhook;
       if (!url) return;
@@ -306,7 +316,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
-      (admin) => registerInventoryRoutes(admin, workbench, gateway, options.contractChecks),
+      (admin) => registerInventoryRoutes(admin, workbench, gateway, options.contractChecks
+        ?? (async (system, actor) => (await contracts.listChecks({ system, department: actor.department })).map(checkPayload))),
       (admin) => registerReviewRoutes(admin, decisions),
       (admin) => registerAiSystemRoutes(admin, decisions),
       (admin) => registerModelRoutes(admin, models),

@@ -61,6 +61,8 @@ export interface Call {
   /** The client's W3C trace context headers. */
   traceparent?: string;
   tracestate?: string;
+  /** The x-covenant-model-version header: a specific registry version of the alias. */
+  modelVersion?: string;
   /** The request in the client's own API, for an endpoint that passes it to providers that serve that API natively. */
   ingress?: unknown;
 }
@@ -266,7 +268,7 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     const route = endpoint.route;
     // Before the model: a bad tag is the client's error whatever it asked for (recorded by the route as a refusal).
     const tags = parseTags(call.tagsHeader, call.tagsMetadata, config.tags);
-    const model = (this.services.versions ?? this.configVersions).resolve(request.model, key, route);
+    const model = (this.services.versions ?? this.configVersions).resolve(request.model, key, route, call.modelVersion);
     if (!model) throw new CovenantError('model_not_found', request.model, { param: 'model' });
     const provider = this.services.providers.get(model.provider);
     const department = config.departments.get(key.department);

@@ -38,6 +38,8 @@ export function shadowCandidate(services: ShadowServices, context: CallContext):
   if (!policy || policy.share <= 0) return undefined;
   const candidate = services.registry.candidate(context.model.alias);
   if (!candidate || candidate.version === context.model.version) return undefined;
+  // A call served by a version the caller asked for (x-covenant-model-version) is not the alias's live traffic.
+  if (services.registry.activeVersion(context.model.alias) !== context.model.version) return undefined;
   if ((services.random ?? Math.random)() >= policy.share) return undefined;
   if (services.registry.shadowSpent(context.model.alias, candidate.version) >= policy.budgetMicros) return undefined;
   const provider = services.providers().get(candidate.provider);

@@ -61,7 +61,7 @@ export class ModelRegistry {
   #counter = '';
   #pending = new Set<Promise<void>>();
   #judging: Promise<void> = Promise.resolve();
-  /** Replaceable at merge by an embedding cosine (the drift monitor's); lexical meanwhile. */
+  /** Lexical unless replaced; the gateway sets the built-in embedding's cosine (app.ts). */
   similarity: TextSimilarity = lexicalSimilarity;
 
   constructor(options: ModelRegistryOptions) {
@@ -185,12 +185,26 @@ export class ModelRegistry {
     const active = runtime?.state.active;
     if (!runtime || active === null || active === undefined || active === base.version) return base;
     const version = runtime.versions.get(active);
-    if (!version) return base;
+    return version ? this.#served(version, base) : base;
+  }
+
+  /**
+   * The model to call for a version the caller asked for (x-covenant-model-version): any version the registry knows for
+   * the alias (the candidate, an earlier one), else the config's pin; undefined when it knows no such version.
+   */
+  resolveVersion(base: ResolvedModel, requested: string): ResolvedModel | undefined {
+    const version = this.#aliases.get(base.alias)?.versions.get(requested);
+    if (version) return this.#served(version, base);
+    return requested === base.version ? base : undefined;
+  }
+
+  #served(version: VersionRuntime, base: ResolvedModel): ResolvedModel {
+    if (version.record.version === base.version && version.record.provider === base.provider) return base;
     if (version.resolved?.base !== base) {
       const provider = this.#options.config().providers.get(version.record.provider);
       version.resolved = {
         base,
-        model: { ...base, provider: version.record.provider, providerType: provider?.type ?? base.providerType, version: active, pricing: version.record.pricing },
+        model: { ...base, provider: version.record.provider, providerType: provider?.type ?? base.providerType, version: version.record.version, pricing: version.record.pricing },
       };
     }
     return version.resolved.model;

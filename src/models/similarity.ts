@@ -1,4 +1,6 @@
-// How alike two answers are, for shadow traffic: a lexical cosine by default, replaceable by an embedding cosine.
+// How alike two answers are, for shadow traffic: the built-in embedding's cosine (the gateway's), or a lexical cosine.
+import { cosineSimilarity } from '../core/divergence.js';
+import { embedText } from '../core/embedding.js';
 
 /** 0 (nothing shared) to 1 (the same); `method` names it in the evidence. */
 export interface TextSimilarity {
@@ -25,3 +27,11 @@ export function lexicalCosine(a: string, b: string): number {
 }
 
 export const lexicalSimilarity: TextSimilarity = { method: 'lexical', compare: lexicalCosine };
+
+/** Cosine of the two texts' built-in n-gram embeddings (the drift tools' and the mock's); two empty texts are the same. */
+export function embeddingCosine(a: string, b: string): number {
+  if (a.trim() === '' && b.trim() === '') return 1;
+  return cosineSimilarity(embedText(a), embedText(b));
+}
+
+export const embeddingSimilarity: TextSimilarity = { method: 'embedding', compare: embeddingCosine };

@@ -4,6 +4,7 @@ import { tagsHeader } from '../../core/tags.js';
 import type { Gateway } from '../gateway.js';
 import { anthropicRequestToChat, anthropicStreamFormat, chatResponseToAnthropic } from '../messages/index.js';
 import type { ChatEndpoint } from '../pipeline.js';
+import { modelVersionHeader } from '../versions.js';
 import { header, rawBodyOf, recordRefusals, traceContext } from './openai.js';
 
 /** Answers in Anthropic's shapes; the client's request here is the translated one, whose model is the alias asked for. */
@@ -22,6 +23,7 @@ export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): 
       endpoint: anthropicMessages, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'), sessionHeader: header(request, 'x-covenant-session'), warnings: translated.warnings,
       // Anthropic's metadata holds only user_id: tags come from the header alone.
       tagsHeader: header(request, tagsHeader),
+      modelVersion: header(request, modelVersionHeader),
       ...traceContext(request),
     }, reply);
   });

@@ -7,6 +7,7 @@ import type { Route } from '../context.js';
 import { toCovenantError } from '../error-response.js';
 import type { Gateway } from '../gateway.js';
 import type { ChatEndpoint, EmbeddingEndpoint } from '../pipeline.js';
+import { modelVersionHeader } from '../versions.js';
 import { openAIStreamFormat } from '../streaming.js';
 import { parseChatRequest, parseEmbeddingRequest } from '../validate.js';
 
@@ -71,6 +72,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     sessionHeader: header(request, 'x-covenant-session'),
     tagsHeader: header(request, tagsHeader),
     tagsMetadata: metadataOf(request.body),
+    modelVersion: header(request, modelVersionHeader),
     ...traceContext(request),
   }, reply));
 
@@ -82,6 +84,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, gateway: Gateway): vo
     userHeader: header(request, 'x-covenant-user'),
     sessionHeader: header(request, 'x-covenant-session'),
     tagsHeader: header(request, tagsHeader),
+    modelVersion: header(request, modelVersionHeader),
     ...traceContext(request),
   }, reply));
 

@@ -6,6 +6,7 @@ import { tagsHeader } from '../../core/tags.js';
 import type { ChatResult, ChatStream } from '../../providers/types.js';
 import type { Gateway } from '../gateway.js';
 import type { Call, ChatEndpoint } from '../pipeline.js';
+import { modelVersionHeader } from '../versions.js';
 import { chatResponseToResponses, nativeResponsesStreamFormat, responsesRequestToChat, responsesStreamFormat, type TranslatedResponsesRequest } from '../responses/index.js';
 import type { CallContext } from '../context.js';
 import { header, metadataOf, rawBodyOf, recordRefusals, traceContext } from './openai.js';
@@ -83,6 +84,7 @@ export function registerResponsesRoutes(app: FastifyInstance, gateway: Gateway):
       endpoint: responses, key, request: translated.request, rawBody: rawBodyOf(request), userHeader: header(request, 'x-covenant-user'),
       sessionHeader: header(request, 'x-covenant-session'), warnings: translated.warnings, ingress: translated,
       tagsHeader: header(request, tagsHeader), tagsMetadata: metadataOf(request.body), ...traceContext(request),
+      modelVersion: header(request, modelVersionHeader),
     }, reply);
   });
 }
