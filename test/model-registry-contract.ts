@@ -9,7 +9,7 @@ import type { ModelRegistryStore } from '../src/models/types.js';
 export interface RegistryStoreFixture {
   store: ModelRegistryStore;
   /** A second connection to the same data, as another replica (or a restarted process) opens it. */
-  another(): Promise<ModelRegistryStore>;
+  reopen(): Promise<ModelRegistryStore>;
   cleanup(): Promise<void>;
 }
 
@@ -65,7 +65,7 @@ export function runRegistryStoreContract(name: string, open: () => Promise<Regis
         ['seeded', 'gpt-4o-mini-2024-07-18', 'config'], ['seeded', 'gpt-4o-2024-08-06', 'config'],
       ]);
       // A restarted process with the same config adds nothing.
-      const again = registryOn(await fixture.another(), () => config, entries);
+      const again = registryOn(await fixture.reopen(), () => config, entries);
       await again.load();
       await again.seed();
       expect(await again.history('fast')).toHaveLength(2);
@@ -110,7 +110,7 @@ export function runRegistryStoreContract(name: string, open: () => Promise<Regis
       const first = registryOn(fixture.store, () => config, entries);
       await first.load();
       await first.seed();
-      const second = registryOn(await fixture.another(), () => config, entries);
+      const second = registryOn(await fixture.reopen(), () => config, entries);
       await second.load();
       first.observe('fast', 'gpt-4o-mini-2024-07-18', { model: 'gpt-4o-mini-2024-07-18', fingerprint: 'fp_a' }, 'req_1');
       await first.idle();
@@ -144,7 +144,7 @@ export function runRegistryStoreContract(name: string, open: () => Promise<Regis
       for (let index = 0; index < 5; index++) registry.observe('fast', 'gpt-4o-mini-2024-07-18', { model: null, fingerprint: null }, `r${index}`);
       registry.addShadowSpend('fast', 'gpt-4o-mini-2024-07-18', 1234);
       await registry.flush();
-      const restarted = registryOn(await fixture.another(), () => config, []);
+      const restarted = registryOn(await fixture.reopen(), () => config, []);
       await restarted.load();
       const version = (restarted.describe('fast')!.versions as Record<string, unknown>[])[0]!;
       expect(version).toMatchObject({ calls: 5, shadow_spent_usd_micros: 1234, last_seen: '2026-12-06T10:00:00.000Z' });

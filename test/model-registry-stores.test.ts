@@ -1,52 +1,15 @@
 // The model registry contract on SQLite and PostgreSQL, plus its pure parts: judging fingerprints, contract warnings, RFC headers.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { contractTerms, contractWarnings, deprecationHeaders } from '../src/models/policy.js';
 import { lexicalCosine } from '../src/models/similarity.js';
 import { judge } from '../src/models/state.js';
-import { openDatabase, type SqliteDatabase } from '../src/stores/sqlite/database.js';
 import { createSqliteModelRegistryStore } from '../src/stores/sqlite/model-registry-store.js';
-import { openPostgres, type PostgresDatabase } from '../src/stores/postgres/database.js';
 import { createPostgresModelRegistryStore } from '../src/stores/postgres/model-registry-store.js';
-import { createTestSchema } from './helpers/services.js';
+import { postgresFixture, sqliteFixture } from './helpers/store-fixtures.js';
 import { runRegistryStoreContract } from './model-registry-contract.js';
 
-runRegistryStoreContract('SQLite', async () => {
-  const directory = mkdtempSync(join(tmpdir(), 'covenant-registry-'));
-  const path = join(directory, 'covenant.db');
-  const databases: SqliteDatabase[] = [openDatabase(path)];
-  return {
-    store: createSqliteModelRegistryStore(databases[0]!),
-    async another() {
-      const database = openDatabase(path);
-      databases.push(database);
-      return createSqliteModelRegistryStore(database);
-    },
-    async cleanup() {
-      for (const database of databases) database.close();
-      rmSync(directory, { recursive: true, force: true });
-    },
-  };
-});
-
-runRegistryStoreContract('PostgreSQL', async () => {
-  const schema = createTestSchema();
-  const databases: PostgresDatabase[] = [await openPostgres({ url: schema.url, schema: schema.schema })];
-  return {
-    store: await createPostgresModelRegistryStore(databases[0]!),
-    async another() {
-      const database = await openPostgres({ url: schema.url, schema: schema.schema });
-      databases.push(database);
-      return createPostgresModelRegistryStore(database);
-    },
-    async cleanup() {
-      for (const database of databases) await database.close();
-      await schema.drop();
-    },
-  };
-});
+runRegistryStoreContract('SQLite', sqliteFixture(createSqliteModelRegistryStore));
+runRegistryStoreContract('PostgreSQL', postgresFixture(createPostgresModelRegistryStore));
 
 describe('silent-change judgement', () => {
   const seen = (fingerprints: string[], models: string[], calls: number) => ({ fingerprints: new Set(fingerprints), models: new Set(models), calls });
