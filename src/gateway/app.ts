@@ -124,6 +124,11 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, burnRate, onError, localCapStore: createMemoryBudgetStore() });
   const maxRequestMs = () => config.server.upstream_timeout_ms + config.server.shutdown_grace_ms + 60_000;
+  // Per-user state in memory, bounded and expiring: what the scale benchmark watches.
+  metrics.trackState('budget_counters', () => (stores.budgets as { cachedCounters?: number }).cachedCounters);
+  metrics.trackState('budget_scopes', () => guard.cachedScopes);
+  metrics.trackState('burn_rate_counters', () => burnRate.size);
+  metrics.trackState('rate_limit_counters', () => (stores.rateLimits as { size?: number }).size);
   // An embedded database has one owner: every reservation left in it is a crashed run's, counted at its worst case.
   // Shared stores can only count reservations older than the longest a request may run.
   await guard.recoverOrphans(stores.shared ? maxRequestMs() : 0);
