@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { upstreamKeySecret } from './configs.mjs';
-import { installCleanup, startServer, stopProcess } from './processes.mjs';
+import { cpuSeconds, installCleanup, startServer, stopProcess } from './processes.mjs';
 import { requestBody } from './scenarios.mjs';
 
 const { values } = parseArgs({
@@ -136,6 +136,8 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
   const body = requestBody({ model: 'fast', stream: false });
   let step = 0;
   let measuring = count !== undefined;
+  // The gateway's CPU time per measured request: unlike req/s, it hardly moves when other work shares the host.
+  let cpuStart = count !== undefined ? cpuSeconds(gatewayPid) : undefined;
   let stopping = false;
   const latencies = [];
   let errors = 0;
@@ -169,21 +171,26 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
   const phaseStarted = performance.now();
   const workers = Array.from({ length: connections }, worker);
   let windowMs;
+  let cpuEnd;
   if (count === undefined) {
     await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
     measuring = true;
+    cpuStart = cpuSeconds(gatewayPid);
     const windowStart = performance.now();
     await new Promise((resolve) => setTimeout(resolve, durationSeconds * 1000));
     measuring = false;
+    cpuEnd = cpuSeconds(gatewayPid);
     windowMs = performance.now() - windowStart;
     stopping = true;
     await Promise.all(workers);
   } else {
     await Promise.all(workers);
+    cpuEnd = cpuSeconds(gatewayPid);
     windowMs = performance.now() - phaseStarted;
   }
   await pool.close();
-  return { ...summary(latencies, windowMs), errors, errorSamples };
+  const result = { ...summary(latencies, windowMs), errors, errorSamples };
+  return { ...result, cpuMsPerRequest: ((cpuEnd - cpuStart) * 1000) / Math.max(1, result.requests + errors) };
 }
 
 /** The gateway's own gauges of per-user state in memory (covenant_state_entries), by kind. */
@@ -226,6 +233,8 @@ const rows = [];
 let expiry;
 /** The gateway whose RSS the first-request phase reports as it goes. */
 let progressPid;
+/** The gateway under load, whose CPU time each phase counts. */
+let gatewayPid;
 const upstream = await startServer('upstream', [path.join(root, 'bench', 'fake-upstream.mjs'), '--port', '0']);
 try {
   const large = { label: `${values.keys} keys, ${values.users} users`, keys: Number(values.keys), users: Number(values.users) };
@@ -246,6 +255,7 @@ try {
     // Start-up with every key in the store: what a restart or a new replica costs.
     const gateway = await startGateway('gateway', file, nodeFlags(side === large ? 'large' : 'small'));
     const rssAtStart = rssMegabytes(gateway.child.pid);
+    gatewayPid = gateway.child.pid;
     const row = { ...side, apiKeysPerSecond, provisionSeconds, startMs: gateway.startMs, rssAtStart };
     if (side !== large) {
       row.steady = await load(gateway.url, secrets, walk(side.users), { durationSeconds: seconds, warmupSeconds: 3 });
@@ -282,17 +292,17 @@ try {
 
 const [small, big] = rows;
 const format = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
-console.log(`\n| run (${connections} connections; budgets org/department/key/user, per-user rate limits, burn-rate alerts) | req/s | p50 ms | p99 ms | errors | RSS |`);
-console.log('|---|--:|--:|--:|--:|--:|');
-console.log(`| 10 keys, 10 users: steady state (${seconds} s) | ${Math.round(small.steady.requestsPerSecond)} | ${format(small.steady.p50)} | ${format(small.steady.p99)} | ${small.steady.errors} | ${Math.round(small.rssAfter)} MB |`);
-console.log(`| ${big.label}: first request of every user (${big.first.requests} requests) | ${Math.round(big.first.requestsPerSecond)} | ${format(big.first.p50)} | ${format(big.first.p99)} | ${big.first.errors} | ${Math.round(big.rssAfterFirst)} MB after all ${big.users} |`);
-console.log(`| ${big.label}: returning users, steady state (${seconds} s) | ${Math.round(big.steady.requestsPerSecond)} | ${format(big.steady.p50)} | ${format(big.steady.p99)} | ${big.steady.errors} | ${Math.round(big.rssAfterSteady)} MB |`);
+console.log(`\n| run (${connections} connections; budgets org/department/key/user, per-user rate limits, burn-rate alerts) | req/s | p50 ms | p99 ms | gateway CPU ms per request | errors | RSS |`);
+console.log('|---|--:|--:|--:|--:|--:|--:|');
+console.log(`| 10 keys, 10 users: steady state (${seconds} s) | ${Math.round(small.steady.requestsPerSecond)} | ${format(small.steady.p50)} | ${format(small.steady.p99)} | ${format(small.steady.cpuMsPerRequest, 3)} | ${small.steady.errors} | ${Math.round(small.rssAfter)} MB |`);
+console.log(`| ${big.label}: first request of every user (${big.first.requests} requests) | ${Math.round(big.first.requestsPerSecond)} | ${format(big.first.p50)} | ${format(big.first.p99)} | ${format(big.first.cpuMsPerRequest, 3)} | ${big.first.errors} | ${Math.round(big.rssAfterFirst)} MB after all ${big.users} |`);
+console.log(`| ${big.label}: returning users, steady state (${seconds} s) | ${Math.round(big.steady.requestsPerSecond)} | ${format(big.steady.p50)} | ${format(big.steady.p99)} | ${format(big.steady.cpuMsPerRequest, 3)} | ${big.steady.errors} | ${Math.round(big.rssAfterSteady)} MB |`);
 console.log('\n| keys | POST /admin/keys | keys written to the store in | start-up | RSS at start | budget_counters rows |');
 console.log('|--:|--:|--:|--:|--:|--:|');
 for (const row of rows) {
   console.log(`| ${row.keys} | ${Math.round(row.apiKeysPerSecond)} keys/s | ${row.provisionSeconds.toFixed(1)} s | ${Math.round(row.startMs)} ms | ${Math.round(row.rssAtStart)} MB | ${row.rows ?? '–'} |`);
 }
-console.log(`\nreturning users vs 10 keys: throughput ratio ${(big.steady.requestsPerSecond / small.steady.requestsPerSecond).toFixed(3)}, p99 ratio ${(big.steady.p99 / small.steady.p99).toFixed(3)}`);
+console.log(`\nreturning users vs 10 keys: throughput ratio ${(big.steady.requestsPerSecond / small.steady.requestsPerSecond).toFixed(3)}, p99 ratio ${(big.steady.p99 / small.steady.p99).toFixed(3)}, CPU per request ratio ${(big.steady.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}; first requests: CPU per request ratio ${(big.first.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}`);
 if (expiry) {
   console.log(`\nafter ${values.idle} s idle: per-user state in memory ${JSON.stringify(expiry.before)} -> ${JSON.stringify(expiry.after)}; RSS ${Math.round(expiry.rss)} MB; budget_counters rows ${expiry.rows} (durable spend: kept until their windows close)`);
 }

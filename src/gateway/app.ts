@@ -105,7 +105,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const record = (entry: LedgerEntryInput) => ledger.append(entry).then(() => undefined, (error) => onError(error, `ledger ${entry.kind}`));
 
   let keysById = new Map<string, KeyRecord>();
-  const refreshKeyDepartments = async () => { keysById = new Map((await keys.list()).map((key) => [key.id, key])); };
+  const refreshKeyDepartments = async () => {
+    // The active keys' records are the key index's own: one copy of each in memory, however many keys there are.
+    const active = new Map<string, KeyRecord>();
+    for (const key of keys.active()) active.set(key.id, key);
+    keysById = new Map((await keys.list()).map((key) => [key.id, active.get(key.id) ?? key]));
+  };
   await refreshKeyDepartments();
   const burnRate = new BurnRateTracker(configuredBurnRates(config));
   const notifier = new AlertNotifier({
