@@ -172,6 +172,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const dirty = new Set<string>();
   let failure: unknown;
 
+  /** The clock as the current operation read it: once per operation, not once per counter. */
+  let now = clock();
   const counter = (key: string): Counter => {
     let found = counters.get(key);
     if (!found) {
@@ -179,7 +181,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       found = { spent: row?.spent ?? 0, reserved: row?.reserved ?? 0, json: JSON.stringify(key), stored: row !== undefined, usedAt: 0 };
       counters.set(key, found);
     }
-    found.usedAt = clock();
+    found.usedAt = now;
     return found;
   };
   const state = (key: string): CounterState => {
@@ -367,6 +369,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   // crash keeps the reservation at its worst case in the journal, which recovery counts: never an under-count.
   const finish = async (id: string, spendOf: (key: string, amount: number) => number): Promise<SettleResult> => {
     guard();
+    now = clock();
     const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
     scheduleLine();
@@ -381,6 +384,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     },
     async read(counterKeys) {
       guard();
+      now = clock();
       const found = new Map<string, CounterState>();
       for (const key of counterKeys) {
         const value = counter(key);
@@ -390,6 +394,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     },
     async tryReserve(reservation: Reservation): Promise<ReserveResult> {
       guard();
+      now = clock();
       const refused = apply(reservation.id, reservation.createdAt, reservation.items);
       if (refused >= 0) {
         return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
@@ -399,6 +404,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
       guard();
+      now = clock();
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
       const items = decide(values);
