@@ -10,9 +10,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { upstreamKeySecret } from './configs.mjs';
-import { installCleanup, startServer, stopProcess } from './processes.mjs';
+import { cpuSeconds, installCleanup, startServer, stopProcess } from './processes.mjs';
 import { requestBody } from './scenarios.mjs';
 
 const { values } = parseArgs({
@@ -22,6 +23,9 @@ const { values } = parseArgs({
     users: { type: 'string', default: '1000000' },
     connections: { type: 'string', default: '16' },
     'api-keys': { type: 'string', default: '200' },
+    idle: { type: 'string', default: '0' },
+    profile: { type: 'string' },
+    'heap-snapshot': { type: 'string' },
   },
 });
 const { openDatabase } = await import('../dist/stores/sqlite/database.js');
@@ -38,7 +42,8 @@ installCleanup();
 function config(upstreamUrl, storePath) {
   const departmentLines = Array.from({ length: departments }, (_, index) => `    - name: d${index}
       budgets: [ { usd: 100000, period: day } ]
-      user_budgets: [ { usd: 5, period: day }, { tokens: 10000000, period: month } ]`).join('\n');
+      user_budgets: [ { usd: 5, period: day }, { tokens: 10000000, period: month } ]
+      user_rate_limit: { rpm: 1000000, tpm: 1000000000, concurrent: 16 }`).join('\n');
   return `# Written by bench/scale.mjs.
 server: { host: 127.0.0.1, port: 0 }
 store: sqlite:${storePath}
@@ -66,9 +71,9 @@ function rssMegabytes(pid) {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
-async function startGateway(name, file) {
+async function startGateway(name, file, flags = []) {
   const started = performance.now();
-  const server = await startServer(name, [path.join(root, 'bin', 'covenant'), 'serve', '--config', file, '--port', '0'], { environment, timeoutMs: 120_000 });
+  const server = await startServer(name, [...flags, path.join(root, 'bin', 'covenant'), 'serve', '--config', file, '--port', '0'], { environment, timeoutMs: 120_000 });
   return { ...server, startMs: performance.now() - started };
 }
 
@@ -115,25 +120,36 @@ async function provisionKeys(storePath, from, count, secrets) {
   database.close();
 }
 
+/** Latencies to a summary: requests per second over `windowMs`, p50 and p99 (ms). */
+function summary(latencies, windowMs) {
+  latencies.sort((a, b) => a - b);
+  const percentile = (fraction) => latencies[Math.min(latencies.length - 1, Math.ceil(fraction * latencies.length) - 1)] ?? NaN;
+  return { requests: latencies.length, requestsPerSecond: latencies.length / (windowMs / 1000), p50: percentile(0.5), p99: percentile(0.99) };
+}
+
 /**
- * Closed loop over `connections`, each request from a random key and the next end user of a walk that visits every
- * one of `users` before repeating one (a stride coprime with the count), so distinct users grow with the requests.
+ * Closed loop over `connections`, each request from a random key and the end user `userOf(step)`. Runs `count`
+ * requests (every one measured), or, without a count, `warmupSeconds` unmeasured and then `durationSeconds` measured.
  */
-async function load(url, secrets, users, durationSeconds, warmupSeconds) {
+async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSeconds = 0 }) {
   const pool = new Pool(url, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
   const body = requestBody({ model: 'fast', stream: false });
-  const stride = 7_919;
-  let userStep = 0;
-  let measuring = false;
+  let step = 0;
+  let measuring = count !== undefined;
+  // The gateway's CPU time per measured request: unlike req/s, it hardly moves when other work shares the host.
+  let cpuStart = count !== undefined ? cpuSeconds(gatewayPid) : undefined;
   let stopping = false;
   const latencies = [];
   let errors = 0;
   const errorSamples = [];
-  const seen = new Set();
   const worker = async () => {
-    while (!stopping) {
+    while (!stopping && (count === undefined || step < count)) {
       const secret = secrets[Math.floor(Math.random() * secrets.length)];
-      const user = `u${(userStep++ * stride) % users}`;
+      const user = userOf(step++);
+      if (count !== undefined && step % 50_000 === 0) {
+        const rss = progressPid === undefined ? '' : `, gateway RSS ${Math.round(rssMegabytes(progressPid))} MB`;
+        process.stderr.write(`  ${step} of ${count} requests, ${Math.round((performance.now() - phaseStarted) / 1000)} s${rss}\n`);
+      }
       const counted = measuring;
       const started = performance.now();
       try {
@@ -144,7 +160,6 @@ async function load(url, secrets, users, durationSeconds, warmupSeconds) {
         const text = await response.body.text();
         if (response.statusCode !== 200) throw new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`);
         if (counted && measuring) latencies.push(performance.now() - started);
-        seen.add(user);
       } catch (error) {
         if (counted && measuring) {
           errors += 1;
@@ -153,31 +168,81 @@ async function load(url, secrets, users, durationSeconds, warmupSeconds) {
       }
     }
   };
+  const phaseStarted = performance.now();
   const workers = Array.from({ length: connections }, worker);
-  await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
-  measuring = true;
-  const windowStart = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, durationSeconds * 1000));
-  measuring = false;
-  const windowMs = performance.now() - windowStart;
-  stopping = true;
-  await Promise.all(workers);
+  let windowMs;
+  let cpuEnd;
+  if (count === undefined) {
+    await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
+    measuring = true;
+    cpuStart = cpuSeconds(gatewayPid);
+    const windowStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, durationSeconds * 1000));
+    measuring = false;
+    cpuEnd = cpuSeconds(gatewayPid);
+    windowMs = performance.now() - windowStart;
+    stopping = true;
+    await Promise.all(workers);
+  } else {
+    await Promise.all(workers);
+    cpuEnd = cpuSeconds(gatewayPid);
+    windowMs = performance.now() - phaseStarted;
+  }
   await pool.close();
-  latencies.sort((a, b) => a - b);
-  const percentile = (fraction) => latencies[Math.min(latencies.length - 1, Math.ceil(fraction * latencies.length) - 1)];
-  return {
-    requestsPerSecond: latencies.length / (windowMs / 1000), p50: percentile(0.5), p99: percentile(0.99),
-    errors, errorSamples, distinctUsers: seen.size,
-  };
+  const result = { ...summary(latencies, windowMs), errors, errorSamples };
+  return { ...result, cpuMsPerRequest: ((cpuEnd - cpuStart) * 1000) / Math.max(1, result.requests + errors) };
+}
+
+/** The gateway's own gauges of per-user state in memory (covenant_state_entries), by kind. */
+async function stateEntries(url) {
+  const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } });
+  const text = await response.text();
+  const entries = {};
+  for (const match of text.matchAll(/^covenant_state_entries\{kind="([^"]+)"\} (\S+)$/gm)) entries[match[1]] = Number(match[2]);
+  return entries;
+}
+
+/** Rows of budget_counters in the store (read-only, beside the running gateway: WAL allows it). */
+function counterRows(storePath) {
+  const database = new Database(storePath, { readonly: true });
+  try {
+    return database.prepare('SELECT COUNT(*) AS count FROM budget_counters').get().count;
+  } finally {
+    database.close();
+  }
+}
+
+/** A walk that visits every one of `users` once before repeating one (a stride coprime with the count). */
+const walk = (users) => (step) => `u${(step * 7_919) % users}`;
+/** Uniformly random users among the first `users`: with all of them seen before, every request is a returning user's. */
+const returning = (users) => () => `u${Math.floor(Math.random() * users)}`;
+
+const nodeFlags = (label) => [
+  ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${label}.cpuprofile`] : []),
+  ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values['heap-snapshot']}`] : []),
+];
+
+/** The gateway's heap in use and memory outside the heap (MB), from its /metrics. */
+async function heapMegabytes(url) {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } })).text();
+  const read = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 1024 / 1024;
+  return { heapUsed: read('covenant_process_nodejs_heap_size_used_bytes'), external: read('covenant_process_nodejs_external_memory_bytes') };
 }
 
 const rows = [];
+let expiry;
+/** The gateway whose RSS the first-request phase reports as it goes. */
+let progressPid;
+/** The gateway under load, whose CPU time each phase counts. */
+let gatewayPid;
 const upstream = await startServer('upstream', [path.join(root, 'bench', 'fake-upstream.mjs'), '--port', '0']);
 try {
-  for (const side of [{ label: '10 keys, 10 users', keys: 10, users: 10 }, { label: `${values.keys} keys, ${values.users} users`, keys: Number(values.keys), users: Number(values.users) }]) {
+  const large = { label: `${values.keys} keys, ${values.users} users`, keys: Number(values.keys), users: Number(values.users) };
+  for (const side of [{ label: '10 keys, 10 users', keys: 10, users: 10 }, large]) {
     const directory = mkdtempSync(path.join(work, 'side-'));
     const file = path.join(directory, 'covenant.yaml');
-    writeFileSync(file, config(upstream.url, path.join(directory, 'covenant.db')));
+    const storePath = path.join(directory, 'covenant.db');
+    writeFileSync(file, config(upstream.url, storePath));
     const first = await startGateway('gateway', file);
     const throughApi = Math.min(side.keys, Number(values['api-keys']));
     const creating = performance.now();
@@ -185,27 +250,63 @@ try {
     const apiKeysPerSecond = throughApi / ((performance.now() - creating) / 1000);
     await stopProcess(first.child);
     const provisioning = performance.now();
-    await provisionKeys(path.join(directory, 'covenant.db'), throughApi, side.keys, secrets);
+    await provisionKeys(storePath, throughApi, side.keys, secrets);
     const provisionSeconds = (performance.now() - provisioning) / 1000;
     // Start-up with every key in the store: what a restart or a new replica costs.
-    const gateway = await startGateway('gateway', file);
+    const gateway = await startGateway('gateway', file, nodeFlags(side === large ? 'large' : 'small'));
     const rssAtStart = rssMegabytes(gateway.child.pid);
-    const result = await load(gateway.url, secrets, side.users, seconds, 3);
-    rows.push({ ...side, ...result, apiKeysPerSecond, provisionSeconds, startMs: gateway.startMs, rssAtStart, rssAfter: rssMegabytes(gateway.child.pid) });
-    await stopProcess(gateway.child);
+    gatewayPid = gateway.child.pid;
+    const row = { ...side, apiKeysPerSecond, provisionSeconds, startMs: gateway.startMs, rssAtStart };
+    if (side !== large) {
+      row.steady = await load(gateway.url, secrets, walk(side.users), { durationSeconds: seconds, warmupSeconds: 3 });
+    } else {
+      // Every user's first request, all of them: new counter rows, cache entries and rate-limit windows each.
+      progressPid = gateway.child.pid;
+      row.first = await load(gateway.url, secrets, walk(side.users), { count: side.users });
+      row.rssAfterFirst = rssMegabytes(gateway.child.pid);
+      row.heapAfterFirst = await heapMegabytes(gateway.url);
+      if (values['heap-snapshot']) {
+        gateway.child.kill('SIGUSR2');
+        await new Promise((resolve) => setTimeout(resolve, 30_000));
+      }
+      // Then returning users only: each request is a user seen before, drawn at random from all of them.
+      row.steady = await load(gateway.url, secrets, returning(side.users), { durationSeconds: seconds, warmupSeconds: 3 });
+      row.rssAfterSteady = rssMegabytes(gateway.child.pid);
+      row.rows = counterRows(storePath);
+      if (Number(values.idle) > 0) {
+        const before = await stateEntries(gateway.url);
+        await new Promise((resolve) => setTimeout(resolve, Number(values.idle) * 1000));
+        // A few requests of ten users: sweeps run on the request path and on the store's timers.
+        await load(gateway.url, secrets, walk(10), { count: 200 });
+        expiry = { before, after: await stateEntries(gateway.url), rss: rssMegabytes(gateway.child.pid), rows: counterRows(storePath) };
+      }
+    }
+    row.rssAfter = rssMegabytes(gateway.child.pid);
+    rows.push(row);
+    await stopProcess(gateway.child, 60_000);
   }
 } finally {
   await stopProcess(upstream.child);
   rmSync(work, { recursive: true, force: true });
 }
 
-console.log(`\n| run (${seconds} s, ${connections} connections, budgets org/department/key/user, burn-rate alerts) | req/s | p50 ms | p99 ms | errors | distinct users | POST /admin/keys | keys written to the store in | start-up | RSS at start | RSS after |`);
-console.log('|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+const [small, big] = rows;
+const format = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
+console.log(`\n| run (${connections} connections; budgets org/department/key/user, per-user rate limits, burn-rate alerts) | req/s | p50 ms | p99 ms | gateway CPU ms per request | errors | RSS |`);
+console.log('|---|--:|--:|--:|--:|--:|--:|');
+console.log(`| 10 keys, 10 users: steady state (${seconds} s) | ${Math.round(small.steady.requestsPerSecond)} | ${format(small.steady.p50)} | ${format(small.steady.p99)} | ${format(small.steady.cpuMsPerRequest, 3)} | ${small.steady.errors} | ${Math.round(small.rssAfter)} MB |`);
+console.log(`| ${big.label}: first request of every user (${big.first.requests} requests) | ${Math.round(big.first.requestsPerSecond)} | ${format(big.first.p50)} | ${format(big.first.p99)} | ${format(big.first.cpuMsPerRequest, 3)} | ${big.first.errors} | ${Math.round(big.rssAfterFirst)} MB after all ${big.users} |`);
+console.log(`| ${big.label}: returning users, steady state (${seconds} s) | ${Math.round(big.steady.requestsPerSecond)} | ${format(big.steady.p50)} | ${format(big.steady.p99)} | ${format(big.steady.cpuMsPerRequest, 3)} | ${big.steady.errors} | ${Math.round(big.rssAfterSteady)} MB |`);
+console.log('\n| keys | POST /admin/keys | keys written to the store in | start-up | RSS at start | budget_counters rows |');
+console.log('|--:|--:|--:|--:|--:|--:|');
 for (const row of rows) {
-  console.log(`| ${row.label} | ${Math.round(row.requestsPerSecond)} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.errors} | ${row.distinctUsers} | ${Math.round(row.apiKeysPerSecond)} keys/s | ${row.provisionSeconds.toFixed(1)} s | ${Math.round(row.startMs)} ms | ${Math.round(row.rssAtStart)} MB | ${Math.round(row.rssAfter)} MB |`);
+  console.log(`| ${row.keys} | ${Math.round(row.apiKeysPerSecond)} keys/s | ${row.provisionSeconds.toFixed(1)} s | ${Math.round(row.startMs)} ms | ${Math.round(row.rssAtStart)} MB | ${row.rows ?? '–'} |`);
 }
-const [small, large] = rows;
-if (small && large) {
-  console.log(`\nthroughput ratio ${(large.requestsPerSecond / small.requestsPerSecond).toFixed(3)}, p99 ratio ${(large.p99 / small.p99).toFixed(3)}`);
+console.log(`\nreturning users vs 10 keys: throughput ratio ${(big.steady.requestsPerSecond / small.steady.requestsPerSecond).toFixed(3)}, p99 ratio ${(big.steady.p99 / small.steady.p99).toFixed(3)}, CPU per request ratio ${(big.steady.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}; first requests: CPU per request ratio ${(big.first.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}`);
+if (expiry) {
+  console.log(`\nafter ${values.idle} s idle: per-user state in memory ${JSON.stringify(expiry.before)} -> ${JSON.stringify(expiry.after)}; RSS ${Math.round(expiry.rss)} MB; budget_counters rows ${expiry.rows} (durable spend: kept until their windows close)`);
 }
-for (const row of rows) if (row.errorSamples.length > 0) console.log(`${row.label}: ${row.errorSamples.join('; ')}`);
+console.log(`heap after the first requests: ${JSON.stringify(big.heapAfterFirst)}`);
+for (const row of rows) {
+  for (const phase of [row.first, row.steady]) if (phase?.errorSamples.length > 0) console.log(`${row.label}: ${phase.errorSamples.join('; ')}`);
+}

@@ -137,7 +137,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const record = (entry: LedgerEntryInput) => ledger.append(entry).then(() => undefined, (error) => onError(error, `ledger ${entry.kind}`));
 
   let keysById = new Map<string, KeyRecord>();
-  const refreshKeyDepartments = async () => { keysById = new Map((await keys.list()).map((key) => [key.id, key])); };
+  const refreshKeyDepartments = async () => {
+    // The active keys' records are the key index's own: one copy of each in memory, however many keys there are.
+    const active = new Map<string, KeyRecord>();
+    for (const key of keys.active()) active.set(key.id, key);
+    keysById = new Map((await keys.list()).map((key) => [key.id, active.get(key.id) ?? key]));
+  };
   await refreshKeyDepartments();
   const burnRate = new BurnRateTracker(configuredBurnRates(config));
   const notifier = new AlertNotifier({
@@ -156,6 +161,11 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   const guard = new BudgetGuard({ store: stores.budgets, settings: config.budgetSettings, alerts: notifier, burnRate, onError, localCapStore: createMemoryBudgetStore() });
   const maxRequestMs = () => config.server.upstream_timeout_ms + config.server.shutdown_grace_ms + 60_000;
+  // Per-user state in memory, bounded and expiring: what the scale benchmark watches.
+  metrics.trackState('budget_counters', () => (stores.budgets as { cachedCounters?: number }).cachedCounters);
+  metrics.trackState('budget_scopes', () => guard.cachedScopes);
+  metrics.trackState('burn_rate_counters', () => burnRate.size);
+  metrics.trackState('rate_limit_counters', () => (stores.rateLimits as { size?: number }).size);
   // An embedded database has one owner: every reservation left in it is a crashed run's, counted at its worst case.
   // Shared stores can only count reservations older than the longest a request may run.
   await guard.recoverOrphans(stores.shared ? maxRequestMs() : 0);

@@ -1,5 +1,5 @@
 // Prometheus metrics (prom-client): requests, tokens, cost, latency and time to first token by alias, department and provider; dropped trace spans.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CallContext } from './context.js';
 import type { SpanDropReason } from './telemetry.js';
 
@@ -30,6 +30,24 @@ export class Metrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'covenant_process_' });
+  }
+
+  /** How many entries each kind of per-key and per-user state holds in memory, read at each scrape. */
+  readonly #stateSources = new Map<string, () => number | undefined>();
+  private readonly stateEntries = new Gauge({
+    name: 'covenant_state_entries', help: 'Entries of per-key and per-user state held in memory by kind (idle ones expire)', labelNames: ['kind'],
+    registers: [this.registry],
+    collect: () => {
+      for (const [kind, read] of this.#stateSources) {
+        const value = read();
+        if (value !== undefined) this.stateEntries.set({ kind }, value);
+      }
+    },
+  });
+
+  /** Report `read()` as covenant_state_entries{kind}; undefined leaves the kind out. */
+  trackState(kind: string, read: () => number | undefined): void {
+    this.#stateSources.set(kind, read);
   }
 
   /** Labelled children by alias and department: prom-client validates labels on every call otherwise. */

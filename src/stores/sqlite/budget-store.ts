@@ -75,11 +75,19 @@ interface Counter {
   reserved: number;
   /** The key as JSON text, for journal lines. */
   json: string;
+  /** Whether the database has its row: a fold then updates it in place (no key parsing, no index entries to write). */
+  stored: boolean;
+  /** When it was last used (the store's clock, ms): counters idle past `idleMs` leave memory (they reload on use). */
+  usedAt: number;
 }
 interface CounterRow { counter_key: string; scope: string; unit: CounterRecord['unit']; period: CounterRecord['period']; window_key: string; spent: number; reserved: number }
 
-/** Counters kept in memory beyond this are dropped after a fold (they reload from the database on use). */
-const cacheLimit = 100_000;
+/** Counters kept in memory at most, by default: past it a fold drops those unused since the previous fold (they reload on use). */
+const defaultCacheLimit = 100_000;
+/** Counters unused this long leave memory by default (a returning end user's reload from the database on use). */
+const defaultIdleMs = 60_000;
+/** Pages of the connection's cache (negative: KiB): holds the counters' B-tree interior pages, so a row read or written is one leaf page away. */
+const cacheKibibytes = 32 * 1024;
 /** The journal is folded into the database this often while counters change, and whenever it grows past foldSize. */
 const defaultFoldIntervalMs = 200;
 const foldSize = 4 * 1024 * 1024;
@@ -89,6 +97,18 @@ export interface SqliteBudgetStoreOptions {
   foldIntervalMs?: number;
   /** A fold that failed; it is retried, and the journal keeps every change meanwhile. */
   onError?: (error: unknown) => void;
+  /** Counters kept in memory at most (default 100,000); the database holds every one. */
+  cacheLimit?: number;
+  /** Counters unused this long leave memory (default a minute, as rate-limit windows): idle end users cost no memory. */
+  idleMs?: number;
+  /** Milliseconds for idleMs (default Date.now). */
+  clock?: () => number;
+}
+
+/** What the store holds in memory, for the gateway's gauges and tests. */
+export interface BudgetStoreMemory {
+  /** Counters cached in memory now. */
+  readonly cachedCounters: number;
 }
 
 /**
@@ -97,8 +117,13 @@ export interface SqliteBudgetStoreOptions {
  * A file database gets a journal beside it (budget-journal.ts): every change is appended there before it is acknowledged,
  * and folded into the database every `foldIntervalMs`, on spend() and on close(). An in-memory database has none.
  */
-export function createSqliteBudgetStore(database: SqliteDatabase, options: SqliteBudgetStoreOptions = {}): BudgetStore {
+export function createSqliteBudgetStore(database: SqliteDatabase, options: SqliteBudgetStoreOptions = {}): BudgetStore & BudgetStoreMemory {
   migrate(database, budgetMigrations);
+  // Per-user counters are many and scattered: without the interior pages cached, every fold re-reads them.
+  if (!database.memory && -Number(database.pragma('cache_size', { simple: true })) < cacheKibibytes) database.pragma(`cache_size = -${cacheKibibytes}`);
+  const cacheLimit = options.cacheLimit ?? defaultCacheLimit;
+  const idleMs = options.idleMs ?? defaultIdleMs;
+  const clock = options.clock ?? Date.now;
   const selectCounter = database.prepare<[string], { spent: number; reserved: number }>('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?');
   const insertCounter = database.prepare<[string, string, string, string, string, number, number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -106,6 +131,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const writeInFlight = database.prepare<[number]>(
     `INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved) VALUES ('${inFlightCountKey}', '', 'count', 'total', 'total', 0, ?)
      ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved`);
+  const updateCounter = database.prepare<[number, number, string]>('UPDATE budget_counters SET spent = ?, reserved = ? WHERE counter_key = ?');
   const deleteCounter = database.prepare<[string]>('DELETE FROM budget_counters WHERE counter_key = ?');
   const deleteCounters = database.transaction((work: () => void) => work());
   const upsert = (key: string, spent: number, reserved: number) => {
@@ -146,13 +172,16 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const dirty = new Set<string>();
   let failure: unknown;
 
+  /** The clock as the current operation read it: once per operation, not once per counter. */
+  let now = clock();
   const counter = (key: string): Counter => {
     let found = counters.get(key);
     if (!found) {
       const row = selectCounter.get(key);
-      found = { spent: row?.spent ?? 0, reserved: row?.reserved ?? 0, json: JSON.stringify(key) };
+      found = { spent: row?.spent ?? 0, reserved: row?.reserved ?? 0, json: JSON.stringify(key), stored: row !== undefined, usedAt: 0 };
       counters.set(key, found);
     }
+    found.usedAt = now;
     return found;
   };
   const state = (key: string): CounterState => {
@@ -224,14 +253,36 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     return batch.promise;
   };
 
-  /** Write the counters changed since the last fold into the database, then empty the journal. */
+  /**
+   * Write the counters changed since the last fold into the database, then empty the journal. In key order: each
+   * end user's counters sit together in the table, so neighbours share the pages read and written.
+   */
   const foldInto = database.transaction(() => {
-    for (const key of dirty) {
+    const keys = [...dirty].sort();
+    for (const key of keys) {
       const value = counters.get(key) as Counter;
+      if (value.stored && updateCounter.run(value.spent, value.reserved, key).changes > 0) continue;
       upsert(key, value.spent, value.reserved);
+      value.stored = true;
     }
     if (inFlight !== storedInFlight) writeInFlight.run(inFlight);
   });
+  /** When the last idle sweep ran. */
+  let sweptAt = clock();
+  /**
+   * Forget counters the database already holds (not changed since the last fold, no journal line waiting): those
+   * idle past idleMs, and while more than cacheLimit are cached, those unused since `before` as well.
+   */
+  const evict = (before: number) => {
+    const idleBefore = clock() - idleMs;
+    for (const [key, value] of counters) {
+      if (value.usedAt >= before && value.usedAt >= idleBefore) continue;
+      if (dirty.has(key) || pending.has(key) || orphans.has(key)) continue;
+      counters.delete(key);
+    }
+  };
+  /** The previous fold's time: counters unused since then are the first to go when the cache is over its limit. */
+  let foldedAt = 0;
   const fold = () => {
     if (dirty.size === 0 && inFlight === storedInFlight) return;
     foldInto.immediate();
@@ -239,9 +290,24 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     storedInFlight = inFlight;
     // The database now holds everything the journal says (a crash before this truncation replays it harmlessly).
     journal?.empty();
-    // Counters still waiting for their journal line must stay: it is written from memory.
-    if (counters.size > cacheLimit && pending.size === 0) counters.clear();
+    const time = clock();
+    if (counters.size > cacheLimit) {
+      evict(foldedAt);
+      sweptAt = time;
+    } else if (time - sweptAt >= idleMs / 2) {
+      evict(Number.NEGATIVE_INFINITY);
+      sweptAt = time;
+    }
+    foldedAt = time;
   };
+  /** Idle counters leave memory even when nothing changes (no fold runs then). */
+  const sweep = () => {
+    if (clock() - sweptAt < idleMs / 2) return;
+    sweptAt = clock();
+    evict(Number.NEGATIVE_INFINITY);
+  };
+  const sweeper = setInterval(sweep, Math.max(1000, Math.min(60_000, idleMs / 4)));
+  sweeper.unref();
   let timer: NodeJS.Timeout | undefined;
   const foldNow = () => {
     timer = undefined;
@@ -303,6 +369,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   // crash keeps the reservation at its worst case in the journal, which recovery counts: never an under-count.
   const finish = async (id: string, spendOf: (key: string, amount: number) => number): Promise<SettleResult> => {
     guard();
+    now = clock();
     const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
     scheduleLine();
@@ -312,8 +379,12 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   const worstCase = (_key: string, amount: number) => amount;
 
   return {
+    get cachedCounters() {
+      return counters.size;
+    },
     async read(counterKeys) {
       guard();
+      now = clock();
       const found = new Map<string, CounterState>();
       for (const key of counterKeys) {
         const value = counter(key);
@@ -323,6 +394,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     },
     async tryReserve(reservation: Reservation): Promise<ReserveResult> {
       guard();
+      now = clock();
       const refused = apply(reservation.id, reservation.createdAt, reservation.items);
       if (refused >= 0) {
         return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
@@ -332,6 +404,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
       guard();
+      now = clock();
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
       const items = decide(values);
@@ -416,6 +489,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return pruned;
     },
     async close() {
+      clearInterval(sweeper);
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       if (failure === undefined) {

@@ -1,0 +1,66 @@
+// The SQLite budget store alone under many end users: CPU time and bytes read and written per request for 10 users,
+// for every user's first request, and for returning users (what the scale benchmark's per-user cost is made of).
+// Usage: node bench/scale-store.mjs [--dist DIR] [--users N] [--returning N]. Each request reserves and settles five
+// counters, as the scale benchmark's requests do: org, department, one of 100,000 keys, and the user's two budgets.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    dist: { type: 'string', default: path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'dist') },
+    users: { type: 'string', default: '50000' },
+    returning: { type: 'string', default: '20000' },
+  },
+});
+const users = Number(values.users);
+const { openDatabase } = await import(path.join(path.resolve(values.dist), 'stores/sqlite/database.js'));
+const { createSqliteBudgetStore } = await import(path.join(path.resolve(values.dist), 'stores/sqlite/budget-store.js'));
+const folder = mkdtempSync(path.join(os.tmpdir(), 'covenant-scale-store-'));
+const database = openDatabase(path.join(folder, 'covenant.db'));
+const store = createSqliteBudgetStore(database);
+
+/** Bytes this process has read and written through system calls so far (/proc/self/io). */
+function io() {
+  const text = readFileSync('/proc/self/io', 'utf8');
+  return { read: Number(/rchar: (\d+)/.exec(text)[1]), written: Number(/wchar: (\d+)/.exec(text)[1]) };
+}
+
+let sequence = 0;
+async function request(user) {
+  const keys = [
+    'org|usd:month|2026-12', `department:d${user % 100}|usd:day|2026-12-06`, `key:k${user % 100_000}|usd:day|2026-12-06`,
+    `user:d${user % 100}/u${user}|usd:day|2026-12-06`, `user:d${user % 100}/u${user}|tokens:month|2026-12`,
+  ];
+  const id = `r${sequence++}`;
+  await store.decideAndReserve(id, Date.now(), keys, () => keys.map((counterKey) => ({ counterKey, amount: 100, limit: 1e15 })));
+  await store.settle(id, Object.fromEntries(keys.map((key) => [key, 50])));
+}
+
+/** `count` requests over 16 concurrent loops; CPU µs and KB read and written per request. */
+async function phase(count, userOf) {
+  const ioBefore = io();
+  const cpuBefore = process.cpuUsage();
+  let step = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => { while (step < count) await request(userOf(step++)); }));
+  const cpu = process.cpuUsage(cpuBefore);
+  const ioAfter = io();
+  return {
+    cpuMicrosPerRequest: Math.round((cpu.user + cpu.system) / count * 10) / 10,
+    kilobytesWrittenPerRequest: Number(((ioAfter.written - ioBefore.written) / count / 1024).toFixed(1)),
+    kilobytesReadPerRequest: Number(((ioAfter.read - ioBefore.read) / count / 1024).toFixed(1)),
+  };
+}
+
+try {
+  const tenUsers = await phase(Number(values.returning), (step) => step % 10);
+  const first = await phase(users, (step) => (step * 7_919) % users);
+  const returning = await phase(Number(values.returning), () => Math.floor(Math.random() * users));
+  console.log(JSON.stringify({ users, tenUsers, first, returning }, null, 2));
+} finally {
+  await store.close();
+  database.close();
+  rmSync(folder, { recursive: true, force: true });
+}
