@@ -140,7 +140,7 @@ function writeCases(): Record<string, () => Promise<{ response: Response; kind: 
     return { from, to };
   };
   const weights = (contract: string) => admin('POST', '/admin/weights', {
-    path: `/models/${contract}.safetensors`, format: 'safetensors', sha256: sha('a'), bytes: 32, parameters: 16, contract_id: contract,
+    path: `/models/${contract}.safetensors`, format: 'safetensors', sha256: sha('a'), bytes: 32, parameters: 16, summary: null, contract_id: contract,
   });
   return {
     'POST /admin/models/:alias/stage': async () => ({ response: await stage(), kind: 'model.staged' }),
