@@ -29,6 +29,8 @@ org:
         - { name: claims-bot, key_env: CLAIMS_KEY }
         - { name: agent-bot, key_env: AGENT_KEY, agent: { max_steps: 1 } }
     - name: hr
+systems:
+  - { name: roles-review, department: claims, review: { window: 48h } }
 `;
 
 let gateway: TestGateway;
@@ -112,6 +114,109 @@ describe('admin roles', () => {
   });
 });
 
+const admin = (method: string, path: string, body?: unknown) => call(method, path, secretOf('admin'), body);
+const json = async (response: Promise<Response>) => (await response).json() as Promise<Record<string, any>>;
+let serial = 0;
+/** A name no earlier case used, so each case can run on its own. */
+const fresh = (prefix: string) => `${prefix}-${(serial += 1)}`;
+const sha = (digit: string) => digit.repeat(64);
+
+/** The write routes of the registry, mock, drift, inventory, contracts and oversight features: each made to succeed. */
+function writeCases(): Record<string, () => Promise<{ response: Response; kind: string }>> {
+  const stage = () => admin('POST', '/admin/models/demo/stage', { version: fresh('mock-gpt-roles'), reason: 'roles test' });
+  const vendor = async () => {
+    const name = fresh('roles-vendor');
+    expect((await admin('PUT', `/admin/inventory/vendors/${name}`, { layer: 'system_integrator' })).status).toBe(200);
+    return name;
+  };
+  const system = async () => {
+    const name = fresh('roles-system');
+    expect((await admin('PUT', `/admin/inventory/systems/${name}`, { owner: 'Head of Claims', department: 'claims', risk_tier: 'low' })).status).toBe(200);
+    return name;
+  };
+  const linked = async () => {
+    const from = { kind: 'systems', name: await system() };
+    const to = { kind: 'vendors', name: await vendor() };
+    return { from, to };
+  };
+  const weights = (contract: string) => admin('POST', '/admin/weights', {
+    path: `/models/${contract}.safetensors`, format: 'safetensors', sha256: sha('a'), bytes: 32, parameters: 16, summary: null, contract_id: contract,
+  });
+  return {
+    'POST /admin/models/:alias/stage': async () => ({ response: await stage(), kind: 'model.staged' }),
+    'POST /admin/models/:alias/promote': async () => {
+      expect((await stage()).status).toBe(200);
+      return { response: await admin('POST', '/admin/models/demo/promote', { reason: 'roles test' }), kind: 'model.promoted' };
+    },
+    'POST /admin/models/:alias/rollback': async () => {
+      expect((await stage()).status).toBe(200);
+      expect((await admin('POST', '/admin/models/demo/promote', {})).status).toBe(200);
+      return { response: await admin('POST', '/admin/models/demo/rollback', { reason: 'roles test' }), kind: 'model.rolled_back' };
+    },
+    'POST /admin/models/:alias/ack': async () => ({ response: await admin('POST', '/admin/models/demo/ack', { reason: 'roles test' }), kind: 'model.acknowledged' }),
+    'POST /admin/mock/:provider': async () => ({ response: await admin('POST', '/admin/mock/mock', { latency_ms: 0 }), kind: 'mock.changed' }),
+    'POST /admin/drift/runs': async () => ({
+      response: await admin('POST', '/admin/drift/runs', {
+        model: 'demo', requested_version: null, verdict: 'pass', key: 'claims-bot', department: 'claims',
+        suite: { file: 'golden.jsonl', sha256: sha('1'), items: 3 }, baseline_sha256: sha('2'), report_sha256: sha('3'),
+        embedding: { kind: 'lexical', alias: null }, versions_seen: ['mock-gpt-1'], fingerprints_seen: ['fp_mock'], baseline_versions_seen: ['mock-gpt-1'],
+        checks: [{ name: 'similarity', observed: 0.99, threshold: 0.9, pass: true, breached_items: [] }], cost_usd_micros: 0,
+      }),
+      kind: 'drift.run',
+    }),
+    'PUT /admin/inventory/:kind/:name': async () => ({ response: await admin('PUT', `/admin/inventory/vendors/${fresh('roles-put')}`, { layer: 'system_integrator' }), kind: 'inventory.changed' }),
+    'DELETE /admin/inventory/:kind/:name': async () => ({ response: await admin('DELETE', `/admin/inventory/vendors/${await vendor()}`), kind: 'inventory.changed' }),
+    'POST /admin/inventory/links': async () => ({ response: await admin('POST', '/admin/inventory/links', await linked()), kind: 'inventory.changed' }),
+    'DELETE /admin/inventory/links': async () => {
+      const link = await linked();
+      expect((await admin('POST', '/admin/inventory/links', link)).status).toBe(200);
+      return { response: await admin('DELETE', '/admin/inventory/links', link), kind: 'inventory.changed' };
+    },
+    'POST /admin/inventory/import': async () => ({
+      response: await admin('POST', '/admin/inventory/import', { yaml: `vendors:\n  - name: ${fresh('roles-imported')}\n    layer: system_integrator\n` }),
+      kind: 'inventory.changed',
+    }),
+    'POST /admin/inventory/systems/:name/decisions': async () => ({
+      response: await admin('POST', `/admin/inventory/systems/${await system()}/decisions`, { differentiator: 'yes', data_moat: 'no', speed_priority: 'yes' }),
+      kind: 'sourcing.decided',
+    }),
+    'POST /admin/inventory/systems/:name/blueprint': async () => ({
+      response: await admin('POST', `/admin/inventory/systems/${await system()}/blueprint`, { blueprint: 'C' }), kind: 'blueprint.applied',
+    }),
+    'POST /admin/inventory/vendors/:name/qualifications': async () => ({
+      response: await admin('POST', `/admin/inventory/vendors/${await vendor()}/qualifications`, { answers: { no_training: { answer: 'yes' } } }),
+      kind: 'vendor.qualified',
+    }),
+    'POST /admin/contract-checks': async () => ({
+      response: await admin('POST', '/admin/contract-checks', { file: 'msa.md', sha256: sha('c'), format: 'md', passed: true, missing: [], weaker: [], result: null, contract_id: 'MSA-R' }),
+      kind: 'contract.checked',
+    }),
+    'POST /admin/weights': async () => ({ response: await weights(fresh('MSA-W')), kind: 'weights.registered' }),
+    'POST /admin/portability-requests': async () => ({
+      response: await admin('POST', '/admin/portability-requests', { contract_id: fresh('MSA-P'), due_business_days: 10 }), kind: 'portability.requested',
+    }),
+    'POST /admin/portability-requests/:id/deliver': async () => {
+      const request = await json(admin('POST', '/admin/portability-requests', { contract_id: fresh('MSA-D'), due_business_days: 10 }));
+      const artifact = await json(weights(fresh('MSA-other')));
+      return { response: await admin('POST', `/admin/portability-requests/${request.id}/deliver`, { weights_id: artifact.id }), kind: 'portability.delivered' };
+    },
+    'POST /admin/reviews/:id': async () => {
+      const decided = await fetch(`${gateway.url}/v1/decisions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${environment.CLAIMS_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ system: 'roles-review', subject_ref: fresh('claim'), recommendation: 'reject', model_version: 'm1' }),
+      });
+      const decision = await decided.json() as { id: string; status: string };
+      expect(decision.status).toBe('pending_review');
+      return { response: await admin('POST', `/admin/reviews/${decision.id}`, { reviewer: 'Alice Ng', outcome: 'reject', rationale: 'checked' }), kind: 'decision.reviewed' };
+    },
+    'POST /admin/systems/:name/resume': async () => {
+      await gateway.stores.decisions.suspendSystem({ system: 'roles-review', department: 'claims', reason: 'roles test', evidence: {}, suspendedAt: Date.now() });
+      return { response: await admin('POST', '/admin/systems/roles-review/resume', { reason: 'checked' }), kind: 'system.resumed' };
+    },
+  };
+}
+
 describe('every admin write is on the ledger with the key that made it', () => {
   const ledger = async () => (await (await call('GET', '/admin/audit/entries?limit=10000', secretOf('admin'))).json()).data as Record<string, unknown>[];
 
@@ -134,6 +239,7 @@ describe('every admin write is on the ledger with the key that made it', () => {
       const suspended = (await (await call('GET', '/admin/sessions', secretOf('admin'))).json()).data as { session: string }[];
       return { response: await call('POST', `/admin/sessions/${suspended[0]!.session}/resume`, secretOf('admin'), { reason: 'checked' }), kind: 'session.resumed' };
     },
+    ...writeCases(),
   };
 
   it('has a case for every write route registered', () => {

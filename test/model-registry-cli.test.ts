@@ -62,6 +62,8 @@ describe('covenant models', () => {
     const mocked = await covenant(['models', 'mock', 'mock', '--version', 'mock-gpt-2', '--fingerprint', 'fp_mock_rev2', '--variant', 'alternate']);
     expect(mocked.code).toBe(0);
     expect(mocked.stdout).toContain('fingerprint=fp_mock_rev2');
+    const switched = (await gateway.stores.ledger.entries({ kind: 'mock.changed', limit: 10 })).map((stored) => stored.entry);
+    expect(switched.at(-1)).toMatchObject({ by: 'ops', provider: 'mock', behaviour: { version: 'mock-gpt-2', fingerprint: 'fp_mock_rev2', variant: 'alternate' } });
     const changed = await ask();
     expect(changed.system_fingerprint).toBe('fp_mock_rev2');
     expect(changed.choices[0]!.message.content).toMatch(/^Revised answer:/);

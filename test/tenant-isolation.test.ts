@@ -32,7 +32,14 @@ org:
       budgets: [ { usd: 1, period: day } ]
       alerts: { thresholds: [0.000001] }
       keys: [ { name: hr-bot, key_env: HR_KEY, agent: { max_steps: 1 } } ]
+systems:
+  - { name: people-screening, department: hr, review: { window: 48h } }
 `;
+/** In every row hr owns below (never in a URL), so a response that shows one of them leaks hr's rows. */
+const hrMarker = 'hrprivate';
+/** Values for each route parameter: ones that name hr's rows, so a missing department check on a route shows. */
+const parameters: Record<string, string[]> = { seq: ['1'], kind: ['systems'], name: ['people-inventory', 'people-screening'], alias: ['demo'], provider: ['mock'], id: [] };
+const sha = (digit: string) => digit.repeat(64);
 
 let gateway: TestGateway;
 const call = (method: string, path: string, key: string, body?: unknown) => fetch(`${gateway.url}${path}`, {
@@ -50,6 +57,32 @@ beforeAll(async () => {
     }
   }
   await call('POST', '/admin/keys', environment.ADMIN_KEY!, { department: 'hr', name: 'hr-made' });
+  // hr's rows in every feature with department-scoped records: inventory, sourcing, decisions, contracts, drift.
+  const admin = async (method: string, path: string, body: unknown) => {
+    const response = await call(method, path, environment.ADMIN_KEY!, body);
+    expect(response.status, `${method} ${path}: ${await response.clone().text()}`).toBeLessThan(300);
+    return response.json() as Promise<Record<string, unknown>>;
+  };
+  await admin('PUT', '/admin/inventory/systems/people-inventory', { owner: `${hrMarker} owner`, department: 'hr', purpose: `${hrMarker} purpose` });
+  await admin('POST', '/admin/inventory/systems/people-inventory/decisions', { differentiator: 'yes', data_moat: 'no', speed_priority: 'yes' });
+  const decided = await fetch(`${gateway.url}/v1/decisions`, {
+    method: 'POST', headers: { authorization: `Bearer ${environment.HR_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ system: 'people-screening', subject_ref: `${hrMarker}-candidate`, recommendation: 'reject', model_version: `${hrMarker}-m1` }),
+  });
+  expect(decided.status).toBeLessThan(300);
+  parameters.id!.push(String(((await decided.json()) as { id: string }).id));
+  const check = await admin('POST', '/admin/contract-checks', { file: `${hrMarker}.md`, sha256: sha('c'), format: 'md', passed: true, missing: [], weaker: [], result: null, department: 'hr' });
+  const weights = await admin('POST', '/admin/weights', {
+    path: `/${hrMarker}.safetensors`, format: 'safetensors', sha256: sha('a'), bytes: 32, parameters: 16, summary: null, contract_id: `${hrMarker}-1`, department: 'hr',
+  });
+  const request = await admin('POST', '/admin/portability-requests', { contract_id: `${hrMarker}-2`, due_business_days: 5, note: hrMarker, department: 'hr' });
+  parameters.id!.push(String(check.id), String(weights.id), String(request.id));
+  await admin('POST', '/admin/drift/runs', {
+    model: 'demo', requested_version: null, verdict: 'pass', key: 'hr-bot', department: 'hr',
+    suite: { file: `${hrMarker}.jsonl`, sha256: sha('1'), items: 3 }, baseline_sha256: sha('2'), report_sha256: sha('3'),
+    embedding: { kind: 'lexical', alias: null }, versions_seen: ['mock-gpt-1'], fingerprints_seen: ['fp_mock'], baseline_versions_seen: ['mock-gpt-1'],
+    checks: [{ name: 'similarity', observed: 0.99, threshold: 0.9, pass: true, breached_items: [] }], cost_usd_micros: 0,
+  });
   // Alerts are recorded after the answer.
   for (let attempt = 0; attempt < 100; attempt++) {
     const alerts = (await (await call('GET', '/admin/alerts', environment.ADMIN_KEY!)).json()) as { data: unknown[] };
@@ -59,6 +92,16 @@ beforeAll(async () => {
 });
 afterAll(async () => gateway?.stop());
 
+/** Each path a route template gives with the parameter values above (every combination; an unknown parameter gets x). */
+function pathsOf(url: string): string[] {
+  let paths = [url];
+  for (const [, name] of url.matchAll(/:([a-z]+)/g)) {
+    const values = parameters[name!]?.length ? parameters[name!]! : ['x'];
+    paths = paths.flatMap((path) => values.map((value) => path.replace(`:${name}`, value)));
+  }
+  return paths;
+}
+
 describe('every admin route, every role, scoped to claims', () => {
   it('answers 403 or claims rows only', async () => {
     const routes = gateway.server.adminRoutes ?? [];
@@ -66,10 +109,10 @@ describe('every admin route, every role, scoped to claims', () => {
     // The unscoped admin sees hr's rows on these, so an empty answer below is a filter, not an absence of data.
     const hrVisible = (await (await call('GET', '/admin/requests', environment.ADMIN_KEY!)).text()).includes('hr-bot');
     expect(hrVisible).toBe(true);
+    let reached = 0;
     for (const route of routes) {
       if (route.method !== 'GET') continue;
-      const path = route.url.replace(':seq', '1').replaceAll(/:[a-z]+/g, 'x');
-      for (const role of roles) {
+      for (const path of pathsOf(route.url)) for (const role of roles) {
         const response = await call('GET', path, scopedSecret(role));
         const body = await response.text();
         if (!roleMayCall(role, route.access, route.area) || route.access.startsWith('organisation-')) {
@@ -77,8 +120,18 @@ describe('every admin route, every role, scoped to claims', () => {
           continue;
         }
         expect(response.status, `${role} ${path}: ${body.slice(0, 200)}`).toBeLessThan(500);
+        if (response.status === 200) reached += 1;
         for (const other of ['hr-bot', 'hr-made', '"department":"hr"', 'department:hr']) expect(body, `${role} ${path} shows ${other}`).not.toContain(other);
+        expect(body.toLowerCase(), `${role} ${path} shows hr's rows`).not.toContain(hrMarker);
       }
+    }
+    // Most of them answered (an all-404 run would prove nothing).
+    expect(reached).toBeGreaterThan(40);
+  });
+
+  it('the unscoped admin key sees hr\'s rows on the routes above (so their absence there is a filter)', async () => {
+    for (const path of ['/admin/inventory/systems', '/admin/reviews', '/admin/contract-checks', '/admin/weights', '/admin/portability-requests', `/admin/reviews/${parameters.id![0]}`]) {
+      expect((await (await call('GET', path, environment.ADMIN_KEY!)).text()).toLowerCase(), path).toContain(hrMarker);
     }
   });
 

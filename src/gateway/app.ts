@@ -331,7 +331,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerReviewRoutes(admin, decisions),
       (admin) => registerAiSystemRoutes(admin, decisions),
       (admin) => registerModelRoutes(admin, models),
-      (admin) => registerMockRoutes(admin, () => gateway.config),
+      (admin) => registerMockRoutes(admin, () => gateway.config, (entry) => ledger.append(entry)),
       (admin) => registerDriftRoutes(admin, gateway, { ledger, drift: liveDrift }),
       (admin) => registerContractRoutes(admin, contracts),
     ],

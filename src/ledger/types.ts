@@ -41,6 +41,7 @@ export type LedgerEntryKind =
   | 'portability.requested'
   | 'portability.delivered'
   | 'portability.overdue'
+  | 'mock.changed'
   | (string & {});
 
 /** What a caller appends. The store adds `seq` (the leaf index, from 0) and `time` when it is absent. */

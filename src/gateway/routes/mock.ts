@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ResolvedConfig } from '../../config/resolve.js';
+import type { LedgerEntryInput } from '../../ledger/types.js';
 import { CovenantError } from '../../core/errors.js';
 import { mockBehaviour, mockVariants, setMockBehaviour } from '../../providers/mock/behaviour.js';
 import { parseBody } from '../validate.js';
@@ -26,8 +27,8 @@ function payload(provider: string) {
   };
 }
 
-/** Only in this process: on several replicas, each gets its own POST. */
-export function registerMockRoutes(admin: FastifyInstance, config: () => ResolvedConfig): void {
+/** Only in this process: on several replicas, each gets its own POST. Each change is a `mock.changed` entry naming its key. */
+export function registerMockRoutes(admin: FastifyInstance, config: () => ResolvedConfig, record: (entry: LedgerEntryInput) => Promise<unknown>): void {
   const mockOf = (request: { params: unknown }) => {
     const { provider } = request.params as { provider: string };
     if (config().providers.get(provider)?.type !== 'mock') throw new CovenantError('not_found', `There is no mock provider "${provider}" in the config.`);
@@ -42,6 +43,8 @@ export function registerMockRoutes(admin: FastifyInstance, config: () => Resolve
       fingerprint: body.fingerprint, model: body.model, variant: body.variant, latencyMs: body.latency_ms, outputTokens: body.output_tokens, version: body.version,
     }).filter(([, value]) => value !== undefined));
     if (Object.keys(change).length > 0) setMockBehaviour(provider, change);
-    return payload(provider);
+    const { provider: _provider, ...behaviour } = payload(provider);
+    await record({ kind: 'mock.changed', by: request.adminPrincipal.name, provider, reset: body.reset === true, behaviour, config_version: config().version });
+    return { provider, ...behaviour };
   });
 }
