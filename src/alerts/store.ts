@@ -54,6 +54,7 @@ export interface GovernanceAlertFilter {
 /** Persisted governance alerts with their delivery, shared by every replica. */
 export interface GovernanceAlertStore {
   record(alert: NewGovernanceAlert): Promise<GovernanceAlert>;
+  /** A delivery without `lastError` keeps the one before it: a delivered alert still says what its failed attempts met. */
   markDelivery(id: number, delivery: GovernanceAlertDelivery): Promise<void>;
   /** Newest first. */
   list(filter?: GovernanceAlertFilter): Promise<GovernanceAlert[]>;

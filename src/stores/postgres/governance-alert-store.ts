@@ -39,7 +39,7 @@ export async function createPostgresGovernanceAlertStore(database: PostgresDatab
       return governanceAlertFromRow(result.rows[0] as GovernanceAlertRow);
     },
     async markDelivery(id, outcome) {
-      await pool.query('UPDATE governance_alerts SET status = $1, attempts = $2, delivered_at = $3, last_error = $4 WHERE id = $5',
+      await pool.query('UPDATE governance_alerts SET status = $1, attempts = $2, delivered_at = $3, last_error = COALESCE($4, last_error) WHERE id = $5',
         [outcome.status, outcome.attempts, outcome.deliveredAt ?? null, outcome.lastError ?? null, id]);
     },
     async list(filter = {}) {

@@ -33,7 +33,7 @@ export function createSqliteGovernanceAlertStore(database: SqliteDatabase): Gove
   const insert = database.prepare(
     `INSERT INTO governance_alerts (${governanceAlertColumns.join(', ')}) VALUES (${governanceAlertColumns.map(() => '?').join(', ')})`);
   const byId = database.prepare<[number], GovernanceAlertRow>('SELECT * FROM governance_alerts WHERE id = ?');
-  const delivery = database.prepare('UPDATE governance_alerts SET status = ?, attempts = ?, delivered_at = ?, last_error = ? WHERE id = ?');
+  const delivery = database.prepare('UPDATE governance_alerts SET status = ?, attempts = ?, delivered_at = ?, last_error = COALESCE(?, last_error) WHERE id = ?');
   return {
     async record(alert) {
       const result = insert.run(...governanceAlertValues(alert));
