@@ -186,6 +186,10 @@ describe('GET /admin/alerts with governance alerts', () => {
     expect((await alerts('?since=1h')).length).toBe(4);
     // A department's key sees its department's alerts; the organisation-wide ones (models, drift) are for unscoped keys.
     expect((await alerts('', 'sk-claims-admin')).map((alert) => alert.kind).sort()).toEqual(['review_overdue', 'system_suspended']);
+    // The finops role reads alerts (its area), every kind of them, as an unscoped key.
+    expect(await alerts('', 'sk-finops')).toEqual(all);
+    // A budget scope selects budget alerts only.
+    expect(await alerts('?scope=department:claims')).toEqual([]);
     expect((await call('GET', '/admin/alerts?kind=nonsense', 'sk-admin')).body.error).toMatchObject({ code: 'invalid_request', param: 'kind' });
     expect((await call('GET', '/admin/alerts?since=yesterday', 'sk-admin')).body.error).toMatchObject({ code: 'invalid_request', param: 'since' });
     // Budget alerts and governance alerts share one list: a budget kind filter leaves the governance ones out.
