@@ -20,6 +20,7 @@ import { registerVendorCommands } from './vendors.js';
 import { registerReportCommands } from './report.js';
 import { registerContractCommands } from './contract.js';
 import { registerWeightsCommands } from './weights.js';
+import { registerAlertCommands } from './alerts.js';
 
 /** The whole program; `output` (streams, environment) defaults to the process's, and tests inject their own. */
 export function buildProgram(output: Partial<CommandOutput> = {}): Command {
@@ -51,6 +52,7 @@ export function buildProgram(output: Partial<CommandOutput> = {}): Command {
   registerDriftCommands(program, write);
   registerContractCommands(program, write);
   registerWeightsCommands(program, write);
+  registerAlertCommands(program, write);
   return program;
 }
 

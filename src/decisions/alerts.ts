@@ -1,4 +1,5 @@
 // Where decision-oversight alerts go (the department's alerts webhook, an SLA's retraining webhook) and how they are delivered.
+import type { AlertRaiser, RaisedAlert } from '../alerts/raiser.js';
 import { deliverWebhook } from '../budgets/webhook.js';
 
 export interface AlertDelivery {
@@ -9,6 +10,8 @@ export interface AlertDelivery {
   timeoutMs?: number;
   onError?: (error: unknown, where: string) => void;
   clock?: () => number;
+  /** Where each alert is recorded with its delivery (GET /admin/alerts); without it, alerts are only posted. */
+  raiser?: AlertRaiser;
 }
 
 /** Background webhook deliveries, tracked so shutdown and tests can wait for them. */
@@ -36,8 +39,20 @@ export class AlertSender {
     this.#pending.add(tracked);
   }
 
+  /**
+   * Raise an alert: recorded (with the raiser) whether or not there is a webhook, and posted to `url` when there is one;
+   * `onAttempt` records each attempt's outcome where the caller keeps it too.
+   */
+  alert(alert: RaisedAlert, url: string | null | undefined, body: Record<string, unknown>, where: string,
+    onAttempt?: (attempt: number, outcome: { delivered: true; at: number } | { delivered: false; error: string }) => Promise<void>): void {
+    const raiser = this.#options.raiser;
+    if (raiser) raiser.raise(alert, url ? { url, body, onAttempt } : undefined);
+    else if (url) this.send(url, body, where, onAttempt);
+  }
+
   /** Resolves when every delivery started so far has finished. */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    await this.#options.raiser?.idle();
   }
 }

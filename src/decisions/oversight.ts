@@ -181,13 +181,13 @@ export class DecisionOversight {
         due_at: new Date(decision.dueAt ?? now).toISOString(), overdue_seconds: overdueSeconds, review_reason: decision.reviewReason,
         config_version: this.#options.configVersion(),
       });
-      const webhook = this.#options.alertWebhook(decision.department);
-      if (webhook) {
-        this.#options.alerts.send(webhook, {
-          event: 'decision.review_overdue', message: `The review of decision ${decision.id} (${decision.system}) was due at ${new Date(decision.dueAt ?? now).toISOString()}; it is still waiting for a person.`,
-          decision: decisionPayload(decision, now),
-        }, 'overdue review alert');
-      }
+      const dueAt = new Date(decision.dueAt ?? now).toISOString();
+      const message = `The review of decision ${decision.id} (${decision.system}) was due at ${dueAt}; it is still waiting for a person.`;
+      this.#options.alerts.alert(
+        { kind: 'review_overdue', department: decision.department, subject: decision.id, message, time: now,
+          evidence: { system: decision.system, due_at: dueAt, overdue_seconds: overdueSeconds, review_reason: decision.reviewReason } },
+        this.#options.alertWebhook(decision.department),
+        { event: 'decision.review_overdue', message, decision: decisionPayload(decision, now) }, 'overdue review alert');
     }
     return alerted;
   }
@@ -234,8 +234,13 @@ export class DecisionOversight {
     await this.#options.record({
       kind: 'system.suspended', department: system.department, system: system.name, reason, evidence, config_version: this.#options.configVersion(),
     });
-    const webhook = this.#options.alertWebhook(system.department);
-    if (webhook) this.#options.alerts.send(webhook, { event: 'system.suspended', message: `Automated scoring of ${system.name} is suspended: ${reason}. Every new decision goes to a person until someone resumes it.`, ...suspensionPayload(suspension) }, 'suspension alert');
+    const message = `Automated scoring of ${system.name} is suspended: ${reason}. Every new decision goes to a person until someone resumes it.`;
+    // The record names no protected attribute or group: the ratio, its floor and the window say why.
+    const summary = { impact_ratio: evidence.impact_ratio, min_impact_ratio: evidence.min_impact_ratio, window: evidence.window, decisions: evidence.decisions };
+    this.#options.alerts.alert(
+      { kind: 'system_suspended', department: system.department, subject: system.name, time: now, evidence: summary,
+        message: `Automated scoring of ${system.name} is suspended: impact ratio ${ratio} is below ${system.fairness?.minImpactRatio} over ${system.fairness?.window}.` },
+      this.#options.alertWebhook(system.department), { event: 'system.suspended', message, ...suspensionPayload(suspension) }, 'suspension alert');
   }
 
   async #monitorSla(system: ResolvedSystem): Promise<void> {
@@ -280,10 +285,16 @@ export class DecisionOversight {
     if (!breach) return;
     const kind = reading.metric === 'impact_ratio' ? 'fairness.breach' : 'sla_breach';
     await this.#options.record({ kind, department: system.department, breach_id: breach.id, ...evidence, webhook: target, config_version: this.#options.configVersion() });
-    if (target) {
-      this.#options.alerts.send(target, { event: kind === 'sla_breach' ? 'retrain.requested' : kind, breach_id: breach.id, breached_at: new Date(now).toISOString(), ...evidence },
-        `${kind} webhook`, (attempt, outcome) => this.#options.store.markBreachDelivery(breach.id, outcome.delivered
-          ? { attempts: attempt, deliveredAt: outcome.at } : { attempts: attempt, lastError: outcome.error }));
-    }
+    const summary = kind === 'sla_breach'
+      ? { metric: reading.metric, value: reading.value, threshold: reading.threshold, direction: evidence.direction, model_version: reading.modelVersion, window: evidence.window }
+      : { metric: reading.metric, value: reading.value, threshold: reading.threshold, window: evidence.window };
+    const message = kind === 'sla_breach'
+      ? `${system.name} (${reading.modelVersion}): ${reading.metric} ${reading.value} breaches its SLA ${evidence.direction} of ${reading.threshold}; retraining is requested.`
+      : `${system.name}: impact ratio ${reading.value} is below ${reading.threshold}.`;
+    this.#options.alerts.alert(
+      { kind: kind === 'sla_breach' ? 'sla_breach' : 'fairness_breach', department: system.department, subject: system.name, message, evidence: summary, time: now },
+      target, { event: kind === 'sla_breach' ? 'retrain.requested' : kind, breach_id: breach.id, breached_at: new Date(now).toISOString(), ...evidence },
+      `${kind} webhook`, (attempt, outcome) => this.#options.store.markBreachDelivery(breach.id, outcome.delivered
+        ? { attempts: attempt, deliveredAt: outcome.at } : { attempts: attempt, lastError: outcome.error }));
   }
 }

@@ -15,10 +15,10 @@ import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
 import { SessionBreaker } from '../sessions/breaker.js';
 import { AlertSender } from '../decisions/alerts.js';
+import { AlertRaiser } from '../alerts/raiser.js';
 import { DecisionOversight } from '../decisions/oversight.js';
 import { startOverdueSweep } from '../decisions/overdue-sweep.js';
 import { LiveDrift, type LiveDriftOptions } from '../drift/live.js';
-import { deliverWebhook } from '../budgets/webhook.js';
 import { openStores, type Stores } from '../stores/index.js';
 import { createMemoryBudgetStore } from '../stores/memory/budget-store.js';
 import type { KeyRecord } from '../stores/records.js';
@@ -51,6 +51,7 @@ import { registryVersions } from './registry-versions.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMockRoutes } from './routes/mock.js';
 import { contractDriftTerms, rollbackOnMaterialDrift } from './drift-wiring.js';
+import { materialDriftAlert, recordContractAlerts } from './alert-wiring.js';
 import { embeddingSimilarity } from '../models/similarity.js';
 
 export interface AppOptions {
@@ -199,7 +200,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   keyRefresh?.unref();
 
   // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
-  const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError });
+  // Governance alerts (overdue reviews, suspensions, SLA breaches, model changes, drift, contract warnings) are kept with their delivery.
+  const governanceAlerts = new AlertRaiser({ store: stores.governanceAlerts, onError });
+  const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError, alerts: governanceAlerts });
   // Shadow answers are compared as the drift tools compare them: by the built-in embedding's cosine.
   models.similarity = embeddingSimilarity;
   const recordContractWarnings = async () => {
@@ -207,6 +210,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       onError(new Error(warning), 'model contract');
       await record({ kind: 'model.contract_warning', warning, config_version: config.version });
     }
+    await recordContractAlerts(stores.governanceAlerts, governanceAlerts, models.contractWarnings()).catch((error) => onError(error, 'model contract alert'));
   };
   // Replicas serve a promote or rollback made on another within a second; an embedded store only flushes call counts.
   const modelRefresh = setInterval(() => {
@@ -223,7 +227,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   });
   // Inventory changes, decisions, blueprints and qualifications are evidence: each answer follows its entry.
   const workbench = new SourcingWorkbench({ store: stores.sourcing, record: (entry) => ledger.append(entry).then(() => undefined) });
-  const decisionAlerts = new AlertSender({ onError });
+  const decisionAlerts = new AlertSender({ onError, raiser: governanceAlerts });
   const decisions = new DecisionOversight({
     store: stores.decisions, systems: () => config.systems, configVersion: () => config.version, alerts: decisionAlerts, onError,
     record: (entry) => ledger.append(entry).then(() => undefined),
@@ -241,12 +245,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     },
     alert: async (event) => {
       const url = config.org.alerts?.webhook;
-      if (!url) return;
-      const failure = await deliverWebhook({
-        fetch: globalThis.fetch, url, body: JSON.stringify({ event: 'material_drift', ...event }), maxAttempts: 5, baseDelayMs: 250, timeoutMs: 5000,
-        onAttempt: async () => {},
-      });
-      if (failure !== undefined) throw new Error(`material drift webhook ${url} failed: ${failure}`);
+      await governanceAlerts.raiseNow(materialDriftAlert(event), url ? { url, body: { event: 'material_drift', ...event } } : undefined);
     },
   });
   const apiKeyGuards = (): ApiKeyGuards => {
@@ -322,7 +321,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     health: () => stores.health(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     adminRoutes: [
-      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate, sessions }),
+      (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate, sessions, governanceAlerts: stores.governanceAlerts }),
       (admin) => registerAuditRoutes(admin, ledger),
       (admin) => registerProviderRoutes(admin, gateway, ledger),
       (admin) => registerSessionRoutes(admin, sessions),
@@ -393,6 +392,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       stopOverdueSweep();
       await decisionAlerts.idle();
       await liveDrift.idle();
+      await governanceAlerts.idle();
       await stores.close();
     },
   };

@@ -1,4 +1,5 @@
 // The model registry: every alias's versions and moves, kept in memory for the request path and in a durable store for replicas.
+import type { AlertRaiser } from '../alerts/raiser.js';
 import { deliverWebhook } from '../budgets/webhook.js';
 import type { ResolvedConfig, ResolvedModel } from '../config/resolve.js';
 import { CovenantError } from '../core/errors.js';
@@ -19,6 +20,8 @@ export interface ModelRegistryOptions {
   clock?: () => number;
   fetch?: typeof fetch;
   onError?: (error: unknown, where: string) => void;
+  /** Records each silent-change alert with its delivery (GET /admin/alerts) and posts it; without it, alerts are only posted. */
+  alerts?: AlertRaiser;
 }
 
 /** One version as the request path reads it. */
@@ -292,10 +295,15 @@ export class ModelRegistry {
       + (blocked ? `; the alias is blocked until a person runs covenant models ack ${alias}` : '');
     this.#options.onError?.(new Error(message), 'model_version_changed');
     const webhook = this.#options.config().org.alerts?.webhook;
-    if (webhook) {
+    const body = { ...detail, kind: 'model_version_changed', alias, version, message, at: new Date(now).toISOString() };
+    if (this.#options.alerts) {
+      const evidence = { changed: change.kind, before: change.before, after: change.after, blocked, on_silent_change: detail.on_silent_change, request_id: requestId };
+      await this.#options.alerts.raiseNow({ kind: 'model_version_changed', department: null, subject: `${alias}@${version}`, message, evidence, time: now },
+        webhook ? { url: webhook, body } : undefined).catch((error) => this.#options.onError?.(error, 'model_version_changed alert'));
+    } else if (webhook) {
       await deliverWebhook({
         fetch: this.#options.fetch ?? globalThis.fetch, url: webhook, maxAttempts: 3, baseDelayMs: 1000, timeoutMs: 5000,
-        body: JSON.stringify({ ...detail, kind: 'model_version_changed', alias, version, message, at: new Date(now).toISOString() }),
+        body: JSON.stringify(body),
         onAttempt: async () => undefined,
       });
     }

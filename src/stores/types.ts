@@ -1,4 +1,5 @@
 // The set of stores a gateway runs on, whichever backend holds them; nothing here imports a backend.
+import type { GovernanceAlertStore } from '../alerts/store.js';
 import type { AlertStore } from '../budgets/alerts.js';
 import type { BudgetStore } from '../budgets/store.js';
 import type { DecisionStore } from '../decisions/store.js';
@@ -24,6 +25,8 @@ export interface Stores {
   requestLog: RequestLog;
   budgets: BudgetStore;
   alerts: AlertStore;
+  /** Governance alerts (overdue reviews, suspended systems, SLA breaches, model changes, drift) with their delivery (SQLite, PostgreSQL). */
+  governanceAlerts: GovernanceAlertStore;
   /** Rate-limit counters: in memory when embedded, in Redis when replicas share them. */
   rateLimits: RateLimitStore;
   ledger: LedgerStore;

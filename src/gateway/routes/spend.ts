@@ -16,7 +16,11 @@ import { periodSpendWindow, windowBound } from '../../finops/window.js';
 import type { LedgerStore } from '../../ledger/index.js';
 import { counterScopeForms, formatScope, parseScope, scopeDepartment, scopeForms } from '../../core/scope.js';
 import type { SessionBreaker } from '../../sessions/breaker.js';
+import { governanceAlertEntry, type GovernanceAlertKind, type GovernanceAlertStore } from '../../alerts/store.js';
+import { alertKindsParameter, mergeAlerts, sinceParameter } from './alert-list.js';
 import type { Gateway } from '../gateway.js';
+
+const budgetOrSessionKinds = new Set(['threshold', 'projected_exhaustion', 'rate_jump', 'session_suspended']);
 
 /** Whether a scope string belongs to a department: the department itself, its keys, its users. */
 function inDepartment(scope: string, department: string, keyDepartments: Map<string, string>): boolean {
@@ -60,7 +64,7 @@ function windowParameters(query: WindowQuery, timeZone: string, required: boolea
 }
 
 /** Routes relative to the admin plugin's /admin prefix. */
-export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore; burnRate?: BurnRateTracker; sessions?: SessionBreaker }): void {
+export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, stores: { budgets: BudgetStore; alerts: AlertStore; ledger: LedgerStore; burnRate?: BurnRateTracker; sessions?: SessionBreaker; governanceAlerts?: GovernanceAlertStore }): void {
   admin.get('/spend', { config: { access: 'read', area: 'finops' } }, async (request) => {
     const principal = request.adminPrincipal;
     const query = request.query as WindowQuery & { group_by?: string };
@@ -123,15 +127,29 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     const count = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new CovenantError('invalid_request', 'limit must be a whole number from 1 to 10000.', { param: 'limit' });
     const keyDepartments = new Map((await gateway.keys.list()).map((key) => [key.id, key.department]));
-    const records = await stores.alerts.list({ scope, limit: count });
-    const budgetAlerts = records
-      .filter((record) => principal.department === null || inDepartment(record.scope, principal.department, keyDepartments))
-      .map(alertListEntry);
-    // A session suspension names no budget scope, so a scope filter leaves them out.
-    if (scope !== undefined || !stores.sessions) return { data: budgetAlerts };
-    const sessionAlerts = await stores.sessions.alerts({ department: principal.department, limit: count });
-    // ISO 8601 times in UTC sort as text; the sort is stable, so each list keeps its own order within one time.
-    const merged = [...budgetAlerts, ...sessionAlerts].sort((a, b) => String(b.time).localeCompare(String(a.time)));
-    return { data: merged.slice(0, count) };
+    const query = request.query as { kind?: string; since?: string };
+    const kinds = alertKindsParameter(query.kind);
+    const since = sinceParameter(query.since);
+    const wants = (kind: string) => kinds === undefined || kinds.includes(kind);
+    const lists: Record<string, unknown>[][] = [];
+    if (['threshold', 'projected_exhaustion', 'rate_jump'].some(wants)) {
+      const records = await stores.alerts.list({ scope, limit: count });
+      lists.push(records
+        .filter((record) => principal.department === null || inDepartment(record.scope, principal.department, keyDepartments))
+        .map(alertListEntry));
+    }
+    // Session suspensions and governance alerts name no budget scope, so a scope filter leaves them out.
+    if (scope === undefined && stores.sessions && wants('session_suspended')) {
+      lists.push(await stores.sessions.alerts({ department: principal.department, limit: count }));
+    }
+    const governanceKinds = kinds?.filter((kind) => !budgetOrSessionKinds.has(kind));
+    if (scope === undefined && stores.governanceAlerts && (kinds === undefined || (governanceKinds?.length ?? 0) > 0)) {
+      // A department's key sees its department's alerts; organisation-wide ones (model changes, drift, contracts) only unscoped keys.
+      const records = await stores.governanceAlerts.list({
+        department: principal.department ?? undefined, kinds: governanceKinds as GovernanceAlertKind[] | undefined, since, limit: count,
+      });
+      lists.push(records.map(governanceAlertEntry));
+    }
+    return { data: mergeAlerts(lists, { kinds, since, limit: count }) };
   });
 }

@@ -7,6 +7,7 @@ import { createRedisSessionStateStore } from '../redis/session-state.js';
 import { createRedisRateLimitStore } from '../redis/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createPostgresAlertStore } from './alert-store.js';
+import { createPostgresGovernanceAlertStore } from './governance-alert-store.js';
 import { createPostgresDecisionStore } from './decision-store.js';
 import { openPostgres, type PostgresDatabase, type PostgresPoolOptions } from './database.js';
 import { openPostgresLedger, type PostgresLedgerOptions } from './ledger-store.js';
@@ -107,6 +108,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
   try {
     const alerts = await createPostgresAlertStore(postgres.database);
     const suspensions = await createPostgresSuspensionStore(postgres.database);
+    const governanceAlerts = await createPostgresGovernanceAlertStore(postgres.database);
     const sourcing = await createPostgresSourcingStore(postgres.database);
     const decisions = await createPostgresDecisionStore(postgres.database);
     const models = await createPostgresModelRegistryStore(postgres.database);
@@ -120,6 +122,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       requestLog: postgres.requestLog,
       budgets,
       alerts,
+      governanceAlerts,
       rateLimits,
       ledger: postgres.ledger!,
       sessions,

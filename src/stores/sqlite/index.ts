@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { createMemoryRateLimitStore } from '../memory/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createSqliteAlertStore } from './alert-store.js';
+import { createSqliteGovernanceAlertStore } from './governance-alert-store.js';
 import { createSqliteBudgetStore } from './budget-store.js';
 import { createSqliteDecisionStore } from './decision-store.js';
 import { startCheckpointer } from './checkpointer.js';
@@ -62,6 +63,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     requestLog: new SqliteRequestLog(database),
     budgets,
     alerts: createSqliteAlertStore(database),
+    governanceAlerts: createSqliteGovernanceAlertStore(database),
     // One process owns an embedded store, so its rate limits are counted in its memory.
     rateLimits: createMemoryRateLimitStore(),
     ledger,
