@@ -19,7 +19,7 @@ const checkSchema = z.strictObject({
 });
 const weightsSchema = z.strictObject({
   path: z.string().min(1).max(2000), format: z.enum(['safetensors', 'onnx']), sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  bytes: z.number().int().nonnegative(), parameters: z.number().int().nonnegative(), summary: z.unknown(),
+  bytes: z.number().int().nonnegative(), parameters: z.number().int().nonnegative(), summary: z.unknown().optional(),
   contract_id: name.nullish(), system: name.nullish(), department: name.nullish(),
 }).refine((body) => body.contract_id || body.system, { message: 'name the contract_id or the system the artifact belongs to' });
 const requestSchema = z.strictObject({
