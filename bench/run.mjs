@@ -362,7 +362,11 @@ async function main() {
   }
 }
 
-main().catch((error) => {
+// `--scenario soak`: the long soak (bench/soak.mjs) instead of the comparison table.
+const run = process.argv.some((argument) => argument === '--scenario' || argument.startsWith('--scenario='))
+  ? import('./soak.mjs').then(({ runSoak }) => runSoak(process.argv.slice(2)))
+  : main();
+run.catch((error) => {
   process.stderr.write(`\nbench: ${error.message}\n`);
   killAll();
   process.exit(1);

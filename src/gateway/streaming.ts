@@ -9,6 +9,7 @@ import type { ChatStream } from '../providers/types.js';
 import { nullUsageMember, WireChunk } from '../providers/wire-chunk.js';
 import type { CallContext } from './context.js';
 import type { Pipeline } from './pipeline.js';
+import { carriesOutput, credibleUsage } from './stream-usage.js';
 
 /** Turns the provider's chunks into the SSE frames of one client API (OpenAI or Anthropic), one chunk at a time. */
 export interface StreamFormat {
@@ -120,6 +121,8 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
   let failure: CovenantError | undefined;
   // The last chunk seen: a provider that names its fingerprint only at the end (with usage) is read there, once.
   let lastChunk: ChatChunk | undefined;
+  // Chunks of output sent: a usage reporting fewer output tokens contradicts the stream (stream-usage.ts).
+  let outputChunks = 0;
   try {
     for await (const batch of stream.batches) {
       lastChunk = batch[batch.length - 1];
@@ -132,6 +135,7 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
         }
         // Time to first token: one branch per chunk once known (reading a chunk's choices parses it, so only until then).
         if (context.ttftMs === null && hasOutput(chunk)) context.ttftMs = performance.now() - context.startedAt;
+        if (carriesOutput(chunk)) outputChunks += 1;
         write(format.frame(chunk));
       }
       if (cancelled) break;
@@ -160,7 +164,7 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
   if (keep) context.responseText = frames.join('');
   try {
     // Cancelled: what the provider billed for the part it generated is unknown, so the reserved worst case is settled.
-    await pipeline.complete(context, cancelled ? undefined : stream.usage(), clientGone, cancelled);
+    await pipeline.complete(context, cancelled ? undefined : credibleUsage(stream.usage(), outputChunks), clientGone, cancelled);
   } catch (error) {
     // The ledger could not record the stream: it ends with that error instead of a clean finish.
     last = format.errorFrame(error instanceof CovenantError ? error : new CovenantError('internal_error'));

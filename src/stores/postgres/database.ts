@@ -69,6 +69,9 @@ export async function openPostgres(options: PostgresPoolOptions): Promise<Postgr
     types,
   });
   pool.on('error', (error) => options.onError?.(error));
+  // A connection lost while checked out (between two queries of a transaction or a lock) emits 'error' on its client,
+  // which the pool listens to only while idle: unheard, it would be an uncaught exception that ends the gateway.
+  pool.on('connect', (client) => client.on('error', (error) => options.onError?.(error)));
   try {
     // Two replicas creating the schema at the same moment can both fail "IF NOT EXISTS"; the lock orders them.
     await withAdvisoryLock(pool, `covenant:schema:${schema}`, async (client) => {
