@@ -13,6 +13,7 @@ import { encodingForModel, type EncodingName } from '../core/tokens.js';
 import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
+import { MockBehaviours, type MockBehaviour } from '../providers/mock/behaviour.js';
 import { SessionBreaker } from '../sessions/breaker.js';
 import { AlertSender } from '../decisions/alerts.js';
 import { DecisionOversight } from '../decisions/oversight.js';
@@ -199,7 +200,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   keyRefresh?.unref();
 
   // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
-  const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError });
+  // The mock providers' run-time behaviour lives in the registry store, so every replica serves a switch (routes/mock.ts).
+  const mockBehaviours = new MockBehaviours();
+  const models = new ModelRegistry({
+    store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError,
+    onMockSettings: (settings) => mockBehaviours.replace(settings as Map<string, MockBehaviour>),
+  });
   // Shadow answers are compared as the drift tools compare them: by the built-in embedding's cosine.
   models.similarity = embeddingSimilarity;
   const recordContractWarnings = async () => {
@@ -213,7 +219,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     (stores.shared ? models.refresh().then(() => undefined) : models.flush()).catch((error) => onError(error, 'model registry refresh'));
   }, 1000);
   modelRefresh.unref();
-  let providers = createProviders(config.providers.values());
+  let providers = createProviders(config.providers.values(), mockBehaviours);
 
   const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
   // Suspensions and resumptions are evidence: awaited, so the refusal or the resume answer follows its entry.
@@ -291,7 +297,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
     burnRate.configure(configuredBurnRates(next));
-    providers = createProviders(next.providers.values());
+    providers = createProviders(next.providers.values(), mockBehaviours);
     gateway.replace({ config: next, providers, stages: buildStages(stageServices(next)) });
     config = next;
     app.config = next;
@@ -331,7 +337,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerReviewRoutes(admin, decisions),
       (admin) => registerAiSystemRoutes(admin, decisions),
       (admin) => registerModelRoutes(admin, models),
-      (admin) => registerMockRoutes(admin, () => gateway.config),
+      (admin) => registerMockRoutes(admin, () => gateway.config, { registry: models, behaviours: mockBehaviours }),
       (admin) => registerDriftRoutes(admin, gateway, { ledger, drift: liveDrift }),
       (admin) => registerContractRoutes(admin, contracts),
     ],

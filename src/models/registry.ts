@@ -19,6 +19,8 @@ export interface ModelRegistryOptions {
   clock?: () => number;
   fetch?: typeof fetch;
   onError?: (error: unknown, where: string) => void;
+  /** Each load hands over every mock provider's run-time settings from the store (the gateway applies them). */
+  onMockSettings?: (settings: Map<string, Record<string, unknown>>) => void;
 }
 
 /** One version as the request path reads it. */
@@ -85,7 +87,7 @@ export class ModelRegistry {
     this.#policiesFrom(this.#options.config());
     const store = this.#options.store;
     const counter = await store.changeCounter();
-    const [versions, fingerprints, moves] = await Promise.all([store.versions(), store.fingerprints(), store.moves()]);
+    const [versions, fingerprints, moves, mocks] = await Promise.all([store.versions(), store.fingerprints(), store.moves(), store.mockSettings()]);
     const aliases = new Map<string, AliasRuntime>();
     const aliasOf = (alias: string): AliasRuntime => {
       let runtime = aliases.get(alias);
@@ -113,6 +115,13 @@ export class ModelRegistry {
     for (const [alias, list] of byAlias) aliasOf(alias).state = aliasState(list);
     this.#aliases = aliases;
     this.#counter = counter;
+    this.#options.onMockSettings?.(new Map(mocks.map((row) => [row.provider, row.settings])));
+  }
+
+  /** Store a mock provider's run-time settings (null: reset) and apply them here; other replicas at their next refresh. */
+  async setMockSettings(provider: string, settings: Record<string, unknown> | null): Promise<void> {
+    await this.#options.store.setMockSettings(provider, settings);
+    await this.load();
   }
 
   /**

@@ -48,6 +48,16 @@ const migrations: PostgresMigration[] = [
       CREATE INDEX model_moves_alias ON model_moves (alias, id);
     `,
   },
+  {
+    id: 'registry-mock-1',
+    sql: `
+      CREATE TABLE mock_settings (
+        provider TEXT PRIMARY KEY,
+        settings TEXT,
+        revision BIGINT NOT NULL
+      );
+    `,
+  },
 ];
 
 export async function createPostgresModelRegistryStore(database: PostgresDatabase): Promise<ModelRegistryStore> {
@@ -96,11 +106,21 @@ export async function createPostgresModelRegistryStore(database: PostgresDatabas
       return result.rows.map(moveFromRow);
     },
     async changeCounter() {
-      const result = await pool.query<{ moves: string | null; versions: string; fingerprints: string }>(
+      const result = await pool.query<{ moves: string | null; versions: string; fingerprints: string; mocks: string | null }>(
         `SELECT (SELECT MAX(id) FROM model_moves) AS moves, (SELECT COUNT(*) FROM model_versions) AS versions,
-                (SELECT COUNT(*) FROM model_fingerprints) AS fingerprints`);
+                (SELECT COUNT(*) FROM model_fingerprints) AS fingerprints, (SELECT SUM(revision) FROM mock_settings) AS mocks`);
       const row = result.rows[0]!;
-      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}`;
+      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}:${row.mocks ?? 0}`;
+    },
+    async mockSettings() {
+      const result = await pool.query<{ provider: string; settings: string }>('SELECT provider, settings FROM mock_settings WHERE settings IS NOT NULL ORDER BY provider');
+      return result.rows.map((row) => ({ provider: row.provider, settings: JSON.parse(row.settings) as Record<string, unknown> }));
+    },
+    async setMockSettings(provider, settings) {
+      await pool.query(
+        `INSERT INTO mock_settings (provider, settings, revision) VALUES ($1, $2, 1)
+         ON CONFLICT (provider) DO UPDATE SET settings = excluded.settings, revision = mock_settings.revision + 1`,
+        [provider, settings === null ? null : JSON.stringify(settings)]);
     },
   };
 }

@@ -48,6 +48,16 @@ export const registryMigrations: readonly Migration[] = [
       CREATE INDEX model_moves_alias ON model_moves (alias, id);
     `,
   },
+  {
+    id: 'registry-mock-1',
+    sql: `
+      CREATE TABLE mock_settings (
+        provider TEXT PRIMARY KEY,
+        settings TEXT,
+        revision INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelRegistryStore {
@@ -68,6 +78,10 @@ export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelR
   const counter = database.prepare<[], { moves: number | null; versions: number; fingerprints: number }>(
     `SELECT (SELECT MAX(id) FROM model_moves) AS moves, (SELECT COUNT(*) FROM model_versions) AS versions,
             (SELECT COUNT(*) FROM model_fingerprints) AS fingerprints`);
+  const mockRevisions = database.prepare<[], { revisions: number | null }>('SELECT SUM(revision) AS revisions FROM mock_settings');
+  const mockRows = database.prepare<[], { provider: string; settings: string }>('SELECT provider, settings FROM mock_settings WHERE settings IS NOT NULL ORDER BY provider');
+  const upsertMock = database.prepare(
+    'INSERT INTO mock_settings (provider, settings, revision) VALUES (?, ?, 1) ON CONFLICT (provider) DO UPDATE SET settings = excluded.settings, revision = mock_settings.revision + 1');
   return {
     async addVersion(version) {
       return insertVersion.run(...versionValues(version)).changes > 0;
@@ -97,7 +111,13 @@ export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelR
     },
     async changeCounter() {
       const row = counter.get()!;
-      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}`;
+      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}:${mockRevisions.get()?.revisions ?? 0}`;
+    },
+    async mockSettings() {
+      return mockRows.all().map((row) => ({ provider: row.provider, settings: JSON.parse(row.settings) as Record<string, unknown> }));
+    },
+    async setMockSettings(provider, settings) {
+      upsertMock.run(provider, settings === null ? null : JSON.stringify(settings));
     },
   };
 }
