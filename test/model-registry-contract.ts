@@ -172,5 +172,19 @@ export function runRegistryStoreContract(name: string, open: () => Promise<Regis
       expect(await store.mockSettings()).toEqual([]);
       expect(await store.changeCounter()).not.toBe(afterChange);
     }));
+
+    it('keeps each replica\'s live drift windows apart, replaces them on save, and keeps them across a reopen', withStore(async (fixture) => {
+      const store = fixture.store;
+      expect(await store.driftWindows('a')).toEqual([]);
+      await store.saveDriftWindows('a', [{ alias: 'fast', version: 'v1', state: { breachSince: 1 } }, { alias: 'fast', version: 'v2', state: { breachSince: null } }], 100);
+      await store.saveDriftWindows('b', [{ alias: 'fast', version: 'v1', state: { breachSince: 5 } }], 100);
+      await store.saveDriftWindows('a', [{ alias: 'fast', version: 'v1', state: { breachSince: 2 } }], 200);
+      await store.saveDriftWindows('a', [], 300);
+      const reopened = await fixture.reopen();
+      expect(await reopened.driftWindows('a')).toEqual([
+        { alias: 'fast', version: 'v1', state: { breachSince: 2 } }, { alias: 'fast', version: 'v2', state: { breachSince: null } },
+      ]);
+      expect(await reopened.driftWindows('b')).toEqual([{ alias: 'fast', version: 'v1', state: { breachSince: 5 } }]);
+    }));
   });
 }

@@ -51,7 +51,7 @@ import { ModelRegistry } from '../models/registry.js';
 import { registryVersions } from './registry-versions.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMockRoutes } from './routes/mock.js';
-import { contractDriftTerms, rollbackOnMaterialDrift } from './drift-wiring.js';
+import { contractDriftTerms, persistLiveDrift, replicaId, rollbackOnMaterialDrift } from './drift-wiring.js';
 import { embeddingSimilarity } from '../models/similarity.js';
 
 export interface AppOptions {
@@ -255,6 +255,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       if (failure !== undefined) throw new Error(`material drift webhook ${url} failed: ${failure}`);
     },
   });
+  const driftSaving = await persistLiveDrift(liveDrift, stores.models, replicaId(environment), onError, options.liveDrift?.clock);
   const apiKeyGuards = (): ApiKeyGuards => {
     const policies: KeyPolicy[] = [];
     let agent = false;
@@ -399,6 +400,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       stopOverdueSweep();
       await decisionAlerts.idle();
       await liveDrift.idle();
+      driftSaving.stop();
+      await driftSaving.save();
       await stores.close();
     },
   };

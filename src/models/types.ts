@@ -78,6 +78,10 @@ export interface ModelRegistryStore {
   mockSettings(): Promise<{ provider: string; settings: Record<string, unknown> }[]>;
   /** Replace a mock provider's settings; null: back to its configured behaviour. Moves the change counter. */
   setMockSettings(provider: string, settings: Record<string, unknown> | null): Promise<void>;
+  /** Live drift windows a replica saved (opaque JSON per alias and version), to add back at its start. */
+  driftWindows(replica: string): Promise<{ alias: string; version: string; state: unknown }[]>;
+  /** Replace a replica's saved live drift windows (one row per alias and version). */
+  saveDriftWindows(replica: string, windows: readonly { alias: string; version: string; state: unknown }[], at: number): Promise<void>;
 }
 
 /** A version row as both SQL stores return it (BIGINT columns may come back as strings). */

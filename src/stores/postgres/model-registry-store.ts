@@ -58,12 +58,36 @@ const migrations: PostgresMigration[] = [
       );
     `,
   },
+  {
+    id: 'registry-drift-1',
+    sql: `
+      CREATE TABLE drift_windows (
+        replica TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version TEXT NOT NULL,
+        state TEXT NOT NULL,
+        saved_at BIGINT NOT NULL,
+        PRIMARY KEY (replica, alias, version)
+      );
+    `,
+  },
 ];
 
 export async function createPostgresModelRegistryStore(database: PostgresDatabase): Promise<ModelRegistryStore> {
   await migratePostgres(database, migrations);
   const pool = database.pool;
   return {
+    async driftWindows(replica) {
+      const result = await pool.query<{ alias: string; version: string; state: string }>('SELECT alias, version, state FROM drift_windows WHERE replica = $1 ORDER BY alias, version', [replica]);
+      return result.rows.map((row) => ({ alias: row.alias, version: row.version, state: JSON.parse(row.state) as unknown }));
+    },
+    async saveDriftWindows(replica, windows, at) {
+      if (windows.length === 0) return;
+      const values = windows.flatMap((window) => [replica, window.alias, window.version, JSON.stringify(window.state), at]);
+      await pool.query(
+        `INSERT INTO drift_windows (replica, alias, version, state, saved_at) VALUES ${windows.map((_, index) => `($${index * 5 + 1}, $${index * 5 + 2}, $${index * 5 + 3}, $${index * 5 + 4}, $${index * 5 + 5})`).join(', ')}
+         ON CONFLICT (replica, alias, version) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`, values);
+    },
     async addVersion(version) {
       const result = await pool.query(
         `INSERT INTO model_versions (${versionColumns.join(', ')}) VALUES (${versionColumns.map((_, index) => `$${index + 1}`).join(', ')}) ON CONFLICT DO NOTHING`,

@@ -58,6 +58,19 @@ export const registryMigrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    id: 'registry-drift-1',
+    sql: `
+      CREATE TABLE drift_windows (
+        replica TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version TEXT NOT NULL,
+        state TEXT NOT NULL,
+        saved_at INTEGER NOT NULL,
+        PRIMARY KEY (replica, alias, version)
+      );
+    `,
+  },
 ];
 
 export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelRegistryStore {
@@ -82,7 +95,19 @@ export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelR
   const mockRows = database.prepare<[], { provider: string; settings: string }>('SELECT provider, settings FROM mock_settings WHERE settings IS NOT NULL ORDER BY provider');
   const upsertMock = database.prepare(
     'INSERT INTO mock_settings (provider, settings, revision) VALUES (?, ?, 1) ON CONFLICT (provider) DO UPDATE SET settings = excluded.settings, revision = mock_settings.revision + 1');
+  const driftRows = database.prepare<[string], { alias: string; version: string; state: string }>('SELECT alias, version, state FROM drift_windows WHERE replica = ? ORDER BY alias, version');
+  const saveDrift = database.prepare(
+    'INSERT INTO drift_windows (replica, alias, version, state, saved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (replica, alias, version) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at');
+  const saveDriftAll = database.transaction((replica: string, windows: readonly { alias: string; version: string; state: unknown }[], at: number) => {
+    for (const window of windows) saveDrift.run(replica, window.alias, window.version, JSON.stringify(window.state), at);
+  });
   return {
+    async driftWindows(replica) {
+      return driftRows.all(replica).map((row) => ({ alias: row.alias, version: row.version, state: JSON.parse(row.state) as unknown }));
+    },
+    async saveDriftWindows(replica, windows, at) {
+      saveDriftAll(replica, windows, at);
+    },
     async addVersion(version) {
       return insertVersion.run(...versionValues(version)).changes > 0;
     },
