@@ -86,6 +86,26 @@ describe('live drift', () => {
     expect(drift.report('other')).toEqual({ alias: 'other', max_variance: 0.15, window_ms: 86_400_000, versions: [] });
   });
 
+  it('adds saved windows of several replicas back: baselines and window slots summed, a breach from its earliest start', () => {
+    let now = 0;
+    const make = () => new LiveDrift({ clock: () => now, baselineMs: 100, currentMs: 10_000, minSamples: 5, terms: () => ({ maxVariance: 0.15, windowMs: 1000 }) });
+    const [first, second] = [make(), make()];
+    const call = (drift: LiveDrift, latencyMs: number) => drift.observe({ alias: 'support', version: 'v1', shape: 's', latencyMs, outputTokens: 20 });
+    for (; now < 100; now += 10) { call(first, 100); call(second, 300); }
+    for (; now < 200; now += 10) call(first, 100);
+    // The second replica's answers slow down first: its breach starts once it has 5 compared calls (240), the first's at 310.
+    for (; now < 300; now += 10) call(second, 600);
+    for (; now < 400; now += 10) { call(first, 200); call(second, 600); }
+    expect(first.report('support').versions[0]!.breach_since).toBe(new Date(310).toISOString());
+    expect(second.report('support').versions[0]!.breach_since).toBe(new Date(240).toISOString());
+    const merged = make();
+    merged.restore([...first.saved(), ...second.saved()]);
+    const [version] = merged.report('support').versions;
+    // Baselines: 10 calls of 100 ms + 10 of 300 ms; current: 10 + 10 (first) and 20 (second) calls.
+    expect(version).toMatchObject({ baseline: { latency_ms: 200, samples: 20 }, current: { samples: 40 }, breach_since: new Date(240).toISOString(), material_drift: false });
+    expect(version!.current.latency_ms).toBeCloseTo((10 * 100 + 10 * 200 + 20 * 600) / 40, 6);
+  });
+
   it('rolling sums forget what is older than their span', () => {
     const window = new RollingSums(1000, 10, 2);
     window.add(0, [5, 1]);

@@ -149,5 +149,42 @@ export function runRegistryStoreContract(name: string, open: () => Promise<Regis
       const version = (restarted.describe('fast')!.versions as Record<string, unknown>[])[0]!;
       expect(version).toMatchObject({ calls: 5, shadow_spent_usd_micros: 1234, last_seen: '2026-12-06T10:00:00.000Z' });
     }));
+
+    it('keeps each mock provider\'s run-time settings, moves the change counter on every write, and hands them over at load', withStore(async (fixture) => {
+      const store = fixture.store;
+      expect(await store.mockSettings()).toEqual([]);
+      const before = await store.changeCounter();
+      await store.setMockSettings('demo', { fingerprint: 'fp_rev2', latencyMs: 150 });
+      const afterSet = await store.changeCounter();
+      expect(afterSet).not.toBe(before);
+      await store.setMockSettings('demo', { fingerprint: 'fp_rev3' });
+      const afterChange = await store.changeCounter();
+      expect(afterChange).not.toBe(afterSet);
+      expect(await store.mockSettings()).toEqual([{ provider: 'demo', settings: { fingerprint: 'fp_rev3' } }]);
+      const handed: Map<string, Record<string, unknown>>[] = [];
+      const config = registryConfig();
+      const restarted = new ModelRegistry({ store: await fixture.reopen(), config: () => config, record: async () => undefined, onMockSettings: (settings) => handed.push(settings) });
+      await restarted.load();
+      expect(handed.at(-1)).toEqual(new Map([['demo', { fingerprint: 'fp_rev3' }]]));
+      // A reset leaves no settings, and is a change too (a replica that saw the earlier one reloads).
+      await restarted.setMockSettings('demo', null);
+      expect(handed.at(-1)).toEqual(new Map());
+      expect(await store.mockSettings()).toEqual([]);
+      expect(await store.changeCounter()).not.toBe(afterChange);
+    }));
+
+    it('keeps each replica\'s live drift windows apart, replaces them on save, and keeps them across a reopen', withStore(async (fixture) => {
+      const store = fixture.store;
+      expect(await store.driftWindows('a')).toEqual([]);
+      await store.saveDriftWindows('a', [{ alias: 'fast', version: 'v1', state: { breachSince: 1 } }, { alias: 'fast', version: 'v2', state: { breachSince: null } }], 100);
+      await store.saveDriftWindows('b', [{ alias: 'fast', version: 'v1', state: { breachSince: 5 } }], 100);
+      await store.saveDriftWindows('a', [{ alias: 'fast', version: 'v1', state: { breachSince: 2 } }], 200);
+      await store.saveDriftWindows('a', [], 300);
+      const reopened = await fixture.reopen();
+      expect(await reopened.driftWindows('a')).toEqual([
+        { alias: 'fast', version: 'v1', state: { breachSince: 2 } }, { alias: 'fast', version: 'v2', state: { breachSince: null } },
+      ]);
+      expect(await reopened.driftWindows('b')).toEqual([{ alias: 'fast', version: 'v1', state: { breachSince: 5 } }]);
+    }));
   });
 }

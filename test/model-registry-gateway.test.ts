@@ -242,4 +242,25 @@ describe('shadow traffic', () => {
     const shown = await admin('/models/shadowed');
     expect(shown.body.versions.find((version: any) => version.version === 'gpt-4o')).toMatchObject({ status: 'candidate', shadow_spent_usd_micros: shadows[0]!.cost_usd_micros });
   });
+
+  it('mirrors a streamed call to the candidate as a JSON call, comparing the streamed answer with it', async () => {
+    await admin('/models/shadowed/stage', { version: 'gpt-4o', price: { input_per_mtok: 5, output_per_mtok: 15 } });
+    const stream = await client().chat.completions.create({ model: 'shadowed', stream: true, messages: [{ role: 'user', content: 'Summarise the claim' }] });
+    let text = '';
+    const models = new Set<string>();
+    for await (const chunk of stream) {
+      models.add(chunk.model);
+      text += chunk.choices[0]?.delta?.content ?? '';
+    }
+    // The client gets the active version's stream only.
+    expect([...models]).toEqual(['gpt-3.5-turbo']);
+    expect(text).toContain('You said');
+    const shadows = await ledgerEntries('model.shadow');
+    expect(shadows).toHaveLength(1);
+    // Similarity 1: the streamed text, gathered chunk by chunk, is the same answer the candidate gave as JSON.
+    expect(shadows[0]).toMatchObject({ shadow: true, stream: true, alias: 'shadowed', version: 'gpt-4o', active_version: 'gpt-3.5-turbo', similarity: 1 });
+    expect(upstream.requests.map((request) => [(request.body as { model: string }).model, (request.body as { stream?: boolean }).stream === true]))
+      .toEqual([['gpt-3.5-turbo', true], ['gpt-4o', false]]);
+    expect((await ledgerEntries('inference')).map((entry) => entry.model_version)).toEqual(['gpt-3.5-turbo']);
+  });
 });

@@ -82,6 +82,18 @@ interface VersionState {
 
 const currentSlots = 60;
 
+/** One alias and version's window as saved to the store (per replica), and added back at start. */
+export interface SavedDriftWindow {
+  alias: string;
+  version: string;
+  state: {
+    shapes: [string, ShapeBaseline][];
+    slots: { index: number; values: number[] }[];
+    breachSince: number | null;
+    materialDrift: boolean;
+  };
+}
+
 /** One version as GET /admin/models/:alias/drift shows it; means are null until there is something to average. */
 export interface VersionDrift {
   version: string;
@@ -219,6 +231,51 @@ export class LiveDrift {
     const terms = this.#terms(alias);
     const versions = [...this.#versions.values()].filter((state) => state.alias === alias).map((state) => this.#view(state, now));
     return { alias, max_variance: terms.maxVariance, window_ms: terms.windowMs, versions };
+  }
+
+  /** Every alias and version's baselines, current window and breach, to save (the gateway writes them every minute and at close). */
+  saved(): SavedDriftWindow[] {
+    const now = this.#clock();
+    return [...this.#versions.values()].map((state) => ({
+      alias: state.alias, version: state.version,
+      state: { shapes: [...state.shapes].map(([shape, baseline]) => [shape, { ...baseline }]), slots: state.current.saved(now), breachSince: state.breachSince, materialDrift: state.materialDrift },
+    }));
+  }
+
+  /**
+   * Add saved windows back (at start; rows of several replicas are summed): baselines add up per shape, the current
+   * window's slots per slot, a breach counts from the earliest start, material drift stays raised.
+   */
+  restore(windows: readonly SavedDriftWindow[]): void {
+    for (const saved of windows) {
+      const state = this.#state(saved.alias, saved.version);
+      for (const [name, baseline] of saved.state.shapes) {
+        const shape = state.shapes.get(name);
+        if (!shape) {
+          state.shapes.set(name, { ...baseline });
+        } else {
+          shape.firstAt = Math.min(shape.firstAt, baseline.firstAt);
+          shape.samples += baseline.samples;
+          shape.latency += baseline.latency;
+          shape.tokens += baseline.tokens;
+          shape.frozen ||= baseline.frozen;
+        }
+      }
+      state.current.restore(saved.state.slots);
+      if (saved.state.breachSince !== null) state.breachSince = Math.min(state.breachSince ?? saved.state.breachSince, saved.state.breachSince);
+      state.materialDrift ||= saved.state.materialDrift;
+    }
+    for (const state of this.#versions.values()) {
+      state.baselineSamples = 0;
+      state.baselineLatency = 0;
+      state.baselineTokens = 0;
+      for (const shape of state.shapes.values()) {
+        if (!shape.frozen) continue;
+        state.baselineSamples += shape.samples;
+        state.baselineLatency += shape.latency;
+        state.baselineTokens += shape.tokens;
+      }
+    }
   }
 
   /** Resolves when every ledger entry, alert and callback started so far has finished (shutdown, tests). */

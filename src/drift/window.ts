@@ -50,6 +50,21 @@ export class RollingSums {
     }
   }
 
+  /** The slots still in the window ending at `now`, for saving: each with its slot number (time / slot length). */
+  saved(now: number): { index: number; values: number[] }[] {
+    this.#expire(now);
+    const slots: { index: number; values: number[] }[] = [];
+    this.#slotIndex.forEach((index, position) => {
+      if (index !== Number.NEGATIVE_INFINITY) slots.push({ index, values: [...this.#slots[position]!] });
+    });
+    return slots.sort((a, b) => a.index - b.index);
+  }
+
+  /** Add saved slots (of this span and slot count) back: sums of several savers of the same slot add up. */
+  restore(slots: readonly { index: number; values: readonly number[] }[]): void {
+    for (const { index, values } of slots) this.add(index * this.#slotMs, values);
+  }
+
   /** The sums over the window ending at `now`. */
   totals(now: number): number[] {
     this.#expire(now);

@@ -13,6 +13,7 @@ import { encodingForModel, type EncodingName } from '../core/tokens.js';
 import { preloadEncoding } from '../providers/openai/tokenizer.js';
 import type { LedgerEntryInput } from '../ledger/index.js';
 import { createProviders } from '../providers/registry.js';
+import { MockBehaviours, type MockBehaviour } from '../providers/mock/behaviour.js';
 import { SessionBreaker } from '../sessions/breaker.js';
 import { AlertSender } from '../decisions/alerts.js';
 import { AlertRaiser } from '../alerts/raiser.js';
@@ -50,7 +51,7 @@ import { ModelRegistry } from '../models/registry.js';
 import { registryVersions } from './registry-versions.js';
 import { registerModelRoutes } from './routes/models.js';
 import { registerMockRoutes } from './routes/mock.js';
-import { contractDriftTerms, rollbackOnMaterialDrift } from './drift-wiring.js';
+import { contractDriftTerms, persistLiveDrift, replicaId, rollbackOnMaterialDrift } from './drift-wiring.js';
 import { materialDriftAlert, recordContractAlerts } from './alert-wiring.js';
 import { embeddingSimilarity } from '../models/similarity.js';
 
@@ -202,7 +203,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
   // Governance alerts (overdue reviews, suspensions, SLA breaches, model changes, drift, contract warnings) are kept with their delivery.
   const governanceAlerts = new AlertRaiser({ store: stores.governanceAlerts, onError });
-  const models = new ModelRegistry({ store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError, alerts: governanceAlerts });
+  // The mock providers' run-time behaviour lives in the registry store, so every replica serves a switch (routes/mock.ts).
+  const mockBehaviours = new MockBehaviours();
+  const models = new ModelRegistry({
+    store: stores.models, config: () => config, record: (entry) => ledger.append(entry).then(() => undefined), onError, alerts: governanceAlerts,
+    onMockSettings: (settings) => mockBehaviours.replace(settings as Map<string, MockBehaviour>),
+  });
   // Shadow answers are compared as the drift tools compare them: by the built-in embedding's cosine.
   models.similarity = embeddingSimilarity;
   const recordContractWarnings = async () => {
@@ -217,7 +223,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     (stores.shared ? models.refresh().then(() => undefined) : models.flush()).catch((error) => onError(error, 'model registry refresh'));
   }, 1000);
   modelRefresh.unref();
-  let providers = createProviders(config.providers.values());
+  let providers = createProviders(config.providers.values(), mockBehaviours);
 
   const telemetry = new TelemetryHolder((reason, count) => metrics.spansDropped(reason, count));
   // Suspensions and resumptions are evidence: awaited, so the refusal or the resume answer follows its entry.
@@ -248,6 +254,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       await governanceAlerts.raiseNow(materialDriftAlert(event), url ? { url, body: { event: 'material_drift', ...event } } : undefined);
     },
   });
+  const driftSaving = await persistLiveDrift(liveDrift, stores.models, replicaId(environment), onError, options.liveDrift?.clock);
   const apiKeyGuards = (): ApiKeyGuards => {
     const policies: KeyPolicy[] = [];
     let agent = false;
@@ -290,7 +297,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
     burnRate.configure(configuredBurnRates(next));
-    providers = createProviders(next.providers.values());
+    providers = createProviders(next.providers.values(), mockBehaviours);
     gateway.replace({ config: next, providers, stages: buildStages(stageServices(next)) });
     config = next;
     app.config = next;
@@ -330,7 +337,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       (admin) => registerReviewRoutes(admin, decisions),
       (admin) => registerAiSystemRoutes(admin, decisions),
       (admin) => registerModelRoutes(admin, models),
-      (admin) => registerMockRoutes(admin, () => gateway.config, (entry) => ledger.append(entry)),
+      (admin) => registerMockRoutes(admin, () => gateway.config, { registry: models, behaviours: mockBehaviours }, (entry) => ledger.append(entry)),
       (admin) => registerDriftRoutes(admin, gateway, { ledger, drift: liveDrift }),
       (admin) => registerContractRoutes(admin, contracts),
     ],
@@ -392,6 +399,8 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       stopOverdueSweep();
       await decisionAlerts.idle();
       await liveDrift.idle();
+      driftSaving.stop();
+      await driftSaving.save();
       await governanceAlerts.idle();
       await stores.close();
     },

@@ -1,6 +1,8 @@
 // Live drift wired to the model registry: each alias's terms from its contract, and a rollback on material drift.
 import { durationMs } from '../config/resolve.js';
-import type { LiveDriftTerms, MaterialDriftEvent } from '../drift/live.js';
+import { hostname } from 'node:os';
+import type { LiveDrift, LiveDriftTerms, MaterialDriftEvent, SavedDriftWindow } from '../drift/live.js';
+import type { ModelRegistryStore } from '../models/types.js';
 import type { ModelRegistry } from '../models/registry.js';
 
 /** The alias's `contract.drift` (max_variance as a fraction, window as a duration); undefined for an alias the registry lacks. */
@@ -21,4 +23,22 @@ export function rollbackOnMaterialDrift(models: ModelRegistry, onError: (error: 
     const { rolledBack, reason } = await models.rollbackOnDrift(event.alias, { ...event });
     if (!rolledBack && reason !== 'on_drift is not rollback') onError(new Error(`"${event.alias}" not rolled back: ${reason}`), 'material drift rollback');
   };
+}
+
+/** This replica's name for its saved drift windows: COVENANT_REPLICA_ID, else the host name (stable across restarts). */
+export function replicaId(environment: Record<string, string | undefined>): string {
+  return environment.COVENANT_REPLICA_ID ?? hostname();
+}
+
+/**
+ * Live drift windows survive a restart: this replica's saved windows are added back at start, and its windows are
+ * saved every `everyMs` (default a minute) and at close, so a breach still counts from its start.
+ */
+export async function persistLiveDrift(drift: LiveDrift, store: ModelRegistryStore, replica: string, onError: (error: unknown, where: string) => void,
+  clock: () => number = Date.now, everyMs = 60_000): Promise<{ save(): Promise<void>; stop(): void }> {
+  drift.restore((await store.driftWindows(replica)) as SavedDriftWindow[]);
+  const save = () => store.saveDriftWindows(replica, drift.saved(), clock()).catch((error) => onError(error, 'live drift save'));
+  const timer = setInterval(() => { void save(); }, everyMs);
+  timer.unref();
+  return { save, stop: () => clearInterval(timer) };
 }

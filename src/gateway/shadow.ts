@@ -1,4 +1,4 @@
-// Shadow traffic: a share of an alias's live JSON chat calls is sent to its staged candidate too, compared, recorded, never returned.
+// Shadow traffic: a share of an alias's live chat calls (JSON or streamed) is sent to its staged candidate as a JSON call, compared, recorded, never returned.
 import { performance } from 'node:perf_hooks';
 import type { ChatRequest, ChatResponse } from '../core/chat-types.js';
 import { costMicros } from '../core/pricing.js';
@@ -6,6 +6,18 @@ import type { LedgerEntryInput } from '../ledger/types.js';
 import type { ModelRegistry } from '../models/registry.js';
 import type { ProviderAdapter } from '../providers/types.js';
 import type { CallContext } from './context.js';
+
+declare module './context.js' {
+  interface StageState {
+    /** A streamed call picked for shadow traffic before it ran: its target, and the answer text as the client got it. */
+    shadowStream?: { target: ShadowTarget; text: string };
+  }
+}
+
+export interface ShadowTarget {
+  version: string;
+  provider: ProviderAdapter;
+}
 
 export interface ShadowServices {
   registry: ModelRegistry;
@@ -32,8 +44,32 @@ export function answerText(response: string | ChatResponse | null): string {
 }
 
 /** Whether this finished call is mirrored: a completed JSON chat call of an alias with a candidate, a share, and budget left. */
-export function shadowCandidate(services: ShadowServices, context: CallContext): { version: string; provider: ProviderAdapter } | undefined {
-  if (context.route !== 'chat' || context.stream || context.outcome.kind !== 'completed' || context.state.routedToMock) return undefined;
+export function shadowCandidate(services: ShadowServices, context: CallContext): ShadowTarget | undefined {
+  if (context.stream || context.outcome.kind !== 'completed') return undefined;
+  return shadowPick(services, context);
+}
+
+/**
+ * Whether this streamed chat call is mirrored, decided before it runs (its answer text is gathered chunk by chunk
+ * only then); the stage sends the shadow call once the stream ended well.
+ */
+export function pickStreamShadow(services: ShadowServices, context: CallContext): void {
+  if (!context.stream) return;
+  const target = shadowPick(services, context);
+  if (target) context.state.shadowStream = { target, text: '' };
+}
+
+/** The streamed answer's text so far, when the call was picked for shadow traffic (streaming.ts calls it per chunk). */
+export function gatherShadowText(context: CallContext, chunk: { choices?: { delta?: { content?: unknown } }[] }): void {
+  const shadow = context.state.shadowStream;
+  if (shadow === undefined) return;
+  const content = chunk.choices?.[0]?.delta?.content;
+  if (typeof content === 'string') shadow.text += content;
+}
+
+/** A chat call of an alias with a candidate, a share drawn, and staging budget left: the candidate to mirror it to. */
+function shadowPick(services: ShadowServices, context: CallContext): ShadowTarget | undefined {
+  if (context.route !== 'chat' || context.state.routedToMock) return undefined;
   const policy = services.registry.policy(context.model.alias)?.shadow;
   if (!policy || policy.share <= 0) return undefined;
   const candidate = services.registry.candidate(context.model.alias);
@@ -47,7 +83,7 @@ export function shadowCandidate(services: ShadowServices, context: CallContext):
 }
 
 /** Call the candidate with the same request, compare its answer with the one the client got, and record it (model.shadow). */
-export async function runShadow(services: ShadowServices, context: CallContext, target: { version: string; provider: ProviderAdapter }): Promise<void> {
+export async function runShadow(services: ShadowServices, context: CallContext, target: ShadowTarget): Promise<void> {
   const { registry } = services;
   const alias = context.model.alias;
   const candidate = registry.candidate(alias);
@@ -60,10 +96,11 @@ export async function runShadow(services: ShadowServices, context: CallContext, 
     const result = await target.provider.chat({ request, signal: AbortSignal.timeout(120_000) });
     const cost = result.usage ? costMicros(result.usage, candidate.pricing) : 0;
     registry.addShadowSpend(alias, target.version, cost);
-    const similarity = registry.similarity.compare(answerText(context.responseText), answerText(result.response));
+    const served = context.stream ? context.state.shadowStream?.text ?? '' : answerText(context.responseText);
+    const similarity = registry.similarity.compare(served, answerText(result.response));
     entry = {
       kind: 'model.shadow', shadow: true, alias, version: target.version, active_version: context.model.version, request_id: context.id,
-      department: context.department.name, key: context.key.name, upstream_model: result.response.model ?? null,
+      department: context.department.name, key: context.key.name, stream: context.stream, upstream_model: result.response.model ?? null,
       system_fingerprint: result.response.system_fingerprint ?? null,
       tokens: { input: result.usage?.inputTokens ?? 0, output: result.usage?.outputTokens ?? 0 }, cost_usd_micros: cost,
       latency_ms: Math.round((performance.now() - started) * 1000) / 1000,

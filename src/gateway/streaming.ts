@@ -10,6 +10,7 @@ import { nullUsageMember, WireChunk } from '../providers/wire-chunk.js';
 import type { CallContext } from './context.js';
 import type { Pipeline } from './pipeline.js';
 import { carriesOutput, credibleUsage } from './stream-usage.js';
+import { gatherShadowText } from './shadow.js';
 
 /** Turns the provider's chunks into the SSE frames of one client API (OpenAI or Anthropic), one chunk at a time. */
 export interface StreamFormat {
@@ -136,6 +137,7 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
         // Time to first token: one branch per chunk once known (reading a chunk's choices parses it, so only until then).
         if (context.ttftMs === null && hasOutput(chunk)) context.ttftMs = performance.now() - context.startedAt;
         if (carriesOutput(chunk)) outputChunks += 1;
+        gatherShadowText(context, chunk);
         write(format.frame(chunk));
       }
       if (cancelled) break;

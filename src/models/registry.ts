@@ -22,6 +22,8 @@ export interface ModelRegistryOptions {
   onError?: (error: unknown, where: string) => void;
   /** Records each silent-change alert with its delivery (GET /admin/alerts) and posts it; without it, alerts are only posted. */
   alerts?: AlertRaiser;
+  /** Each load hands over every mock provider's run-time settings from the store (the gateway applies them). */
+  onMockSettings?: (settings: Map<string, Record<string, unknown>>) => void;
 }
 
 /** One version as the request path reads it. */
@@ -88,7 +90,7 @@ export class ModelRegistry {
     this.#policiesFrom(this.#options.config());
     const store = this.#options.store;
     const counter = await store.changeCounter();
-    const [versions, fingerprints, moves] = await Promise.all([store.versions(), store.fingerprints(), store.moves()]);
+    const [versions, fingerprints, moves, mocks] = await Promise.all([store.versions(), store.fingerprints(), store.moves(), store.mockSettings()]);
     const aliases = new Map<string, AliasRuntime>();
     const aliasOf = (alias: string): AliasRuntime => {
       let runtime = aliases.get(alias);
@@ -116,6 +118,13 @@ export class ModelRegistry {
     for (const [alias, list] of byAlias) aliasOf(alias).state = aliasState(list);
     this.#aliases = aliases;
     this.#counter = counter;
+    this.#options.onMockSettings?.(new Map(mocks.map((row) => [row.provider, row.settings])));
+  }
+
+  /** Store a mock provider's run-time settings (null: reset) and apply them here; other replicas at their next refresh. */
+  async setMockSettings(provider: string, settings: Record<string, unknown> | null): Promise<void> {
+    await this.#options.store.setMockSettings(provider, settings);
+    await this.load();
   }
 
   /**

@@ -72,8 +72,16 @@ export interface ModelRegistryStore {
   appendMove(move: NewModelMove): Promise<ModelMove>;
   /** Oldest first; one alias, or all. */
   moves(alias?: string): Promise<ModelMove[]>;
-  /** Changes whenever a move, a version or a fingerprint is added: replicas reload when it moves. */
+  /** Changes whenever a move, a version, a fingerprint or a mock setting is added: replicas reload when it moves. */
   changeCounter(): Promise<string>;
+  /** The run-time settings of each mock provider (opaque JSON, as `POST /admin/mock/:provider` left them). */
+  mockSettings(): Promise<{ provider: string; settings: Record<string, unknown> }[]>;
+  /** Replace a mock provider's settings; null: back to its configured behaviour. Moves the change counter. */
+  setMockSettings(provider: string, settings: Record<string, unknown> | null): Promise<void>;
+  /** Live drift windows a replica saved (opaque JSON per alias and version), to add back at its start. */
+  driftWindows(replica: string): Promise<{ alias: string; version: string; state: unknown }[]>;
+  /** Replace a replica's saved live drift windows (one row per alias and version). */
+  saveDriftWindows(replica: string, windows: readonly { alias: string; version: string; state: unknown }[], at: number): Promise<void>;
 }
 
 /** A version row as both SQL stores return it (BIGINT columns may come back as strings). */

@@ -2,6 +2,7 @@
 import { createScrubber } from '../core/secrets.js';
 import { createAnthropicProvider } from './anthropic/index.js';
 import { createGeminiProvider } from './gemini/index.js';
+import type { MockBehaviours } from './mock/behaviour.js';
 import { createMockProvider } from './mock/index.js';
 import { createOpenAIProvider } from './openai/index.js';
 import type { ProviderAdapter, ProviderSettings } from './types.js';
@@ -18,16 +19,16 @@ export function secretsOf(settings: ProviderSettings): string[] {
   return secrets;
 }
 
-export function createProvider(settings: ProviderSettings): ProviderAdapter {
-  const adapter = createAdapter(settings);
+export function createProvider(settings: ProviderSettings, mocks?: MockBehaviours): ProviderAdapter {
+  const adapter = createAdapter(settings, mocks);
   const secrets = secretsOf(settings);
   return secrets.length === 0 ? adapter : withScrubbedErrors(adapter, createScrubber(secrets));
 }
 
-function createAdapter(settings: ProviderSettings): ProviderAdapter {
+function createAdapter(settings: ProviderSettings, mocks?: MockBehaviours): ProviderAdapter {
   switch (settings.type) {
     case 'mock':
-      return createMockProvider(settings);
+      return createMockProvider(settings, mocks);
     case 'openai':
     case 'openai-compatible':
       return createOpenAIProvider(settings);
@@ -38,9 +39,10 @@ function createAdapter(settings: ProviderSettings): ProviderAdapter {
   }
 }
 
-export function createProviders(settings: Iterable<ProviderSettings>): Map<string, ProviderAdapter> {
+/** `mocks`: the gateway's run-time mock behaviours, shared by its replicas through the registry store. */
+export function createProviders(settings: Iterable<ProviderSettings>, mocks?: MockBehaviours): Map<string, ProviderAdapter> {
   const providers = new Map<string, ProviderAdapter>();
-  for (const provider of settings) providers.set(provider.name, createProvider(provider));
+  for (const provider of settings) providers.set(provider.name, createProvider(provider, mocks));
   return providers;
 }
 

@@ -57,6 +57,8 @@ export interface FakeAnthropicOptions {
   cacheCreationInputTokens?: number;
   /** Prices by model id; others use defaultFakePrice. */
   prices?: Record<string, FakePrice>;
+  /** The `model` the answer names, by requested model id (a silently swapped snapshot); default: echo. */
+  returnedModels?: Record<string, string>;
 }
 
 export interface FakeBillLine {
@@ -374,7 +376,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     if (!stream) {
       charge.addOutput(reply.outputTokens);
       response.writeHead(200, { 'content-type': 'application/json', 'request-id': 'req_fake' });
-      response.end(JSON.stringify({ id, type: 'message', role: 'assistant', model, content: reply.content,
+      response.end(JSON.stringify({ id, type: 'message', role: 'assistant', model: options.returnedModels?.[model] ?? model, content: reply.content,
         stop_reason: reply.stopReason, stop_sequence: reply.stopSequence, usage: { ...usage, ...outputUsage(reply) } }));
       return;
     }
@@ -386,7 +388,7 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions = {}): Pr
     usage: Json, charge: FakeCharge): Promise<void> {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': 'req_fake' });
     const events: { event: string; data: Json; output?: number }[] = [
-      { event: 'message_start', data: { type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [],
+      { event: 'message_start', data: { type: 'message_start', message: { id, type: 'message', role: 'assistant', model: options.returnedModels?.[model] ?? model, content: [],
         stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } } },
       { event: 'ping', data: { type: 'ping' } },
     ];

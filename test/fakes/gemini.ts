@@ -42,6 +42,8 @@ export interface FakeGemini {
   bill: FakeBill;
   requests: RecordedRequest[];
   setBehaviour(behaviour: FakeBehaviour): void;
+  /** Change the modelVersion reported from the next request on (a silent update behind the same model id). */
+  setModelVersions(versions: Record<string, string>): void;
   reset(): void;
   close(): Promise<void>;
 }
@@ -283,7 +285,8 @@ export async function startFakeGemini(options: FakeGeminiOptions = {}): Promise<
     sendJson(response, 200, { embeddings });
   }
 
-  return { url: core.baseUrl, port: core.port, bill: core.bill, requests: core.requests, setBehaviour: core.setBehaviour, reset: core.reset, close: core.close };
+  return { url: core.baseUrl, port: core.port, bill: core.bill, requests: core.requests, setBehaviour: core.setBehaviour,
+    setModelVersions(versions) { options.modelVersions = versions; }, reset: core.reset, close: core.close };
 }
 
 function authorize(request: IncomingMessage, apiKey: string | undefined): { status: number; body: unknown } | undefined {

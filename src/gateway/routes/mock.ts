@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { ResolvedConfig } from '../../config/resolve.js';
 import type { LedgerEntryInput } from '../../ledger/types.js';
 import { CovenantError } from '../../core/errors.js';
-import { mockBehaviour, mockVariants, setMockBehaviour } from '../../providers/mock/behaviour.js';
+import type { ModelRegistry } from '../../models/registry.js';
+import { mockBehaviour, mockVariants, type MockBehaviour, type MockBehaviours } from '../../providers/mock/behaviour.js';
 import { parseBody } from '../validate.js';
 
 const changeSchema = z.strictObject({
@@ -19,31 +20,37 @@ const changeSchema = z.strictObject({
   reset: z.boolean().optional(),
 });
 
-function payload(provider: string) {
-  const live = mockBehaviour(provider);
+function payload(provider: string, shared: MockBehaviours) {
+  const live = mockBehaviour(provider, shared);
   return {
     provider, fingerprint: live.fingerprint ?? null, model: live.model ?? null, variant: live.variant ?? null,
     latency_ms: live.latencyMs ?? null, output_tokens: live.outputTokens ?? null, version: live.version ?? null,
   };
 }
 
-/** Only in this process: on several replicas, each gets its own POST. Each change is a `mock.changed` entry naming its key. */
-export function registerMockRoutes(admin: FastifyInstance, config: () => ResolvedConfig, record: (entry: LedgerEntryInput) => Promise<unknown>): void {
+/**
+ * Kept in the registry store: every replica serves a switch within its registry refresh (a second).
+ * Each change is a `mock.changed` entry naming its key.
+ */
+export function registerMockRoutes(
+  admin: FastifyInstance, config: () => ResolvedConfig, shared: { registry: ModelRegistry; behaviours: MockBehaviours },
+  record: (entry: LedgerEntryInput) => Promise<unknown>,
+): void {
   const mockOf = (request: { params: unknown }) => {
     const { provider } = request.params as { provider: string };
     if (config().providers.get(provider)?.type !== 'mock') throw new CovenantError('not_found', `There is no mock provider "${provider}" in the config.`);
     return provider;
   };
-  admin.get('/mock/:provider', { config: { access: 'organisation-read' } }, async (request) => payload(mockOf(request)));
+  admin.get('/mock/:provider', { config: { access: 'organisation-read' } }, async (request) => payload(mockOf(request), shared.behaviours));
   admin.post('/mock/:provider', { config: { access: 'organisation-write' } }, async (request) => {
     const provider = mockOf(request);
     const body = parseBody(changeSchema, request.body ?? {});
-    if (body.reset) setMockBehaviour(provider, null);
     const change = Object.fromEntries(Object.entries({
       fingerprint: body.fingerprint, model: body.model, variant: body.variant, latencyMs: body.latency_ms, outputTokens: body.output_tokens, version: body.version,
-    }).filter(([, value]) => value !== undefined));
-    if (Object.keys(change).length > 0) setMockBehaviour(provider, change);
-    const { provider: _provider, ...behaviour } = payload(provider);
+    }).filter(([, value]) => value !== undefined)) as MockBehaviour;
+    const next = { ...(body.reset ? {} : mockBehaviour(provider, shared.behaviours)), ...change };
+    await shared.registry.setMockSettings(provider, Object.keys(next).length > 0 ? { ...next } : null);
+    const { provider: _provider, ...behaviour } = payload(provider, shared.behaviours);
     await record({ kind: 'mock.changed', by: request.adminPrincipal.name, provider, reset: body.reset === true, behaviour, config_version: config().version });
     return { provider, ...behaviour };
   });

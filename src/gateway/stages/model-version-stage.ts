@@ -1,7 +1,7 @@
 // Pipeline stage for the model registry: refuse a blocked alias, send deprecation headers, watch for silent upstream changes, mirror shadow traffic.
 import { CovenantError } from '../../core/errors.js';
 import type { Stage } from '../context.js';
-import { runShadow, shadowCandidate, type ShadowServices } from '../shadow.js';
+import { pickStreamShadow, runShadow, shadowCandidate, type ShadowServices } from '../shadow.js';
 
 /** What the stage needs: the registry, the providers (for shadow calls) and the ledger. */
 export type ModelStageServices = ShadowServices;
@@ -24,11 +24,15 @@ export function createModelVersionStage(services: ModelStageServices): Stage {
       }
       const headers = registry.headers(alias, context.model.version);
       if (headers !== null) Object.assign(context.responseHeaders, headers);
+      pickStreamShadow(services, context);
     },
     finished(context) {
       if (context.model === null || context.outcome.kind !== 'completed' || context.state.routedToMock) return;
       registry.observe(context.model.alias, context.model.version, { model: context.upstreamModel, fingerprint: context.systemFingerprint }, context.id);
-      const target = shadowCandidate(services, context);
+      const streamed = context.state.shadowStream;
+      // A streamed answer is compared only when it ended well and in full.
+      const whole = context.streamError === null && context.outcome.cancelled !== true;
+      const target = streamed !== undefined ? (whole ? streamed.target : undefined) : shadowCandidate(services, context);
       if (target) registry.background(runShadow(services, context, target));
     },
   };

@@ -29,6 +29,19 @@ export interface LiveMock {
 
 export const defaultMockFingerprint = 'fp_mock';
 
+/** One gateway's mock behaviours by provider name, as the shared store holds them (replaced at each registry load). */
+export class MockBehaviours {
+  #byProvider = new Map<string, MockBehaviour>();
+
+  get(provider: string): MockBehaviour | undefined {
+    return this.#byProvider.get(provider);
+  }
+
+  replace(entries: Iterable<[string, MockBehaviour]>): void {
+    this.#byProvider = new Map(entries);
+  }
+}
+
 /** By provider name, in this process: every adapter of that name (a reload builds new ones) reads it per call. */
 const behaviours = new Map<string, MockBehaviour>();
 
@@ -43,12 +56,13 @@ export function setMockBehaviour(provider: string, change: MockBehaviour | null)
   return next;
 }
 
-export function mockBehaviour(provider: string): MockBehaviour {
-  return behaviours.get(provider) ?? {};
+/** What is in force for a provider: the gateway's shared setting when it has one, else this process's. */
+export function mockBehaviour(provider: string, shared?: MockBehaviours): MockBehaviour {
+  return shared?.get(provider) ?? behaviours.get(provider) ?? {};
 }
 
-export function liveMock(provider: string, configured: { latencyMs: number; outputTokens: number; tokenDelayMs: number }, requested: string): LiveMock {
-  const changed = behaviours.get(provider);
+export function liveMock(provider: string, configured: { latencyMs: number; outputTokens: number; tokenDelayMs: number }, requested: string, shared?: MockBehaviours): LiveMock {
+  const changed = shared?.get(provider) ?? behaviours.get(provider);
   const live = changed?.version === undefined || changed.version === requested ? changed : undefined;
   return {
     fingerprint: live?.fingerprint ?? defaultMockFingerprint,

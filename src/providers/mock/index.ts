@@ -7,7 +7,7 @@ import { CovenantError } from '../../core/errors.js';
 import type { ChatStream, ProviderAdapter, ProviderCall, ProviderSettings } from '../types.js';
 import { batchesOfOne } from '../stream-batches.js';
 import { buildResponse, choiceText, mockEmbedding, planChoice } from './reply.js';
-import { liveMock, stamped, withVariant, type LiveMock } from './behaviour.js';
+import { liveMock, stamped, withVariant, type LiveMock, type MockBehaviours } from './behaviour.js';
 
 async function wait(milliseconds: number, signal: AbortSignal): Promise<void> {
   if (milliseconds <= 0) {
@@ -21,7 +21,8 @@ async function wait(milliseconds: number, signal: AbortSignal): Promise<void> {
   }
 }
 
-export function createMockProvider(settings: ProviderSettings): ProviderAdapter {
+/** `shared`: the gateway's run-time behaviours (from the shared store); without it, this process's only. */
+export function createMockProvider(settings: ProviderSettings, shared?: MockBehaviours): ProviderAdapter {
   const options = settings.mock ?? { latencyMs: 0, outputTokens: 32, tokenDelayMs: 0 };
   const created = () => Math.floor(Date.now() / 1000);
 
@@ -35,14 +36,14 @@ export function createMockProvider(settings: ProviderSettings): ProviderAdapter 
     type: 'mock',
 
     async chat({ request, signal }: ProviderCall<ChatRequest>) {
-      const live = liveMock(settings.name, options, request.model);
+      const live = liveMock(settings.name, options, request.model, shared);
       await wait(live.latencyMs, signal);
       const { response, usage } = buildResponse(request, plan(request, live), `chatcmpl-mock-${randomUUID()}`, created());
       return { response: stamped(response, live), usage, warnings: [] };
     },
 
     async chatStream({ request, signal }: ProviderCall<ChatRequest>): Promise<ChatStream> {
-      const live = liveMock(settings.name, options, request.model);
+      const live = liveMock(settings.name, options, request.model, shared);
       await wait(live.latencyMs, signal);
       const choices = plan(request, live);
       const id = `chatcmpl-mock-${randomUUID()}`;

@@ -48,12 +48,46 @@ const migrations: PostgresMigration[] = [
       CREATE INDEX model_moves_alias ON model_moves (alias, id);
     `,
   },
+  {
+    id: 'registry-mock-1',
+    sql: `
+      CREATE TABLE mock_settings (
+        provider TEXT PRIMARY KEY,
+        settings TEXT,
+        revision BIGINT NOT NULL
+      );
+    `,
+  },
+  {
+    id: 'registry-drift-1',
+    sql: `
+      CREATE TABLE drift_windows (
+        replica TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version TEXT NOT NULL,
+        state TEXT NOT NULL,
+        saved_at BIGINT NOT NULL,
+        PRIMARY KEY (replica, alias, version)
+      );
+    `,
+  },
 ];
 
 export async function createPostgresModelRegistryStore(database: PostgresDatabase): Promise<ModelRegistryStore> {
   await migratePostgres(database, migrations);
   const pool = database.pool;
   return {
+    async driftWindows(replica) {
+      const result = await pool.query<{ alias: string; version: string; state: string }>('SELECT alias, version, state FROM drift_windows WHERE replica = $1 ORDER BY alias, version', [replica]);
+      return result.rows.map((row) => ({ alias: row.alias, version: row.version, state: JSON.parse(row.state) as unknown }));
+    },
+    async saveDriftWindows(replica, windows, at) {
+      if (windows.length === 0) return;
+      const values = windows.flatMap((window) => [replica, window.alias, window.version, JSON.stringify(window.state), at]);
+      await pool.query(
+        `INSERT INTO drift_windows (replica, alias, version, state, saved_at) VALUES ${windows.map((_, index) => `($${index * 5 + 1}, $${index * 5 + 2}, $${index * 5 + 3}, $${index * 5 + 4}, $${index * 5 + 5})`).join(', ')}
+         ON CONFLICT (replica, alias, version) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at`, values);
+    },
     async addVersion(version) {
       const result = await pool.query(
         `INSERT INTO model_versions (${versionColumns.join(', ')}) VALUES (${versionColumns.map((_, index) => `$${index + 1}`).join(', ')}) ON CONFLICT DO NOTHING`,
@@ -96,11 +130,21 @@ export async function createPostgresModelRegistryStore(database: PostgresDatabas
       return result.rows.map(moveFromRow);
     },
     async changeCounter() {
-      const result = await pool.query<{ moves: string | null; versions: string; fingerprints: string }>(
+      const result = await pool.query<{ moves: string | null; versions: string; fingerprints: string; mocks: string | null }>(
         `SELECT (SELECT MAX(id) FROM model_moves) AS moves, (SELECT COUNT(*) FROM model_versions) AS versions,
-                (SELECT COUNT(*) FROM model_fingerprints) AS fingerprints`);
+                (SELECT COUNT(*) FROM model_fingerprints) AS fingerprints, (SELECT SUM(revision) FROM mock_settings) AS mocks`);
       const row = result.rows[0]!;
-      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}`;
+      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}:${row.mocks ?? 0}`;
+    },
+    async mockSettings() {
+      const result = await pool.query<{ provider: string; settings: string }>('SELECT provider, settings FROM mock_settings WHERE settings IS NOT NULL ORDER BY provider');
+      return result.rows.map((row) => ({ provider: row.provider, settings: JSON.parse(row.settings) as Record<string, unknown> }));
+    },
+    async setMockSettings(provider, settings) {
+      await pool.query(
+        `INSERT INTO mock_settings (provider, settings, revision) VALUES ($1, $2, 1)
+         ON CONFLICT (provider) DO UPDATE SET settings = excluded.settings, revision = mock_settings.revision + 1`,
+        [provider, settings === null ? null : JSON.stringify(settings)]);
     },
   };
 }

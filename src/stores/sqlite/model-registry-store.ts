@@ -48,6 +48,29 @@ export const registryMigrations: readonly Migration[] = [
       CREATE INDEX model_moves_alias ON model_moves (alias, id);
     `,
   },
+  {
+    id: 'registry-mock-1',
+    sql: `
+      CREATE TABLE mock_settings (
+        provider TEXT PRIMARY KEY,
+        settings TEXT,
+        revision INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    id: 'registry-drift-1',
+    sql: `
+      CREATE TABLE drift_windows (
+        replica TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        version TEXT NOT NULL,
+        state TEXT NOT NULL,
+        saved_at INTEGER NOT NULL,
+        PRIMARY KEY (replica, alias, version)
+      );
+    `,
+  },
 ];
 
 export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelRegistryStore {
@@ -68,7 +91,23 @@ export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelR
   const counter = database.prepare<[], { moves: number | null; versions: number; fingerprints: number }>(
     `SELECT (SELECT MAX(id) FROM model_moves) AS moves, (SELECT COUNT(*) FROM model_versions) AS versions,
             (SELECT COUNT(*) FROM model_fingerprints) AS fingerprints`);
+  const mockRevisions = database.prepare<[], { revisions: number | null }>('SELECT SUM(revision) AS revisions FROM mock_settings');
+  const mockRows = database.prepare<[], { provider: string; settings: string }>('SELECT provider, settings FROM mock_settings WHERE settings IS NOT NULL ORDER BY provider');
+  const upsertMock = database.prepare(
+    'INSERT INTO mock_settings (provider, settings, revision) VALUES (?, ?, 1) ON CONFLICT (provider) DO UPDATE SET settings = excluded.settings, revision = mock_settings.revision + 1');
+  const driftRows = database.prepare<[string], { alias: string; version: string; state: string }>('SELECT alias, version, state FROM drift_windows WHERE replica = ? ORDER BY alias, version');
+  const saveDrift = database.prepare(
+    'INSERT INTO drift_windows (replica, alias, version, state, saved_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (replica, alias, version) DO UPDATE SET state = excluded.state, saved_at = excluded.saved_at');
+  const saveDriftAll = database.transaction((replica: string, windows: readonly { alias: string; version: string; state: unknown }[], at: number) => {
+    for (const window of windows) saveDrift.run(replica, window.alias, window.version, JSON.stringify(window.state), at);
+  });
   return {
+    async driftWindows(replica) {
+      return driftRows.all(replica).map((row) => ({ alias: row.alias, version: row.version, state: JSON.parse(row.state) as unknown }));
+    },
+    async saveDriftWindows(replica, windows, at) {
+      saveDriftAll(replica, windows, at);
+    },
     async addVersion(version) {
       return insertVersion.run(...versionValues(version)).changes > 0;
     },
@@ -97,7 +136,13 @@ export function createSqliteModelRegistryStore(database: SqliteDatabase): ModelR
     },
     async changeCounter() {
       const row = counter.get()!;
-      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}`;
+      return `${row.moves ?? 0}:${row.versions}:${row.fingerprints}:${mockRevisions.get()?.revisions ?? 0}`;
+    },
+    async mockSettings() {
+      return mockRows.all().map((row) => ({ provider: row.provider, settings: JSON.parse(row.settings) as Record<string, unknown> }));
+    },
+    async setMockSettings(provider, settings) {
+      upsertMock.run(provider, settings === null ? null : JSON.stringify(settings));
     },
   };
 }
