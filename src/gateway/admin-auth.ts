@@ -74,6 +74,8 @@ export interface AdminPluginOptions {
   adminKeys: () => AdminKey[];
   /** Route groups to register under /admin; each route declares `config: { access }`. */
   routes: ((admin: FastifyInstance) => void)[];
+  /** The console's session cookie: its principal, or undefined when the request has none (then the Bearer key is asked for). */
+  sessionPrincipal?: (request: FastifyRequest) => AdminPrincipal | undefined;
 }
 
 function authorizationHeader(request: FastifyRequest): string | undefined {
@@ -96,7 +98,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (admin,
   });
   admin.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access as AdminAccess;
-    const principal = authenticateAdmin(options.adminKeys(), authorizationHeader(request));
+    const authorization = authorizationHeader(request);
+    const principal = (authorization === undefined ? options.sessionPrincipal?.(request) : undefined) ?? authenticateAdmin(options.adminKeys(), authorization);
     authorizeAdmin(principal, access);
     request.adminPrincipal = principal;
   });

@@ -39,6 +39,7 @@ import { registerContractRoutes } from './routes/contracts.js';
 import { ContractWorkbench } from '../sourcing/contract-workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
+import { ConsoleSessions } from './console/sessions.js';
 import { budgetChanges } from './budget-changes.js';
 import { buildStages, type ApiKeyGuards, type StageServices } from './stages/index.js';
 import { apiKeyPolicy } from './stages/key-policy.js';
@@ -297,6 +298,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     bodyLimit: config.server.body_limit_bytes,
     logger: options.logger,
     health: () => stores.health(),
+    console: new ConsoleSessions(),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     adminRoutes: [
       (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate, sessions }),

@@ -1,10 +1,12 @@
 // The HTTP server (fastify): body parsing with limits, one error handler in OpenAI's shape, the routes and the admin plugin.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { CovenantError } from '../core/errors.js';
 import { adminPlugin } from './admin-auth.js';
 import { toCovenantError } from './error-response.js';
 import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
+import { registerConsoleRoutes, sessionPrincipal } from './console/routes.js';
+import type { ConsoleSessions } from './console/sessions.js';
 import { registerMessagesRoutes } from './routes/messages.js';
 import { registerOpenAIRoutes } from './routes/openai.js';
 import { registerResponsesRoutes } from './routes/responses.js';
@@ -20,6 +22,8 @@ export interface ServerOptions {
   logger?: boolean;
   /** What /healthz probes (the stores' reachability). */
   health?: HealthProbe;
+  /** The console's sign-in sessions: its pages under /ui, and its cookie as a way into /admin. */
+  console?: ConsoleSessions;
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
@@ -78,6 +82,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     reply.code(404).send(new CovenantError('not_found', `No route ${request.method} ${request.url.split('?')[0]}.`).toBody());
   });
 
+  const consoleOptions = options.console && { sessions: options.console, adminKeys: () => options.gateway.config.adminKeys };
   registerSystemRoutes(app, options.gateway, options.health);
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
@@ -86,6 +91,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     prefix: '/admin',
     adminKeys: () => options.gateway.config.adminKeys,
     routes: [(admin) => registerAdminRoutes(admin, options.gateway, options.adminHooks), ...(options.adminRoutes ?? [])],
+    ...(consoleOptions ? { sessionPrincipal: (request: FastifyRequest) => sessionPrincipal(consoleOptions, request) } : {}),
   });
+  if (consoleOptions) registerConsoleRoutes(app, consoleOptions);
   return app;
 }
