@@ -20,12 +20,12 @@ export function scopeName(scope: SpendScope): string {
 }
 
 function amount(line: SpendLine, field: 'spent' | 'limit' | 'remaining' | 'reserved'): string {
-  return line.unit === 'usd' ? usd(line[`${field}_usd`]) : text(line[`${field}_tokens`]);
+  return line.unit === 'usd' ? usd(line[field]) : text(line[field]);
 }
 
 function ratio(line: SpendLine): [number, number] {
-  const spent = Number(line.unit === 'usd' ? line.spent_micros : line.spent_tokens);
-  const limit = Number(line.unit === 'usd' ? line.limit_micros : line.limit_tokens);
+  const spent = Number(line.unit === 'usd' ? line.spent_micros : line.spent);
+  const limit = Number(line.unit === 'usd' ? line.limit_micros : line.limit);
   return [spent, limit];
 }
 
@@ -88,7 +88,7 @@ export function OverviewPage() {
         {organisation.flatMap((scope) => scope.budgets).map((line) => (
           <div class="card">
             <h2>Organisation · {line.period}</h2>
-            <p class="big" data-testid={`org-spent-${line.period}`}>{amount(line, 'spent')}</p>
+            <p class="big" data-testid={`org-spent-${line.period}`}>{line.unit === 'usd' ? `$${line.spent}` : text(line.spent)}</p>
             <p>of {amount(line, 'limit')}</p>
             <UsageBar spent={ratio(line)[0]} limit={ratio(line)[1]} label={`organisation ${line.period}`} />
             <p class="muted">{line.projected_exhaustion_at ? `Projected exhaustion ${time(line.projected_exhaustion_at)}` : 'Lasts the period at the recent rate'}</p>
@@ -101,7 +101,7 @@ export function OverviewPage() {
         </div>
       </div>
       <Section title="Burn-down">
-        <LineChart label="Cumulative organisation spend (USD) this period against its budget" points={burn} limit={monthly ? Number(monthly.limit_usd) : undefined} />
+        <LineChart label="Cumulative organisation spend (USD) this period against its budget" points={burn} limit={monthly ? Number(monthly.limit) : undefined} />
       </Section>
       <BudgetTable caption="Organisation and departments" scopes={[...organisation, ...departments]} />
       <div class="columns">

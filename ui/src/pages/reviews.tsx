@@ -7,12 +7,24 @@ import { useApi } from '../hooks';
 import type { PageProps } from './index';
 
 interface Decision {
-  id: string; system: string; department: string; subject?: string; outcome: string; status: string; created_at: string; due_at?: string | null;
-  overdue?: boolean; reviewer?: string | null; final_outcome?: string | null; rationale?: string | null; [field: string]: unknown;
+  id: string; system: string; department: string; subject_ref: string; recommendation: string; score: number | null; model_version: string;
+  status: string; final_outcome: string | null; created_at: string;
+  review: { reason: string; due_at: string | null; overdue: boolean; reviewer: string | null; rationale: string | null; overridden: boolean } | null;
 }
+interface ReviewTotals { reviews: number; overrides: number; overrideRate: number | null; agreementRate: number | null; medianSeconds: number | null; p90Seconds: number | null }
+interface Stats { overall: ReviewTotals; byReviewer: (ReviewTotals & { reviewer: string })[]; bySystem: (ReviewTotals & { system: string })[]; warnings: string[] }
+
+const percent = (value: number | null) => (value === null ? '—' : `${(value * 100).toFixed(1)}%`);
+const totalsColumns = [
+  { label: 'Reviews', numeric: true, cell: (row: ReviewTotals) => row.reviews },
+  { label: 'Overrides', numeric: true, cell: (row: ReviewTotals) => row.overrides },
+  { label: 'Override rate', numeric: true, cell: (row: ReviewTotals) => percent(row.overrideRate) },
+  { label: 'Agreement', numeric: true, cell: (row: ReviewTotals) => percent(row.agreementRate) },
+  { label: 'Median seconds', numeric: true, cell: (row: ReviewTotals) => text(row.medianSeconds === null ? null : Math.round(row.medianSeconds)) },
+];
 
 function Decide({ decision, onDecided }: { decision: Decision; onDecided: () => void }) {
-  const [outcome, setOutcome] = useState(String(decision.outcome ?? ''));
+  const [outcome, setOutcome] = useState(String(decision.recommendation ?? ''));
   const [rationale, setRationale] = useState('');
   const [error, setError] = useState<string | undefined>();
   const submit = async (event: Event) => {
@@ -37,7 +49,7 @@ function Decide({ decision, onDecided }: { decision: Decision; onDecided: () => 
 export function ReviewsPage({ can }: PageProps) {
   const [status, setStatus] = useState('pending');
   const queue = useApi<{ data: Decision[] }>(`/admin/reviews?status=${status}&limit=200`);
-  const stats = useApi<Record<string, unknown>>('/admin/reviews/stats');
+  const stats = useApi<Stats>('/admin/reviews/stats');
   const systems = useApi<{ data: Record<string, unknown>[] }>(can('read') ? '/admin/systems' : null);
   const decided = () => { queue.reload(); stats.reload(); systems.reload(); };
   return (
@@ -53,16 +65,24 @@ export function ReviewsPage({ can }: PageProps) {
           { label: 'Decision', cell: (row) => <code>{row.id}</code> },
           { label: 'System', cell: (row) => row.system },
           { label: 'Department', cell: (row) => row.department },
-          { label: 'Model outcome', cell: (row) => text(row.outcome) },
+          { label: 'Subject', cell: (row) => row.subject_ref },
+          { label: 'Recommendation', cell: (row) => <>{row.recommendation}{row.score !== null ? ` (${row.score})` : ''}<br /><span class="muted">{row.review?.reason}</span></> },
           { label: 'Created', cell: (row) => time(row.created_at) },
-          { label: 'Due', cell: (row) => <>{time(row.due_at)}{row.overdue ? <strong class="error"> overdue</strong> : null}</> },
-          { label: 'Status', cell: (row) => (row.status === 'pending_review' ? 'pending' : `${row.status}${row.reviewer ? ` by ${row.reviewer}` : ''}`) },
-          { label: 'Decide', cell: (row) => (row.status === 'pending_review' && can('review-write') ? <Decide decision={row} onDecided={decided} /> : text(row.rationale)) },
+          { label: 'Due', cell: (row) => <>{time(row.review?.due_at)}{row.review?.overdue ? <strong class="error"> overdue</strong> : null}</> },
+          { label: 'Status', cell: (row) => (row.status === 'pending_review' ? 'pending' : `${row.status}: ${text(row.final_outcome)}${row.review?.reviewer ? ` by ${row.review.reviewer}` : ''}${row.review?.overridden ? ' (override)' : ''}`) },
+          { label: 'Decide', cell: (row) => (row.status === 'pending_review' && can('review-write') ? <Decide decision={row} onDecided={decided} /> : text(row.review?.rationale)) },
         ]} />
       )}
       <Section title="Override statistics">
         <Note error={stats.error} />
-        {stats.data ? <pre class="json" tabIndex={0} aria-label="Override statistics">{JSON.stringify(stats.data, null, 2)}</pre> : <Loading />}
+        {!stats.data ? <Loading /> : (
+          <>
+            <Table caption="All reviews" rows={[stats.data.overall]} columns={totalsColumns} />
+            <Table caption="By reviewer" rows={stats.data.byReviewer} empty="No reviews yet." columns={[{ label: 'Reviewer', cell: (row) => row.reviewer }, ...totalsColumns]} />
+            <Table caption="By system" rows={stats.data.bySystem} empty="No reviews yet." columns={[{ label: 'System', cell: (row) => row.system }, ...totalsColumns]} />
+            {stats.data.warnings.length > 0 && <ul class="warnings">{stats.data.warnings.map((warning) => <li>{warning}</li>)}</ul>}
+          </>
+        )}
       </Section>
       {can('read') && (
         <Section title="AI systems, bias monitors and suspensions">
@@ -70,7 +90,9 @@ export function ReviewsPage({ can }: PageProps) {
           <Table caption="AI systems" rows={systems.data?.data ?? []} empty="No AI systems are configured." columns={[
             { label: 'System', cell: (row) => text(row.name) },
             { label: 'Department', cell: (row) => text(row.department) },
-            { label: 'Status', cell: (row) => text(row.status ?? (row.suspended ? 'suspended' : 'active')) },
+            { label: 'Status', cell: (row) => text(row.status) },
+            { label: 'Pending reviews', numeric: true, cell: (row) => text(row.pending_reviews) },
+            { label: 'Open breaches', cell: (row) => (Array.isArray(row.open_breaches) && row.open_breaches.length > 0 ? JSON.stringify(row.open_breaches) : 'none') },
             { label: 'Detail', cell: (row) => <details><summary>Show</summary><pre class="json">{JSON.stringify(row, null, 2)}</pre></details> },
           ]} />
         </Section>

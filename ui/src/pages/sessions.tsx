@@ -21,7 +21,7 @@ export function SessionsPage({ can }: PageProps) {
       <Note error={sessions.error} />
       {!sessions.data ? <Loading /> : (
         <Table caption={all ? 'Suspensions' : 'Suspended sessions'} rows={sessions.data.data} empty="No suspended sessions." columns={[
-          { label: 'Session', cell: (row) => <code>{row.session}</code> },
+          { label: 'Session', cell: (row) => <>{row.label ?? 'this conversation'}<br /><code class="muted">{row.session}</code></> },
           { label: 'Key', cell: (row) => `${row.department}/${row.key}` },
           { label: 'Why', cell: (row) => <>{row.policy}: {row.count} of {row.limit}<br /><span class="muted">{row.message}</span></> },
           { label: 'Spent', numeric: true, cell: (row) => usd(row.spent_usd) },
@@ -29,7 +29,7 @@ export function SessionsPage({ can }: PageProps) {
           { label: 'Alert', cell: (row) => (row.alert.webhook ? (row.alert.delivered ? 'delivered' : `not delivered (${row.alert.attempts})`) : 'no webhook') },
           { label: 'Status', cell: (row) => (row.status === 'resumed' ? `resumed by ${text(row.resumed_by)}: ${text(row.reason)}` : 'suspended') },
           { label: 'Action', cell: (row) => (row.status === 'suspended' && can('write')
-            ? <ConfirmAction label={`Resume ${row.session}`} confirmLabel="Resume session" needsReason
+            ? <ConfirmAction label={`Resume ${row.label ?? row.session}`} confirmLabel="Resume session" needsReason
                 onConfirm={async (reason) => { await api(`/admin/sessions/${encodeURIComponent(row.session)}/resume`, { method: 'POST', body: { reason } }); sessions.reload(); }} />
             : null) },
         ]} />
