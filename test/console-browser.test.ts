@@ -1,7 +1,7 @@
 // The console in a real browser (Debian's chromium driven by playwright-core): sign in, the spend a burst of traffic
 // produced, create and revoke a key, resume a suspended agent session, promote and roll back a model, decide a review,
 // what each role sees, keyboard-only use, and an axe-core accessibility check and a screenshot of every page.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import axe from 'axe-core';
@@ -84,7 +84,7 @@ beforeAll(async () => {
   gateway = await startTestGateway(configText, environment);
   profile = mkdtempSync(join(tmpdir(), 'covenant-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
-    executablePath: chromiumPath, headless: true, bypassCSP: true, viewport: { width: 1280, height: 900 },
+    executablePath: chromiumPath, headless: true, bypassCSP: true, acceptDownloads: true, viewport: { width: 1280, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   page = context.pages()[0] ?? await context.newPage();
@@ -189,6 +189,27 @@ describe('the console in chromium', () => {
     await open('ledger', 'Ledger');
     await page.getByRole('button', { name: 'Verify 3', exact: true }).click();
     await expect.poll(() => page.getByTestId('verify-3').textContent()).toMatch(/^✓ verified: Entry 3 is in the tree of size \d+/);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download evidence bundle' }).click()]);
+    const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(bundle.format).toBe('covenant.ledger-bundle/v1');
+    expect(download.suggestedFilename()).toMatch(/^covenant-ledger-bundle-.*\.json$/);
+  });
+
+  it('shows the sourcing inventory, a build-or-buy decision, a vendor\'s failed pre-qualification and a contract check', async () => {
+    expect((await admin('/admin/inventory/vendors/acme-ai', { method: 'PUT', body: { layer: 'specialised_ai_vendor', services: ['claims scoring'] } })).status).toBe(200);
+    expect((await admin('/admin/inventory/systems/claims-triage', { method: 'PUT', body: { owner: 'Head of Claims', department: 'claims', risk_tier: 'high' } })).status).toBe(200);
+    expect((await admin('/admin/inventory/systems/claims-triage/decisions', { method: 'POST', body: { differentiator: 'yes', data_moat: 'no', speed_priority: 'yes' } })).status).toBe(200);
+    expect((await admin('/admin/inventory/vendors/acme-ai/qualifications', { method: 'POST', body: { answers: { no_training: { answer: 'no' } } } })).status).toBe(200);
+    expect((await admin('/admin/contract-checks', { method: 'POST', body: {
+      file: 'msa.md', sha256: 'c'.repeat(64), format: 'md', passed: false, missing: ['spend_caps'], weaker: [], result: null, department: 'claims', contract_id: 'MSA-7', blueprint: 'B',
+    } })).status).toBe(201);
+    await open('sourcing', 'Sourcing');
+    await page.getByRole('button', { name: 'claims-triage' }).click();
+    await page.getByRole('table', { name: /decisions for claims-triage/ }).getByRole('cell', { name: 'PARTNER', exact: true }).first().waitFor();
+    await page.getByRole('button', { name: 'vendors', exact: true }).click();
+    await page.getByRole('button', { name: 'acme-ai' }).click();
+    await page.getByRole('table', { name: 'Qualifications of acme-ai' }).getByText('failed').waitFor();
+    expect(await page.getByRole('table', { name: 'Contract checks' }).getByText('MSA-7 (msa.md)').count()).toBe(1);
   });
 
   it('passes axe-core on every page with no serious or critical violation, and screenshots each', async () => {

@@ -12,11 +12,20 @@ interface Alias {
   on_silent_change: string; on_drift: string; warnings: string[]; versions: Version[];
 }
 interface Move { id: string; action: string; from_version: string | null; to_version: string | null; by: string; at: string; detail?: Record<string, unknown> }
-interface DriftRun { seq: number; time: string; [field: string]: unknown }
+interface DriftCheck { name: string; observed: number; threshold: number; pass: boolean }
+interface DriftRun { seq: number; time: string; alias: string; verdict: string; versions_seen: string[]; checks: DriftCheck[]; by: string }
+interface LiveVersion {
+  version: string; baseline: { latency_ms: number | null; output_tokens: number | null; samples: number };
+  current: { latency_ms: number | null; output_tokens: number | null; samples: number };
+  variance: { latency: number; output_tokens: number }; breach_since: string | null; material_drift: boolean;
+}
+interface LiveDrift { alias: string; max_variance: number; window_ms: number; versions: LiveVersion[] }
+
+const round = (value: number | null) => (value === null ? '—' : String(Math.round(value * 100) / 100));
 
 function AliasDetail({ alias, can, onChanged }: { alias: Alias; can: PageProps['can']; onChanged: () => void }) {
   const history = useApi<{ data: Move[] }>(`/admin/models/${encodeURIComponent(alias.alias)}/history`);
-  const drift = useApi<Record<string, unknown>>(`/admin/models/${encodeURIComponent(alias.alias)}/drift`);
+  const drift = useApi<LiveDrift>(`/admin/models/${encodeURIComponent(alias.alias)}/drift`);
   const runs = useApi<{ data: DriftRun[] }>(`/admin/audit/entries?kind=drift.run&limit=200`);
   const [version, setVersion] = useState('');
   const move = (action: string) => async (reason: string) => {
@@ -25,7 +34,9 @@ function AliasDetail({ alias, can, onChanged }: { alias: Alias; can: PageProps['
     history.reload();
   };
   const aliasRuns = (runs.data?.data ?? []).filter((run) => run.alias === alias.alias);
-  const scores: [number, number][] = aliasRuns.map((run) => [Date.parse(run.time), Number((run.checks as { failed?: number } | undefined)?.failed ?? 0)]);
+  const checkName = aliasRuns[0]?.checks[0]?.name;
+  const scores: [number, number][] = aliasRuns.flatMap((run) => run.checks.filter((check) => check.name === checkName).map((check) => [Date.parse(run.time), check.observed] as [number, number]));
+  const threshold = aliasRuns[0]?.checks[0]?.threshold;
   return (
     <section aria-label={`Alias ${alias.alias}`} class="detail">
       <h2>{alias.alias}</h2>
@@ -71,8 +82,27 @@ function AliasDetail({ alias, can, onChanged }: { alias: Alias; can: PageProps['
       ]} />
       <h3>Drift</h3>
       <Note error={drift.error} />
-      {drift.data && <pre class="json" tabIndex={0} aria-label="Live drift report">{JSON.stringify(drift.data, null, 2)}</pre>}
-      <LineChart label={`Failed golden checks per drift run of ${alias.alias}`} points={scores} />
+      {drift.data && (
+        <Table caption={`Live drift (variance limit ${drift.data.max_variance}, window ${Math.round(drift.data.window_ms / 3_600_000)} h)`} rows={drift.data.versions} columns={[
+          { label: 'Version', cell: (row) => row.version },
+          { label: 'Baseline latency ms', numeric: true, cell: (row) => round(row.baseline.latency_ms) },
+          { label: 'Current latency ms', numeric: true, cell: (row) => round(row.current.latency_ms) },
+          { label: 'Baseline output tokens', numeric: true, cell: (row) => round(row.baseline.output_tokens) },
+          { label: 'Current output tokens', numeric: true, cell: (row) => round(row.current.output_tokens) },
+          { label: 'Samples', numeric: true, cell: (row) => `${row.baseline.samples} / ${row.current.samples}` },
+          { label: 'Variance', numeric: true, cell: (row) => `${round(row.variance.latency)} / ${round(row.variance.output_tokens)}` },
+          { label: 'Material drift', cell: (row) => (row.material_drift ? <strong class="error">yes, since {time(row.breach_since)}</strong> : 'no') },
+        ]} />
+      )}
+      <Table caption="Golden-set drift runs" rows={aliasRuns} empty="No drift runs recorded (covenant drift run records them)." columns={[
+        { label: 'Entry', numeric: true, cell: (row) => row.seq },
+        { label: 'When', cell: (row) => time(row.time) },
+        { label: 'Verdict', cell: (row) => (row.verdict === 'pass' ? 'pass' : <strong class="error">{row.verdict}</strong>) },
+        { label: 'Versions seen', cell: (row) => row.versions_seen.join(', ') },
+        { label: 'Checks', cell: (row) => row.checks.map((check) => `${check.name} ${round(check.observed)} ${check.pass ? '≤' : '>'} ${check.threshold}`).join('; ') },
+        { label: 'By', cell: (row) => row.by },
+      ]} />
+      {checkName && <LineChart label={`${checkName} per drift run of ${alias.alias}, against its threshold`} points={scores} limit={threshold} />}
     </section>
   );
 }

@@ -1,7 +1,7 @@
 // Reviews: the human review queue (decide with a rationale), override statistics, and AI systems with their bias monitors.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
-import { Loading, Note, Section, Table } from '../components';
+import { ConfirmAction, Loading, Note, Section, Table } from '../components';
 import { text, time } from '../format';
 import { useApi } from '../hooks';
 import type { PageProps } from './index';
@@ -94,6 +94,12 @@ export function ReviewsPage({ can }: PageProps) {
             { label: 'Pending reviews', numeric: true, cell: (row) => text(row.pending_reviews) },
             { label: 'Open breaches', cell: (row) => (Array.isArray(row.open_breaches) && row.open_breaches.length > 0 ? JSON.stringify(row.open_breaches) : 'none') },
             { label: 'Detail', cell: (row) => <details><summary>Show</summary><pre class="json">{JSON.stringify(row, null, 2)}</pre></details> },
+            { label: 'Action', cell: (row) => (row.status === 'suspended' && can('write')
+              ? <ConfirmAction label={`Resume ${text(row.name)}`} confirmLabel="Resume system" needsReason onConfirm={async (reason) => {
+                  await api(`/admin/systems/${encodeURIComponent(String(row.name))}/resume`, { method: 'POST', body: { reason } });
+                  systems.reload();
+                }} />
+              : null) },
           ]} />
         </Section>
       )}

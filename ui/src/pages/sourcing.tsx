@@ -24,7 +24,21 @@ function Inventory() {
           { label: 'Name', cell: (row) => (kind === 'systems' || kind === 'vendors'
             ? <button type="button" class="link" aria-pressed={selected === row.name} onClick={() => setSelected(String(row.name))}>{text(row.name)}</button>
             : text(row.name)) },
-          { label: 'Owner', cell: (row) => text(row.owner ?? row.department) },
+          ...(kind === 'systems' ? [
+            { label: 'Department', cell: (row: Row) => text(row.department) },
+            { label: 'Owner', cell: (row: Row) => text(row.owner) },
+            { label: 'Risk tier', cell: (row: Row) => text(row.risk_tier) },
+            { label: 'Strategy', cell: (row: Row) => text(row.strategy) },
+          ] : kind === 'vendors' ? [
+            { label: 'Layer', cell: (row: Row) => text(row.layer) },
+            { label: 'Services', cell: (row: Row) => (Array.isArray(row.services) ? row.services.join(', ') : text(row.services)) },
+          ] : kind === 'models' ? [
+            { label: 'Alias', cell: (row: Row) => text(row.alias) },
+            { label: 'Version', cell: (row: Row) => text(row.version) },
+            { label: 'Vendor', cell: (row: Row) => text(row.vendor) },
+          ] : [
+            { label: 'Vendor', cell: (row: Row) => text(row.vendor) },
+          ]),
           { label: 'Detail', cell: (row) => <details><summary>Show</summary><pre class="json">{JSON.stringify(row, null, 2)}</pre></details> },
         ]} />
       )}
@@ -33,9 +47,10 @@ function Inventory() {
           <h3>Decisions for {selected}</h3>
           <Note error={decisions.error} />
           <Table caption={`Build, partner, buy or invest decisions for ${selected}`} rows={decisions.data?.data ?? []} empty="No decisions recorded." columns={[
-            { label: 'When', cell: (row) => time(row.decided_at ?? row.time ?? row.created_at) },
-            { label: 'Decision', cell: (row) => text(row.decision ?? row.outcome) },
-            { label: 'Detail', cell: (row) => <details><summary>Show</summary><pre class="json">{JSON.stringify(row, null, 2)}</pre></details> },
+            { label: 'When', cell: (row) => time(row.at) },
+            { label: 'Strategy', cell: (row) => text(row.strategy) },
+            { label: 'Answers', cell: (row) => Object.entries((row.answers ?? {}) as Record<string, unknown>).map(([question, answer]) => `${question}: ${answer ? 'yes' : 'no'}`).join(', ') },
+            { label: 'By', cell: (row) => text(row.by) },
           ]} />
         </>
       )}
@@ -44,10 +59,10 @@ function Inventory() {
           <h3>Pre-qualification of {selected}</h3>
           <Note error={qualifications.error} />
           <Table caption={`Qualifications of ${selected}`} rows={qualifications.data?.data ?? []} empty="No qualifications recorded." columns={[
-            { label: 'When', cell: (row) => time(row.time ?? row.created_at ?? row.qualified_at) },
+            { label: 'When', cell: (row) => time(row.at ?? row.time) },
             { label: 'Score', numeric: true, cell: (row) => text(row.score) },
-            { label: 'Result', cell: (row) => text(row.result ?? row.outcome ?? row.qualified) },
-            { label: 'Detail', cell: (row) => <details><summary>Show</summary><pre class="json">{JSON.stringify(row, null, 2)}</pre></details> },
+            { label: 'Result', cell: (row) => (row.passed ? 'passed' : <strong class="error">failed</strong>) },
+            { label: 'Reasons', cell: (row) => <ul>{(((row.detail as { reasons?: string[] } | undefined)?.reasons) ?? []).map((reason) => <li>{reason}</li>)}</ul> },
           ]} />
         </>
       )}
@@ -63,9 +78,14 @@ export function SourcingPage() {
       <Section title="Contract checks">
         <Note error={checks.error} />
         <Table caption="Contract checks" rows={checks.data?.data ?? []} empty="No contract has been checked." columns={[
-          { label: 'When', cell: (row) => time(row.checked_at ?? row.created_at ?? row.time) },
-          { label: 'Contract', cell: (row) => text(row.contract ?? row.name ?? row.file) },
-          { label: 'Result', cell: (row) => text(row.status ?? row.result ?? row.summary) },
+          { label: 'When', cell: (row) => time(row.checked_at) },
+          { label: 'Contract', cell: (row) => `${text(row.contract_id)} (${text(row.file)})` },
+          { label: 'Blueprint', cell: (row) => text(row.blueprint) },
+          { label: 'Department', cell: (row) => text(row.department) },
+          { label: 'Result', cell: (row) => (row.passed ? 'passed' : <strong class="error">failed</strong>) },
+          { label: 'Missing clauses', cell: (row) => (Array.isArray(row.missing) ? row.missing.join(', ') || 'none' : '—') },
+          { label: 'Weaker clauses', cell: (row) => (Array.isArray(row.weaker) ? row.weaker.join(', ') || 'none' : '—') },
+          { label: 'By', cell: (row) => text(row.checked_by) },
           { label: 'Detail', cell: (row) => <details><summary>Show</summary><pre class="json">{JSON.stringify(row, null, 2)}</pre></details> },
         ]} />
       </Section>
