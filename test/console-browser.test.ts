@@ -8,7 +8,6 @@ import axe from 'axe-core';
 import OpenAI from 'openai';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureConsoleBuilt } from './helpers/console-build.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -79,7 +78,6 @@ async function seriousViolations(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  await ensureConsoleBuilt();
   mkdirSync(shots, { recursive: true });
   gateway = await startTestGateway(configText, environment);
   profile = mkdtempSync(join(tmpdir(), 'covenant-chromium-'));

@@ -1,4 +1,4 @@
-// Test helper: build the console (ui/ → dist-ui/) when its sources are newer than the built page, so browser tests never see a stale one.
+// Test helper (run by the global setup): build the console (ui/ → dist-ui/) when its sources are newer than the built page, so browser tests never see a stale one.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
