@@ -13,7 +13,7 @@ import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const shots = join(process.cwd(), 'test-results', 'console');
 const environment = {
-  ADMIN_KEY: 'sk-ui-admin', AUDITOR: 'sk-ui-auditor', REVIEWER: 'sk-ui-reviewer', KEY_APP: 'sk-ui-app', KEY_AGENT: 'sk-ui-agent',
+  ADMIN_KEY: 'sk-ui-admin', LEGAL_ADMIN: 'sk-ui-legal', AUDITOR: 'sk-ui-auditor', REVIEWER: 'sk-ui-reviewer', KEY_APP: 'sk-ui-app', KEY_AGENT: 'sk-ui-agent',
 };
 const configText = `
 store: sqlite:{{DB}}
@@ -21,6 +21,7 @@ admin_keys:
   - { name: ops, key_env: ADMIN_KEY }
   - { name: audit, key_env: AUDITOR, role: auditor }
   - { name: alice, key_env: REVIEWER, role: reviewer, department: claims }
+  - { name: legal-lead, key_env: LEGAL_ADMIN, department: legal }
 providers: [ { name: mock, type: mock } ]
 models:
   - { alias: fast, provider: mock, version: mock-1, price: { input_per_mtok: 300, output_per_mtok: 900 } }
@@ -33,6 +34,8 @@ org:
       keys:
         - { name: triage-app, key_env: KEY_APP }
         - { name: agent-bot, key_env: KEY_AGENT, agent: { max_steps: 2 } }
+    - name: legal
+      budgets: [ { usd: 5, period: day } ]
 systems:
   - name: claims-triage
     department: claims
@@ -181,6 +184,9 @@ describe('the console in chromium', () => {
     await page.getByText('The queue is empty.').waitFor();
     const reviewed = await admin(`/admin/reviews/${decision.id}`);
     expect(reviewed.body).toMatchObject({ status: 'final', final_outcome: 'approve' });
+    await page.getByRole('table', { name: 'All reviews' }).getByRole('cell', { name: '100.0%' }).first().waitFor();
+    await page.getByRole('button', { name: 'Performance of claims-triage' }).click();
+    await page.getByRole('table', { name: /claims-triage: performance per model version/ }).or(page.getByText('No labelled outcomes yet.')).first().waitFor();
   });
 
   it('verifies a ledger entry\'s inclusion proof in the browser', async () => {
@@ -228,7 +234,7 @@ describe('the console in chromium', () => {
     expect(found).toEqual([]);
   });
 
-  it('hides what a role cannot do: an auditor reads only, a department reviewer sees only its reviews', async () => {
+  it('hides what a role cannot do: an auditor reads only, a department admin sees its department, a department reviewer only its reviews', async () => {
     await signIn(environment.AUDITOR);
     await open('keys', 'Budgets and keys');
     await page.getByRole('table', { name: 'Virtual keys' }).waitFor();
@@ -236,6 +242,15 @@ describe('the console in chromium', () => {
     expect(await page.getByRole('button', { name: /^Revoke / }).count()).toBe(0);
     await open('models', 'Models');
     expect(await page.getByLabel('Version to stage').count()).toBe(0);
+    await signIn(environment.LEGAL_ADMIN);
+    await page.getByTestId('department-spent-day').waitFor();
+    expect(await page.getByTestId('org-spent-month').count()).toBe(0);
+    await open('keys', 'Budgets and keys');
+    await page.getByRole('table', { name: 'Every budget' }).waitFor();
+    expect(await page.getByRole('table', { name: 'Every budget' }).getByRole('cell', { name: 'department:legal', exact: true }).count()).toBe(1);
+    expect(await page.getByRole('table', { name: 'Every budget' }).getByText('department:claims').count()).toBe(0);
+    expect(await page.getByText('There are no virtual keys.').or(page.getByText('No virtual keys.')).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Reload config' }).count()).toBe(0);
     await signIn(environment.REVIEWER);
     const links = await page.getByRole('navigation', { name: 'Pages' }).getByRole('link').allTextContents();
     expect(links).toEqual(['Reviews']);

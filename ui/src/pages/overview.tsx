@@ -85,12 +85,12 @@ export function OverviewPage() {
     <>
       <p class="muted">As of {time(spend.data.time)} UTC. Figures refresh every 10 seconds.</p>
       <div class="cards">
-        {organisation.flatMap((scope) => scope.budgets).map((line) => (
+        {(organisation.length > 0 ? organisation : departments).flatMap((scope) => scope.budgets.map((line) => ({ scope, line }))).map(({ scope, line }) => (
           <div class="card">
-            <h2>Organisation · {line.period}</h2>
-            <p class="big" data-testid={`org-spent-${line.period}`}>{line.unit === 'usd' ? `$${line.spent}` : text(line.spent)}</p>
+            <h2>{scope.scope === 'org' ? 'Organisation' : scope.scope.replace('department:', 'Department ')} · {line.period}</h2>
+            <p class="big" data-testid={`${scope.scope === 'org' ? 'org' : 'department'}-spent-${line.period}`}>{line.unit === 'usd' ? `$${line.spent}` : text(line.spent)}</p>
             <p>of {amount(line, 'limit')}</p>
-            <UsageBar spent={ratio(line)[0]} limit={ratio(line)[1]} label={`organisation ${line.period}`} />
+            <UsageBar spent={ratio(line)[0]} limit={ratio(line)[1]} label={`${scopeName(scope)} ${line.period}`} />
             <p class="muted">{line.projected_exhaustion_at ? `Projected exhaustion ${time(line.projected_exhaustion_at)}` : 'Lasts the period at the recent rate'}</p>
           </div>
         ))}

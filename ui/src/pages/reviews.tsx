@@ -46,12 +46,45 @@ function Decide({ decision, onDecided }: { decision: Decision; onDecided: () => 
   );
 }
 
+interface Performance {
+  system: string; window: string;
+  versions: { model_version: string; labelled: number; precision: number | null; recall: number | null; accuracy: number | null; hallucination_rate: number | null }[];
+  sla: { metric: string; model_version: string; value: number | null; threshold: number; breached: boolean }[];
+}
+
+/** One system's performance per model version and its SLA readings, loaded when opened. */
+function SystemPerformance({ name }: { name: string }) {
+  const performance = useApi<Performance>(`/admin/systems/${encodeURIComponent(name)}/performance`);
+  if (performance.error) return <Note error={performance.error} />;
+  if (!performance.data) return <Loading />;
+  return (
+    <>
+      <Table caption={`${name}: performance per model version (${performance.data.window})`} rows={performance.data.versions} empty="No labelled outcomes yet." columns={[
+        { label: 'Model version', cell: (row) => row.model_version },
+        { label: 'Labelled', numeric: true, cell: (row) => row.labelled },
+        { label: 'Precision', numeric: true, cell: (row) => percent(row.precision) },
+        { label: 'Recall', numeric: true, cell: (row) => percent(row.recall) },
+        { label: 'Accuracy', numeric: true, cell: (row) => percent(row.accuracy) },
+        { label: 'Hallucination', numeric: true, cell: (row) => percent(row.hallucination_rate) },
+      ]} />
+      <Table caption={`${name}: SLA readings`} rows={performance.data.sla} empty="No SLA is configured." columns={[
+        { label: 'Metric', cell: (row) => row.metric },
+        { label: 'Model version', cell: (row) => row.model_version },
+        { label: 'Value', numeric: true, cell: (row) => text(row.value) },
+        { label: 'Threshold', numeric: true, cell: (row) => row.threshold },
+        { label: 'Breached', cell: (row) => (row.breached ? <strong class="error">yes</strong> : 'no') },
+      ]} />
+    </>
+  );
+}
+
 export function ReviewsPage({ can }: PageProps) {
   const [status, setStatus] = useState('pending');
   const queue = useApi<{ data: Decision[] }>(`/admin/reviews?status=${status}&limit=200`);
   const stats = useApi<Stats>('/admin/reviews/stats');
   const systems = useApi<{ data: Record<string, unknown>[] }>(can('read') ? '/admin/systems' : null);
   const decided = () => { queue.reload(); stats.reload(); systems.reload(); };
+  const [opened, setOpened] = useState<string | undefined>();
   return (
     <>
       <label>Show
@@ -93,7 +126,8 @@ export function ReviewsPage({ can }: PageProps) {
             { label: 'Status', cell: (row) => text(row.status) },
             { label: 'Pending reviews', numeric: true, cell: (row) => text(row.pending_reviews) },
             { label: 'Open breaches', cell: (row) => (Array.isArray(row.open_breaches) && row.open_breaches.length > 0 ? JSON.stringify(row.open_breaches) : 'none') },
-            { label: 'Detail', cell: (row) => <details><summary>Show</summary><pre class="json">{JSON.stringify(row, null, 2)}</pre></details> },
+            { label: 'Fairness', cell: (row) => (row.fairness ? JSON.stringify(row.fairness) : 'not monitored') },
+            { label: 'Performance', cell: (row) => <button type="button" class="link" aria-pressed={opened === row.name} onClick={() => setOpened(String(row.name))}>Performance of {text(row.name)}</button> },
             { label: 'Action', cell: (row) => (row.status === 'suspended' && can('write')
               ? <ConfirmAction label={`Resume ${text(row.name)}`} confirmLabel="Resume system" needsReason onConfirm={async (reason) => {
                   await api(`/admin/systems/${encodeURIComponent(String(row.name))}/resume`, { method: 'POST', body: { reason } });
@@ -101,6 +135,7 @@ export function ReviewsPage({ can }: PageProps) {
                 }} />
               : null) },
           ]} />
+          {opened && <SystemPerformance key={opened} name={opened} />}
         </Section>
       )}
     </>
