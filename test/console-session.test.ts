@@ -119,6 +119,21 @@ describe('console sign-in', () => {
   });
 });
 
+describe('sign-in throttling', () => {
+  it('answers 429 after ten failed sign-ins from one address in a minute, even for the right key', async () => {
+    const fresh = await startTestGateway(configText, environment);
+    try {
+      const attempt = (key: string) => fetch(`${fresh.url}/ui/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key }) });
+      for (let index = 0; index < 10; index += 1) expect((await attempt(`sk-guess-${index}`)).status).toBe(401);
+      const throttled = await attempt(environment.ADMIN_KEY);
+      expect(throttled.status).toBe(429);
+      expect(throttled.headers.get('set-cookie')).toBeNull();
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
+
 describe('ConsoleSessions', () => {
   const key = { name: 'ops', role: 'admin' as const, department: null, secretHash: hashSecret('sk-x') };
   it('forgets a session at its expiry and when its admin key leaves the config', () => {
@@ -133,6 +148,18 @@ describe('ConsoleSessions', () => {
     now += 1;
     expect(sessions.find(again.id, [key as never])).toBeUndefined();
     expect(sessions.size).toBe(0);
+  });
+  it('throttles an address after too many failed sign-ins in a minute', () => {
+    let now = 0;
+    const sessions = new ConsoleSessions({ maxFailuresPerMinute: 3, now: () => now });
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      expect(sessions.throttled('10.0.0.1')).toBe(false);
+      sessions.failed('10.0.0.1');
+    }
+    expect(sessions.throttled('10.0.0.1')).toBe(true);
+    expect(sessions.throttled('10.0.0.2')).toBe(false);
+    now += 60_001;
+    expect(sessions.throttled('10.0.0.1')).toBe(false);
   });
   it('keeps at most maxSessions, dropping the oldest', () => {
     const sessions = new ConsoleSessions({ maxSessions: 2 });

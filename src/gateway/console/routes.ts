@@ -79,9 +79,15 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
   // Sign in: the admin key is checked exactly as the admin API checks it, then only the cookie's random id travels.
   app.post('/ui/api/session', async (request, reply: FastifyReply) => {
     if (!sameOrigin(request)) throw new CovenantError('forbidden', 'Sign in from the console\'s own origin.');
+    if (options.sessions.throttled(request.ip)) throw new CovenantError('rate_limit_exceeded', 'Too many failed sign-ins from this address: wait a minute.');
     const { key } = parseBody(signInSchema, request.body ?? {});
     const keys = options.adminKeys();
-    authenticateAdmin(keys, `Bearer ${key}`);
+    try {
+      authenticateAdmin(keys, `Bearer ${key}`);
+    } catch (error) {
+      options.sessions.failed(request.ip);
+      throw error;
+    }
     const hash = hashSecret(key);
     const adminKey = keys.find((candidate) => candidate.secretHash === hash);
     if (!adminKey) throw new CovenantError('invalid_api_key');

@@ -18,6 +18,8 @@ export interface ConsoleSessionsOptions {
   lifetimeMs?: number;
   /** At most this many live sessions; the oldest goes first. Default 1000. */
   maxSessions?: number;
+  /** Failed sign-ins from one address allowed per minute before it must wait; default 10. */
+  maxFailuresPerMinute?: number;
   now?: () => number;
 }
 
@@ -44,11 +46,28 @@ export class ConsoleSessions {
   private readonly lifetimeMs: number;
   private readonly maxSessions: number;
   private readonly now: () => number;
+  private readonly maxFailures: number;
+  private readonly failures = new Map<string, number[]>();
 
   constructor(options: ConsoleSessionsOptions = {}) {
     this.lifetimeMs = options.lifetimeMs ?? 8 * 3_600_000;
     this.maxSessions = options.maxSessions ?? 1000;
     this.now = options.now ?? Date.now;
+    this.maxFailures = options.maxFailuresPerMinute ?? 10;
+  }
+
+  /** Whether this address failed to sign in too often in the last minute (guessing keys). */
+  throttled(address: string): boolean {
+    const since = this.now() - 60_000;
+    const recent = (this.failures.get(address) ?? []).filter((time) => time > since);
+    if (recent.length === 0) this.failures.delete(address);
+    else this.failures.set(address, recent);
+    return recent.length >= this.maxFailures;
+  }
+
+  failed(address: string): void {
+    if (this.failures.size > 10_000) this.failures.clear();
+    this.failures.set(address, [...(this.failures.get(address) ?? []), this.now()]);
   }
 
   /** Start a session for an admin key that already authenticated. */
