@@ -123,10 +123,15 @@ describe('the console in chromium', () => {
     const form = page.getByRole('form', { name: 'Create a key' });
     await form.getByLabel('Department').fill('claims');
     await form.getByLabel('Name', { exact: true }).fill('temp-bot');
+    await form.getByLabel('Budget (USD, optional)').fill('2');
+    await form.getByLabel('Requests per minute (optional)').fill('30');
     await form.getByRole('button', { name: 'Create key' }).click();
     const secret = (await page.getByTestId('new-secret').textContent()) ?? '';
     expect(secret).toMatch(/^sk-/);
     expect((await ask(secret)).choices[0]?.message.content).toBeTruthy();
+    const created = (await admin('/admin/keys')).body.data.find((key: { name: string }) => key.name === 'temp-bot');
+    expect(created).toMatchObject({ budgets: [{ usd: 2, period: 'month' }], rate_limit: { rpm: 30 } });
+    await page.getByRole('row').filter({ hasText: 'temp-bot' }).getByText('rate 30 rpm').waitFor();
     await page.getByRole('button', { name: 'I have copied it' }).click();
     await expect.poll(() => page.getByTestId('new-secret').count()).toBe(0);
     await page.getByRole('button', { name: 'Revoke temp-bot', exact: true }).click();

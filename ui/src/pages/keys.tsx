@@ -9,6 +9,7 @@ import { BudgetTable, type SpendScope } from './overview';
 
 interface KeyRow {
   id: string; department: string; name: string; models: string[] | null; budgets: { usd?: number; tokens?: number; period: string }[];
+  rate_limit?: { rpm?: number; tpm?: number; concurrent?: number }; agent?: Record<string, unknown>; environment?: string;
   source: string; created_at: string; revoked_at: string | null;
 }
 
@@ -18,6 +19,7 @@ function CreateKey({ session, onCreated }: { session: PageProps['session']; onCr
   const [models, setModels] = useState('');
   const [budget, setBudget] = useState('');
   const [period, setPeriod] = useState('month');
+  const [rpm, setRpm] = useState('');
   const [secret, setSecret] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
   const submit = async (event: Event) => {
@@ -28,6 +30,7 @@ function CreateKey({ session, onCreated }: { session: PageProps['session']; onCr
       const aliases = models.split(',').map((value) => value.trim()).filter(Boolean);
       if (aliases.length > 0) body.models = aliases;
       if (budget.trim() !== '') body.budgets = [{ usd: Number(budget), period }];
+      if (rpm.trim() !== '') body.rate_limit = { rpm: Number(rpm) };
       const created = await api<{ key: string }>('/admin/keys', { method: 'POST', body });
       setSecret(created.key);
       setName('');
@@ -48,6 +51,7 @@ function CreateKey({ session, onCreated }: { session: PageProps['session']; onCr
           {['hour', 'day', 'week', 'month'].map((value) => <option value={value}>{value}</option>)}
         </select>
       </label>
+      <label>Requests per minute (optional)<input value={rpm} inputMode="numeric" onInput={input(setRpm)} /></label>
       <button type="submit" class="primary">Create key</button>
       <Note error={error} />
       {secret && (
@@ -71,7 +75,7 @@ export function KeysPage({ session, can }: PageProps) {
       <Section title="Budgets">
         <Note error={spend.error} />
         {spend.data ? <BudgetTable caption="Every budget" scopes={spend.data.scopes} /> : <Loading />}
-        <p class="muted">Organisation and department budgets live in the config file: edit it, then reload it here (or send SIGHUP).</p>
+        <p class="muted">Organisation, department and config-key budgets live in the config file: edit it, then reload it here (or send SIGHUP). A key made here keeps the budgets and limits it was created with; to change them, create a new key and revoke the old one.</p>
         {can('organisation-write') && (
           <ConfirmAction label="Reload config" confirmLabel="Reload now" needsReason={false} onConfirm={async () => {
             const result = await api<Record<string, unknown>>('/admin/reload', { method: 'POST' });
@@ -90,6 +94,11 @@ export function KeysPage({ session, can }: PageProps) {
             { label: 'Name', cell: (row) => row.name },
             { label: 'Models', cell: (row) => (row.models ? row.models.join(', ') : 'all') },
             { label: 'Budgets', cell: (row) => row.budgets.map((budget) => `${budget.usd !== undefined ? `$${budget.usd}` : `${budget.tokens} tokens`}/${budget.period}`).join(', ') || '—' },
+            { label: 'Guards', cell: (row) => [
+              row.rate_limit ? `rate ${Object.entries(row.rate_limit).map(([unit, value]) => `${value} ${unit}`).join(', ')}` : '',
+              row.agent ? `agent ${Object.entries(row.agent).map(([name, value]) => `${name} ${value}`).join(', ')}` : '',
+              row.environment ? `environment ${row.environment}` : '',
+            ].filter(Boolean).join('; ') || '—' },
             { label: 'Source', cell: (row) => row.source },
             { label: 'Created', cell: (row) => time(row.created_at) },
             { label: 'Status', cell: (row) => (row.revoked_at ? `revoked ${time(row.revoked_at)}` : 'active') },
