@@ -29,7 +29,7 @@ export interface ServerOptions {
 export function createServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: options.bodyLimit,
-    logger: options.logger ? { level: 'warn', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] } : false,
+    logger: options.logger ? { level: 'warn', redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'] } : false,
     forceCloseConnections: 'idle',
     // Requests that arrive while closing are refused by the hook below, in Covenant's error shape.
     return503OnClosing: false,
