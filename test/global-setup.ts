@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureConsoleBuilt } from './helpers/console-build.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 /** Hash of the sources dist/ was last built from by this setup; a build that failed writes none. */
@@ -39,6 +40,8 @@ function compile(): Promise<void> {
 
 /** Build dist/ unless it was already built from exactly these sources. */
 export default async function setup(): Promise<void> {
+  // The console's page (dist-ui/) too, once before every test file, so no two files build it at the same time.
+  await ensureConsoleBuilt();
   const hash = sourceHash();
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === hash) return;
   // tsc writes dist/ even when it reports errors: forget the old stamp first, so a failed build is never taken as current.

@@ -52,6 +52,7 @@ export function registerServeCommand(program: Command, output: Partial<CommandOu
         ].join('\n'));
       }
       write.stdout(`covenant listening on ${app.url}\n`);
+      write.stdout(`covenant: console: ${app.url}/ui (sign in with an admin key)\n`);
 
       let stopping = false;
       const stop = (signal: string) => {

@@ -127,6 +127,8 @@ export interface AdminPluginOptions {
   routes: ((admin: FastifyInstance) => void)[];
   /** Filled with every admin route as it registers (the roles table is checked against it). */
   registered?: AdminRoute[];
+  /** The console's session cookie: its principal, or undefined when the request has none (then the Bearer key is asked for). */
+  sessionPrincipal?: (request: FastifyRequest) => AdminPrincipal | undefined;
 }
 
 /** One registered admin route and what it declared. */
@@ -160,7 +162,8 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (admin,
   });
   admin.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access as AdminAccess;
-    const principal = authenticateAdmin(options.adminKeys(), authorizationHeader(request));
+    const authorization = authorizationHeader(request);
+    const principal = (authorization === undefined ? options.sessionPrincipal?.(request) : undefined) ?? authenticateAdmin(options.adminKeys(), authorization);
     authorizeAdmin(principal, access, request.routeOptions.config.area);
     request.adminPrincipal = principal;
   });

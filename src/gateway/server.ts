@@ -1,11 +1,13 @@
 // The HTTP server (fastify): body parsing with limits, one error handler in OpenAI's shape, the routes and the admin plugin.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { CovenantError } from '../core/errors.js';
 import { adminPlugin, type AdminRoute } from './admin-auth.js';
 import { toCovenantError } from './error-response.js';
 import { clientErrorHandler, jsonDepthOverflow, limitConnectionsPerClient, tooDeep, type InputLimits } from './input-limits.js';
 import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
+import { registerConsoleRoutes, sessionPrincipal } from './console/routes.js';
+import type { ConsoleSessions } from './console/sessions.js';
 import { registerMessagesRoutes } from './routes/messages.js';
 import { registerOpenAIRoutes } from './routes/openai.js';
 import { registerResponsesRoutes } from './routes/responses.js';
@@ -23,6 +25,8 @@ export interface ServerOptions {
   health?: HealthProbe;
   /** Header size, JSON depth, connections per client and timeouts (config `server:`); Node's defaults when absent. */
   limits?: InputLimits;
+  /** The console's sign-in sessions: its pages under /ui, and its cookie as a way into /admin. */
+  console?: ConsoleSessions;
 }
 
 export function createServer(options: ServerOptions): FastifyInstance {
@@ -40,7 +44,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
       connectionTimeout: limits.idleTimeoutMs,
       clientErrorHandler,
     }),
-    logger: options.logger ? { level: 'warn', redact: ['req.headers.authorization', 'req.headers["x-api-key"]'] } : false,
+    logger: options.logger ? { level: 'warn', redact: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'] } : false,
     forceCloseConnections: 'idle',
     // Requests that arrive while closing are refused by the hook below, in Covenant's error shape.
     return503OnClosing: false,
@@ -104,6 +108,7 @@ export function createServer(options: ServerOptions): FastifyInstance {
     limitConnectionsPerClient(app.server, limits.maxConnectionsPerClient);
   }
 
+  const consoleOptions = options.console && { sessions: options.console, adminKeys: () => options.gateway.config.adminKeys };
   registerSystemRoutes(app, options.gateway, options.health);
   registerOpenAIRoutes(app, options.gateway);
   registerMessagesRoutes(app, options.gateway);
@@ -116,6 +121,8 @@ export function createServer(options: ServerOptions): FastifyInstance {
     registered: adminRoutes,
     adminKeys: () => options.gateway.config.adminKeys,
     routes: [(admin) => registerAdminRoutes(admin, options.gateway, options.adminHooks), ...(options.adminRoutes ?? [])],
+    ...(consoleOptions ? { sessionPrincipal: (request: FastifyRequest) => sessionPrincipal(consoleOptions, request) } : {}),
   });
+  if (consoleOptions) registerConsoleRoutes(app, consoleOptions);
   return app;
 }
