@@ -2,7 +2,8 @@
 // CSRF refusals on writes, sign-out, expiry, and the page served with its content types and caching.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsoleSessions } from '../src/gateway/console/sessions.js';
-import { hashSecret } from '../src/config/resolve.js';
+import type { AdminKey } from '../src/config/resolve.js';
+import { SecretValue } from '../src/config/secret-value.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
 
 const environment = { ADMIN_KEY: 'sk-console-admin', AUDITOR: 'sk-console-auditor', SALES_ADMIN: 'sk-console-sales', USER_KEY: 'sk-console-user' };
@@ -135,18 +136,18 @@ describe('sign-in throttling', () => {
 });
 
 describe('ConsoleSessions', () => {
-  const key = { name: 'ops', role: 'admin' as const, department: null, secretHash: hashSecret('sk-x') };
+  const key: AdminKey = { name: 'ops', role: 'admin', department: null, secret: new SecretValue('sk-x') };
   it('forgets a session at its expiry and when its admin key leaves the config', () => {
     let now = 1_000_000;
     const sessions = new ConsoleSessions({ lifetimeMs: 60_000, now: () => now });
-    const opened = sessions.open(key as never);
-    expect(sessions.find(opened.id, [key as never])?.principal.name).toBe('ops');
+    const opened = sessions.open(key);
+    expect(sessions.find(opened.id, [key])?.principal.name).toBe('ops');
     expect(sessions.find(opened.id, [])).toBeUndefined();
-    const again = sessions.open(key as never);
+    const again = sessions.open(key);
     now += 59_999;
-    expect(sessions.find(again.id, [key as never])).toBeDefined();
+    expect(sessions.find(again.id, [key])).toBeDefined();
     now += 1;
-    expect(sessions.find(again.id, [key as never])).toBeUndefined();
+    expect(sessions.find(again.id, [key])).toBeUndefined();
     expect(sessions.size).toBe(0);
   });
   it('throttles an address after too many failed sign-ins in a minute', () => {
@@ -163,10 +164,10 @@ describe('ConsoleSessions', () => {
   });
   it('keeps at most maxSessions, dropping the oldest', () => {
     const sessions = new ConsoleSessions({ maxSessions: 2 });
-    const first = sessions.open(key as never);
-    sessions.open(key as never);
-    sessions.open(key as never);
+    const first = sessions.open(key);
+    sessions.open(key);
+    sessions.open(key);
     expect(sessions.size).toBe(2);
-    expect(sessions.find(first.id, [key as never])).toBeUndefined();
+    expect(sessions.find(first.id, [key])).toBeUndefined();
   });
 });
