@@ -40,8 +40,10 @@ describe('benchmark scripts', () => {
     const { code, stdout, stderr } = await runNode(['bench/scale.mjs', '--keys', '40', '--api-keys', '5', '--users', '300', '--seconds', '1', '--connections', '4']);
     expect(stderr).toBe('');
     expect(code).toBe(0);
-    expect(stdout).toMatch(/\| 10 keys, 10 users \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \| 10 \|/);
-    expect(stdout).toMatch(/\| 40 keys, 300 users \| \d+ \| [\d.]+ \| [\d.]+ \| 0 \| \d+ \|/);
-    expect(stdout).toMatch(/throughput ratio [\d.]+, p99 ratio [\d.]+/);
+    // Every phase answered every request (errors 0): the 10-key run, every user's first request, returning users.
+    expect(stdout).toMatch(/\| 10 keys, 10 users: steady state \(1 s\) \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0 \| \d+ MB \|/);
+    expect(stdout).toMatch(/\| 40 keys, 300 users: first request of every user \(300 requests\) \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0 \| \d+ MB after all 300 \|/);
+    expect(stdout).toMatch(/\| 40 keys, 300 users: returning users, steady state \(1 s\) \| \d+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0 \| \d+ MB \|/);
+    expect(stdout).toMatch(/throughput ratio [\d.]+, p99 ratio [\d.]+, CPU per request ratio [\d.]+/);
   }, 120_000);
 });
