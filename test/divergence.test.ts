@@ -123,6 +123,10 @@ describe('invariants', () => {
       const value = cosineSimilarity(a, b);
       return value >= -1 && value <= 1;
     }));
+    // Found by the property above: components so small that their squares underflow to zero.
+    expect(cosineSimilarity([0, 0, -1.5717277847026288e-162], [-1.5717277847026288e-162, 0, 0])).toBe(0);
+    expect(cosineSimilarity([1e-200, 0], [3e-200, 0])).toBe(1);
+    expect(cosineSimilarity([1e200, 1e200], [-1e200, -1e200])).toBe(-1);
   });
 
   it('the median lies between the minimum and the p95', () => {

@@ -104,18 +104,32 @@ export function sharedHistograms(baseline: readonly number[], candidate: readonl
   return { edges, baseline: place(baseline), candidate: place(candidate) };
 }
 
-/** Cosine of the angle between two vectors, in [-1, 1]; 0 when either is all zeros. */
+/** The largest absolute component (0 for the zero vector). */
+function largestMagnitude(vector: readonly number[]): number {
+  let largest = 0;
+  for (const value of vector) largest = Math.max(largest, Math.abs(value));
+  return largest;
+}
+
+/**
+ * Cosine of the angle between two vectors, in [-1, 1]; 0 when either is all zeros. Each vector is first divided by its
+ * largest component (the cosine does not change), so tiny or huge components neither underflow nor overflow when squared.
+ */
 export function cosineSimilarity(a: readonly number[], b: readonly number[]): number {
   if (a.length !== b.length) throw new RangeError(`vectors differ in length (${a.length} and ${b.length})`);
+  const scaleA = largestMagnitude(a);
+  const scaleB = largestMagnitude(b);
+  if (scaleA === 0 || scaleB === 0) return 0;
   let dot = 0;
   let left = 0;
   let right = 0;
   for (let index = 0; index < a.length; index++) {
-    dot += a[index]! * b[index]!;
-    left += a[index]! * a[index]!;
-    right += b[index]! * b[index]!;
+    const x = a[index]! / scaleA;
+    const y = b[index]! / scaleB;
+    dot += x * y;
+    left += x * x;
+    right += y * y;
   }
-  if (left === 0 || right === 0) return 0;
   return Math.max(-1, Math.min(1, dot / Math.sqrt(left * right)));
 }
 
