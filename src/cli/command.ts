@@ -1,5 +1,5 @@
 // What every CLI command shares: exit codes, InputError, injectable output, and where the store and config are.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { loadConfigFile, type LoadedConfig } from '../config/load.js';
 
 /** 0 ok; 1 a check found a breach (drift, tampering, missing clause); 2 usage or input error. */
@@ -72,4 +72,14 @@ export function storeLocation(options: { data?: string; config?: string }, envir
   if (file === undefined) return defaultDataPath;
   if (!existsSync(file)) throw new InputError(`no config file at ${file}`);
   return storeOf(readConfig(file));
+}
+
+/** A command's document: into `--out FILE` (saying so on stderr), else onto stdout. */
+export function emitDocument(output: CommandOutput, text: string, out: string | undefined): void {
+  if (out) {
+    writeFileSync(out, text);
+    output.stderr(`wrote ${out}\n`);
+  } else {
+    output.stdout(text);
+  }
 }

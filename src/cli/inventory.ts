@@ -1,10 +1,10 @@
 // `covenant inventory ...`: the AI inventory (systems, vendors, models, contracts, links) over /admin/inventory, with YAML import and export.
 import type { Command } from 'commander';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../config/load.js';
 import { inventoryKinds, type Endpoint, type InventoryKind } from '../sourcing/inventory.js';
 import { parseInventoryYaml } from '../sourcing/inventory-yaml.js';
-import { commandOutput, exitCodes, InputError, runCommand, type CommandOutput, type ExitCode } from './command.js';
+import { commandOutput, emitDocument, exitCodes, InputError, runCommand, type CommandOutput, type ExitCode } from './command.js';
 import { connectGateway, gatewayOptions, type GatewayClientOptions } from './gateway-client.js';
 
 interface JsonOption extends GatewayClientOptions { json?: boolean }
@@ -169,12 +169,7 @@ async function runExport(options: JsonOption & { out?: string }, output: Command
     const stream = await client.download('/admin/inventory/export');
     text = await new Response(stream).text();
   }
-  if (options.out) {
-    writeFileSync(options.out, text);
-    output.stderr(`wrote ${options.out}\n`);
-  } else {
-    output.stdout(text);
-  }
+  emitDocument(output, text, options.out);
   return exitCodes.ok;
 }
 

@@ -1,10 +1,9 @@
 // `covenant report system NAME`: the auditor's report of one AI system (Markdown, HTML, JSON) or its CycloneDX 1.6 ML-BOM.
 import type { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { systemMlBom } from '../sourcing/ml-bom.js';
 import { reportHtml, reportMarkdown, type SystemReport } from '../sourcing/report.js';
-import { commandOutput, exitCodes, InputError, runCommand, type CommandOutput, type ExitCode } from './command.js';
+import { commandOutput, emitDocument, exitCodes, InputError, runCommand, type CommandOutput, type ExitCode } from './command.js';
 import { connectGateway, gatewayOptions, type GatewayClientOptions } from './gateway-client.js';
 
 interface ReportOptions extends GatewayClientOptions {
@@ -32,12 +31,7 @@ async function runSystemReport(name: string, options: ReportOptions, output: Com
     : format === 'html' ? reportHtml(report)
       : format === 'cyclonedx' ? systemMlBom(report, { serialNumber: `urn:uuid:${randomUUID()}` })
         : reportMarkdown(report);
-  if (options.out) {
-    writeFileSync(options.out, text);
-    output.stderr(`wrote ${options.out}\n`);
-  } else {
-    output.stdout(text);
-  }
+  emitDocument(output, text, options.out);
   return exitCodes.ok;
 }
 
