@@ -128,7 +128,7 @@ export interface AdminPluginOptions {
   /** Filled with every admin route as it registers (the roles table is checked against it). */
   registered?: AdminRoute[];
   /** The console's session cookie: its principal, or undefined when the request has none (then the Bearer key is asked for). */
-  sessionPrincipal?: (request: FastifyRequest) => AdminPrincipal | undefined;
+  sessionPrincipal?: (request: FastifyRequest) => Promise<AdminPrincipal | undefined>;
 }
 
 /** One registered admin route and what it declared. */
@@ -163,7 +163,7 @@ export const adminPlugin: FastifyPluginAsync<AdminPluginOptions> = async (admin,
   admin.addHook('onRequest', async (request) => {
     const access = request.routeOptions.config.access as AdminAccess;
     const authorization = authorizationHeader(request);
-    const principal = (authorization === undefined ? options.sessionPrincipal?.(request) : undefined) ?? authenticateAdmin(options.adminKeys(), authorization);
+    const principal = (authorization === undefined ? await options.sessionPrincipal?.(request) : undefined) ?? authenticateAdmin(options.adminKeys(), authorization);
     authorizeAdmin(principal, access, request.routeOptions.config.area);
     request.adminPrincipal = principal;
   });

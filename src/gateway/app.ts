@@ -41,7 +41,7 @@ import { checkPayload, registerContractRoutes } from './routes/contracts.js';
 import { ContractWorkbench } from '../sourcing/contract-workbench.js';
 import { registerSpendRoutes } from './routes/spend.js';
 import { createServer } from './server.js';
-import { ConsoleSessions } from './console/sessions.js';
+import { ConsoleSessions } from '../console/sessions.js';
 import { budgetChanges } from './budget-changes.js';
 import { inputLimits } from './input-limits.js';
 import { buildStages, type ApiKeyGuards, type StageServices } from './stages/index.js';
@@ -327,7 +327,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     limits: inputLimits(config.server),
     logger: options.logger,
     health: () => stores.health(),
-    console: new ConsoleSessions(),
+    console: new ConsoleSessions({ store: stores.consoleSessions }),
     adminHooks: { onKeyEvent, reload: options.configFile || options.configText !== undefined ? async (principal) => reload(`admin:${principal.name}`) : undefined },
     adminRoutes: [
       (admin) => registerSpendRoutes(admin, gateway, { budgets: stores.budgets, alerts: stores.alerts, ledger, burnRate, sessions, governanceAlerts: stores.governanceAlerts }),

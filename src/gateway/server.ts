@@ -7,7 +7,7 @@ import { clientErrorHandler, jsonDepthOverflow, limitConnectionsPerClient, tooDe
 import type { Gateway } from './gateway.js';
 import { registerAdminRoutes, type AdminHooks } from './routes/admin.js';
 import { registerConsoleRoutes, sessionPrincipal } from './console/routes.js';
-import type { ConsoleSessions } from './console/sessions.js';
+import type { ConsoleSessions } from '../console/sessions.js';
 import { registerMessagesRoutes } from './routes/messages.js';
 import { registerOpenAIRoutes } from './routes/openai.js';
 import { registerResponsesRoutes } from './routes/responses.js';

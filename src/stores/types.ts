@@ -1,6 +1,7 @@
 // The set of stores a gateway runs on, whichever backend holds them; nothing here imports a backend.
 import type { GovernanceAlertStore } from '../alerts/store.js';
 import type { AlertStore } from '../budgets/alerts.js';
+import type { ConsoleSessionStore } from '../console/store.js';
 import type { BudgetStore } from '../budgets/store.js';
 import type { DecisionStore } from '../decisions/store.js';
 import type { RateLimitStore } from '../guards/rate-limits.js';
@@ -42,6 +43,8 @@ export interface Stores {
   models: ModelRegistryStore;
   /** Contract clause checks, registered weight artifacts and portability requests (SQLite, PostgreSQL). */
   contractRecords: ContractRecordStore;
+  /** The console's sign-in sessions, durable and shared by replicas (SQLite, PostgreSQL). */
+  consoleSessions: ConsoleSessionStore;
   /** True when several gateway processes share these stores (orphan recovery must then wait for old reservations). */
   shared: boolean;
   /** A cheap round trip to every backend (a trivial query, PING), each bounded by a short timeout. */

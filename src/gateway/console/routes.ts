@@ -5,7 +5,8 @@ import type { AdminKey } from '../../config/resolve.js';
 import { CovenantError } from '../../core/errors.js';
 import { authenticateAdmin, roleAccess, type AdminAccess, type AdminPrincipal } from '../admin-auth.js';
 import { parseBody } from '../validate.js';
-import { cookieValue, csrfHeaderName, sessionCookieName, type ConsoleSessions, type SessionView } from './sessions.js';
+import type { ConsoleSessions, SessionView } from '../../console/sessions.js';
+import { cookieValue, csrfHeaderName, sessionCookieName } from './cookie.js';
 import { defaultConsoleRoot, sendConsoleFile } from './static-files.js';
 
 const signInSchema = z.strictObject({ key: z.string().trim().min(1).max(500) });
@@ -39,8 +40,8 @@ const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
  * The admin plugin's second way in: a console session cookie. Undefined when there is none (or it expired), so the
  * plugin then asks for the Bearer key. A write must come from this origin and carry the session's CSRF token.
  */
-export function sessionPrincipal(options: ConsoleOptions, request: FastifyRequest): AdminPrincipal | undefined {
-  const view = options.sessions.find(cookieValue(request.headers.cookie, sessionCookieName), options.adminKeys());
+export async function sessionPrincipal(options: ConsoleOptions, request: FastifyRequest): Promise<AdminPrincipal | undefined> {
+  const view = await options.sessions.find(cookieValue(request.headers.cookie, sessionCookieName), options.adminKeys());
   if (!view) return undefined;
   if (!safeMethods.has(request.method)) {
     if (!sameOrigin(request)) throw new CovenantError('forbidden', 'A console write must come from the console\'s own origin.');
@@ -91,7 +92,7 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
     }
     const adminKey = keys.find((candidate) => candidate.name === principal.name);
     if (!adminKey) throw new CovenantError('invalid_api_key');
-    const view = options.sessions.open(adminKey);
+    const view = await options.sessions.open(adminKey);
     reply.header('set-cookie', cookie(request, view.id, Math.floor((view.expiresAt - Date.now()) / 1000)));
     reply.header('cache-control', 'no-store');
     reply.code(201);
@@ -99,7 +100,7 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
   });
 
   app.get('/ui/api/session', async (request, reply) => {
-    const view = current(request);
+    const view = await current(request);
     reply.header('cache-control', 'no-store');
     if (!view) throw new CovenantError('missing_api_key', 'Not signed in: sign in with an admin key.');
     return sessionBody(view);
@@ -107,11 +108,11 @@ export function registerConsoleRoutes(app: FastifyInstance, options: ConsoleOpti
 
   // Sign out: forget the session here and tell the browser to drop the cookie.
   app.delete('/ui/api/session', async (request, reply) => {
-    const view = current(request);
+    const view = await current(request);
     if (view && (!sameOrigin(request) || !options.sessions.csrfMatches(view, firstHeader(request.headers[csrfHeaderName])))) {
       throw new CovenantError('forbidden', `Sign out must come from the console with its ${csrfHeaderName} header.`);
     }
-    options.sessions.close(view?.id);
+    await options.sessions.close(view?.id);
     reply.header('set-cookie', cookie(request, '', 0));
     reply.header('cache-control', 'no-store');
     return { signed_out: true };

@@ -16,6 +16,7 @@ import { createPostgresSuspensionStore } from './suspension-store.js';
 import { createPostgresSourcingStore } from './sourcing-store.js';
 import { createPostgresModelRegistryStore } from './model-registry-store.js';
 import { createPostgresContractRecordStore } from './contract-record-store.js';
+import { createPostgresConsoleSessionStore } from './console-session-store.js';
 
 export interface PostgresStoresOptions extends PostgresPoolOptions {
   /** Open the evidence ledger too (omit for none). */
@@ -113,6 +114,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
     const decisions = await createPostgresDecisionStore(postgres.database);
     const models = await createPostgresModelRegistryStore(postgres.database);
     const contractRecords = await createPostgresContractRecordStore(postgres.database);
+    const consoleSessions = await createPostgresConsoleSessionStore(postgres.database);
     const budgets = await createRedisBudgetStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, postgres: postgres.database, onError });
     const sessions = await createRedisSessionStateStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
     const rateLimits = await createRedisRateLimitStore({ redisUrl: options.cache, prefix: `covenant:${location.schema}:`, onError });
@@ -131,6 +133,7 @@ export async function openPostgresStores(options: DistributedStoresOptions): Pro
       decisions,
       models,
       contractRecords,
+      consoleSessions,
       shared: true,
       health: () => Promise.all([
         probeHealth('postgres', () => postgres.database.pool.query('SELECT 1')),

@@ -15,6 +15,7 @@ import { createSqliteSuspensionStore } from './suspension-store.js';
 import { createSqliteSourcingStore } from './sourcing-store.js';
 import { createSqliteModelRegistryStore } from './model-registry-store.js';
 import { createSqliteContractRecordStore } from './contract-record-store.js';
+import { createSqliteConsoleSessionStore } from './console-session-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
 
@@ -73,6 +74,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     decisions: createSqliteDecisionStore(database),
     models: createSqliteModelRegistryStore(database),
     contractRecords: createSqliteContractRecordStore(database),
+    consoleSessions: createSqliteConsoleSessionStore(database),
     shared: false,
     async health() {
       try {
