@@ -1,7 +1,12 @@
 // The console's sign-in over HTTP: the session cookie's attributes, the admin API reached with it under the same roles,
 // CSRF refusals on writes, sign-out, expiry, and the page served with its content types and caching.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConsoleSessions } from '../src/gateway/console/sessions.js';
+import { startApp } from '../src/gateway/app.js';
+import { ConsoleSessions, type ConsoleSessionsOptions } from '../src/console/sessions.js';
+import { createSqliteConsoleSessionStore } from '../src/stores/sqlite/console-session-store.js';
+import { openDatabase } from '../src/stores/sqlite/database.js';
 import type { AdminKey } from '../src/config/resolve.js';
 import { SecretValue } from '../src/config/secret-value.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
@@ -135,24 +140,53 @@ describe('sign-in throttling', () => {
   });
 });
 
+describe('a restart of the embedded gateway', () => {
+  it('keeps the session: the same cookie still admits, with the same CSRF token', async () => {
+    const first = await startTestGateway(configText, environment);
+    let second: Awaited<ReturnType<typeof startApp>> | undefined;
+    try {
+      const response = await fetch(`${first.url}/ui/api/session`, { method: 'POST', headers: { 'content-type': 'application/json', origin: first.url }, body: JSON.stringify({ key: environment.SALES_ADMIN }) });
+      const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const signedIn = await response.json() as Record<string, unknown>;
+      await first.close();
+      second = await startApp({ configFile: join(first.directory, 'covenant.yaml'), environment, host: '127.0.0.1', port: 0 });
+      const session = await fetch(`${second.url}/ui/api/session`, { headers: { cookie } });
+      expect(session.status).toBe(200);
+      expect(await session.json()).toMatchObject({ name: 'sales-lead', department: 'sales', csrf_token: signedIn.csrf_token });
+      const write = await fetch(`${second.url}/admin/keys`, {
+        method: 'POST', headers: { cookie, 'x-covenant-csrf': String(signedIn.csrf_token), origin: second.url, 'content-type': 'application/json' },
+        body: JSON.stringify({ department: 'sales', name: 'after-restart' }),
+      });
+      expect(write.status).toBe(201);
+    } finally {
+      await second?.close();
+      await first.close();
+      rmSync(first.directory, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ConsoleSessions', () => {
   const key: AdminKey = { name: 'ops', role: 'admin', department: null, secret: new SecretValue('sk-x') };
-  it('forgets a session at its expiry and when its admin key leaves the config', () => {
+  const sessionsOn = (options: Omit<ConsoleSessionsOptions, 'store'> = {}) =>
+    new ConsoleSessions({ store: createSqliteConsoleSessionStore(openDatabase(':memory:')), ...options });
+  it('forgets a session at its expiry and when its admin key leaves the config', async () => {
     let now = 1_000_000;
-    const sessions = new ConsoleSessions({ lifetimeMs: 60_000, now: () => now });
-    const opened = sessions.open(key);
-    expect(sessions.find(opened.id, [key])?.principal.name).toBe('ops');
-    expect(sessions.find(opened.id, [])).toBeUndefined();
-    const again = sessions.open(key);
+    const sessions = sessionsOn({ lifetimeMs: 60_000, now: () => now });
+    const opened = await sessions.open(key);
+    expect((await sessions.find(opened.id, [key]))?.principal.name).toBe('ops');
+    expect(await sessions.find(opened.id, [])).toBeUndefined();
+    expect(await sessions.find(opened.id, [{ ...key, secret: new SecretValue('sk-rotated') }])).toBeUndefined();
+    const again = await sessions.open(key);
     now += 59_999;
-    expect(sessions.find(again.id, [key])).toBeDefined();
+    expect(await sessions.find(again.id, [key])).toBeDefined();
     now += 1;
-    expect(sessions.find(again.id, [key])).toBeUndefined();
-    expect(sessions.size).toBe(0);
+    expect(await sessions.find(again.id, [key])).toBeUndefined();
+    expect(await sessions.count()).toBe(0);
   });
   it('throttles an address after too many failed sign-ins in a minute', () => {
     let now = 0;
-    const sessions = new ConsoleSessions({ maxFailuresPerMinute: 3, now: () => now });
+    const sessions = sessionsOn({ maxFailuresPerMinute: 3, now: () => now });
     for (let attempt = 0; attempt < 3; attempt += 1) {
       expect(sessions.throttled('10.0.0.1')).toBe(false);
       sessions.failed('10.0.0.1');
@@ -162,12 +196,12 @@ describe('ConsoleSessions', () => {
     now += 60_001;
     expect(sessions.throttled('10.0.0.1')).toBe(false);
   });
-  it('keeps at most maxSessions, dropping the oldest', () => {
-    const sessions = new ConsoleSessions({ maxSessions: 2 });
-    const first = sessions.open(key);
-    sessions.open(key);
-    sessions.open(key);
-    expect(sessions.size).toBe(2);
-    expect(sessions.find(first.id, [key])).toBeUndefined();
+  it('keeps at most maxSessions, dropping the oldest', async () => {
+    const sessions = sessionsOn({ maxSessions: 2 });
+    const first = await sessions.open(key);
+    await sessions.open(key);
+    await sessions.open(key);
+    expect(await sessions.count()).toBe(2);
+    expect(await sessions.find(first.id, [key])).toBeUndefined();
   });
 });
