@@ -141,7 +141,7 @@ describe('sign-in throttling', () => {
 });
 
 describe('a restart of the embedded gateway', () => {
-  it('keeps the session: the same cookie still admits, with the same CSRF token', async () => {
+  it('keeps the session, stored as digests: the same cookie still admits, with the same CSRF token', async () => {
     const first = await startTestGateway(configText, environment);
     let second: Awaited<ReturnType<typeof startApp>> | undefined;
     try {
@@ -149,6 +149,13 @@ describe('a restart of the embedded gateway', () => {
       const cookie = (response.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
       const signedIn = await response.json() as Record<string, unknown>;
       await first.close();
+      // At rest: digests only, never the cookie's id or the admin key.
+      const database = openDatabase(join(first.directory, 'covenant.db'));
+      const rows = JSON.stringify(database.prepare('SELECT * FROM console_sessions').all());
+      database.close();
+      expect(rows).toContain('sales-lead');
+      expect(rows).not.toContain(cookie.split('=')[1]);
+      expect(rows).not.toContain(environment.SALES_ADMIN);
       second = await startApp({ configFile: join(first.directory, 'covenant.yaml'), environment, host: '127.0.0.1', port: 0 });
       const session = await fetch(`${second.url}/ui/api/session`, { headers: { cookie } });
       expect(session.status).toBe(200);
