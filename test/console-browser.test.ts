@@ -143,6 +143,8 @@ describe('the console in chromium', () => {
   it("edits a key's budget down with the keyboard, and its next request is refused with 402", async () => {
     const created = await admin('/admin/keys', { method: 'POST', body: { department: 'claims', name: 'edit-bot', budgets: [{ usd: 1, period: 'day' }] } });
     expect((await ask(created.body.key)).choices).toHaveLength(1);
+    // Through another page, so the keys page loads the key made above.
+    await open('overview', 'Overview');
     await open('keys', 'Budgets and keys');
     // Config keys are edited in the config file: no Edit button for them.
     await page.getByRole('row').filter({ hasText: 'triage-app' }).getByText('edit in the config file').waitFor();
