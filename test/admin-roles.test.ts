@@ -223,6 +223,10 @@ describe('every admin write is on the ledger with the key that made it', () => {
   /** How to make each write route succeed; returns the entry kind it must leave. */
   const cases: Record<string, () => Promise<{ response: Response; kind: string }>> = {
     'POST /admin/keys': async () => ({ response: await call('POST', '/admin/keys', secretOf('admin'), { department: 'claims', name: 'written' }), kind: 'key.created' }),
+    'PATCH /admin/keys/:id': async () => {
+      const created = await (await call('POST', '/admin/keys', secretOf('admin'), { department: 'claims', name: 'to-edit' })).json() as { id: string };
+      return { response: await call('PATCH', `/admin/keys/${created.id}`, secretOf('admin'), { budgets: [{ usd: 1, period: 'day' }] }), kind: 'key.updated' };
+    },
     'DELETE /admin/keys/:id': async () => {
       const created = await (await call('POST', '/admin/keys', secretOf('admin'), { department: 'claims', name: 'to-revoke' })).json() as { id: string };
       return { response: await call('DELETE', `/admin/keys/${created.id}`, secretOf('admin')), kind: 'key.revoked' };

@@ -140,6 +140,31 @@ describe('the console in chromium', () => {
     await expect(ask(secret)).rejects.toMatchObject({ status: 401 });
   });
 
+  it("edits a key's budget down with the keyboard, and its next request is refused with 402", async () => {
+    const created = await admin('/admin/keys', { method: 'POST', body: { department: 'claims', name: 'edit-bot', budgets: [{ usd: 1, period: 'day' }] } });
+    expect((await ask(created.body.key)).choices).toHaveLength(1);
+    // Through another page, so the keys page loads the key made above.
+    await open('overview', 'Overview');
+    await open('keys', 'Budgets and keys');
+    // Config keys are edited in the config file: no Edit button for them.
+    await page.getByRole('row').filter({ hasText: 'triage-app' }).getByText('edit in the config file').waitFor();
+    expect(await page.getByRole('button', { name: 'Edit triage-app' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Edit edit-bot' }).focus();
+    await page.keyboard.press('Enter');
+    const form = page.getByRole('form', { name: 'Edit edit-bot' });
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.value)).toBe('1');
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.type('0.000001');
+    await page.screenshot({ path: join(shots, 'keys-edit.png'), fullPage: true });
+    expect(await seriousViolations()).toEqual([]);
+    await page.keyboard.press('Enter');
+    await page.getByRole('row').filter({ hasText: 'edit-bot' }).getByText('$0.000001/day').waitFor();
+    await page.getByText('Saved edit-bot').waitFor();
+    expect(await form.count()).toBe(0);
+    expect((await admin('/admin/keys')).body.data.find((key: { name: string }) => key.name === 'edit-bot').budgets).toEqual([{ usd: 0.000001, period: 'day' }]);
+    await expect(ask(created.body.key)).rejects.toMatchObject({ status: 402, code: 'budget_exceeded' });
+  });
+
   it('resumes a suspended agent session with a reason', async () => {
     const session = { 'x-covenant-session': 'loop-7' };
     await ask(environment.KEY_AGENT, session);
@@ -198,6 +223,11 @@ describe('the console in chromium', () => {
     await open('ledger', 'Ledger');
     await page.getByRole('button', { name: 'Verify 3', exact: true }).click();
     await expect.poll(() => page.getByTestId('verify-3').textContent()).toMatch(/^✓ verified: Entry 3 is in the tree of size \d+/);
+    // The checkpoint the proof leads to carries the ledger key's Ed25519 signature, checked in the page with Web Crypto.
+    const publicKey = (await admin('/admin/audit/head')).body.public_key as string;
+    expect(await page.getByTestId('verifier-key').textContent()).toBe(publicKey);
+    await expect.poll(() => page.getByTestId('signature-3').textContent()).toBe(
+      `✓ signature verified: The checkpoint of size ${(await page.getByTestId('verify-3').textContent())!.match(/tree of size (\d+)/)![1]} is signed by ${publicKey.split('+').slice(0, 2).join('+')} (Ed25519, checked in this browser).`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download evidence bundle' }).click()]);
     const bundle = JSON.parse(readFileSync((await download.path())!, 'utf8'));
     expect(bundle.format).toBe('covenant.ledger-bundle/v1');
@@ -245,6 +275,7 @@ describe('the console in chromium', () => {
     await page.getByRole('table', { name: 'Virtual keys' }).waitFor();
     expect(await page.getByRole('form', { name: 'Create a key' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: /^Revoke / }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Edit / }).count()).toBe(0);
     await open('models', 'Models');
     expect(await page.getByLabel('Version to stage').count()).toBe(0);
     await signIn(environment.LEGAL_ADMIN);

@@ -129,6 +129,21 @@ describe('three replicas', () => {
     await fetch(`${replicas[1]!.url}/admin/keys/${created.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${adminKey}` } });
     await expect.poll(async () => (await chat(replicas[2]!, created.key, { model: 'fast', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] })).status, { timeout: 3000 }).toBe(401);
   });
+
+  it('apply a key edited on another replica within a second', async () => {
+    const created = await (await fetch(`${replicas[0]!.url}/admin/keys`, {
+      method: 'POST', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ department: 'claims', name: 'edited' }),
+    })).json();
+    const ask = async () => (await chat(replicas[2]!, created.key, { model: 'fast', max_tokens: 16, messages: [{ role: 'user', content: 'x' }] })).status;
+    await expect.poll(ask, { timeout: 3000 }).not.toBe(401);
+    // The key had no rate limit (its answers are 200, or 402 once the department's budget is spent); the edit gives it one.
+    expect(await ask()).not.toBe(429);
+    const edited = await fetch(`${replicas[1]!.url}/admin/keys/${created.id}`, {
+      method: 'PATCH', headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ rate_limit: { rpm: 1 } }),
+    });
+    expect(edited.status).toBe(200);
+    await expect.poll(ask, { timeout: 3000 }).toBe(429);
+  });
 });
 
 describe('when Redis fails', () => {

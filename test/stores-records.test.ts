@@ -256,6 +256,27 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
       expect((await reopened.keys.revoke('key_guarded', '2025-02-01T00:00:00.000Z'))?.policy).toEqual(policy);
     });
 
+    it("edits an active API key's department, name, models, budgets and guards, and leaves config and revoked keys alone", async () => {
+      const first = await open();
+      await first.keys.insert(newKey({ id: 'key_api', budgets, policy: { rate_limit: { rpm: 5 } } }));
+      await first.keys.insert(newKey({ id: 'key_config', source: 'config', budgets }));
+      await first.keys.insert(newKey({ id: 'key_gone' }));
+      await first.keys.revoke('key_gone', '2025-02-01T00:00:00.000Z');
+      const changes = { department: 'legal', name: 'renamed', models: ['fast'], budgets: [{ tokens: 100, period: 'hour' as const }], policy: { limits: { max_request_usd: 0.25 } } };
+      const updated = await first.keys.update('key_api', changes);
+      expect(updated).toEqual({ ...newKey({ id: 'key_api' }), ...changes, revokedAt: null });
+      expect(await first.keys.update('key_config', changes)).toBeUndefined();
+      expect(await first.keys.update('key_gone', changes)).toBeUndefined();
+      expect(await first.keys.update('key_missing', changes)).toBeUndefined();
+      // Another replica (or a restart) reads the edit; the config key and the revoked key are as they were.
+      const second = await harness.open();
+      const listed = new Map((await second.keys.list()).map((key) => [key.id, key]));
+      expect(listed.get('key_api')).toEqual(updated);
+      expect(listed.get('key_config')).toMatchObject({ department: 'claims', name: 'config', budgets });
+      expect(listed.get('key_gone')).toMatchObject({ department: 'claims', name: 'gone', models: null });
+      expect((await second.keys.update('key_api', { ...changes, models: null, policy: null }))).toMatchObject({ models: null, policy: null });
+    });
+
     it('shows a key created or revoked through one handle to another (replicas, restarts)', async () => {
       const first = await open();
       const second = await harness.open();

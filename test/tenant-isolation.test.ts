@@ -135,6 +135,21 @@ describe('every admin route, every role, scoped to claims', () => {
     }
   });
 
+  it("a scoped key of every role cannot edit another department's key, nor move its own there", async () => {
+    const keys = (await (await call('GET', '/admin/keys', environment.ADMIN_KEY!)).json()).data as { id: string; name: string; department: string; budgets: unknown[] }[];
+    const hrMade = keys.find((key) => key.name === 'hr-made')!;
+    const own = await (await call('POST', '/admin/keys', environment.ADMIN_KEY!, { department: 'claims', name: 'claims-made' })).json() as { id: string };
+    for (const role of roles) {
+      const edit = await call('PATCH', `/admin/keys/${hrMade.id}`, scopedSecret(role), { budgets: [{ usd: 100, period: 'day' }] });
+      expect([403, 404], `${role} edits hr's key`).toContain(edit.status);
+      const move = await call('PATCH', `/admin/keys/${own.id}`, scopedSecret(role), { department: 'hr' });
+      expect([403, 404], `${role} moves a claims key to hr`).toContain(move.status);
+    }
+    const after = (await (await call('GET', '/admin/keys', environment.ADMIN_KEY!)).json()).data as typeof keys;
+    expect(after.find((key) => key.id === hrMade.id)?.budgets).toEqual(hrMade.budgets);
+    expect(after.find((key) => key.id === own.id)?.department).toBe('claims');
+  });
+
   it('a scoped key cannot reach another department by asking', async () => {
     for (const role of roles) {
       for (const path of ['/admin/spend?scope=department:hr', '/admin/audit/entries?department=hr', '/admin/audit/export?department=hr']) {

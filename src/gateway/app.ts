@@ -309,12 +309,12 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     return { reloaded: true, config_version: next.version.slice(0, 12), models: next.models.size, departments: next.departments.size, warnings: next.warnings };
   };
 
-  const onKeyEvent = async (kind: 'key.created' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal) => {
+  const onKeyEvent = async (kind: 'key.created' | 'key.updated' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal, changes?: Record<string, unknown>) => {
     await refreshKeyDepartments();
     refreshApiKeyStages();
     await record({
       kind, department: key.department, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets,
-      ...(key.policy ? { policy: key.policy } : {}), by: principal.name,
+      ...(key.policy ? { policy: key.policy } : {}), ...(changes ? { changes } : {}), by: principal.name,
     });
   };
 

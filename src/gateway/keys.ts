@@ -3,7 +3,7 @@ import { createHash, hash, randomBytes } from 'node:crypto';
 import type { BudgetConfig, KeyGuardsConfig } from '../config/schema.js';
 import type { ConfigKey } from '../config/resolve.js';
 import { digestSecret, isLegacyDigest, matchesDigest, parseDigest, verifySecret, type ParsedDigest } from '../core/secret-digest.js';
-import type { KeyRecord, KeyStore, NewKey } from '../stores/records.js';
+import type { KeyChanges, KeyRecord, KeyStore, NewKey } from '../stores/records.js';
 import { SecretIndex } from './secret-index.js';
 
 /** The id of a config-defined key is stable across restarts and reloads: derived from department and name. */
@@ -124,6 +124,13 @@ export class KeyIndex {
     this.digests.set(record, parseDigest(record.secretHash));
     this.byId.set(key.id, record);
     return { key: record, secret };
+  }
+
+  /** Edit an active admin-API key; this process serves the edit from the next request, other replicas on their next refresh. */
+  async update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
+    const key = await this.store.update(id, changes);
+    if (key) await this.refresh();
+    return key;
   }
 
   async revoke(id: string, now: Date): Promise<KeyRecord | undefined> {

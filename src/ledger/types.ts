@@ -4,6 +4,7 @@
 export type LedgerEntryKind =
   | 'inference'
   | 'key.created'
+  | 'key.updated'
   | 'key.revoked'
   | 'config.reloaded'
   | 'budget.changed'

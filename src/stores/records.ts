@@ -49,11 +49,19 @@ export function keyFromRow(row: KeyRow): KeyRecord {
   };
 }
 
+/** What an edit of an admin-API key replaces (its secret, source and times stay). */
+export type KeyChanges = Pick<KeyRecord, 'department' | 'name' | 'models' | 'budgets' | 'policy'>;
+
 export interface KeyStore {
   list(): Promise<KeyRecord[]>;
   insert(key: NewKey): Promise<void>;
   /** Marks the key revoked; returns it, or undefined if there is no such key. */
   revoke(id: string, at: string): Promise<KeyRecord | undefined>;
+  /**
+   * Replaces an active admin-API key's department, name, models, budgets and guards; returns it, or undefined when
+   * there is no such key (a config key, or a revoked one, is left as it is: config keys change in the config file).
+   */
+  update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined>;
   /** Brings config-defined keys in line with the config: new ones added, changed ones updated, removed ones revoked. */
   syncConfigKeys(keys: NewKey[], at: string): Promise<void>;
 }

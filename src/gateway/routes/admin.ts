@@ -1,9 +1,9 @@
-// Admin API: virtual keys (create returns the secret once), the request log, and config reload; registered under /admin.
+// Admin API: virtual keys (create returns the secret once, edit, revoke), the request log, and config reload; registered under /admin.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CovenantError } from '../../core/errors.js';
 import { budgetSchema, keyGuardsSchema, type KeyGuardsConfig } from '../../config/schema.js';
-import type { KeyRecord } from '../../stores/records.js';
+import type { KeyChanges, KeyRecord } from '../../stores/records.js';
 import { requireDepartmentAccess, type AdminPrincipal } from '../admin-auth.js';
 import type { Gateway } from '../gateway.js';
 import { parseBody } from '../validate.js';
@@ -16,6 +16,69 @@ const createKeySchema = z.strictObject({
   // The same guards and routing a config key takes, checked by the same schemas.
   ...keyGuardsSchema.shape,
 });
+
+/**
+ * An edit of an admin-API key: each field given replaces the key's, each left out stays; null clears the key's
+ * models (every alias) or a guard. Fields are checked as on create.
+ */
+const editKeySchema = z.strictObject({
+  department: createKeySchema.shape.department.optional(),
+  name: createKeySchema.shape.name.optional(),
+  models: z.array(z.string()).nullable().optional(),
+  budgets: z.array(budgetSchema).optional(),
+  agent: keyGuardsSchema.shape.agent.nullable(),
+  rate_limit: keyGuardsSchema.shape.rate_limit.nullable(),
+  limits: keyGuardsSchema.shape.limits.nullable(),
+  environment: keyGuardsSchema.shape.environment.nullable(),
+  route: keyGuardsSchema.shape.route.nullable(),
+});
+
+const guardNames = ['agent', 'rate_limit', 'limits', 'environment', 'route'] as const;
+
+/** The key's fields after an edit: the body's where it gave one (null clears), the key's own elsewhere. */
+function editedKey(key: KeyRecord, body: z.infer<typeof editKeySchema>): KeyChanges {
+  const policy: Record<string, unknown> = { ...(key.policy ?? {}) };
+  for (const name of guardNames) {
+    if (body[name] === null) delete policy[name];
+    else if (body[name] !== undefined) policy[name] = body[name];
+  }
+  return {
+    department: body.department ?? key.department,
+    name: body.name ?? key.name,
+    models: body.models === undefined ? key.models : body.models,
+    budgets: body.budgets ?? key.budgets,
+    policy: Object.keys(policy).length === 0 ? null : (policy as KeyGuardsConfig),
+  };
+}
+
+/** What an edit changed, field by field (guards by name), with the value before and after; never the secret. */
+export function keyChanges(before: KeyChanges, after: KeyChanges): Record<string, { before: unknown; after: unknown }> {
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  const same = (left: unknown, right: unknown) => JSON.stringify(left ?? null) === JSON.stringify(right ?? null);
+  for (const field of ['department', 'name', 'models', 'budgets'] as const) {
+    if (!same(before[field], after[field])) changes[field] = { before: before[field], after: after[field] };
+  }
+  for (const name of guardNames) {
+    const was = before.policy?.[name] ?? null;
+    const now = after.policy?.[name] ?? null;
+    if (!same(was, now)) changes[name] = { before: was, after: now };
+  }
+  return changes;
+}
+
+/** The checks create and edit share: the department and every alias exist; only a staging key may route to the mock. */
+function checkKeyFields(gateway: Gateway, fields: { department: string; models: string[] | null; environment?: string; route?: string }): void {
+  if (!gateway.config.departments.has(fields.department)) {
+    throw new CovenantError('invalid_request', `There is no department "${fields.department}".`, { param: 'department' });
+  }
+  for (const alias of fields.models ?? []) {
+    if (!gateway.config.models.has(alias)) throw new CovenantError('invalid_request', `There is no model alias "${alias}".`, { param: 'models' });
+  }
+  // Only a staging key may be answered by the mock: a production key silently served by it would be an outage.
+  if (fields.route === 'mock' && fields.environment !== 'staging') {
+    throw new CovenantError('invalid_request', 'Invalid request: "route": route: mock needs environment: staging on the same key.', { param: 'route' });
+  }
+}
 
 /** The guards and routing the body set, or null for none (the key then has only its department's). */
 function guardsOf(body: z.infer<typeof createKeySchema>): KeyGuardsConfig | null {
@@ -36,8 +99,8 @@ function publicKey(key: KeyRecord) {
 }
 
 export interface AdminHooks {
-  /** Called after a key is created or revoked (ledger entries, budget refresh). */
-  onKeyEvent?(kind: 'key.created' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal): Promise<void> | void;
+  /** Called after a key is created, edited (with what changed) or revoked (ledger entries, budget refresh). */
+  onKeyEvent?(kind: 'key.created' | 'key.updated' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal, changes?: ReturnType<typeof keyChanges>): Promise<void> | void;
   /** Reload the config file; returns a short summary. */
   reload?(principal: AdminPrincipal): Promise<Record<string, unknown>>;
 }
@@ -48,16 +111,7 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     const principal = request.adminPrincipal;
     const body = parseBody(createKeySchema, request.body);
     requireDepartmentAccess(principal, body.department);
-    if (!gateway.config.departments.has(body.department)) {
-      throw new CovenantError('invalid_request', `There is no department "${body.department}".`, { param: 'department' });
-    }
-    for (const alias of body.models ?? []) {
-      if (!gateway.config.models.has(alias)) throw new CovenantError('invalid_request', `There is no model alias "${alias}".`, { param: 'models' });
-    }
-    // Only a staging key may be answered by the mock: a production key silently served by it would be an outage.
-    if (body.route === 'mock' && body.environment !== 'staging') {
-      throw new CovenantError('invalid_request', 'Invalid request: "route": route: mock needs environment: staging on the same key.', { param: 'route' });
-    }
+    checkKeyFields(gateway, { department: body.department, models: body.models ?? null, environment: body.environment, route: body.route });
     const { key, secret } = await gateway.keys.create({
       department: body.department, name: body.name, models: body.models ?? null, budgets: body.budgets ?? [], policy: guardsOf(body), now: new Date(),
     });
@@ -70,6 +124,31 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     const principal = request.adminPrincipal;
     const keys = await gateway.keys.list();
     return { data: keys.filter((key) => principal.department === null || key.department === principal.department).map(publicKey) };
+  });
+
+  // An admin-API key's budgets, guards, models, name or department; the next request on every replica reads them.
+  admin.patch('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request) => {
+    const principal = request.adminPrincipal;
+    const { id } = request.params as { id: string };
+    const body = parseBody(editKeySchema, request.body);
+    if (Object.keys(body).length === 0) {
+      throw new CovenantError('invalid_request', `An edit sets at least one of: ${Object.keys(editKeySchema.shape).join(', ')}.`);
+    }
+    const existing = (await gateway.keys.list()).find((key) => key.id === id);
+    if (!existing) throw new CovenantError('not_found', `There is no key "${id}".`);
+    requireDepartmentAccess(principal, existing.department);
+    if (body.department !== undefined) requireDepartmentAccess(principal, body.department);
+    if (existing.source === 'config') {
+      throw new CovenantError('invalid_request', `The key "${existing.name}" is defined in the config file: change it there and reload the config.`);
+    }
+    if (existing.revokedAt !== null) throw new CovenantError('invalid_request', `The key "${existing.name}" is revoked; a revoked key cannot be edited.`);
+    const after = editedKey(existing, body);
+    checkKeyFields(gateway, { department: after.department, models: after.models, environment: after.policy?.environment, route: after.policy?.route });
+    const key = await gateway.keys.update(id, after);
+    // Revoked between the read above and this write.
+    if (!key) throw new CovenantError('invalid_request', `The key "${existing.name}" is revoked; a revoked key cannot be edited.`);
+    await hooks.onKeyEvent?.('key.updated', key, principal, keyChanges(existing, key));
+    return publicKey(key);
   });
 
   admin.delete('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request) => {

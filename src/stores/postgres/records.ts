@@ -1,6 +1,6 @@
 // PostgreSQL implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
 import type pg from 'pg';
-import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
+import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyChanges, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
 import { inTransaction, migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 // Times are stored as the ISO 8601 text the caller gave, as in SQLite, so both stores return identical records.
@@ -79,6 +79,15 @@ export class PostgresKeyStore implements KeyStore {
     // COALESCE keeps the first revocation time when the key was already revoked.
     const result = await this.database.pool.query<KeyRow>(
       'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *', [id, at]);
+    return result.rows[0] === undefined ? undefined : keyFromRow(result.rows[0]);
+  }
+
+  async update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
+    const result = await this.database.pool.query<KeyRow>(
+      "UPDATE api_keys SET department = $2, name = $3, models = $4, budgets = $5, policy = $6 WHERE id = $1 AND source = 'api' AND revoked_at IS NULL RETURNING *",
+      [id, changes.department, changes.name, changes.models === null ? null : JSON.stringify(changes.models), JSON.stringify(changes.budgets),
+        changes.policy === null ? null : JSON.stringify(changes.policy)],
+    );
     return result.rows[0] === undefined ? undefined : keyFromRow(result.rows[0]);
   }
 

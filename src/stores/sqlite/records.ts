@@ -1,5 +1,5 @@
 // SQLite implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
-import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
+import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyChanges, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 
 const migrations: Migration[] = [
@@ -70,6 +70,17 @@ export class SqliteKeyStore implements KeyStore {
     this.database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
     const row = this.database.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
     return row ? keyFromRow(row) : undefined;
+  }
+
+  async update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
+    const result = this.database.prepare(
+      "UPDATE api_keys SET department = ?, name = ?, models = ?, budgets = ?, policy = ? WHERE id = ? AND source = 'api' AND revoked_at IS NULL",
+    ).run(
+      changes.department, changes.name, changes.models === null ? null : JSON.stringify(changes.models), JSON.stringify(changes.budgets),
+      changes.policy === null ? null : JSON.stringify(changes.policy), id,
+    );
+    if (result.changes === 0) return undefined;
+    return keyFromRow(this.database.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow);
   }
 
   async syncConfigKeys(keys: NewKey[], at: string): Promise<void> {

@@ -1,15 +1,17 @@
-// Budgets and keys: every budget's spend, the virtual keys, create a key (its secret shown once), revoke, reload budgets.
+// Budgets and keys: every budget's spend, the virtual keys, create a key (its secret shown once), edit its budgets and limits, revoke, reload budgets.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { ConfirmAction, Loading, Note, Section, Table } from '../components';
 import { text, time } from '../format';
 import { useApi } from '../hooks';
 import type { PageProps } from './index';
+import { EditKey } from './key-edit';
 import { BudgetTable, type SpendScope } from './overview';
 
 interface KeyRow {
   id: string; department: string; name: string; models: string[] | null; budgets: { usd?: number; tokens?: number; period: string }[];
-  rate_limit?: { rpm?: number; tpm?: number; concurrent?: number }; agent?: Record<string, unknown>; environment?: string;
+  rate_limit?: { rpm?: number; tpm?: number; concurrent?: number }; limits?: { max_prompt_tokens?: number; max_request_usd?: number };
+  agent?: Record<string, unknown>; environment?: string;
   source: string; created_at: string; revoked_at: string | null;
 }
 
@@ -69,13 +71,15 @@ export function KeysPage({ session, can }: PageProps) {
   const spend = useApi<{ scopes: SpendScope[] }>('/admin/spend');
   const keys = useApi<{ data: KeyRow[] }>('/admin/keys');
   const [reloaded, setReloaded] = useState<string | undefined>();
+  const [editing, setEditing] = useState<KeyRow | undefined>();
+  const [saved, setSaved] = useState<string | undefined>();
   const refresh = () => { keys.reload(); spend.reload(); };
   return (
     <>
       <Section title="Budgets">
         <Note error={spend.error} />
         {spend.data ? <BudgetTable caption="Every budget" scopes={spend.data.scopes} /> : <Loading />}
-        <p class="muted">Organisation, department and config-key budgets live in the config file: edit it, then reload it here (or send SIGHUP). A key made here keeps the budgets and limits it was created with; to change them, create a new key and revoke the old one.</p>
+        <p class="muted">Organisation, department and config-key budgets live in the config file: edit it, then reload it here (or send SIGHUP). A key made here has its budgets and limits changed with its Edit button, from its next request.</p>
         {can('organisation-write') && (
           <ConfirmAction label="Reload config" confirmLabel="Reload now" needsReason={false} onConfirm={async () => {
             const result = await api<Record<string, unknown>>('/admin/reload', { method: 'POST' });
@@ -96,6 +100,7 @@ export function KeysPage({ session, can }: PageProps) {
             { label: 'Budgets', cell: (row) => row.budgets.map((budget) => `${budget.usd !== undefined ? `$${budget.usd}` : `${budget.tokens} tokens`}/${budget.period}`).join(', ') || '—' },
             { label: 'Guards', cell: (row) => [
               row.rate_limit ? `rate ${Object.entries(row.rate_limit).map(([unit, value]) => `${value} ${unit}`).join(', ')}` : '',
+              row.limits ? `per request ${Object.entries(row.limits).map(([name, value]) => `${name} ${value}`).join(', ')}` : '',
               row.agent ? `agent ${Object.entries(row.agent).map(([name, value]) => `${name} ${value}`).join(', ')}` : '',
               row.environment ? `environment ${row.environment}` : '',
             ].filter(Boolean).join('; ') || '—' },
@@ -103,12 +108,27 @@ export function KeysPage({ session, can }: PageProps) {
             { label: 'Created', cell: (row) => time(row.created_at) },
             { label: 'Status', cell: (row) => (row.revoked_at ? `revoked ${time(row.revoked_at)}` : 'active') },
             { label: 'Action', cell: (row) => (can('write') && !row.revoked_at
-              ? <ConfirmAction label={`Revoke ${row.name}`} confirmLabel={`Revoke ${row.name} now`} danger needsReason={false}
-                  onConfirm={async () => { await api(`/admin/keys/${encodeURIComponent(row.id)}`, { method: 'DELETE' }); refresh(); }} />
+              ? <>
+                  {row.source === 'api'
+                    ? <button type="button" aria-label={`Edit ${row.name}`} onClick={() => { setSaved(undefined); setEditing(row); }}>Edit</button>
+                    : <span class="muted">edit in the config file</span>}{' '}
+                  <ConfirmAction label={`Revoke ${row.name}`} confirmLabel={`Revoke ${row.name} now`} danger needsReason={false}
+                    onConfirm={async () => { await api(`/admin/keys/${encodeURIComponent(row.id)}`, { method: 'DELETE' }); refresh(); }} />
+                </>
               : null) },
           ]} />
         )}
+        {saved && <p role="status">{saved}</p>}
       </Section>
+      {editing && can('write') && (
+        <Section title={`Edit ${editing.name}`}>
+          <EditKey key={editing.id} keyRow={editing} onDone={(done) => {
+            if (done) setSaved(`Saved ${editing.name}: its next request uses the new budgets and limits.`);
+            setEditing(undefined);
+            refresh();
+          }} />
+        </Section>
+      )}
     </>
   );
 }
