@@ -91,6 +91,13 @@ export interface App {
   close(): Promise<void>;
 }
 
+/** An error's message and, when it wraps another (a store's refusal over the driver's error), that one's too. */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? error.cause.message : undefined;
+  return cause && cause !== error.message ? `${error.message} (${cause})` : error.message;
+}
+
 function load(options: AppOptions): { loaded: LoadedConfig; environment: Record<string, string | undefined> } {
   const environment = { ...(options.environment ?? process.env) };
   if (options.configText !== undefined) return { loaded: parseConfigText(options.configText, '<config>'), environment };
@@ -130,7 +137,7 @@ function configuredBurnRates(config: ResolvedConfig) {
 export async function startApp(options: AppOptions = {}): Promise<App> {
   const { loaded, environment } = load(options);
   let config = resolveConfig(loaded, environment);
-  const onError = (error: unknown, where: string) => process.emitWarning(`${where}: ${error instanceof Error ? error.message : String(error)}`);
+  const onError = (error: unknown, where: string) => process.emitWarning(`${where}: ${describeError(error)}`);
   const stores = await openStores(config, onError);
   const keys = new KeyIndex(stores.keys);
   await keys.load(config.configKeys, new Date());

@@ -1,6 +1,6 @@
 // Redis connection that fails fast (no offline queue, short timeouts) and runs Lua scripts by SHA with a fallback.
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type Command } from 'ioredis';
 
 export interface RedisConnectionOptions {
   /** e.g. redis://127.0.0.1:6379 (rediss:// for TLS; user and password in the URL). */
@@ -21,13 +21,31 @@ export async function connectRedis(options: RedisConnectionOptions): Promise<Red
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     connectTimeout: 2000,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
     retryStrategy: (times) => Math.min(50 * times, 1000),
   });
+  timeCommands(redis, options.commandTimeoutMs ?? 2000);
   redis.on('error', (error: Error) => options.onError?.(error));
   // Not reachable yet is not fatal: calls fail (503) until the background reconnection succeeds.
   await redis.connect().catch(() => undefined);
   return redis;
+}
+
+/**
+ * Fails a command Redis has not answered within `timeoutMs`. Unlike ioredis's own `commandTimeout`, an answer that
+ * arrived while the event loop was busy past the deadline still counts: when the timer fires, the decision waits for
+ * the next check phase, after the poll phase has read what the socket holds. A stalled process then serves the answer
+ * Redis gave instead of refusing the request as if the store were down.
+ */
+function timeCommands(redis: Redis, timeoutMs: number): void {
+  const send = redis.sendCommand.bind(redis);
+  redis.sendCommand = ((command: Command, stream?: unknown) => {
+    const timer = setTimeout(() => setImmediate(() => {
+      if (!command.isSettled) command.reject(new Error('Command timed out'));
+    }), timeoutMs);
+    const clear = () => clearTimeout(timer);
+    command.promise.then(clear, clear);
+    return send(command, stream as never);
+  }) as typeof redis.sendCommand;
 }
 
 /**
