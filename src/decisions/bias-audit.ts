@@ -1,5 +1,6 @@
 // The bias audit of stored decisions, shared by `covenant bias audit` and GET /admin/systems/:name/bias-audit.
 import { fairnessAudit, type FairnessRecord, type FairnessReport } from '../core/fairness.js';
+import type { RateEstimate } from '../core/intervals.js';
 
 /** What the audit looked at, for the report's header. */
 export interface AuditDescription {
@@ -79,4 +80,37 @@ export function protectedAttributes(decisions: readonly StoredDecision[]): strin
   const names = new Set<string>();
   for (const decision of decisions) for (const name of Object.keys(decision.protected ?? {})) names.add(name);
   return [...names];
+}
+
+function rate(estimate: RateEstimate | null) {
+  return estimate === null ? null : { value: estimate.value, lower: estimate.lower, upper: estimate.upper, successes: estimate.successes, trials: estimate.trials };
+}
+
+/**
+ * The admin API's answer: each breakdown's groups with their rates and Wilson intervals, the impact ratios and the
+ * four-fifths verdict. Groups under `minGroupSize` are withheld, only counted, as the live monitor's evidence does.
+ */
+export function biasAuditAnswer(audit: BiasAudit, minGroupSize: number): Record<string, unknown> {
+  const { description } = audit;
+  return {
+    decisions: description.records, filtered: description.filtered, prediction: description.prediction, label: description.label,
+    min_group_share: description.minGroupShare, min_group_size: minGroupSize, confidence: description.confidence, passes: audit.passes,
+    reports: audit.reports.map((report) => {
+      const withheld = report.groups.filter((group) => group.counts.count < minGroupSize);
+      return {
+        attributes: report.attributes, verdict: report.passesFourFifths ? 'pass' : 'fail', min_impact_ratio: report.minImpactRatioThreshold,
+        minimum_impact_ratio: report.minimumImpactRatio, minimum_impact_group: report.minimumImpactGroup, reference_group: report.referenceGroup,
+        demographic_parity_difference: report.demographicParityDifference, demographic_parity_ratio: report.demographicParityRatio,
+        equalized_odds_difference: report.equalizedOddsDifference, equal_opportunity_difference: report.equalOpportunityDifference,
+        false_positive_rate_difference: report.falsePositiveRateDifference,
+        groups: report.groups.filter((group) => group.counts.count >= minGroupSize).map((group) => ({
+          group: group.key, values: group.values, count: group.counts.count, selected: group.counts.selected, labelled: group.counts.labelled,
+          share: group.share, small: group.small, impact_ratio: group.impactRatio, selection_rate: rate(group.selectionRate),
+          true_positive_rate: rate(group.truePositiveRate), false_positive_rate: rate(group.falsePositiveRate),
+          false_negative_rate: rate(group.falseNegativeRate), precision: rate(group.precision),
+        })),
+        withheld: { groups: withheld.length, decisions: withheld.reduce((sum, group) => sum + group.counts.count, 0) },
+      };
+    }),
+  };
 }
