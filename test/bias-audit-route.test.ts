@@ -79,7 +79,7 @@ describe('GET /admin/systems/:name/bias-audit', () => {
   it('gives each group its selection rate with a Wilson interval, error rates, the impact ratio and the four-fifths verdict', async () => {
     const answer = await call('GET', '/admin/systems/hiring/bias-audit', 'sk-auditor');
     expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ system: 'hiring', decisions: 15, filtered: 0, min_group_size: 3, passes: false });
+    expect(answer.body).toMatchObject({ system: 'hiring', decisions: 15, filtered: 0, min_group_size: 3, passes: false, available_attributes: ['sex'] });
     const [report] = answer.body.reports;
     expect(report).toMatchObject({ attributes: ['sex'], verdict: 'fail', reference_group: 'male', minimum_impact_group: 'female', withheld: { groups: 1, decisions: 2 } });
     expect(report.minimum_impact_ratio).toBeCloseTo(0.4 / 0.75, 10);

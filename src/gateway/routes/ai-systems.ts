@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ResolvedSystem } from '../../config/systems.js';
 import { CovenantError } from '../../core/errors.js';
-import { biasAudit, biasAuditAnswer, recordsFromDecisions } from '../../decisions/bias-audit.js';
+import { biasAudit, biasAuditAnswer, protectedAttributes, recordsFromDecisions } from '../../decisions/bias-audit.js';
 import { performanceReport, slaReadings } from '../../decisions/monitors.js';
 import type { DecisionOversight } from '../../decisions/oversight.js';
 import { auditDecisionPayload, breachPayload, suspensionPayload } from '../../decisions/payload.js';
@@ -91,6 +91,7 @@ export function registerAiSystemRoutes(admin: FastifyInstance, oversight: Decisi
     return {
       system: system.name, department: system.department,
       window: { from: query.from === undefined ? null : new Date(query.from).toISOString(), to: query.to === undefined ? null : new Date(query.to).toISOString() },
+      available_attributes: protectedAttributes(decisions),
       ...biasAuditAnswer(audit, query.settings.minGroupSize),
     };
   });
