@@ -47,7 +47,10 @@ function SelectionChart({ report }: { report: Report }) {
           </g>
         );
       })}
-      {level !== undefined && <line x1={x(level)} x2={x(level)} y1={14} y2={height - 16} class="limit" />}
+      {level !== undefined && <>
+        <line x1={x(level)} x2={x(level)} y1={14} y2={height - 16} class="limit" />
+        <text x={x(level) + 3} y={11} class="tick">{report.min_impact_ratio} × most selected</text>
+      </>}
     </svg>
   );
 }
