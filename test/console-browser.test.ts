@@ -311,4 +311,37 @@ describe('the console in chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByLabel('Admin key').waitFor();
   });
+
+  it('runs a bias audit of a system from the Reviews page with the keyboard and shows each group\'s selection rate and the verdict', async () => {
+    // 30 men, 24 approved (0.8); 30 women, 12 approved (0.4): impact ratio 0.5, under the four-fifths rule.
+    for (const [sex, approved] of [['male', 24], ['female', 12]] as const) {
+      for (let index = 0; index < 30; index += 1) {
+        const created = await fetch(`${gateway.url}/v1/decisions`, {
+          method: 'POST', headers: { authorization: `Bearer ${environment.KEY_APP}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ system: 'claims-triage', subject_ref: `bias-${sex}-${index}`, recommendation: index < approved ? 'approve' : 'reject', model_version: 'triage-2.1', protected: { sex } }),
+        });
+        expect(created.status).toBe(201);
+      }
+    }
+    await signIn(environment.AUDITOR);
+    await open('reviews', 'Reviews');
+    await page.getByRole('button', { name: 'Bias audit of claims-triage' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByLabel('Protected attribute').focus();
+    await page.keyboard.type('sex');
+    await page.keyboard.press('Enter');
+    const panel = page.getByRole('region', { name: 'Bias audit of claims-triage' });
+    await panel.getByText(/By sex: FAIL — lowest impact ratio 0\.500 \(female vs male\); minimum 0\.80\./).waitFor();
+    const table = panel.getByRole('table', { name: 'Bias audit by sex' });
+    expect(await table.getByRole('row').allTextContents()).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^male30\s*0\.800 \[0\.627, 0\.905\].*1\.000$/), expect.stringMatching(/^female30\s*0\.400 \[0\.246, 0\.577\].*0\.500$/),
+    ]));
+    expect(await panel.getByRole('img', { name: /^Selection rate by sex: / }).count()).toBe(1);
+    await page.screenshot({ path: join(shots, 'reviews-bias-audit.png'), fullPage: true });
+    expect(await seriousViolations()).toEqual([]);
+    // A department reviewer reads no protected attributes, so sees no bias audit.
+    await signIn(environment.REVIEWER);
+    await page.getByRole('heading', { level: 1, name: 'Reviews' }).waitFor();
+    expect(await page.getByRole('button', { name: /^Bias audit of / }).count()).toBe(0);
+  });
 });

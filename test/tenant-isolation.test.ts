@@ -33,7 +33,7 @@ org:
       alerts: { thresholds: [0.000001] }
       keys: [ { name: hr-bot, key_env: HR_KEY, agent: { max_steps: 1 } } ]
 systems:
-  - { name: people-screening, department: hr, review: { window: 48h } }
+  - { name: people-screening, department: hr, review: { window: 48h }, fairness: { attribute: sex, min_impact_ratio: 0.8, window: 30d, min_group_size: 1, on_breach: alert } }
 `;
 /** In every row hr owns below (never in a URL), so a response that shows one of them leaks hr's rows. */
 const hrMarker = 'hrprivate';
@@ -67,7 +67,7 @@ beforeAll(async () => {
   await admin('POST', '/admin/inventory/systems/people-inventory/decisions', { differentiator: 'yes', data_moat: 'no', speed_priority: 'yes' });
   const decided = await fetch(`${gateway.url}/v1/decisions`, {
     method: 'POST', headers: { authorization: `Bearer ${environment.HR_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ system: 'people-screening', subject_ref: `${hrMarker}-candidate`, recommendation: 'reject', model_version: `${hrMarker}-m1` }),
+    body: JSON.stringify({ system: 'people-screening', subject_ref: `${hrMarker}-candidate`, recommendation: 'reject', model_version: `${hrMarker}-m1`, protected: { sex: `${hrMarker}-group` } }),
   });
   expect(decided.status).toBeLessThan(300);
   parameters.id!.push(String(((await decided.json()) as { id: string }).id));
@@ -130,7 +130,7 @@ describe('every admin route, every role, scoped to claims', () => {
   });
 
   it('the unscoped admin key sees hr\'s rows on the routes above (so their absence there is a filter)', async () => {
-    for (const path of ['/admin/inventory/systems', '/admin/reviews', '/admin/contract-checks', '/admin/weights', '/admin/portability-requests', `/admin/reviews/${parameters.id![0]}`]) {
+    for (const path of ['/admin/inventory/systems', '/admin/reviews', '/admin/contract-checks', '/admin/weights', '/admin/portability-requests', `/admin/reviews/${parameters.id![0]}`, '/admin/systems/people-screening/bias-audit']) {
       expect((await (await call('GET', path, environment.ADMIN_KEY!)).text()).toLowerCase(), path).toContain(hrMarker);
     }
   });

@@ -1,4 +1,4 @@
-// Turns a CSV table or the gateway's stored decisions into fairness records: groups, the prediction and the label.
+// Turns a CSV table into fairness records: groups, the prediction and the label (stored decisions: decisions/bias-audit.ts).
 import type { FairnessRecord } from '../core/fairness.js';
 import { evaluateComparison, parsePredicate, PredicateSyntaxError, type RowPredicate } from '../core/row-predicate.js';
 import { InputError } from './command.js';
@@ -52,47 +52,4 @@ export function recordsFromTable(table: CsvTable, selection: TableSelection, sou
     });
   }
   return { records, filtered };
-}
-
-/** A decision as GET /admin/systems/:name/decisions?include=protected answers it. */
-export interface StoredDecision {
-  id: string;
-  system: string;
-  recommendation: string | number | null;
-  final_outcome?: string | number | null;
-  outcome?: string | number | boolean | null;
-  protected?: Record<string, string | number | boolean | null> | null;
-}
-
-function cellOf(value: string | number | boolean | null | undefined): string {
-  return value === null || value === undefined ? '' : String(value);
-}
-
-/**
- * Records from stored decisions: groups from `protected`, the prediction from the final outcome (else the model's
- * recommendation), the label from the ground-truth `outcome` (unknown while it has not arrived).
- * Decisions without any of the group attributes are left out and counted.
- */
-export function recordsFromDecisions(decisions: readonly StoredDecision[], groups: readonly string[], favorable: string | undefined): { records: FairnessRecord[]; filtered: number } {
-  const records: FairnessRecord[] = [];
-  let filtered = 0;
-  for (const decision of decisions) {
-    const attributes = decision.protected ?? {};
-    if (!groups.every((group) => cellOf(attributes[group]) !== '')) { filtered += 1; continue; }
-    const decided = cellOf(decision.final_outcome) || cellOf(decision.recommendation);
-    const outcome = cellOf(decision.outcome);
-    records.push({
-      attributes: Object.fromEntries(groups.map((group) => [group, cellOf(attributes[group])])),
-      predicted: isFavorable(decided, favorable),
-      actual: outcome === '' ? null : isFavorable(outcome, favorable),
-    });
-  }
-  return { records, filtered };
-}
-
-/** The protected attribute names the decisions carry, in first-seen order. */
-export function protectedAttributes(decisions: readonly StoredDecision[]): string[] {
-  const names = new Set<string>();
-  for (const decision of decisions) for (const name of Object.keys(decision.protected ?? {})) names.add(name);
-  return [...names];
 }

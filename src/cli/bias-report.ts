@@ -1,24 +1,9 @@
 // Renders bias audit reports as a text table, JSON, or one self-contained HTML page with inline SVG charts.
 import type { FairnessReport, GroupMetrics } from '../core/fairness.js';
 import type { RateEstimate } from '../core/intervals.js';
+import type { AuditDescription, BiasAudit } from '../decisions/bias-audit.js';
 
-/** What the audit looked at, for the report's header. */
-export interface AuditDescription {
-  source: string;
-  prediction: string;
-  label: string | null;
-  records: number;
-  filtered: number;
-  minGroupShare: number;
-  confidence: number;
-}
-
-export interface BiasAudit {
-  description: AuditDescription;
-  reports: FairnessReport[];
-  /** Every breakdown passes the four-fifths rule (or the --min-impact-ratio given). */
-  passes: boolean;
-}
+export type { AuditDescription, BiasAudit } from '../decisions/bias-audit.js';
 
 function fixed(value: number | null, digits = 3): string {
   return value === null ? '-' : value.toFixed(digits);

@@ -1,9 +1,10 @@
 // `covenant bias audit`: fairness of decisions in a CSV file or stored by the gateway, per group and intersection.
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { fairnessAudit, type FairnessRecord } from '../core/fairness.js';
-import { formatAuditHtml, formatAuditText, type BiasAudit } from './bias-report.js';
-import { parseOption, protectedAttributes, recordsFromDecisions, recordsFromTable, type StoredDecision } from './bias-input.js';
+import type { FairnessRecord } from '../core/fairness.js';
+import { biasAudit, protectedAttributes, recordsFromDecisions, type StoredDecision } from '../decisions/bias-audit.js';
+import { formatAuditHtml, formatAuditText } from './bias-report.js';
+import { isFavorable, parseOption, recordsFromTable } from './bias-input.js';
 import { commandOutput, exitCodes, InputError, runCommand, type CommandOutput, type ExitCode } from './command.js';
 import { readCsvFile } from './csv-table.js';
 import { connectGateway, gatewayOptions, type GatewayClientOptions } from './gateway-client.js';
@@ -54,7 +55,7 @@ async function loadRecords(options: AuditOptions, output: CommandOutput): Promis
   if (!Array.isArray(answer.decisions)) throw new InputError(`the gateway's answer for system ${system} has no decisions list`);
   const groups = options.group.length > 0 ? options.group : protectedAttributes(answer.decisions);
   if (groups.length === 0) throw new InputError(`the decisions of ${system} carry no protected attributes to group by (is your admin key an auditor's?)`);
-  const { records, filtered } = recordsFromDecisions(answer.decisions, groups, options.favorable);
+  const { records, filtered } = recordsFromDecisions(answer.decisions, groups, (outcome) => isFavorable(outcome, options.favorable));
   const favorable = options.favorable ?? '1/true/yes';
   return { records, filtered, groups, source: `system ${system}`, prediction: `final outcome (else recommendation) = ${favorable}`, label: `outcome = ${favorable}` };
 }
@@ -68,12 +69,7 @@ export async function runBiasAudit(options: AuditOptions, output: CommandOutput)
   const confidence = fraction(options.confidence, '--confidence', { open: true });
   const loaded = await loadRecords(options, output);
   if (loaded.records.length === 0) throw new InputError(`no records to audit in ${loaded.source}${loaded.filtered ? ` (the filters removed all ${loaded.filtered})` : ''}`);
-  const reports = fairnessAudit(loaded.records, loaded.groups, { minGroupShare, minImpactRatio, confidence });
-  const audit: BiasAudit = {
-    description: { source: loaded.source, prediction: loaded.prediction, label: loaded.label, records: loaded.records.length, filtered: loaded.filtered, minGroupShare, confidence },
-    reports,
-    passes: reports.every((report) => report.passesFourFifths),
-  };
+  const audit = biasAudit(loaded.records, loaded.groups, { source: loaded.source, prediction: loaded.prediction, label: loaded.label, filtered: loaded.filtered }, { minGroupShare, minImpactRatio, confidence });
   const text = format === 'json' ? `${JSON.stringify(audit, null, 2)}\n` : format === 'html' ? formatAuditHtml(audit) : formatAuditText(audit);
   if (options.out === undefined) {
     output.stdout(text);

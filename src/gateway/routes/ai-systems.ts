@@ -1,19 +1,26 @@
-// Admin API for AI systems under decision oversight: status, resumption, decisions (protected attributes for auditors), performance, transparency.
+// Admin API for AI systems under decision oversight: status, resumption, decisions (protected attributes for auditors), bias audits, performance, transparency.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ResolvedSystem } from '../../config/systems.js';
 import { CovenantError } from '../../core/errors.js';
+import { biasAudit, biasAuditAnswer, protectedAttributes, recordsFromDecisions } from '../../decisions/bias-audit.js';
 import { performanceReport, slaReadings } from '../../decisions/monitors.js';
 import type { DecisionOversight } from '../../decisions/oversight.js';
 import { auditDecisionPayload, breachPayload, suspensionPayload } from '../../decisions/payload.js';
 import { transparencyMarkdown, transparencyReport } from '../../decisions/transparency.js';
 import { requireDepartmentAccess, type AdminPrincipal } from '../admin-auth.js';
 import { parseBody } from '../validate.js';
+import { parseBiasAuditQuery } from './bias-audit-query.js';
 
 const resumeSchema = z.strictObject({ reason: z.string().trim().min(1).max(2000) });
 
 function rate(estimate: { value: number; lower: number; upper: number; successes: number; trials: number } | null) {
   return estimate === null ? null : { value: estimate.value, lower: estimate.lower, upper: estimate.upper, successes: estimate.successes, trials: estimate.trials };
+}
+
+/** Protected attributes (and audits grouped by them) are for auditor and admin keys only. */
+function requireProtectedReader(principal: AdminPrincipal, what: string): void {
+  if (principal.role !== 'auditor' && principal.role !== 'admin') throw new CovenantError('forbidden', `${what} readable by auditor and admin keys only.`);
 }
 
 /** Routes relative to /admin; a department-scoped key reaches its department's systems only. */
@@ -56,9 +63,7 @@ export function registerAiSystemRoutes(admin: FastifyInstance, oversight: Decisi
     const system = reach(principal, name);
     const query = request.query as { include?: string; since?: string; limit?: string };
     const withProtected = query.include === 'protected';
-    if (withProtected && principal.role !== 'auditor' && principal.role !== 'admin') {
-      throw new CovenantError('forbidden', 'Protected attributes are readable by auditor and admin keys only.');
-    }
+    if (withProtected) requireProtectedReader(principal, 'Protected attributes are');
     const since = query.since === undefined ? undefined : Date.parse(query.since);
     if (since !== undefined && Number.isNaN(since)) throw new CovenantError('invalid_request', 'since must be an ISO 8601 time.', { param: 'since' });
     const limit = query.limit === undefined ? 100_000 : Number(query.limit);
@@ -66,6 +71,29 @@ export function registerAiSystemRoutes(admin: FastifyInstance, oversight: Decisi
     const records = await oversight.store.list({ system: system.name, since, limit });
     const attributes = withProtected ? await oversight.store.protectedOf(records.map((record) => record.id)) : undefined;
     return { decisions: records.map((record) => auditDecisionPayload(record, attributes ? attributes.get(record.id) : null)) };
+  });
+
+  admin.get('/systems/:name/bias-audit', { config: { access: 'read' } }, async (request) => {
+    const principal = request.adminPrincipal;
+    const { name } = request.params as { name: string };
+    const system = reach(principal, name);
+    requireProtectedReader(principal, 'Bias audits group by protected attributes and are');
+    const query = parseBiasAuditQuery(request.query as Record<string, unknown>, system);
+    const stored = (await oversight.store.list({ system: system.name, since: query.from, limit: 100_000 }))
+      .filter((record) => query.to === undefined || record.createdAt < query.to);
+    const attributes = await oversight.store.protectedOf(stored.map((record) => record.id));
+    const decisions = stored.map((record) => ({
+      id: record.id, system: record.system, recommendation: record.recommendation, final_outcome: record.finalOutcome, outcome: record.outcome,
+      protected: attributes.get(record.id) ?? {},
+    }));
+    const { records, filtered } = recordsFromDecisions(decisions, query.attributes, query.favorable);
+    const audit = biasAudit(records, query.attributes, { source: `system ${system.name}`, prediction: query.prediction, label: 'outcome, where it has arrived', filtered }, query.settings);
+    return {
+      system: system.name, department: system.department,
+      window: { from: query.from === undefined ? null : new Date(query.from).toISOString(), to: query.to === undefined ? null : new Date(query.to).toISOString() },
+      available_attributes: protectedAttributes(decisions),
+      ...biasAuditAnswer(audit, query.settings.minGroupSize),
+    };
   });
 
   admin.get('/systems/:name/performance', { config: { access: 'read' } }, async (request) => {

@@ -1,9 +1,10 @@
-// Reviews: the human review queue (decide with a rationale), override statistics, and AI systems with their bias monitors.
+// Reviews: the human review queue (decide with a rationale), override statistics, and AI systems with their bias monitors and audits.
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { ConfirmAction, Loading, Note, Section, Table } from '../components';
 import { text, time } from '../format';
 import { useApi } from '../hooks';
+import { BiasAuditPanel } from './bias-audit';
 import type { PageProps } from './index';
 
 interface Decision {
@@ -78,13 +79,16 @@ function SystemPerformance({ name }: { name: string }) {
   );
 }
 
-export function ReviewsPage({ can }: PageProps) {
+export function ReviewsPage({ session, can }: PageProps) {
   const [status, setStatus] = useState('pending');
   const queue = useApi<{ data: Decision[] }>(`/admin/reviews?status=${status}&limit=200`);
   const stats = useApi<Stats>('/admin/reviews/stats');
   const systems = useApi<{ data: Record<string, unknown>[] }>(can('read') ? '/admin/systems' : null);
   const decided = () => { queue.reload(); stats.reload(); systems.reload(); };
   const [opened, setOpened] = useState<string | undefined>();
+  const [auditing, setAuditing] = useState<string | undefined>();
+  // Bias audits group by protected attributes, which only auditor and admin keys may read.
+  const readsProtected = session.role === 'auditor' || session.role === 'admin';
   return (
     <>
       <label>Show
@@ -128,6 +132,7 @@ export function ReviewsPage({ can }: PageProps) {
             { label: 'Open breaches', cell: (row) => (Array.isArray(row.open_breaches) && row.open_breaches.length > 0 ? JSON.stringify(row.open_breaches) : 'none') },
             { label: 'Fairness', cell: (row) => (row.fairness ? JSON.stringify(row.fairness) : 'not monitored') },
             { label: 'Performance', cell: (row) => <button type="button" class="link" aria-pressed={opened === row.name} onClick={() => setOpened(String(row.name))}>Performance of {text(row.name)}</button> },
+            ...(readsProtected ? [{ label: 'Bias audit', cell: (row: Record<string, unknown>) => <button type="button" class="link" aria-pressed={auditing === row.name} onClick={() => setAuditing(String(row.name))}>Bias audit of {text(row.name)}</button> }] : []),
             { label: 'Action', cell: (row) => (row.status === 'suspended' && can('write')
               ? <ConfirmAction label={`Resume ${text(row.name)}`} confirmLabel="Resume system" needsReason onConfirm={async (reason) => {
                   await api(`/admin/systems/${encodeURIComponent(String(row.name))}/resume`, { method: 'POST', body: { reason } });
@@ -136,6 +141,10 @@ export function ReviewsPage({ can }: PageProps) {
               : null) },
           ]} />
           {opened && <SystemPerformance key={opened} name={opened} />}
+          {readsProtected && auditing && (
+            <BiasAuditPanel key={auditing} name={auditing}
+              attribute={(systems.data?.data.find((system) => system.name === auditing)?.fairness as { attribute?: string } | null | undefined)?.attribute ?? null} />
+          )}
         </Section>
       )}
     </>
