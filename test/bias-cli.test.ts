@@ -106,6 +106,7 @@ describe('covenant bias audit --system', () => {
       seen.authorization = request.headers.authorization;
       response.setHeader('content-type', 'application/json');
       if (request.url?.startsWith('/admin/systems/loans/decisions')) response.end(JSON.stringify({ decisions }));
+      else if (request.url === '/admin/systems') response.end(JSON.stringify({ data: [{ name: 'loans', review: { adverse: ['reject', 'deny'] } }] }));
       else { response.statusCode = 404; response.end(JSON.stringify({ error: { message: 'no such system' } })); }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -127,6 +128,17 @@ describe('covenant bias audit --system', () => {
     expect(female.selectionRate.value).toBeCloseTo(0.4, 12);
     expect(male.selectionRate.value).toBeCloseTo(0.8, 12);
     expect(male.counts.labelled).toBe(30);
+    expect(audit.reports[0].minimumImpactRatio).toBeCloseTo(0.5, 12);
+  });
+
+  it('without --favorable, counts every outcome the system does not call adverse as favourable', async () => {
+    const result = await runCovenant(['bias', 'audit', '--system', 'loans', '--url', url, '--json'], { environment: { COVENANT_ADMIN_KEY: 'sk-auditor' } });
+    expect(result.stderr).toBe('');
+    const audit = JSON.parse(result.stdout) as { description: { prediction: string }; reports: { minimumImpactRatio: number; groups: { key: string; selectionRate: { value: number } }[] }[] };
+    expect(audit.description.prediction).toContain('not adverse (reject, deny)');
+    // The same figures as --favorable approve: approve is the only outcome here that is not adverse.
+    expect(audit.reports[0].groups.find((group) => group.key === 'F')!.selectionRate.value).toBeCloseTo(0.4, 12);
+    expect(audit.reports[0].groups.find((group) => group.key === 'M')!.selectionRate.value).toBeCloseTo(0.8, 12);
     expect(audit.reports[0].minimumImpactRatio).toBeCloseTo(0.5, 12);
   });
 

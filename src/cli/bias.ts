@@ -55,9 +55,18 @@ async function loadRecords(options: AuditOptions, output: CommandOutput): Promis
   if (!Array.isArray(answer.decisions)) throw new InputError(`the gateway's answer for system ${system} has no decisions list`);
   const groups = options.group.length > 0 ? options.group : protectedAttributes(answer.decisions);
   if (groups.length === 0) throw new InputError(`the decisions of ${system} carry no protected attributes to group by (is your admin key an auditor's?)`);
-  const { records, filtered } = recordsFromDecisions(answer.decisions, groups, (outcome) => isFavorable(outcome, options.favorable));
-  const favorable = options.favorable ?? '1/true/yes';
-  return { records, filtered, groups, source: `system ${system}`, prediction: `final outcome (else recommendation) = ${favorable}`, label: `outcome = ${favorable}` };
+  if (options.favorable !== undefined) {
+    const favorable = options.favorable;
+    const { records, filtered } = recordsFromDecisions(answer.decisions, groups, (outcome) => isFavorable(outcome, favorable));
+    return { records, filtered, groups, source: `system ${system}`, prediction: `final outcome (else recommendation) = ${favorable}`, label: `outcome = ${favorable}` };
+  }
+  // Without --favorable, as the admin API's audit: favourable is any outcome the system does not count as adverse.
+  const listed = await client.get<{ data?: { name: string; review?: { adverse?: string[] } }[] }>('/admin/systems');
+  const adverse = listed.data?.find((entry) => entry.name === system)?.review?.adverse;
+  if (!Array.isArray(adverse)) throw new InputError(`the gateway lists no adverse outcomes for system ${system}; pass --favorable`);
+  const { records, filtered } = recordsFromDecisions(answer.decisions, groups, (outcome) => !adverse.includes(outcome.trim().toLowerCase()));
+  const judged = `not adverse (${adverse.join(', ')})`;
+  return { records, filtered, groups, source: `system ${system}`, prediction: `final outcome (else recommendation) ${judged}`, label: `outcome ${judged}` };
 }
 
 /** Run the audit and write it; exit 1 when a breakdown fails the four-fifths rule (or --min-impact-ratio). */
@@ -98,7 +107,7 @@ export function registerBiasCommands(program: Command, output: Partial<CommandOu
     .option('--group <column>', 'a protected attribute to group by; repeat it for intersections', collect, [])
     .option('--prediction <expression>', 'the favorable decision: a column, or COLUMN OP VALUE with OP one of == != >= <= > < (e.g. "decile_score >= 5")')
     .option('--label <column>', 'the true outcome (empty cells are unknown)')
-    .option('--favorable <value>', 'the favorable value of the label and of a prediction column (default: 1, true or yes)')
+    .option('--favorable <value>', 'the favorable value of the label and of a prediction column (default: 1, true or yes; with --system, any outcome the system does not count as adverse)')
     .option('--where <expression>', 'keep only rows where COLUMN OP VALUE holds; repeat to require several', collect, [])
     .option('--min-group-share <fraction>', 'groups under this share of records are reported but left out of ratios', '0.02')
     .option('--min-impact-ratio <ratio>', 'the lowest acceptable impact ratio (the four-fifths rule)', '0.8')
