@@ -117,6 +117,10 @@ export class LiveDrift {
   readonly #options: LiveDriftOptions;
   readonly #clock: () => number;
   readonly #versions = new Map<string, VersionState>();
+  /** The same states by alias then version: found per call without building a key string. */
+  readonly #byAlias = new Map<string, Map<string, VersionState>>();
+  /** One call's values for the rolling window, reused (add() copies them into its slot). */
+  readonly #sample = [0, 0, 0, 0, 0];
   readonly #pending = new Set<Promise<void>>();
 
   constructor(options: LiveDriftOptions = {}) {
@@ -129,14 +133,19 @@ export class LiveDrift {
   }
 
   #state(alias: string, version: string): VersionState {
-    const id = `${alias}\u0000${version}`;
-    let state = this.#versions.get(id);
+    let versions = this.#byAlias.get(alias);
+    if (!versions) {
+      versions = new Map();
+      this.#byAlias.set(alias, versions);
+    }
+    let state = versions.get(version);
     if (!state) {
       state = {
         alias, version, shapes: new Map(), current: new RollingSums(this.#options.currentMs ?? 3_600_000, currentSlots, 5),
         baselineSamples: 0, baselineLatency: 0, baselineTokens: 0, breachSince: null, materialDrift: false, lastVariance: { latency: 0, output_tokens: 0 },
       };
-      this.#versions.set(id, state);
+      this.#versions.set(`${alias}\u0000${version}`, state);
+      versions.set(version, state);
     }
     return state;
   }
@@ -163,15 +172,23 @@ export class LiveDrift {
       state.baselineLatency += shape.latency;
       state.baselineTokens += shape.tokens;
     }
-    state.current.add(now, [observation.latencyMs, shape.latency / shape.samples, observation.outputTokens, shape.tokens / shape.samples, 1]);
+    const sample = this.#sample;
+    sample[0] = observation.latencyMs;
+    sample[1] = shape.latency / shape.samples;
+    sample[2] = observation.outputTokens;
+    sample[3] = shape.tokens / shape.samples;
+    sample[4] = 1;
+    state.current.add(now, sample);
     this.#evaluate(state, now, minSamples);
   }
 
   #evaluate(state: VersionState, now: number, minSamples: number): void {
-    const [latency, expectedLatency, tokens, expectedTokens, count] = state.current.totals(now) as [number, number, number, number, number];
+    const [latency, expectedLatency, tokens, expectedTokens, count] = state.current.totals(now) as readonly [number, number, number, number, number];
     if (count < minSamples) return;
     const terms = this.#terms(state.alias);
-    state.lastVariance = { latency: variance(latency, expectedLatency), output_tokens: variance(tokens, expectedTokens) };
+    // Updated in place (read only by #view, which copies it).
+    state.lastVariance.latency = variance(latency, expectedLatency);
+    state.lastVariance.output_tokens = variance(tokens, expectedTokens);
     if (Math.max(state.lastVariance.latency, state.lastVariance.output_tokens) <= terms.maxVariance) {
       state.breachSince = null;
       state.materialDrift = false;
@@ -208,7 +225,7 @@ export class LiveDrift {
   }
 
   #view(state: VersionState, now: number): VersionDrift {
-    const [latency, , tokens, , count] = state.current.totals(now) as [number, number, number, number, number];
+    const [latency, , tokens, , count] = state.current.totals(now) as readonly [number, number, number, number, number];
     const round = (value: number) => Math.round(value * 1000) / 1000;
     return {
       version: state.version,

@@ -65,10 +65,10 @@ export class RollingSums {
     for (const { index, values } of slots) this.add(index * this.#slotMs, values);
   }
 
-  /** The sums over the window ending at `now`. */
-  totals(now: number): number[] {
+  /** The sums over the window ending at `now`: the window's own array, valid until the next add (copy it to keep it). */
+  totals(now: number): readonly number[] {
     this.#expire(now);
-    return [...this.#totals];
+    return this.#totals;
   }
 }
 

@@ -7,9 +7,17 @@ import type { ModelRegistry } from '../models/registry.js';
 
 /** The alias's `contract.drift` (max_variance as a fraction, window as a duration); undefined for an alias the registry lacks. */
 export function contractDriftTerms(models: ModelRegistry): (alias: string) => LiveDriftTerms | undefined {
+  // The monitor asks on every compared call: each contract's terms are read once (a reload brings new contract objects).
+  const terms = new WeakMap<object, LiveDriftTerms>();
   return (alias) => {
     const drift = models.policy(alias)?.contract.drift;
-    return drift ? { maxVariance: drift.max_variance, windowMs: durationMs(drift.window) } : undefined;
+    if (!drift) return undefined;
+    let found = terms.get(drift);
+    if (!found) {
+      found = { maxVariance: drift.max_variance, windowMs: durationMs(drift.window) };
+      terms.set(drift, found);
+    }
+    return found;
   };
 }
 

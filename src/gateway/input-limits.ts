@@ -24,6 +24,9 @@ export interface InputLimits {
  * parsed, so a body of a million `[` costs a scan and not a parse and a recursive walk of every later step.
  */
 export function jsonDepthOverflow(text: string, maxDepth: number): number {
+  // Nesting deeper than maxDepth needs more than maxDepth brackets: most bodies have a few, counted by indexOf (native,
+  // fast over long prompt text), and skip the character-by-character scan.
+  if (!moreBracketsThan(text, maxDepth)) return -1;
   let depth = 0;
   let inString = false;
   for (let index = 0; index < text.length; index++) {
@@ -37,6 +40,14 @@ export function jsonDepthOverflow(text: string, maxDepth: number): number {
     } else if (code === 125 || code === 93) depth--;
   }
   return -1;
+}
+
+/** Whether `text` holds more than `limit` opening brackets (`{` or `[`, in strings too: an upper bound of the depth). */
+function moreBracketsThan(text: string, limit: number): boolean {
+  let count = 0;
+  for (let index = text.indexOf('{'); index !== -1; index = text.indexOf('{', index + 1)) if (++count > limit) return true;
+  for (let index = text.indexOf('['); index !== -1; index = text.indexOf('[', index + 1)) if (++count > limit) return true;
+  return false;
 }
 
 /** The refusal for a body nested too deep; the route's handler never runs. */

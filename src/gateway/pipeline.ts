@@ -320,7 +320,9 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
     for (const stage of stages) {
       if (!stage.admit) continue;
       try {
-        await stage.admit(context);
+        // A synchronous admission (access, the model registry's) is not awaited: each await is a trip through the microtask queue.
+        const admitting = stage.admit(context);
+        if (admitting !== undefined) await admitting;
       } catch (error) {
         const refusal = error instanceof CovenantError ? error : new CovenantError('internal_error');
         context.outcome = { kind: 'refused', error: refusal, stage: stage.name };
@@ -362,16 +364,21 @@ export class Pipeline<Services extends PipelineServices = PipelineServices> {
   /** Run every finishing stage; false when a required one failed. */
   private async finish(context: FinishedContext): Promise<boolean> {
     let recorded = true;
-    // Finishing stages run together, so their writes (budget settle, ledger append) share one commit.
-    await Promise.all(context.stages.map(async (stage) => {
-      if (!stage.finish) return;
-      try {
-        await stage.finish(context);
-      } catch (error) {
-        process.emitWarning(`stage ${stage.name} failed to finish request ${context.id}: ${(error as Error).message}`);
-        if (stage.required) recorded = false;
-      }
-    }));
+    // Finishing stages run together, so their writes (budget settle, ledger append) share one commit. Only stages with
+    // a finish get a promise: observers (the model registry's, live drift) have only `finished`.
+    const finishing: Promise<void>[] = [];
+    for (const stage of context.stages) {
+      if (!stage.finish) continue;
+      finishing.push((async () => {
+        try {
+          await stage.finish!(context);
+        } catch (error) {
+          process.emitWarning(`stage ${stage.name} failed to finish request ${context.id}: ${(error as Error).message}`);
+          if (stage.required) recorded = false;
+        }
+      })());
+    }
+    if (finishing.length > 0) await Promise.all(finishing);
     // Requests refused before they had a model are in the ledger, not in the per-model metrics.
     if (context.model !== null) this.services.metrics.observe(context, performance.now() - context.startedAt);
     for (const stage of context.stages) {

@@ -147,7 +147,9 @@ export async function pipeStream(pipeline: Pipeline, context: CallContext, raw: 
     if (!cancelled) failure = error instanceof CovenantError ? error : new CovenantError('upstream_error', (error as Error).message);
   }
   ended = true;
-  if (context.systemFingerprint === null && lastChunk?.system_fingerprint) context.systemFingerprint = lastChunk.system_fingerprint;
+  // A chunk passed through as text that never names the field is not parsed for it (providers that send no fingerprint).
+  if (context.systemFingerprint === null && lastChunk !== undefined && !(lastChunk instanceof WireChunk && !lastChunk.raw.includes('"system_fingerprint"'))
+    && lastChunk.system_fingerprint) context.systemFingerprint = lastChunk.system_fingerprint;
   flush();
   let last: string;
   if (failure) {

@@ -13,8 +13,11 @@ const listedMessages = 32;
  */
 export function promptShape(request: Partial<ChatRequest>, route: string, stream: boolean): string {
   const messages = Array.isArray(request.messages) ? request.messages : [];
-  const roles = messages.slice(0, listedMessages).map((message) => message.role).join(',');
-  const tools = Array.isArray(request.tools) ? request.tools.map((tool) => tool.function?.name ?? '').sort().join(',') : '';
+  // Built in one pass (it runs on every call): the same text as the listed roles joined by commas.
+  let roles = '';
+  const listed = Math.min(messages.length, listedMessages);
+  for (let index = 0; index < listed; index++) roles += (index === 0 ? '' : ',') + (messages[index]!.role ?? '');
+  const tools = Array.isArray(request.tools) && request.tools.length > 0 ? request.tools.map((tool) => tool.function?.name ?? '').sort().join(',') : '';
   return `${route}|${stream ? 'stream' : 'json'}|${messages.length}|${roles}|${tools}`;
 }
 
