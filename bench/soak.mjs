@@ -2,6 +2,10 @@
 // aborts, over-budget and invalid-body refusals) sampling the server's RSS, event-loop delay, WAL size and open file
 // handles; reports whether each stayed flat (the least-squares slope over the second half of the run).
 //
+// The load is paced by default (`--rate R` requests per second over `--connections` connections, open loop): the work
+// per minute is the same all hour, so a figure that rises shows the gateway accumulating, not the load changing with
+// the host's other work (a shared host sped a closed loop up fivefold within one run). `--rate 0` is the closed loop.
+//
 // Event-loop delay comes from bench/loop-delay.mjs preloaded into the server (`--import`, as `--loop-delay` does):
 // nothing in the gateway changes for the soak. The other figures are read from /proc (Linux only).
 import { readdirSync, readFileSync, statSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { request } from 'undici';
+import { Pool } from 'undici';
 import { benchKeySecret, covenantConfig, covenantEnvironment } from './configs.mjs';
 import { installCleanup, killAll, startServer, stopProcess } from './processes.mjs';
 
@@ -17,10 +21,12 @@ const benchFolder = path.dirname(fileURLToPath(import.meta.url));
 const root = path.dirname(benchFolder);
 const brokeSecret = 'sk-covenant-soak-broke';
 
-const usage = `usage: npm run bench -- --scenario soak [--minutes N] [--sample S] [--connections N] [--json FILE]
+const usage = `usage: npm run bench -- --scenario soak [--minutes N] [--rate R] [--sample S] [--connections N] [--json FILE]
   --minutes N      how long the load runs (default 60)
+  --rate R         requests per second, paced over the connections (open loop; default 300); 0: closed loop, each
+                   connection sends its next request when the last answer is read
   --sample S       seconds between samples (default 10; at least 8 samples are taken whatever the length)
-  --connections N  concurrent clients (default 8)
+  --connections N  connections (default 8); paced requests beyond them wait in the client's queue
   --json FILE      also write every sample and the verdicts as JSON`;
 
 /** The thresholds: a figure is flat when its fitted change over the second half is below both the floor and the share. */
@@ -72,7 +78,7 @@ function walMiB(database) {
 }
 
 /** One request of the mix; returns what happened (for the counts), never throws. */
-async function one(url, index) {
+async function one(pool, index) {
   const kind = ['json', 'stream', 'json', 'stream', 'abort', 'json', 'stream', 'over-budget', 'json', 'invalid'][index % 10];
   const key = kind === 'over-budget' ? brokeSecret : benchKeySecret;
   const body = kind === 'invalid'
@@ -80,8 +86,8 @@ async function one(url, index) {
     : JSON.stringify({ model: 'fast', max_tokens: 64, stream: kind === 'stream' || kind === 'abort', messages: [{ role: 'user', content: `soak request ${index}` }] });
   const controller = new AbortController();
   try {
-    const response = await request(`${url}/v1/chat/completions`, {
-      method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body, signal: controller.signal,
+    const response = await pool.request({
+      path: '/v1/chat/completions', method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body, signal: controller.signal,
     });
     if (kind === 'abort') {
       for await (const _ of response.body) {
@@ -105,7 +111,7 @@ export async function runSoak(argv) {
   let values;
   try {
     values = parseArgs({ args: argv, options: {
-      scenario: { type: 'string' }, minutes: { type: 'string', default: '60' }, sample: { type: 'string', default: '10' },
+      scenario: { type: 'string' }, minutes: { type: 'string', default: '60' }, rate: { type: 'string', default: '300' }, sample: { type: 'string', default: '10' },
       connections: { type: 'string', default: '8' }, json: { type: 'string' }, help: { type: 'boolean', default: false },
     } }).values;
   } catch (error) {
@@ -119,8 +125,9 @@ export async function runSoak(argv) {
   }
   const minutes = Number(values.minutes);
   const connections = Math.round(Number(values.connections));
-  if (!(minutes > 0) || !(connections > 0) || !(Number(values.sample) > 0)) {
-    process.stderr.write(`bench: --minutes, --sample and --connections must be positive numbers\n${usage}\n`);
+  const rate = Number(values.rate);
+  if (!(minutes > 0) || !(connections > 0) || !(Number(values.sample) > 0) || !(rate >= 0)) {
+    process.stderr.write(`bench: --minutes, --sample and --connections must be positive numbers, --rate at least 0\n${usage}\n`);
     process.exit(2);
   }
   const durationMs = minutes * 60_000;
@@ -134,7 +141,8 @@ export async function runSoak(argv) {
   writeFileSync(configFile, `${covenantConfig({ upstreamUrl: upstream.url, storePath: database, budgets: true })}        - { name: broke, key_env: SOAK_BROKE_KEY, budgets: [ { usd: 0.0000001, period: day } ] }\n`);
   const server = await startServer('covenant', ['--import', path.join(benchFolder, 'loop-delay.mjs'), path.join(root, 'bin', 'covenant'), 'serve', '--config', configFile, '--port', '0'], { environment: { ...covenantEnvironment, SOAK_BROKE_KEY: brokeSecret } });
   const pid = server.child.pid;
-  process.stdout.write(`soak: ${minutes} min, ${connections} connections, a sample every ${format(sampleMs / 1000, 0)} s; server pid ${pid}\n`);
+  const load = rate > 0 ? `${rate} requests/s paced over ${connections} connections` : `${connections} closed-loop connections`;
+  process.stdout.write(`soak: ${minutes} min, ${load}, a sample every ${format(sampleMs / 1000, 0)} s; server pid ${pid}\n`);
 
   const loopReports = () => server.output().match(/^bench-loop-delay .*$/gm) ?? [];
   const loopDelay = async () => {
@@ -152,23 +160,44 @@ export async function runSoak(argv) {
   const counts = new Map();
   let running = true;
   let sequence = 0;
-  const workers = Array.from({ length: connections }, async () => {
+  let inflight = 0;
+  const pool = new Pool(server.url, { connections });
+  const send = async () => {
+    inflight++;
+    const outcome = await one(pool, sequence++);
+    inflight--;
+    counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+  };
+  // Paced: request i is due at start + i / rate; a late tick sends every request that has fallen due.
+  const pacer = async () => {
+    const pending = new Set();
+    let due = Date.now();
     while (running) {
-      const outcome = await one(server.url, sequence++);
-      counts.set(outcome, (counts.get(outcome) ?? 0) + 1);
+      while (due <= Date.now()) {
+        const sent = send();
+        pending.add(sent);
+        sent.finally(() => pending.delete(sent));
+        due += 1000 / rate;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, due - Date.now())));
     }
+    await Promise.all(pending);
+  };
+  const workers = rate > 0 ? [pacer()] : Array.from({ length: connections }, async () => {
+    while (running) await send();
   });
   await loopDelay(); // start the loop-delay window with the load
   const samples = [];
   while (Date.now() - started < durationMs) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(sampleMs, durationMs - (Date.now() - started))));
     const loop = await loopDelay();
-    const sample = { seconds: (Date.now() - started) / 1000, rss_mib: rssMiB(pid), loop_p99_ms: loop.p99, loop_max_ms: loop.max, wal_mib: walMiB(database), open_fds: readdirSync(`/proc/${pid}/fd`).length, requests: sequence };
+    const sample = { seconds: (Date.now() - started) / 1000, rss_mib: rssMiB(pid), loop_p99_ms: loop.p99, loop_max_ms: loop.max, wal_mib: walMiB(database), open_fds: readdirSync(`/proc/${pid}/fd`).length, requests: sequence, inflight };
     samples.push(sample);
-    process.stdout.write(`  ${format(sample.seconds, 0)} s: rss ${format(sample.rss_mib)} MiB, loop p99 ${format(sample.loop_p99_ms)} ms, wal ${format(sample.wal_mib, 2)} MiB, fds ${sample.open_fds}, ${sample.requests} requests\n`);
+    process.stdout.write(`  ${format(sample.seconds, 0)} s: rss ${format(sample.rss_mib)} MiB, loop p99 ${format(sample.loop_p99_ms)} ms, wal ${format(sample.wal_mib, 2)} MiB, fds ${sample.open_fds}, ${sample.requests} requests, ${sample.inflight} in flight\n`);
   }
   running = false;
   await Promise.all(workers);
+  await pool.close();
   await stopProcess(server.child);
   await stopProcess(upstream.child);
 
@@ -180,7 +209,7 @@ export async function runSoak(argv) {
   ];
   const mix = [...counts.entries()].sort().map(([outcome, count]) => `${outcome}: ${count}`).join(', ');
   process.stdout.write(`\n${lines.join('\n')}\n\nrequests: ${sequence} (${mix})\n`);
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ minutes, connections, samples, verdicts, counts: Object.fromEntries(counts) }, null, 2)}\n`);
+  if (values.json) writeFileSync(values.json, `${JSON.stringify({ minutes, rate, connections, samples, verdicts, counts: Object.fromEntries(counts) }, null, 2)}\n`);
   rmSync(work, { recursive: true, force: true });
   if (verdicts.some((row) => !row.flat)) process.exitCode = 1;
   killAll();
