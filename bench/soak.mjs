@@ -32,7 +32,7 @@ const usage = `usage: npm run bench -- --scenario soak [--minutes N] [--rate R] 
 /**
  * The WAL's bound: the checkpointer holds the writer once the WAL passes 16 MiB (src/stores/sqlite/checkpointer.ts),
  * checking every 250 ms and, while a reader keeps an old snapshot, backing off to every 2 s; what is committed between
- * two checks (at most a couple of MiB at this host's few hundred requests a second) comes on top. 8 MiB covers it.
+ * two checks comes on top. 8 MiB is a couple of seconds of the WAL this load writes (bench/RESULTS.md, Soak).
  */
 const walBoundMiB = 16 + 8;
 
