@@ -23,7 +23,7 @@ const brokeSecret = 'sk-covenant-soak-broke';
 
 const usage = `usage: npm run bench -- --scenario soak [--minutes N] [--rate R] [--sample S] [--connections N] [--json FILE]
   --minutes N      how long the load runs (default 60)
-  --rate R         requests per second, paced over the connections (open loop; default 300); 0: closed loop, each
+  --rate R         requests per second, paced over the connections (open loop; default 100); 0: closed loop, each
                    connection sends its next request when the last answer is read
   --sample S       seconds between samples (default 10; at least 8 samples are taken whatever the length)
   --connections N  connections (default 8); paced requests beyond them wait in the client's queue
@@ -148,7 +148,7 @@ export async function runSoak(argv) {
   let values;
   try {
     values = parseArgs({ args: argv, options: {
-      scenario: { type: 'string' }, minutes: { type: 'string', default: '60' }, rate: { type: 'string', default: '300' }, sample: { type: 'string', default: '10' },
+      scenario: { type: 'string' }, minutes: { type: 'string', default: '60' }, rate: { type: 'string', default: '100' }, sample: { type: 'string', default: '10' },
       connections: { type: 'string', default: '8' }, json: { type: 'string' }, help: { type: 'boolean', default: false },
     } }).values;
   } catch (error) {
