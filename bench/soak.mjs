@@ -42,7 +42,7 @@ const walBoundMiB = 16 + 8;
  * and truncates it only past journal_size_limit), so it steps up to its working size and stays there; a WAL that
  * really grew would pass the bound.
  */
-const metrics = [
+export const metrics = [
   { name: 'rss_mib', label: 'RSS (MiB)', floor: 16, share: 0.1 },
   { name: 'loop_p99_ms', label: 'event-loop delay p99 (ms)', floor: 5, share: 0.5 },
   { name: 'wal_mib', label: 'WAL file (MiB)', bound: walBoundMiB },
