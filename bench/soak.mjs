@@ -1,6 +1,7 @@
 // `npm run bench -- --scenario soak [--minutes N]`: a long mixed load on one `covenant serve` (JSON and streams, client
 // aborts, over-budget and invalid-body refusals) sampling the server's RSS, event-loop delay, WAL size and open file
-// handles; reports whether each stayed flat (the least-squares slope over the second half of the run).
+// handles; reports whether each stayed flat (the least-squares slope over the second half of the run; the WAL against
+// the checkpointer's bound).
 //
 // The load is paced by default (`--rate R` requests per second over `--connections` connections, open loop): the work
 // per minute is the same all hour, so a figure that rises shows the gateway accumulating, not the load changing with
@@ -26,7 +27,8 @@ const usage = `usage: npm run bench -- --scenario soak [--minutes N] [--rate R] 
   --rate R         requests per second, paced over the connections (open loop; default 100); 0: closed loop, each
                    connection sends its next request when the last answer is read
   --sample S       seconds between samples (default 10; at least 8 samples are taken whatever the length)
-  --connections N  connections (default 8); paced requests beyond them wait in the client's queue
+  --connections N  connections (default 8); paced requests beyond them wait in the client's queue, up to one
+                   second's worth (later ones are skipped and counted)
   --json FILE      also write every sample and the verdicts as JSON`;
 
 /**
@@ -104,6 +106,7 @@ function walUsedMiB(database) {
     descriptor = openSync(`${database}-shm`, 'r');
     const header = Buffer.alloc(20);
     if (readSync(descriptor, header, 0, 20, 0) < 20) return 0;
+    // The wal-index is in the machine's byte order: little-endian on x86 and Arm Linux.
     const pageSize = header.readUInt16LE(14) === 1 ? 65536 : header.readUInt16LE(14);
     const frames = header.readUInt32LE(16);
     return frames === 0 ? 0 : (32 + frames * (pageSize + 24)) / (1024 * 1024);
