@@ -10,6 +10,8 @@ import {
 import { createAnthropicProvider } from '../src/providers/anthropic/index.js';
 import { eachOf } from './helpers/batches.js';
 import { fakeApiKey, startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions } from './fakes/anthropic.js';
+import { startFakeOpenAI } from './fakes/openai.js';
+import { startTestGateway } from './helpers/gateway.js';
 
 const pinned = 'claude-sonnet-4-20250514';
 let fake: FakeAnthropic | undefined;
@@ -144,5 +146,43 @@ describe('@anthropic-ai/sdk through the /v1/messages translation', () => {
     const midway = await stream.finalMessage().catch((caught) => caught);
     expect(midway).toBeInstanceOf(Anthropic.APIError);
     expect(String(midway.message)).toMatch(/overloaded_error/);
+  });
+});
+
+describe('@anthropic-ai/sdk through the gateway', () => {
+  it('a stream names the same model as the JSON answer: the one the upstream answered with', async () => {
+    // Each upstream answers with an id other than the pinned version (a swapped snapshot), so the alias, the pinned
+    // version and the upstream's answer are three different names.
+    const anthropicUpstream = await startFakeAnthropic({ returnedModels: { [pinned]: 'claude-sonnet-4-20250601' } });
+    const openaiUpstream = await startFakeOpenAI({ modelVersions: { 'gpt-4o-mini': 'gpt-4o-mini-2024-07-18' } });
+    const gateway = await startTestGateway(`
+store: sqlite:{{DB}}
+providers:
+  - { name: anthropic, type: anthropic, api_key_env: ANTHROPIC_KEY, base_url: ${anthropicUpstream.url} }
+  - { name: openai, type: openai, api_key_env: OPENAI_KEY, base_url: ${openaiUpstream.url} }
+models:
+  - { alias: claude, provider: anthropic, version: ${pinned}, price: { input_per_mtok: 3, output_per_mtok: 15 } }
+  - { alias: mini, provider: openai, version: gpt-4o-mini, price: { input_per_mtok: 0.15, output_per_mtok: 0.6 } }
+org:
+  name: acme
+  departments: [ { name: lab, keys: [ { name: tester, key_env: USER_KEY } ] } ]
+`, { USER_KEY: 'sk-messages-model', ANTHROPIC_KEY: fakeApiKey, OPENAI_KEY: 'sk-up-openai' });
+    try {
+      const client = new Anthropic({ baseURL: gateway.url, apiKey: 'sk-messages-model', maxRetries: 0 });
+      for (const [alias, answered] of [['claude', 'claude-sonnet-4-20250601'], ['mini', 'gpt-4o-mini-2024-07-18']]) {
+        const body = { model: alias!, max_tokens: 50, messages: [{ role: 'user' as const, content: 'which model are you' }] };
+        const message = await client.messages.create(body);
+        const stream = client.messages.stream(body);
+        const started: string[] = [];
+        stream.on('streamEvent', (event) => { if (event.type === 'message_start') started.push(event.message.model); });
+        const final = await stream.finalMessage();
+        expect(message.model).toBe(answered);
+        expect(started).toEqual([answered]);
+        expect(final.model).toBe(message.model);
+      }
+    } finally {
+      await gateway.stop();
+      await Promise.all([anthropicUpstream.close(), openaiUpstream.close()]);
+    }
   });
 });

@@ -64,6 +64,20 @@ export class AlertRaiser {
     return record;
   }
 
+  /**
+   * Mark failed, with `reason`, the deliveries a stopped process left pending for alerts raised before `raisedBefore`.
+   * They cannot be resumed: the record keeps only the webhook's host (its path is often its secret) and not the body.
+   * Returns how many.
+   */
+  async failInterrupted(raisedBefore: number, reason: string): Promise<number> {
+    const pending = (await this.#options.store.list({ limit: 10_000 })).filter((alert) => alert.status === 'pending' && alert.time < raisedBefore);
+    for (const alert of pending) {
+      const lastError = alert.lastError === null ? reason : `${reason} (attempt ${alert.attempts}: ${alert.lastError})`;
+      await this.#options.store.markDelivery(alert.id, { status: 'failed', attempts: alert.attempts, lastError });
+    }
+    return pending.length;
+  }
+
   /** Resolves when every alert raised so far has been recorded and delivered (or given up). */
   async idle(): Promise<void> {
     while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);

@@ -6,7 +6,7 @@ import type { Period } from '../core/budget-types.js';
 import { rateJumped } from '../core/burn-rate.js';
 import { formatMicros } from '../core/money.js';
 import { burnRateWindows, type BurnRateTracker } from './burn-rate.js';
-import { deliverWebhook } from './webhook.js';
+import { deliverWebhook, deliveryScheduleMs } from './webhook.js';
 
 /**
  * What an alert says: a threshold was crossed; the recent spend rate runs the budget out before its period ends;
@@ -277,11 +277,28 @@ export class AlertNotifier {
     await this.#deliver({ ...record, format: event.format });
   }
 
-  async #deliver(record: AlertRecord): Promise<void> {
+  /** The longest one alert's delivery runs. */
+  get deliveryMs(): number {
+    return deliveryScheduleMs(this.#options.maxAttempts, this.#options.baseDelayMs, this.#options.timeoutMs);
+  }
+
+  /**
+   * Go on with the deliveries a stopped process left pending, from the attempt after its last one, for alerts raised
+   * before `raisedBefore`; `formatOf` gives the webhook's format (not stored). Returns how many; they run in the
+   * background (idle waits for them).
+   */
+  async resumeDeliveries(raisedBefore: number, formatOf: (url: string) => AlertEvent['format']): Promise<number> {
+    const pending = (await this.#options.store.list({ limit: 10_000 }))
+      .filter((record) => record.status === 'pending' && record.webhook !== undefined && record.time < raisedBefore);
+    for (const record of pending) this.#track(this.#deliver({ ...record, format: formatOf(record.webhook as string) }, record.attempts + 1));
+    return pending.length;
+  }
+
+  async #deliver(record: AlertRecord, firstAttempt = 1): Promise<void> {
     const { maxAttempts } = this.#options;
     const failure = await deliverWebhook({
       fetch: this.#options.fetch, url: record.webhook as string, body: JSON.stringify(webhookBody(record)),
-      maxAttempts, baseDelayMs: this.#options.baseDelayMs, timeoutMs: this.#options.timeoutMs,
+      maxAttempts, firstAttempt, baseDelayMs: this.#options.baseDelayMs, timeoutMs: this.#options.timeoutMs,
       onAttempt: (attempt, outcome) => this.#options.store.markDelivery(record.id, outcome.delivered
         ? { status: 'delivered', attempts: attempt, deliveredAt: this.#options.clock() }
         : { status: attempt === maxAttempts ? 'failed' : 'pending', attempts: attempt, lastError: outcome.error }),

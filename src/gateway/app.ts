@@ -54,6 +54,7 @@ import { registerModelRoutes } from './routes/models.js';
 import { registerMockRoutes } from './routes/mock.js';
 import { contractDriftTerms, persistLiveDrift, replicaId, rollbackOnMaterialDrift } from './drift-wiring.js';
 import { materialDriftAlert, recordContractAlerts } from './alert-wiring.js';
+import { recoverInterruptedAlerts } from './alert-recovery.js';
 import { embeddingSimilarity } from '../models/similarity.js';
 
 export interface AppOptions {
@@ -239,6 +240,9 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     state: stores.sessions, suspensions: stores.suspensions, onError, configVersion: () => config.version,
     record: (entry) => ledger.append(entry).then(() => undefined),
   });
+  // Alert deliveries a stopped run left pending go on, or are marked failed where they cannot (alert-recovery.ts).
+  await recoverInterruptedAlerts({ budgets: notifier, sessions, governance: governanceAlerts, config, shared: stores.shared, now: Date.now() })
+    .catch((error) => onError(error, 'interrupted alert deliveries'));
   // Inventory changes, decisions, blueprints and qualifications are evidence: each answer follows its entry.
   const workbench = new SourcingWorkbench({ store: stores.sourcing, record: (entry) => ledger.append(entry).then(() => undefined) });
   const decisionAlerts = new AlertSender({ onError, raiser: governanceAlerts });

@@ -200,12 +200,24 @@ export class SessionBreaker {
     this.#pending.add(tracked);
   }
 
-  async #deliver(record: SuspensionRecord): Promise<void> {
+  /**
+   * Go on with the alert deliveries a stopped process left pending, from the attempt after its last one, for
+   * suspensions made before `suspendedBefore`. Returns how many; they run in the background (idle waits for them).
+   */
+  async resumeDeliveries(suspendedBefore: number): Promise<number> {
+    const maxAttempts = this.#options.maxAttempts ?? 5;
+    const pending = (await this.#options.suspensions.list({ resumed: true, limit: 10_000 })).filter((record) =>
+      record.webhook !== null && record.deliveredAt === null && record.attempts < maxAttempts && record.suspendedAt < suspendedBefore);
+    for (const record of pending) this.#track(this.#deliver(record, record.attempts + 1));
+    return pending.length;
+  }
+
+  async #deliver(record: SuspensionRecord, firstAttempt = 1): Promise<void> {
     const maxAttempts = this.#options.maxAttempts ?? 5;
     const failure = await deliverWebhook({
       fetch: this.#options.fetch ?? globalThis.fetch, url: record.webhook as string,
       body: JSON.stringify({ event: 'session.suspended', ...suspensionPayload(record) }),
-      maxAttempts, baseDelayMs: this.#options.baseDelayMs ?? 250, timeoutMs: this.#options.timeoutMs ?? 5000,
+      maxAttempts, firstAttempt, baseDelayMs: this.#options.baseDelayMs ?? 250, timeoutMs: this.#options.timeoutMs ?? 5000,
       onAttempt: (attempt, outcome) => this.#options.suspensions.markDelivery(record.id, outcome.delivered
         ? { attempts: attempt, deliveredAt: this.#clock() }
         : { attempts: attempt, lastError: outcome.error }),

@@ -12,11 +12,12 @@ const frames = (events: readonly AnthropicSseEvent[]): string => {
 
 /**
  * What POST /v1/messages hands to pipeStream: each chunk's Anthropic events as SSE text; message_delta (with the
- * usage the stream reported) and message_stop end a good stream; a failure gets Anthropic's `error` event.
+ * usage the stream reported) and message_stop end a good stream; a failure gets Anthropic's `error` event. `model` is
+ * what message_start names (a function is read when the first chunk has come).
  * @example await pipeStream(gateway, context, reply.raw, stream, anthropicStreamFormat(clientRequest.model, stream.usage))
  */
-export function anthropicStreamFormat(requestedModel: string, usage?: () => Usage | undefined): StreamFormat {
-  const translation = new ChatToAnthropicEvents(requestedModel, { usage });
+export function anthropicStreamFormat(model: string | (() => string), usage?: () => Usage | undefined): StreamFormat {
+  const translation = new ChatToAnthropicEvents(model, { usage });
   return {
     frame: (chunk) => frames(translation.push(chunk)),
     end: () => frames(translation.finish()),

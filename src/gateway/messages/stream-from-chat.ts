@@ -35,7 +35,8 @@ export class ChatToAnthropicEvents {
   /** OpenAI tool_calls index -> Anthropic content block index. */
   readonly #blockOfTool = new Map<number, number>();
 
-  constructor(readonly model: string, readonly options: StreamTranslationOptions = {}) {}
+  /** `model` is what message_start names: a string, or read when the first chunk has come (the upstream's id, say). */
+  constructor(readonly model: string | (() => string), readonly options: StreamTranslationOptions = {}) {}
 
   /** Whether message_start went out (a failure after it must be an `error` event, not an HTTP error). */
   get started(): boolean {
@@ -93,7 +94,7 @@ export class ChatToAnthropicEvents {
     const id = this.options.messageId ?? toAnthropicMessageId(chunk?.id || 'covenant');
     const usage = { ...toAnthropicUsage(undefined), input_tokens: this.options.inputTokens ?? 0 };
     return { event: 'message_start', data: { type: 'message_start', message: {
-      id, type: 'message', role: 'assistant', model: this.model, content: [], stop_reason: null, stop_sequence: null, usage,
+      id, type: 'message', role: 'assistant', model: typeof this.model === 'string' ? this.model : this.model(), content: [], stop_reason: null, stop_sequence: null, usage,
     } } };
   }
 

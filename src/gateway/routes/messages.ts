@@ -7,11 +7,15 @@ import type { ChatEndpoint } from '../pipeline.js';
 import { modelVersionHeader } from '../versions.js';
 import { header, rawBodyOf, recordRefusals, traceContext } from './openai.js';
 
-/** Answers in Anthropic's shapes; the client's request here is the translated one, whose model is the alias asked for. */
+/**
+ * Answers in Anthropic's shapes; the client's request here is the translated one, whose model is the alias asked for.
+ * Both name the model the upstream answered with, else the alias: a stream's message_start goes out with its first
+ * chunk, after pipeStream has read that chunk's model into the context.
+ */
 const anthropicMessages: ChatEndpoint = {
   route: 'messages',
   body: (result, context) => chatResponseToAnthropic(result.response, result.response.model ?? context.clientRequest.model, result.usage),
-  streamFormat: (stream, context) => anthropicStreamFormat(context.clientRequest.model, stream.usage),
+  streamFormat: (stream, context) => anthropicStreamFormat(() => context.upstreamModel ?? context.clientRequest.model, stream.usage),
 };
 
 export function registerMessagesRoutes(app: FastifyInstance, gateway: Gateway): void {
