@@ -64,19 +64,19 @@ function fakeReply() {
 }
 
 /** A stage that logs its admit and finish, refusing or failing to finish when told to. */
-function fakeStage(name: string, log: string[], options: { refuse?: boolean; failFinish?: boolean; required?: boolean } = {}): Stage & { finished: FinishedContext[] } {
-  const finished: FinishedContext[] = [];
+function fakeStage(name: string, log: string[], options: { refuse?: boolean; failFinish?: boolean; required?: boolean } = {}): Stage & { seen: FinishedContext[] } {
+  const seen: FinishedContext[] = [];
   return {
     name,
     required: options.required,
-    finished,
+    seen,
     admit() {
       log.push(`admit ${name}`);
       if (options.refuse) throw new CovenantError('budget_exceeded', `${name} says no`);
     },
     async finish(context) {
       log.push(`finish ${name}`);
-      finished.push(context);
+      seen.push(context);
       if (options.failFinish) throw new Error(`${name} could not record`);
     },
   };
@@ -109,7 +109,7 @@ describe('pipeline', () => {
     expect(JSON.parse(sent.body!).model).toBe('fake-model-1');
     expect(sent.headers['x-covenant-request-id']).toMatch(/^req_/);
     expect(sent.headers['x-covenant-cost-usd']).toBeDefined();
-    expect(stages[2]!.finished[0]!.outcome).toEqual({ kind: 'completed', clientGone: false });
+    expect(stages[2]!.seen[0]!.outcome).toEqual({ kind: 'completed', clientGone: false });
   });
 
   it('on a refusal stops admitting, never calls the provider, and runs every stage\'s finish with the refusal', async () => {
@@ -123,7 +123,7 @@ describe('pipeline', () => {
     expect((error as CovenantError).headers['x-covenant-request-id']).toMatch(/^req_/);
     expect(log.filter((line) => line.startsWith('admit'))).toEqual(['admit first', 'admit second']);
     expect(log.filter((line) => line.startsWith('finish')).sort()).toEqual(['finish first', 'finish second', 'finish third']);
-    for (const stage of stages) expect(stage.finished[0]!.outcome).toMatchObject({ kind: 'refused', stage: 'second', error: { code: 'budget_exceeded' } });
+    for (const stage of stages) expect(stage.seen[0]!.outcome).toMatchObject({ kind: 'refused', stage: 'second', error: { code: 'budget_exceeded' } });
     expect(requests).toHaveLength(0);
     expect(sent.body).toBeUndefined();
   });
@@ -146,7 +146,7 @@ describe('pipeline', () => {
     const { reply, sent } = fakeReply();
     const error = await pipeline(stages, fakeProvider(new Error('connection reset')).provider).run(call(), reply).then(() => undefined, (thrown: unknown) => thrown);
     expect(error).toMatchObject({ code: 'upstream_error' });
-    for (const stage of stages) expect(stage.finished[0]!.outcome).toMatchObject({ kind: 'failed', error: { code: 'upstream_error' } });
+    for (const stage of stages) expect(stage.seen[0]!.outcome).toMatchObject({ kind: 'failed', error: { code: 'upstream_error' } });
     expect(log.filter((line) => line.startsWith('finish'))).toHaveLength(2);
     expect(sent.body).toBeUndefined();
   });
@@ -167,6 +167,6 @@ describe('pipeline', () => {
     );
     expect(refusal.headers['x-covenant-request-id']).toMatch(/^req_/);
     expect(log.sort()).toEqual(['finish first', 'finish second']);
-    expect(stages[0]!.finished[0]).toMatchObject({ model: null, provider: null, alias: 'unknown', user: 'jane', status: 404, outcome: { kind: 'refused', stage: 'access' } });
+    expect(stages[0]!.seen[0]).toMatchObject({ model: null, provider: null, alias: 'unknown', user: 'jane', status: 404, outcome: { kind: 'refused', stage: 'access' } });
   });
 });
