@@ -19,11 +19,19 @@ let asked = false;
 // is asked again only after 1, 2, 4, then every 8 checks (2 s by default), not at every one.
 let backoff = 1;
 let skip = 0;
-const report = (error) => parentPort.postMessage({ error: String(error && error.message || error) });
+// A failure that lasts (a full disk) is reported once, not at every tick; a pass that works clears it.
+let reported = '';
+const report = (error) => {
+  const message = String(error && error.message || error);
+  if (message === reported) return;
+  reported = message;
+  parentPort.postMessage({ error: message });
+};
 const timer = setInterval(() => {
   if (asked) return;
   try {
     const [passive] = database.pragma('wal_checkpoint(PASSIVE)');
+    reported = '';
     if (passive.log * pageSize <= workerData.limitBytes) return;
     if (skip > 0) { skip -= 1; return; }
     asked = true;

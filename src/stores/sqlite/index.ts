@@ -17,6 +17,7 @@ import { createSqliteModelRegistryStore } from './model-registry-store.js';
 import { createSqliteContractRecordStore } from './contract-record-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
+import { WriteHealth } from './write-health.js';
 
 export interface SqliteStoresOptions {
   /** The database file, or ':memory:'. */
@@ -42,7 +43,9 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     throw error;
   }
   // One commit per event-loop turn for all stores, and WAL checkpoints (the fsyncs) in a worker thread.
-  const turns = createTurnQueue(database, (error) => onError(error, 'sqlite batch'));
+  // What each writer's last write did, for /healthz (a full disk fails requests closed; it says so until space returns).
+  const writes = new WriteHealth();
+  const turns = createTurnQueue(database, (error) => onError(error, 'sqlite batch'), (failure) => writes.record('sqlite commit', failure));
   const checkpointer = path === ':memory:' ? undefined : startCheckpointer({
     path, onError: (error) => onError(error, 'sqlite'), betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'), writer: turns,
   });
@@ -52,7 +55,13 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   }
   const ledger = openSqliteLedger({ database, origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
-  const budgets = createSqliteBudgetStore(database, { onError: (error) => onError(error, 'budget journal fold') });
+  const budgets = createSqliteBudgetStore(database, {
+    onError: (error) => onError(error, 'budget journal fold'),
+    // Retried every 250 ms while it fails: reported once, when it starts failing.
+    onJournal: (failure) => {
+      if (writes.record('budget journal', failure)) onError(failure, 'budget journal');
+    },
+  });
   // Session counters are hot and owned by this one process; only suspensions must outlive it.
   const sessions = createMemorySessionStateStore();
   const suspensions = createSqliteSuspensionStore(database);
@@ -77,7 +86,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     async health() {
       try {
         ping.get();
-        return [{ name: 'sqlite', ok: true }];
+        return [writes.check()];
       } catch (error) {
         return [{ name: 'sqlite', ok: false, error: (error as Error).message }];
       }
