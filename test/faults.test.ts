@@ -368,8 +368,13 @@ describe.skipIf(!canMount)('SQLite on a full disk', () => {
     const health = await fetch(`${app.url}/healthz`);
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ status: 'unavailable', stores: { sqlite: 'disk_full' } });
+    expect(await (await fetch(`${app.url}/healthz`)).json(), 'still full').toMatchObject({ stores: { sqlite: 'disk_full' } });
     rmSync(join(folder, 'filler'));
-    // Space is back: the next request is served (no restart), and so is every one after it.
+    // Space is back: /healthz says so before any request comes (a balancer that stopped routing here sends none)...
+    const healthAfter = await fetch(`${app.url}/healthz`);
+    expect(healthAfter.status).toBe(200);
+    expect(await healthAfter.json()).toMatchObject({ status: 'ok', stores: { sqlite: 'reachable' } });
+    // ...the next request is served (no restart), and so is every one after it.
     const after: Answer[] = [await chat(app, false, bigPrompt('after'))];
     for (let index = 0; index < 6; index++) after.push(await chat(app, index % 2 === 0, bigPrompt(`after ${index}`)));
     expect(after.map((answer) => answer.status)).toEqual(Array(7).fill(200));
