@@ -412,6 +412,9 @@ describe.skipIf(!canMount)('SQLite on a full disk', () => {
       return true;
     };
     expect(await request()).toBe(true);
+    // A reservation on a second budget, settled only while the journal cannot be written.
+    const other = counterKeyFor('department:claims', 'tokens', 'total', 'total');
+    await store.tryReserve({ id: 'other', createdAt: Date.now(), items: [{ counterKey: other, amount: 1000, limit: 1e12 }] });
     fill(join(folder, 'filler'));
     let served = 0;
     while (await request()) {
@@ -422,13 +425,18 @@ describe.skipIf(!canMount)('SQLite on a full disk', () => {
     // The refused reservation left nothing reserved; the settled spend is all there.
     expect((await store.read([key])).get(key)).toMatchObject({ spent: settled, reserved: 0 });
     expect(await request()).toBe(false);
+    await store.settle('other', { [other]: 300 });
+    await new Promise((resolve) => setImmediate(resolve));
     rmSync(join(folder, 'filler'));
     expect(await request()).toBe(true);
     expect(failures.at(-1)).toBeUndefined();
     expect((await store.read([key])).get(key)).toMatchObject({ spent: settled, reserved: 0 });
     // What the journal holds once the turn ends is what a restart after a SIGKILL would see: every settled amount.
     await new Promise((resolve) => setImmediate(resolve));
-    expect(readJournal(journalPathOf(path))?.counters.get(key)).toEqual({ spent: settled, reserved: 0 });
+    const journal = readJournal(journalPathOf(path));
+    expect(journal?.counters.get(key)).toEqual({ spent: settled, reserved: 0 });
+    // The settle whose line failed went with a later line, though its budget was not touched again.
+    expect(journal?.counters.get(other)).toEqual({ spent: 300, reserved: 0 });
     await store.close();
   }, 60_000);
 });
