@@ -1,5 +1,7 @@
 // One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger, sessions) on one database and turn queue.
+import { statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { createMemoryRateLimitStore } from '../memory/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createSqliteAlertStore } from './alert-store.js';
@@ -18,6 +20,15 @@ import { createSqliteContractRecordStore } from './contract-record-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
 import { WriteHealth } from './write-health.js';
+
+/** Free space on a full disk's file system from which /healthz takes it for space returned (a few turns' writes). */
+const spaceToServe = 1024 * 1024;
+
+/** Bytes an unprivileged writer may still use on the file system that holds `folder`. */
+function freeBytes(folder: string): number {
+  const space = statfsSync(folder);
+  return space.bavail * space.bsize;
+}
 
 export interface SqliteStoresOptions {
   /** The database file, or ':memory:'. */
@@ -66,17 +77,6 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
   const sessions = createMemorySessionStateStore();
   const suspensions = createSqliteSuspensionStore(database);
   const ping = database.prepare('SELECT 1');
-  const probeWrite = () => new Promise<void>((resolve) => {
-    turns.schedule(() => {
-      try {
-        database.pragma(`user_version = ${Number(database.pragma('user_version', { simple: true }))}`);
-      } catch (error) {
-        resolve(); // after the turn has recorded its failure
-        throw error;
-      }
-      return { committed: resolve, failed: () => resolve() };
-    });
-  });
   return {
     kind: 'sqlite',
     keys: new SqliteKeyStore(database),
@@ -97,9 +97,8 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     async health() {
       try {
         ping.get();
-        // A failed commit is cleared by the next one; with no traffic (a balancer that stopped routing on this 503),
-        // a probe commits one page (the header's user_version, which Covenant leaves unused) to see if space is back.
-        if (!writes.check().ok) await probeWrite();
+        // A failed write is cleared by the next that succeeds; a full disk also by free space on its file system.
+        if (!writes.check().ok && path !== ':memory:' && freeBytes(dirname(path)) >= spaceToServe) writes.spaceReturned();
         return [writes.check()];
       } catch (error) {
         return [{ name: 'sqlite', ok: false, error: (error as Error).message }];

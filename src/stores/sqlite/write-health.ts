@@ -9,7 +9,9 @@ export function isDiskFull(error: unknown): boolean {
 }
 
 /**
- * The last outcome of each writer: a writer whose last write failed makes the store unhealthy until one succeeds.
+ * The last outcome of each writer: a writer whose last write failed makes the store unhealthy until one succeeds, or,
+ * when it failed for want of space, until the caller sees space again (spaceReturned): on a full disk a small write
+ * (a checkpoint row) can still fit where a request's entry does not.
  *
  * @example health.record('budget journal', error); … health.record('budget journal'); // written again
  */
@@ -19,12 +21,20 @@ export class WriteHealth {
   /** A write of `writer` succeeded (no error) or failed; true when it failed after the last one succeeded. */
   record(writer: string, error?: unknown): boolean {
     if (error === undefined) {
-      if (this.#failures.size > 0) this.#failures.delete(writer);
+      if (this.#failures.size > 0 && !isDiskFull(this.#failures.get(writer))) this.#failures.delete(writer);
       return false;
     }
     const first = !this.#failures.has(writer);
     this.#failures.set(writer, error);
     return first;
+  }
+
+  /**
+   * Space is back (the caller saw free space on the database's file system): forget the failures of a full disk, so
+   * /healthz says so before the next write, which a balancer that stopped routing on its 503 would never send.
+   */
+  spaceReturned(): void {
+    for (const [writer, error] of this.#failures) if (isDiskFull(error)) this.#failures.delete(writer);
   }
 
   /** The check /healthz reports: not ok while a writer's last write failed, naming a full disk as such. */
