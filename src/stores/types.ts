@@ -16,7 +16,7 @@ export interface HealthCheck {
   name: 'sqlite' | 'postgres' | 'redis';
   ok: boolean;
   /** What /healthz names when the store answers but cannot write (the SQLite disk full); absent: unreachable. */
-  problem?: 'disk_full' | 'write_failed';
+  problem?: 'disk_full';
   /** Why it is not reachable (a driver's message: no secrets, the URL is never quoted). */
   error?: string;
 }

@@ -19,7 +19,7 @@ import { createSqliteModelRegistryStore } from './model-registry-store.js';
 import { createSqliteContractRecordStore } from './contract-record-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
-import { WriteHealth } from './write-health.js';
+import { isDiskFull, WriteHealth } from './write-health.js';
 
 /** Free space on a full disk's file system from which /healthz takes it for space returned (a few turns' writes). */
 const spaceToServe = 1024 * 1024;
@@ -54,7 +54,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     throw error;
   }
   // One commit per event-loop turn for all stores, and WAL checkpoints (the fsyncs) in a worker thread.
-  // What each writer's last write did, for /healthz (a full disk fails requests closed; it says so until space returns).
+  // Writers failing on a full disk, for /healthz (requests are refused meanwhile; it says so until space returns).
   const writes = new WriteHealth();
   const turns = createTurnQueue(database, (error) => onError(error, 'sqlite batch'), (failure) => writes.record('sqlite commit', failure));
   const checkpointer = path === ':memory:' ? undefined : startCheckpointer({
@@ -68,9 +68,10 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
   const ledger = openSqliteLedger({ database, origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
   const budgets = createSqliteBudgetStore(database, {
     onError: (error) => onError(error, 'budget journal fold'),
-    // Retried every 250 ms while it fails: reported once, when it starts failing.
+    // Retried every 250 ms while it fails: a full disk is reported once, when it starts; another failure each time.
     onJournal: (failure) => {
-      if (writes.record('budget journal', failure)) onError(failure, 'budget journal');
+      if (failure === undefined) return;
+      if (isDiskFull(failure) ? writes.record('budget journal', failure) : true) onError(failure, 'budget journal');
     },
   });
   // Session counters are hot and owned by this one process; only suspensions must outlive it.
@@ -97,8 +98,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     async health() {
       try {
         ping.get();
-        // A failed write is cleared by the next that succeeds; a full disk also by free space on its file system.
-        if (!writes.check().ok && path !== ':memory:' && freeBytes(dirname(path)) >= spaceToServe) writes.spaceReturned();
+        if (writes.full && path !== ':memory:' && freeBytes(dirname(path)) >= spaceToServe) writes.spaceReturned();
         return [writes.check()];
       } catch (error) {
         return [{ name: 'sqlite', ok: false, error: (error as Error).message }];

@@ -1,4 +1,4 @@
-// Whether the embedded database's writers can write (the turn queue's commits, the budget journal), for /healthz.
+// Whether the embedded database's writers (the turn queue's commits, the budget journal) fail for want of disk space, for /healthz.
 import type { HealthCheck } from '../types.js';
 
 /** SQLite's SQLITE_FULL, or the file system's ENOSPC (the budget journal, the WAL). */
@@ -9,39 +9,38 @@ export function isDiskFull(error: unknown): boolean {
 }
 
 /**
- * The last outcome of each writer: a writer whose last write failed makes the store unhealthy until one succeeds, or,
- * when it failed for want of space, until the caller sees space again (spaceReturned): on a full disk a small write
- * (a checkpoint row) can still fit where a request's entry does not.
+ * The writers whose last write failed on a full disk. Each stays failed until the caller sees space again
+ * (spaceReturned): on a full disk a small write (a checkpoint row) can still fit where a request's entry does not, so
+ * one write that succeeds proves nothing. Other failures (a constraint, a bug) are the request's, not the store's
+ * health: they are not recorded.
  *
- * @example health.record('budget journal', error); … health.record('budget journal'); // written again
+ * @example health.record('budget journal', error); … if (freeSpace > limit) health.spaceReturned();
  */
 export class WriteHealth {
   readonly #failures = new Map<string, unknown>();
 
-  /** A write of `writer` succeeded (no error) or failed; true when it failed after the last one succeeded. */
+  /** A write of `writer` succeeded (no error) or failed; true when it starts failing on a full disk. */
   record(writer: string, error?: unknown): boolean {
-    if (error === undefined) {
-      if (this.#failures.size > 0 && !isDiskFull(this.#failures.get(writer))) this.#failures.delete(writer);
-      return false;
-    }
+    if (error === undefined || !isDiskFull(error)) return false;
     const first = !this.#failures.has(writer);
     this.#failures.set(writer, error);
     return first;
   }
 
-  /**
-   * Space is back (the caller saw free space on the database's file system): forget the failures of a full disk, so
-   * /healthz says so before the next write, which a balancer that stopped routing on its 503 would never send.
-   */
-  spaceReturned(): void {
-    for (const [writer, error] of this.#failures) if (isDiskFull(error)) this.#failures.delete(writer);
+  /** Whether a writer's last write failed on a full disk. */
+  get full(): boolean {
+    return this.#failures.size > 0;
   }
 
-  /** The check /healthz reports: not ok while a writer's last write failed, naming a full disk as such. */
+  /** Space is back (free space on the database's file system): /healthz says so before the next write comes. */
+  spaceReturned(): void {
+    this.#failures.clear();
+  }
+
+  /** The check /healthz reports: not ok while the disk is full. */
   check(): HealthCheck {
     for (const [writer, error] of this.#failures) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { name: 'sqlite', ok: false, problem: isDiskFull(error) ? 'disk_full' : 'write_failed', error: `${writer}: ${message}` };
+      return { name: 'sqlite', ok: false, problem: 'disk_full', error: `${writer}: ${error instanceof Error ? error.message : String(error)}` };
     }
     return { name: 'sqlite', ok: true };
   }
