@@ -219,6 +219,7 @@ export class BudgetGuard {
   readonly #unsettled = new Map<string, { handle: BudgetHandle; actual: Record<string, number> | null }>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retryMs = retryFirstMs;
+  #stopped = false;
 
   constructor(options: BudgetGuardOptions) {
     this.#store = options.store;
@@ -334,13 +335,9 @@ export class BudgetGuard {
     }
   }
 
-  /** Settlements and releases waiting for the store to take them (see #retryLater). */
-  get unsettled(): number {
-    return this.#unsettled.size;
-  }
-
   /** Stop retrying (the gateway closes): what is left stays reserved in the store, recovered at its worst case. */
   stop(): void {
+    this.#stopped = true;
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
   }
@@ -360,7 +357,7 @@ export class BudgetGuard {
    * Retrying is safe: a store applies a reservation's end once (a repeat changes nothing).
    */
   #retryLater(handle: BudgetHandle, actual: Record<string, number> | null): void {
-    if (this.#unsettled.size >= unsettledLimit) return;
+    if (this.#stopped || this.#unsettled.size >= unsettledLimit) return;
     this.#unsettled.set(handle.id, { handle, actual });
     this.#retryTimer ??= this.#armRetry();
   }

@@ -412,7 +412,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return counters.size;
     },
     async read(counterKeys) {
-        now = clock();
+      now = clock();
       const found = new Map<string, CounterState>();
       for (const key of counterKeys) {
         const value = counter(key);
@@ -421,7 +421,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return found;
     },
     async tryReserve(reservation: Reservation): Promise<ReserveResult> {
-        now = clock();
+      now = clock();
       const refused = apply(reservation.id, reservation.createdAt, reservation.items);
       if (refused >= 0) {
         return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
@@ -430,7 +430,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return { ok: true };
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
-        now = clock();
+      now = clock();
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
       const items = decide(values);
@@ -445,7 +445,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return finish(id, () => 0);
     },
     async recoverOrphans(createdBefore) {
-        // A crashed run's reservations can never be settled, whatever their age: all of them count at once.
+      // A crashed run's reservations can never be settled, whatever their age: all of them count at once.
       let recovered = orphanCount;
       for (const [key, amount] of orphans) {
         const value = counter(key);
@@ -471,7 +471,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return recovered + ended;
     },
     async spend(filter: SpendFilter = {}) {
-        fold();
+      fold();
       const conditions = ['counter_key <> ?'];
       const parameters: (string | number)[] = [inFlightCountKey];
       if (filter.scope !== undefined) { conditions.push('scope = ?'); parameters.push(filter.scope); }
@@ -495,7 +495,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       }));
     },
     async pruneCounters(candidates) {
-        // Everything changed so far goes to the database first, so no journal line or fold brings a deleted row back.
+      // Everything changed so far goes to the database first, so no journal line or fold brings a deleted row back.
       writeLine();
       fold();
       const pruned: string[] = [];
