@@ -29,8 +29,8 @@ export interface TurnQueue {
  * `schedule` queues a store's flush for the end of this turn (setImmediate). Flushes run in the order queued, inside
  * one transaction; a flush that throws rolls back only its own savepoint. Their outcomes are settled after the
  * COMMIT, so nothing is acknowledged before it is durable, and a failed COMMIT fails this turn's writes instead of the
- * process. `onTurn` hears each turn's outcome: undefined, or its first failure (a full disk: /healthz says so until a
- * turn commits again).
+ * process. `onTurn` hears each turn's outcome: undefined, or its first failure (a full disk: /healthz says so until
+ * space returns).
  */
 export function createTurnQueue(database: SqliteDatabase, onError: (error: unknown) => void, onTurn?: (failure: unknown) => void): TurnQueue {
   let queue: TurnFlush[] = [];
