@@ -1,7 +1,10 @@
 // SIGKILL of `covenant serve` at awkward moments (during a config reload; under write load while the WAL checkpoint
-// thread runs every 250 ms), then a restart on the same database: `covenant audit verify` passes, every answered
-// request has its ledger entry, spend is never under the fake provider's bill and no reservation is left.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// thread runs every 250 ms; inside a WAL hold, while the checkpointer holds every commit), then a restart on the same
+// database: `covenant audit verify` passes, every answered request has its ledger entry, spend is never under the
+// fake provider's bill and no reservation is left.
+// Guards: the turn queue acknowledges nothing before its COMMIT, held or not (stores/sqlite/turn.ts); the budget
+// journal's line before a reservation is granted (stores/sqlite/budget-store.ts); SQLite's WAL recovery.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -134,4 +137,36 @@ describe('SIGKILL of covenant serve', () => {
     expect(answered.length).toBeGreaterThan(20);
     await checkAfterKill(setup, answered, upstream);
   }, 90_000);
+
+  it('inside a WAL hold (the checkpointer holding every commit), killed at three moments of the hold', async () => {
+    upstream = await startFakeOpenAI({ prices: { [version]: price }, outputTokens: 20, behaviour: { latencyMs: 2, tokenDelayMs: 0 } });
+    const setup = setUp(upstream.url, 100);
+    // The test switch (stores/sqlite/checkpointer.ts): a 64 KiB WAL limit instead of 16 MiB, so holds come after a
+    // few dozen requests; each hold lasts 1.2 s longer (the checkpoint in its middle) and is announced in a file.
+    const signal = join(directory!, 'wal-hold');
+    const holdMs = 1200;
+    const holding = { ...environment, COVENANT_TEST_WAL_HOLD: `limit_bytes=65536,hold_ms=${holdMs},file=${signal}` };
+    const answered: Answered[] = [];
+    // Before the checkpoint, about when it runs, and after it (before the release).
+    for (const intoHoldMs of [100, holdMs / 2, holdMs - 150]) {
+      rmSync(signal, { force: true });
+      const gateway = await startServe({ config: setup.config, environment: holding, cwd: directory });
+      const load = traffic(gateway);
+      // A hold that starts once this run has answered a few requests (the first may come at start, over the migrations).
+      const inHold = () => load.answered.length >= 8 && existsSync(signal) && readFileSync(signal, 'utf8').startsWith('held ');
+      await expect.poll(inHold, { timeout: 30_000, interval: 5 }).toBe(true);
+      const hold = readFileSync(signal, 'utf8');
+      await new Promise((resolve) => setTimeout(resolve, intoHoldMs));
+      gateway.child.kill('SIGKILL');
+      await gateway.exited;
+      await load.done;
+      // The kill landed inside the hold that was announced: it never ended.
+      expect(readFileSync(signal, 'utf8'), `killed ${intoHoldMs} ms into a hold`).toBe(hold);
+      answered.push(...load.answered);
+      const verify = await runCovenant(['audit', 'verify', '--data', setup.database]);
+      expect(verify.code, `audit verify after a kill ${intoHoldMs} ms into a hold: ${verify.stdout}${verify.stderr}`).toBe(0);
+    }
+    expect(answered.length).toBeGreaterThan(20);
+    await checkAfterKill(setup, answered, upstream);
+  }, 120_000);
 });

@@ -4,7 +4,7 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'no
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startCheckpointer } from '../src/stores/sqlite/checkpointer.js';
+import { parseTestHold, startCheckpointer } from '../src/stores/sqlite/checkpointer.js';
 import { openDatabase } from '../src/stores/sqlite/database.js';
 import { createTurnQueue } from '../src/stores/sqlite/turn.js';
 
@@ -149,5 +149,16 @@ describe('the WAL checkpointer', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(flushed).toBe(0);
     expect(errors).toEqual([]);
+  });
+});
+
+describe('the checkpointer test switch (COVENANT_TEST_WAL_HOLD)', () => {
+  it('changes nothing unset, reads its three settings, and refuses anything else by name', () => {
+    expect(parseTestHold(undefined)).toBeUndefined();
+    expect(parseTestHold('')).toBeUndefined();
+    expect(parseTestHold('limit_bytes=32768,hold_ms=1200,file=/tmp/hold')).toEqual({ limitBytes: 32768, holdMs: 1200, file: '/tmp/hold' });
+    for (const bad of ['limit_bytes=0', 'hold_ms=-1', 'hold_ms=1.5', 'file=', 'limit=5', 'hold_ms']) {
+      expect(() => parseTestHold(bad), bad).toThrow(/COVENANT_TEST_WAL_HOLD/);
+    }
   });
 });

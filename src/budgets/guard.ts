@@ -124,6 +124,13 @@ interface ScopeItems {
 
 /** Scopes whose items are cached; past it the cache starts over. */
 const scopeCacheLimit = 10_000;
+/**
+ * A settle or release the store could not take (PostgreSQL cut off) is tried again after this, doubling up to the
+ * longest delay while it keeps failing. Past `unsettledLimit` waiting, the orphan sweep ends the rest at worst case.
+ */
+const retryFirstMs = 250;
+const retryLongestMs = 5000;
+const unsettledLimit = 10_000;
 
 /** A budget's state for decideBudget: the item's budget with its counter (absent: never used, so zero). */
 function budgetState(item: HeldItem, counter: CounterValues | undefined): BudgetState {
@@ -208,6 +215,11 @@ export class BudgetGuard {
   readonly #idPrefix = randomBytes(4).toString('hex');
   #sequence = 0;
   readonly #scopeCache = new Map<string, ScopeItems>();
+  /** Settlements (actual amounts) and releases (null) the store failed to take, by reservation id, to be retried. */
+  readonly #unsettled = new Map<string, { handle: BudgetHandle; actual: Record<string, number> | null }>();
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryMs = retryFirstMs;
+  #stopped = false;
 
   constructor(options: BudgetGuardOptions) {
     this.#store = options.store;
@@ -304,8 +316,9 @@ export class BudgetGuard {
       const result = await handle.store.settle(handle.id, actual);
       if (result.applied) this.#checkAlerts(handle, result.counters);
     } catch (error) {
-      // The reservation stays in the store and counts at its worst case once recovered: never under-counted.
+      // The reservation stays in the store at its worst case (never under-counted) until a retry settles it.
       this.#onError(error, `budget settle ${handle.id}`);
+      this.#retryLater(handle, actual);
     }
   }
 
@@ -318,7 +331,15 @@ export class BudgetGuard {
       await handle.store.release(handle.id);
     } catch (error) {
       this.#onError(error, `budget release ${handle.id}`);
+      this.#retryLater(handle, null);
     }
+  }
+
+  /** Stop retrying (the gateway closes): what is left stays reserved in the store, recovered at its worst case. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   /**
@@ -328,6 +349,40 @@ export class BudgetGuard {
    */
   async recoverOrphans(maxAgeMs = 0): Promise<number> {
     return this.#store.recoverOrphans(maxAgeMs === 0 ? Number.MAX_SAFE_INTEGER : this.#clock() - maxAgeMs);
+  }
+
+  /**
+   * Keep a settle (or release: `actual` null) that failed, and try it again until the store takes it: once the store
+   * is back, the reservation ends at what the provider billed without waiting for a restart or the orphan sweep.
+   * Retrying is safe: a store applies a reservation's end once (a repeat changes nothing).
+   */
+  #retryLater(handle: BudgetHandle, actual: Record<string, number> | null): void {
+    if (this.#stopped || this.#unsettled.size >= unsettledLimit) return;
+    this.#unsettled.set(handle.id, { handle, actual });
+    this.#retryTimer ??= this.#armRetry();
+  }
+
+  #armRetry(): NodeJS.Timeout {
+    const timer = setTimeout(() => void this.#retryUnsettled(), this.#retryMs);
+    timer.unref();
+    return timer;
+  }
+
+  async #retryUnsettled(): Promise<void> {
+    let failed = false;
+    await Promise.all([...this.#unsettled].map(async ([id, { handle, actual }]) => {
+      const store = handle.store as BudgetStore;
+      try {
+        const result = actual === null ? await store.release(id) : await store.settle(id, actual);
+        this.#unsettled.delete(id);
+        if (result.applied && actual !== null) this.#checkAlerts(handle, result.counters);
+      } catch {
+        failed = true; // reported when it first failed
+      }
+    }));
+    if (this.#retryTimer === undefined) return; // stopped meanwhile
+    this.#retryMs = failed ? Math.min(this.#retryMs * 2, retryLongestMs) : retryFirstMs;
+    this.#retryTimer = this.#unsettled.size > 0 ? this.#armRetry() : undefined;
   }
 
   /** The items of every scope's budgets in the windows containing `now`, and their counter keys, in scope order. */

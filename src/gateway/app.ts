@@ -400,6 +400,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
       clearInterval(sweep);
       clearTimeout(grace);
       clearInterval(orphanSweep);
+      guard.stop();
       clearInterval(windowPrune);
       clearInterval(purgeTimer);
       if (keyRefresh) clearInterval(keyRefresh);

@@ -16,6 +16,8 @@ import type { KeyStore, RequestLog } from './records.js';
 export interface HealthCheck {
   name: 'sqlite' | 'postgres' | 'redis';
   ok: boolean;
+  /** What /healthz names when the store answers but cannot write (the SQLite disk full); absent: unreachable. */
+  problem?: 'disk_full';
   /** Why it is not reachable (a driver's message: no secrets, the URL is never quoted). */
   error?: string;
 }

@@ -7,7 +7,8 @@ import type { Gateway } from '../gateway.js';
 export type HealthProbe = () => Promise<HealthCheck[]>;
 
 export function registerSystemRoutes(app: FastifyInstance, gateway: Gateway, health?: HealthProbe): void {
-  // Unauthenticated: it names each backend and whether it answered, never why not (addresses stay private).
+  // Unauthenticated: it names each backend and whether it answered (or answers but cannot write: `disk_full`), never
+  // a driver's message (addresses stay private).
   app.get('/healthz', async (_request, reply) => {
     const checks = health === undefined ? [] : await health();
     const reachable = checks.every((check) => check.ok);
@@ -15,7 +16,7 @@ export function registerSystemRoutes(app: FastifyInstance, gateway: Gateway, hea
     return {
       status: reachable ? 'ok' : 'unavailable',
       config_version: gateway.config.version.slice(0, 12),
-      stores: Object.fromEntries(checks.map((check) => [check.name, check.ok ? 'reachable' : 'unreachable'])),
+      stores: Object.fromEntries(checks.map((check) => [check.name, check.ok ? 'reachable' : check.problem ?? 'unreachable'])),
     };
   });
   app.get('/metrics', async (_request, reply) => {

@@ -99,8 +99,14 @@ export class BudgetJournal {
   /** Append one line (journalLine); throws when the write fails, so the change must be refused. */
   append(line: string): void {
     const written = writeSync(this.descriptor, line, this.size);
-    // A short write (a full disk) leaves a line cut short, which replay ignores: the change was not made.
-    if (written !== Buffer.byteLength(line)) throw new Error(`the budget journal ${this.path}: short write (${written} bytes)`);
+    // A short write (a full disk) leaves a line cut short, which replay ignores: the change was not made. The next line
+    // is written over it; `used` covers it, so emptying zeroes what the next line does not.
+    if (written !== Buffer.byteLength(line)) {
+      this.used = Math.max(this.used, this.size + written);
+      const error = new Error(`the budget journal ${this.path}: short write (${written} bytes): no space left on device`);
+      (error as NodeJS.ErrnoException).code = 'ENOSPC';
+      throw error;
+    }
     this.size += written;
     if (this.size > this.used) this.used = this.size;
   }

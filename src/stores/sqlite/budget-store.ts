@@ -91,12 +91,19 @@ const cacheKibibytes = 32 * 1024;
 /** The journal is folded into the database this often while counters change, and whenever it grows past foldSize. */
 const defaultFoldIntervalMs = 200;
 const foldSize = 4 * 1024 * 1024;
+/** A journal line that failed (a full disk) is tried again this often until one is written. */
+const lineRetryMs = 250;
 
 export interface SqliteBudgetStoreOptions {
   /** How often changed counters are folded from the journal into the database (default 200 ms). */
   foldIntervalMs?: number;
   /** A fold that failed; it is retried, and the journal keeps every change meanwhile. */
   onError?: (error: unknown) => void;
+  /**
+   * Each journal write's outcome: undefined, or why it failed (a full disk). While it fails, reservations are refused
+   * and other changes wait in memory; the line is retried, and serving resumes once one is written.
+   */
+  onJournal?: (failure: unknown) => void;
   /** Counters kept in memory at most (default 100,000); the database holds every one. */
   cacheLimit?: number;
   /** Counters unused this long leave memory (default a minute, as rate-limit windows): idle end users cost no memory. */
@@ -170,7 +177,10 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
 
   /** Counters changed since the last fold. */
   const dirty = new Set<string>();
+  /** Why the last journal line could not be written; undefined once one is. */
   let failure: unknown;
+  /** Retries the journal line that failed when no operation writes one first. */
+  let lineRetry: NodeJS.Timeout | undefined;
 
   /** The clock as the current operation read it: once per operation, not once per counter. */
   let now = clock();
@@ -200,8 +210,13 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
 
   /**
    * Make this turn's changes durable: one journal line with the changed counters' new amounts (a file database;
-   * one write for every operation of the turn), then a fold later. A journal that cannot be written fails the store
-   * closed. Runs at the end of the turn (setImmediate: right after the I/O that started the operations).
+   * one write for every operation of the turn), then a fold later. Runs at the end of the turn (setImmediate: right
+   * after the I/O that started the operations).
+   *
+   * A line that cannot be written (a full disk) fails the reservations waiting on it (their callers undo them and
+   * refuse the request) and keeps its counters pending: lines hold absolute amounts, so the next line written carries
+   * every change this one missed. Until then the disk holds the older amounts, where a settle not yet written still
+   * counts at its reservation's worst case: never an under-count.
    */
   const writeLine = () => {
     const current = batch;
@@ -212,19 +227,28 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const value = counters.get(key) as Counter;
       line += `,${value.json},${value.spent},${value.reserved}`;
     }
-    pending.clear();
     line += ']\n';
     if (journal) {
       try {
         journal.append(line);
       } catch (error) {
-        // Memory is now ahead of the disk: refuse everything from here on (the guard fails closed).
         failure = error;
+        options.onJournal?.(error);
         current?.reject(error);
+        lineRetry ??= setTimeout(() => {
+          lineRetry = undefined;
+          writeLine();
+        }, lineRetryMs);
+        lineRetry.unref();
         return;
+      }
+      if (failure !== undefined) {
+        failure = undefined;
+        options.onJournal?.(undefined);
       }
       if (journal.size > foldSize) foldSoon();
     }
+    pending.clear();
     armFold();
     current?.resolve();
   };
@@ -329,8 +353,14 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     timer.unref();
   };
 
-  const guard = () => {
-    if (failure !== undefined) throw new Error(`The budget journal failed earlier: ${(failure as Error).message ?? String(failure)}`);
+  /** A reservation whose journal line failed: undone in memory (its undoing is journaled with the next line). */
+  const journaledOrUndone = async (id: string): Promise<void> => {
+    try {
+      await journaled();
+    } catch (error) {
+      if (end(id, () => 0)) scheduleLine();
+      throw error;
+    }
   };
 
   /** Reserve every item, or nothing when one would pass its limit (then returns that item's index). */
@@ -368,7 +398,6 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   // A settle or release is not waited for: its line goes out at the end of the turn with the others. Until then a
   // crash keeps the reservation at its worst case in the journal, which recovery counts: never an under-count.
   const finish = async (id: string, spendOf: (key: string, amount: number) => number): Promise<SettleResult> => {
-    guard();
     now = clock();
     const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
@@ -383,7 +412,6 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return counters.size;
     },
     async read(counterKeys) {
-      guard();
       now = clock();
       const found = new Map<string, CounterState>();
       for (const key of counterKeys) {
@@ -393,23 +421,21 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return found;
     },
     async tryReserve(reservation: Reservation): Promise<ReserveResult> {
-      guard();
       now = clock();
       const refused = apply(reservation.id, reservation.createdAt, reservation.items);
       if (refused >= 0) {
         return { ok: false, counterKey: reservation.items[refused].counterKey, counters: reservation.items.map((each) => state(each.counterKey)) };
       }
-      await journaled();
+      await journaledOrUndone(reservation.id);
       return { ok: true };
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
-      guard();
       now = clock();
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
       const items = decide(values);
       if (items === undefined || apply(id, createdAt, items) >= 0) return false;
-      await journaled();
+      await journaledOrUndone(id);
       return true;
     },
     settle(id, actual) {
@@ -419,7 +445,6 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return finish(id, () => 0);
     },
     async recoverOrphans(createdBefore) {
-      guard();
       // A crashed run's reservations can never be settled, whatever their age: all of them count at once.
       let recovered = orphanCount;
       for (const [key, amount] of orphans) {
@@ -446,7 +471,6 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return recovered + ended;
     },
     async spend(filter: SpendFilter = {}) {
-      guard();
       fold();
       const conditions = ['counter_key <> ?'];
       const parameters: (string | number)[] = [inFlightCountKey];
@@ -471,7 +495,6 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       }));
     },
     async pruneCounters(candidates) {
-      guard();
       // Everything changed so far goes to the database first, so no journal line or fold brings a deleted row back.
       writeLine();
       fold();
@@ -491,10 +514,16 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     async close() {
       clearInterval(sweeper);
       if (timer !== undefined) clearTimeout(timer);
+      if (lineRetry !== undefined) clearTimeout(lineRetry);
       timer = undefined;
-      if (failure === undefined) {
+      lineRetry = undefined;
+      try {
         writeLine();
+        // Memory holds every settled amount: folded in, the database is current even when the last line failed.
         fold();
+      } catch (error) {
+        // The journal replays at the next start; what it lacks counts at its worst case there.
+        options.onError?.(error);
       }
       journal?.close();
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.

@@ -1,5 +1,7 @@
 // One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger, sessions) on one database and turn queue.
+import { statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import { createMemoryRateLimitStore } from '../memory/rate-limit-store.js';
 import type { StoreErrorHandler, Stores } from '../types.js';
 import { createSqliteAlertStore } from './alert-store.js';
@@ -18,6 +20,16 @@ import { createSqliteContractRecordStore } from './contract-record-store.js';
 import { createSqliteConsoleSessionStore } from './console-session-store.js';
 import { createMemorySessionStateStore } from '../memory/session-state.js';
 import { createTurnQueue } from './turn.js';
+import { isDiskFull, WriteHealth } from './write-health.js';
+
+/** Free space on a full disk's file system from which /healthz takes it for space returned (a few turns' writes). */
+const spaceToServe = 1024 * 1024;
+
+/** Bytes an unprivileged writer may still use on the file system that holds `folder`. */
+function freeBytes(folder: string): number {
+  const space = statfsSync(folder);
+  return space.bavail * space.bsize;
+}
 
 export interface SqliteStoresOptions {
   /** The database file, or ':memory:'. */
@@ -43,7 +55,9 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     throw error;
   }
   // One commit per event-loop turn for all stores, and WAL checkpoints (the fsyncs) in a worker thread.
-  const turns = createTurnQueue(database, (error) => onError(error, 'sqlite batch'));
+  // Writers failing on a full disk, for /healthz (requests are refused meanwhile; it says so until space returns).
+  const writes = new WriteHealth();
+  const turns = createTurnQueue(database, (error) => onError(error, 'sqlite batch'), (failure) => writes.record('sqlite commit', failure));
   const checkpointer = path === ':memory:' ? undefined : startCheckpointer({
     path, onError: (error) => onError(error, 'sqlite'), betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'), writer: turns,
   });
@@ -53,7 +67,14 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   }
   const ledger = openSqliteLedger({ database, origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
-  const budgets = createSqliteBudgetStore(database, { onError: (error) => onError(error, 'budget journal fold') });
+  const budgets = createSqliteBudgetStore(database, {
+    onError: (error) => onError(error, 'budget journal fold'),
+    // Retried every 250 ms while it fails: a full disk is reported once, when it starts; another failure each time.
+    onJournal: (failure) => {
+      if (failure === undefined) return;
+      if (isDiskFull(failure) ? writes.record('budget journal', failure) : true) onError(failure, 'budget journal');
+    },
+  });
   // Session counters are hot and owned by this one process; only suspensions must outlive it.
   const sessions = createMemorySessionStateStore();
   const suspensions = createSqliteSuspensionStore(database);
@@ -79,7 +100,8 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     async health() {
       try {
         ping.get();
-        return [{ name: 'sqlite', ok: true }];
+        if (writes.full && path !== ':memory:' && freeBytes(dirname(path)) >= spaceToServe) writes.spaceReturned();
+        return [writes.check()];
       } catch (error) {
         return [{ name: 'sqlite', ok: false, error: (error as Error).message }];
       }

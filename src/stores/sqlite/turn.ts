@@ -29,18 +29,22 @@ export interface TurnQueue {
  * `schedule` queues a store's flush for the end of this turn (setImmediate). Flushes run in the order queued, inside
  * one transaction; a flush that throws rolls back only its own savepoint. Their outcomes are settled after the
  * COMMIT, so nothing is acknowledged before it is durable, and a failed COMMIT fails this turn's writes instead of the
- * process.
+ * process. `onTurn` hears each turn's outcome: undefined, or its first failure (a full disk: /healthz says so until
+ * space returns).
  */
-export function createTurnQueue(database: SqliteDatabase, onError: (error: unknown) => void): TurnQueue {
+export function createTurnQueue(database: SqliteDatabase, onError: (error: unknown) => void, onTurn?: (failure: unknown) => void): TurnQueue {
   let queue: TurnFlush[] = [];
   let scheduled = false;
   let held = false;
+  /** The turn's first failure (a flush that threw, or the COMMIT), for onTurn. */
+  let failure: unknown;
   const runAll = database.transaction((work: TurnFlush[], outcomes: TurnOutcome[]) => {
     for (const flush of work) {
       try {
         const outcome = flush();
         if (outcome) outcomes.push(outcome);
       } catch (error) {
+        failure ??= error;
         onError(error);
       }
     }
@@ -57,15 +61,18 @@ export function createTurnQueue(database: SqliteDatabase, onError: (error: unkno
     const work = queue;
     queue = [];
     const outcomes: TurnOutcome[] = [];
+    failure = undefined;
     try {
       // IMMEDIATE: the write lock first, so no read inside can leave a stale snapshot that then cannot write.
       runAll.immediate(work, outcomes);
     } catch (error) {
       // better-sqlite3 has rolled the transaction back.
       onError(error);
+      onTurn?.(error);
       for (const outcome of outcomes) outcome.failed(error);
       return;
     }
+    onTurn?.(failure);
     for (const outcome of outcomes) outcome.committed();
   };
   const wake = () => {
