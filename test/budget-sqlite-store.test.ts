@@ -64,6 +64,27 @@ function temporaryDatabase() {
 /** Let the current event-loop turn end (the store writes the turn's journal line at its end). */
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+describe('SQLite budget store: what a new end user costs on disk', () => {
+  it('indexes a counter row once (by window and scope), and the users\' spend report still reads one range of that index', async () => {
+    using files = temporaryDatabase();
+    const database = files.open();
+    // A database from before budgets-004 loses its scope index when the store opens it.
+    migrate(database, budgetMigrations.slice(0, 3));
+    const store = createSqliteBudgetStore(database);
+    const userDay = counterKeyFor('user:research/u1', 'usd', 'day', '2024-05-01');
+    await store.tryReserve({ id: 'r', createdAt: 1, items: [{ counterKey: userDay, amount: 100, limit: 1000 }] });
+    await store.settle('r', { [userDay]: 40 });
+    expect((await store.spend({ scopePrefix: 'user:research/', windowKeys: ['2024-05-01'] })).map((record) => record.spent)).toEqual([40]);
+    const indexes = database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'budget_counters' AND sql IS NOT NULL").all();
+    expect(indexes).toEqual([{ name: 'budget_counters_window_scope' }]);
+    // The statement spend() runs for a department's users in the current windows.
+    const plan = database.prepare(`EXPLAIN QUERY PLAN SELECT * FROM budget_counters WHERE counter_key <> ? AND scope >= ? AND scope < ?
+      AND window_key IN (?, ?) ORDER BY scope, counter_key`).all('in-flight reservations', 'user:research/', 'user:research0', '2024-05-01', '2024-05') as { detail: string }[];
+    expect(plan.map((step) => step.detail).join('; ')).toContain('USING INDEX budget_counters_window_scope');
+    await store.close();
+  });
+});
+
 describe('SQLite budget store: recovery from the counters', () => {
   const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
   const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');

@@ -212,6 +212,14 @@ export interface AlertNotifierOptions {
 
 const seenLimit = 10_000;
 
+/** The budget's fields of an alert about `counter` (without its alert settings). */
+function eventFields(counter: CounterAfterSettle): Omit<CounterAfterSettle, 'alerts'> {
+  return {
+    counterKey: counter.counterKey, scope: counter.scope, unit: counter.unit, period: counter.period, windowKey: counter.windowKey,
+    limit: counter.limit, spent: counter.spent, periodStart: counter.periodStart, periodEnd: counter.periodEnd,
+  };
+}
+
 export class AlertNotifier {
   readonly #options: Required<Omit<AlertNotifierOptions, 'onError' | 'onRecorded' | 'burnRate'>> & Pick<AlertNotifierOptions, 'onError' | 'onRecorded' | 'burnRate'>;
   /** Crossings already recorded by this process: spares the store a write on every later settle. */
@@ -224,26 +232,32 @@ export class AlertNotifier {
     };
   }
 
-  /** Record and deliver every threshold `counter` has crossed and not yet alerted on. Returns at once. */
+  /**
+   * Record and deliver every threshold `counter` has crossed and not yet alerted on. Returns at once. Runs on every
+   * settle for every budget: it builds an alert's fields only when one is raised.
+   */
   check(counter: CounterAfterSettle): void {
-    const { alerts, ...fields } = counter;
+    const alerts = counter.alerts;
     for (const threshold of alerts.thresholds) {
       if (!crossed(counter.spent, counter.limit, threshold)) continue;
       this.#raiseOnce(`${counter.counterKey}\u0000${threshold}`,
-        { ...fields, kind: 'threshold', threshold, time: this.#options.clock(), webhook: alerts.webhook, format: alerts.format });
+        { ...eventFields(counter), kind: 'threshold', threshold, time: this.#options.clock(), webhook: alerts.webhook, format: alerts.format });
     }
     const tracker = this.#options.burnRate;
     if (!alerts.burn_rate || !tracker || counter.spent >= counter.limit) return;
     const now = this.#options.clock();
     const windows = burnRateWindows(alerts.burn_rate);
     const reading = tracker.reading(counter.counterKey, now, counter, windows);
+    const exhaustion = reading.projectedAt !== undefined;
+    const jump = rateJumped(reading.recentPerMs, reading.baselinePerMs, windows.jump);
+    if (!exhaustion && !jump) return;
     const perHour = (perMs: number | undefined) => (perMs === undefined ? undefined : Math.round(perMs * 3_600_000));
     const event = {
-      ...fields, threshold: 0, time: now, webhook: alerts.webhook, format: alerts.format, projectedAt: reading.projectedAt,
+      ...eventFields(counter), threshold: 0, time: now, webhook: alerts.webhook, format: alerts.format, projectedAt: reading.projectedAt,
       ratePerHour: perHour(reading.recentPerMs), baselinePerHour: perHour(reading.baselinePerMs),
     };
-    if (reading.projectedAt !== undefined) this.#raiseOnce(`${counter.counterKey}\u0000exhaustion`, { ...event, kind: 'projected_exhaustion' });
-    if (rateJumped(reading.recentPerMs, reading.baselinePerMs, windows.jump)) this.#raiseOnce(`${counter.counterKey}\u0000jump`, { ...event, kind: 'rate_jump' });
+    if (exhaustion) this.#raiseOnce(`${counter.counterKey}\u0000exhaustion`, { ...event, kind: 'projected_exhaustion' });
+    if (jump) this.#raiseOnce(`${counter.counterKey}\u0000jump`, { ...event, kind: 'rate_jump' });
   }
 
   #raiseOnce(seenKey: string, event: AlertEvent): void {

@@ -11,11 +11,18 @@ export interface BurnRateWindows {
 
 export const defaultBurnRate: BurnRateWindows = { windowMs: 15 * 60_000, baselineMs: 60 * 60_000, jump: 5 };
 
+/** Each config section's windows, worked out once (alerts check them on every settle; a reload brings new sections). */
+const windowsOf = new WeakMap<BurnRateConfig, BurnRateWindows>();
+
 export function burnRateWindows(config: BurnRateConfig | undefined): BurnRateWindows {
   if (!config) return defaultBurnRate;
+  const known = windowsOf.get(config);
+  if (known !== undefined) return known;
   const windowMs = durationMs(config.window) ?? defaultBurnRate.windowMs;
   const baselineMs = config.baseline === undefined ? 4 * windowMs : (durationMs(config.baseline) ?? 4 * windowMs);
-  return { windowMs, baselineMs, jump: config.jump };
+  const windows = { windowMs, baselineMs, jump: config.jump };
+  windowsOf.set(config, windows);
+  return windows;
 }
 
 export interface BurnRateTrackerOptions {
@@ -109,7 +116,7 @@ export class BurnRateTracker {
     return {
       recentPerMs,
       baselinePerMs: baselineRate(samples, now, windows.windowMs, windows.baselineMs),
-      projectedAt: projectedExhaustion({ ...budget, ratePerMs: recentPerMs, now }),
+      projectedAt: projectedExhaustion({ spent: budget.spent, limit: budget.limit, periodEnd: budget.periodEnd, ratePerMs: recentPerMs, now }),
     };
   }
 

@@ -453,8 +453,10 @@ export class BudgetGuard {
     for (const counter of counters) {
       const item = handle.items.find((each) => each.counterKey === counter.counterKey);
       if (!item?.alerts) continue;
-      const { alerts, label: _label, ...fields } = item;
-      this.#alerts.check({ ...fields, spent: counter.spent, alerts });
+      this.#alerts.check({
+        counterKey: item.counterKey, scope: item.scope, unit: item.unit, period: item.period, windowKey: item.windowKey, limit: item.limit,
+        spent: counter.spent, periodStart: item.periodStart, periodEnd: item.periodEnd, alerts: item.alerts,
+      });
     }
   }
 

@@ -1,6 +1,7 @@
 // `covenant serve`: run the gateway until SIGTERM/SIGINT (graceful), reloading the config on SIGHUP.
 import type { Command } from 'commander';
 import { startApp } from '../gateway/app.js';
+import { applyHeapGrowth } from './heap-growth.js';
 import { ConfigError } from '../config/load.js';
 import { demoAdminKey, demoUserKey } from '../config/demo.js';
 import { commandOutput, configFile as configFileOf, exitCodes, type CommandOutput } from './command.js';
@@ -25,6 +26,7 @@ export function registerServeCommand(program: Command, output: Partial<CommandOu
       let port: number | undefined;
       try {
         port = portText === undefined || portText === '' ? undefined : parsePort(portText);
+        applyHeapGrowth(write.environment);
       } catch (error) {
         write.stderr(`covenant: ${(error as Error).message}\n`);
         process.exitCode = exitCodes.input;

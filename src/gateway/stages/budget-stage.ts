@@ -18,18 +18,18 @@ declare module '../context.js' {
 /** The budget scopes a request falls under, tightest last: org, department, key, end user. */
 export function budgetScopes(config: ResolvedConfig, context: Pick<CallContext, 'department' | 'key' | 'user'>): BudgetScope[] {
   const department = context.department;
-  const alerts = department.alerts;
+  const scopes = sharedScopes(config, department);
+  if (context.key.budgets.length > 0) scopes.push(keyScope(context.key, department));
+  if (context.user && department.userBudgets.length > 0) scopes.push(userScope(department, context.user));
+  return scopes;
+}
+
+/** The org's and the department's scopes: the same for every key of the department. */
+function sharedScopes(config: ResolvedConfig, department: CallContext['department']): BudgetScope[] {
   const scopes: BudgetScope[] = [];
   if (config.org.budgets.length > 0) scopes.push({ scope: formatScope({ kind: 'org' }), budgets: config.org.budgets, alerts: config.org.alerts });
   if (department.budgets.length > 0) {
-    scopes.push({ scope: formatScope({ kind: 'department', department: department.name }), budgets: department.budgets, alerts });
-  }
-  if (context.key.budgets.length > 0) {
-    const scope: Scope = { kind: 'key', id: context.key.id };
-    scopes.push({ scope: formatScope(scope), label: scopeLabel(scope, context.key), budgets: context.key.budgets, alerts });
-  }
-  if (context.user && department.userBudgets.length > 0) {
-    scopes.push({ scope: formatScope({ kind: 'user', department: department.name, user: context.user }), budgets: department.userBudgets, alerts });
+    scopes.push({ scope: formatScope({ kind: 'department', department: department.name }), budgets: department.budgets, alerts: department.alerts });
   }
   return scopes;
 }
@@ -38,27 +38,60 @@ export function budgetScopes(config: ResolvedConfig, context: Pick<CallContext, 
 interface KeyScopes {
   config: ResolvedConfig;
   department: CallContext['department'];
-  key: Pick<CallContext['key'], 'id' | 'name' | 'department' | 'budgets'>;
-  scopes: BudgetScope[];
+  id: string;
+  name: string;
+  keyDepartment: string;
+  budgets: CallContext['key']['budgets'];
+  scopes: readonly BudgetScope[];
+}
+
+/** The org's and a department's scopes, one array per department and config, shared by all the department's keys. */
+interface DepartmentScopes {
+  config: ResolvedConfig;
+  scopes: readonly BudgetScope[];
 }
 
 /**
  * budgetScopes, reusing each key's scope objects while nothing they came from changed: the guard caches its work
- * per scope, and the same strings and objects save it the hashing and the garbage.
+ * per scope, and the same strings and objects save it the hashing and the garbage. Every key holds its entry while it
+ * lives (a hundred thousand keys, a hundred thousand entries), so the org's and department's scopes are shared and a
+ * key holds only its own; an end user's request adds the user's scope to the key's.
  */
 function scopesCache(): (config: ResolvedConfig, context: Pick<CallContext, 'department' | 'key' | 'user'>) => readonly BudgetScope[] {
+  const byDepartment = new WeakMap<object, DepartmentScopes>();
   const byKey = new WeakMap<object, KeyScopes>();
+  const departmentScopes = (config: ResolvedConfig, department: CallContext['department']): readonly BudgetScope[] => {
+    let cached = byDepartment.get(department);
+    if (!cached || cached.config !== config) {
+      cached = { config, scopes: sharedScopes(config, department) };
+      byDepartment.set(department, cached);
+    }
+    return cached.scopes;
+  };
   return (config, context) => {
     const { key, department } = context;
     let cached = byKey.get(key);
-    if (!cached || cached.config !== config || cached.department !== department || cached.key.budgets !== key.budgets
-      || cached.key.id !== key.id || cached.key.name !== key.name || cached.key.department !== key.department) {
-      cached = { config, department, key: { id: key.id, name: key.name, department: key.department, budgets: key.budgets }, scopes: budgetScopes(config, { department, key, user: null }) };
+    if (!cached || cached.config !== config || cached.department !== department || cached.budgets !== key.budgets
+      || cached.id !== key.id || cached.name !== key.name || cached.keyDepartment !== key.department) {
+      const shared = departmentScopes(config, department);
+      const scopes = key.budgets.length === 0 ? shared : [...shared, keyScope(key, department)];
+      cached = { config, department, id: key.id, name: key.name, keyDepartment: key.department, budgets: key.budgets, scopes };
       byKey.set(key, cached);
     }
     if (!context.user || department.userBudgets.length === 0) return cached.scopes;
-    return budgetScopes(config, context);
+    return [...cached.scopes, userScope(department, context.user)];
   };
+}
+
+/** A key's own budget scope, as budgetScopes builds it. */
+function keyScope(key: CallContext['key'], department: CallContext['department']): BudgetScope {
+  const scope: Scope = { kind: 'key', id: key.id };
+  return { scope: formatScope(scope), label: scopeLabel(scope, key), budgets: key.budgets, alerts: department.alerts };
+}
+
+/** An end user's budget scope, as budgetScopes builds it. */
+function userScope(department: CallContext['department'], user: string): BudgetScope {
+  return { scope: formatScope({ kind: 'user', department: department.name, user }), budgets: department.userBudgets, alerts: department.alerts };
 }
 
 export function createBudgetStage(guard: BudgetGuard, config: () => ResolvedConfig): Stage {
