@@ -154,5 +154,9 @@ describe('PATCH /admin/keys/:id', () => {
     expect(listed.find((row) => row.id === theirs.id)?.budgets).toEqual([]);
     // The unscoped admin may move a key.
     expect((await admin('PATCH', `/keys/${own.id}`, { department: 'hr' })).body.department).toBe('hr');
+    // The move is in both departments' ledgers, so the department the key left sees it go.
+    const moves = (await entries()).filter((entry) => entry.kind === 'key.updated' && entry.key_id === own.id && entry.changes?.department);
+    expect(moves.map((entry) => entry.department).sort()).toEqual(['claims', 'hr']);
+    for (const entry of moves) expect(entry.changes.department).toEqual({ before: 'claims', after: 'hr' });
   });
 });

@@ -323,10 +323,14 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const onKeyEvent = async (kind: 'key.created' | 'key.updated' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal, changes?: Record<string, unknown>) => {
     await refreshKeyDepartments();
     refreshApiKeyStages();
-    await record({
-      kind, department: key.department, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets,
+    const entry = {
+      kind, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets,
       ...(key.policy ? { policy: key.policy } : {}), ...(changes ? { changes } : {}), by: principal.name,
-    });
+    };
+    await record({ ...entry, department: key.department });
+    // A key moved out of a department: that department's auditors see it leave, in their own entries.
+    const moved = (changes?.department as { before?: unknown } | undefined)?.before;
+    if (typeof moved === 'string' && moved !== key.department) await record({ ...entry, department: moved });
   };
 
   // Contract checks, weight artifacts and portability requests: awaited, so each answer follows its ledger entry.
