@@ -1,6 +1,7 @@
 // Budget alerts: webhook POSTed once per threshold per window, retried when the receiver fails, listed for the API.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertNotifier, alertListEntry, crossed } from '../src/budgets/alerts.js';
 import { BudgetGuard, type BudgetScope, type BudgetSettings } from '../src/budgets/guard.js';
@@ -131,5 +132,25 @@ describe('budget alerts', () => {
     expect(crossed(400_000_000, 500_000_000, 0.8)).toBe(true);
     expect(crossed(399_999_999, 500_000_000, 0.8)).toBe(false);
     expect(crossed(3, 10, 0.3)).toBe(true);
+  });
+
+  it('compares exactly where doubles would round: large budgets, one micro either side of the threshold', () => {
+    // $10,000,000 a month at 0.8: 8,000,000,000,000 micros is the first amount that crosses.
+    expect(crossed(8_000_000_000_000, 10_000_000_000_000, 0.8)).toBe(true);
+    expect(crossed(7_999_999_999_999, 10_000_000_000_000, 0.8)).toBe(false);
+    // 0.000001 of the largest safe limit, at the edge.
+    const limit = Number.MAX_SAFE_INTEGER;
+    const edge = Math.ceil(limit / 1_000_000); // spent * 1e6 >= limit first here
+    expect(crossed(edge, limit, 0.000001)).toBe(true);
+    expect(crossed(edge - 1, limit, 0.000001)).toBe(false);
+    fc.assert(fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: -2, max: 2 }),
+      (limit, millionths, offset) => {
+        const threshold = millionths / 1_000_000;
+        // The smallest spent that crosses, exactly, then a few micros either side of it.
+        const first = (BigInt(millionths) * BigInt(limit) + 999_999n) / 1_000_000n;
+        const spent = Number(first) + offset;
+        if (spent < 0 || !Number.isSafeInteger(spent)) return;
+        expect(crossed(spent, limit, threshold)).toBe(BigInt(spent) >= first);
+      }));
   });
 });

@@ -5,6 +5,7 @@ import type { BudgetUnit } from '../core/budget-math.js';
 import type { Period } from '../core/budget-types.js';
 import { rateJumped } from '../core/burn-rate.js';
 import { formatMicros } from '../core/money.js';
+import { RecencyMap } from '../core/recency-map.js';
 import { burnRateWindows, type BurnRateTracker } from './burn-rate.js';
 import { deliverWebhook, deliveryScheduleMs } from './webhook.js';
 
@@ -178,20 +179,28 @@ export function alertListEntry(record: AlertRecord): Record<string, unknown> {
 
 /** Exact: spent / limit >= threshold, with the threshold taken to six decimal places. */
 export function crossed(spent: number, limit: number, threshold: number): boolean {
-  return BigInt(spent) * 1_000_000n >= BigInt(Math.round(threshold * 1_000_000)) * BigInt(limit);
+  const scaled = Math.round(threshold * 1_000_000);
+  if (Number.isSafeInteger(spent) && Number.isSafeInteger(limit) && spent >= 0 && limit >= 0) {
+    // Each product in doubles is within a relative 2^-53 of the exact one, so a margin of 2^-50 settles every
+    // comparison but a near tie without BigInt, which runs on every settle for every budget otherwise.
+    const left = spent * 1_000_000;
+    const right = scaled * limit;
+    if (left > right * (1 + 2 ** -50)) return true;
+    if (left < right * (1 - 2 ** -50)) return false;
+  }
+  return BigInt(spent) * 1_000_000n >= BigInt(scaled) * BigInt(limit);
 }
 
-export interface CounterAfterSettle {
+/** A budget in its window, as its alerts name it. */
+export interface AlertBudget {
   counterKey: string;
   scope: string;
   unit: BudgetUnit;
   period: Period;
   windowKey: string;
   limit: number;
-  spent: number;
   periodStart: number;
   periodEnd: number;
-  alerts: AlertsConfig;
 }
 
 export interface AlertNotifierOptions {
@@ -210,20 +219,24 @@ export interface AlertNotifierOptions {
   burnRate?: BurnRateTracker;
 }
 
+/** Counters whose raised alerts this process remembers; past it the least recently raised or checked go. */
 const seenLimit = 10_000;
 
-/** The budget's fields of an alert about `counter` (without its alert settings). */
-function eventFields(counter: CounterAfterSettle): Omit<CounterAfterSettle, 'alerts'> {
+/** What an alert of a counter is raised once for: a threshold, or a burn-rate kind. */
+type AlertMark = number | 'exhaustion' | 'jump';
+
+/** The budget's fields of an alert about `budget` at `spent`. */
+function eventFields(budget: AlertBudget, spent: number): AlertBudget & { spent: number } {
   return {
-    counterKey: counter.counterKey, scope: counter.scope, unit: counter.unit, period: counter.period, windowKey: counter.windowKey,
-    limit: counter.limit, spent: counter.spent, periodStart: counter.periodStart, periodEnd: counter.periodEnd,
+    counterKey: budget.counterKey, scope: budget.scope, unit: budget.unit, period: budget.period, windowKey: budget.windowKey,
+    limit: budget.limit, spent, periodStart: budget.periodStart, periodEnd: budget.periodEnd,
   };
 }
 
 export class AlertNotifier {
   readonly #options: Required<Omit<AlertNotifierOptions, 'onError' | 'onRecorded' | 'burnRate'>> & Pick<AlertNotifierOptions, 'onError' | 'onRecorded' | 'burnRate'>;
-  /** Crossings already recorded by this process: spares the store a write on every later settle. */
-  readonly #seen = new Set<string>();
+  /** Alerts already recorded by this process, by counter: spares the store a write on every later settle. */
+  readonly #seen = new RecencyMap<string, Set<AlertMark>>(seenLimit);
   readonly #pending = new Set<Promise<void>>();
 
   constructor(options: AlertNotifierOptions) {
@@ -233,38 +246,46 @@ export class AlertNotifier {
   }
 
   /**
-   * Record and deliver every threshold `counter` has crossed and not yet alerted on. Returns at once. Runs on every
-   * settle for every budget: it builds an alert's fields only when one is raised.
+   * Record and deliver every alert of `alerts` that `budget`, at `spent` after a settle, has crossed and not yet
+   * alerted on. Returns at once. Runs on every settle for every budget: it builds an alert's fields only when a new
+   * one is raised.
    */
-  check(counter: CounterAfterSettle): void {
-    const alerts = counter.alerts;
+  check(budget: AlertBudget, alerts: AlertsConfig, spent: number): void {
+    const counterKey = budget.counterKey;
     for (const threshold of alerts.thresholds) {
-      if (!crossed(counter.spent, counter.limit, threshold)) continue;
-      this.#raiseOnce(`${counter.counterKey}\u0000${threshold}`,
-        { ...eventFields(counter), kind: 'threshold', threshold, time: this.#options.clock(), webhook: alerts.webhook, format: alerts.format });
+      if (!crossed(spent, budget.limit, threshold) || this.#raised(counterKey, threshold)) continue;
+      this.#raiseOnce(counterKey, threshold,
+        { ...eventFields(budget, spent), kind: 'threshold', threshold, time: this.#options.clock(), webhook: alerts.webhook, format: alerts.format });
     }
     const tracker = this.#options.burnRate;
-    if (!alerts.burn_rate || !tracker || counter.spent >= counter.limit) return;
+    if (!alerts.burn_rate || !tracker || spent >= budget.limit) return;
     const now = this.#options.clock();
     const windows = burnRateWindows(alerts.burn_rate);
-    const reading = tracker.reading(counter.counterKey, now, counter, windows);
-    const exhaustion = reading.projectedAt !== undefined;
-    const jump = rateJumped(reading.recentPerMs, reading.baselinePerMs, windows.jump);
+    const reading = tracker.reading(counterKey, now, { spent, limit: budget.limit, periodEnd: budget.periodEnd }, windows);
+    const exhaustion = reading.projectedAt !== undefined && !this.#raised(counterKey, 'exhaustion');
+    const jump = rateJumped(reading.recentPerMs, reading.baselinePerMs, windows.jump) && !this.#raised(counterKey, 'jump');
     if (!exhaustion && !jump) return;
     const perHour = (perMs: number | undefined) => (perMs === undefined ? undefined : Math.round(perMs * 3_600_000));
     const event = {
-      ...eventFields(counter), threshold: 0, time: now, webhook: alerts.webhook, format: alerts.format, projectedAt: reading.projectedAt,
+      ...eventFields(budget, spent), threshold: 0, time: now, webhook: alerts.webhook, format: alerts.format, projectedAt: reading.projectedAt,
       ratePerHour: perHour(reading.recentPerMs), baselinePerHour: perHour(reading.baselinePerMs),
     };
-    if (exhaustion) this.#raiseOnce(`${counter.counterKey}\u0000exhaustion`, { ...event, kind: 'projected_exhaustion' });
-    if (jump) this.#raiseOnce(`${counter.counterKey}\u0000jump`, { ...event, kind: 'rate_jump' });
+    if (exhaustion) this.#raiseOnce(counterKey, 'exhaustion', { ...event, kind: 'projected_exhaustion' });
+    if (jump) this.#raiseOnce(counterKey, 'jump', { ...event, kind: 'rate_jump' });
   }
 
-  #raiseOnce(seenKey: string, event: AlertEvent): void {
-    if (this.#seen.has(seenKey)) return;
-    if (this.#seen.size >= seenLimit) this.#seen.clear();
-    this.#seen.add(seenKey);
-    this.#track(this.#raise(event, seenKey));
+  #raised(counterKey: string, mark: AlertMark): boolean {
+    return this.#seen.get(counterKey)?.has(mark) === true;
+  }
+
+  #raiseOnce(counterKey: string, mark: AlertMark, event: AlertEvent): void {
+    let marks = this.#seen.get(counterKey);
+    if (marks === undefined) {
+      marks = new Set();
+      this.#seen.set(counterKey, marks);
+    }
+    marks.add(mark);
+    this.#track(this.#raise(event, counterKey, mark));
   }
 
   /** Resolves when every recording and delivery started so far has finished (for shutdown and tests). */
@@ -277,12 +298,12 @@ export class AlertNotifier {
     this.#pending.add(tracked);
   }
 
-  async #raise(event: AlertEvent, seenKey: string): Promise<void> {
+  async #raise(event: AlertEvent, counterKey: string, mark: AlertMark): Promise<void> {
     let record: AlertRecord | undefined;
     try {
       record = await this.#options.store.record(event);
     } catch (error) {
-      this.#seen.delete(seenKey); // not recorded: the next settle tries again
+      this.#seen.peek(counterKey)?.delete(mark); // not recorded: the next settle tries again
       throw error;
     }
     if (!record) return;

@@ -1,6 +1,7 @@
 // Recent spend of each budget counter in memory, bounded and expiring, for burn-rate alerts and projected exhaustion.
 import type { BurnRateConfig } from '../config/schema.js';
 import { baselineRate, durationMs, projectedExhaustion, spendRate, type SpendSample } from '../core/burn-rate.js';
+import { RecencyMap } from '../core/recency-map.js';
 
 /** The windows of one `burn_rate` section in milliseconds, defaults filled. */
 export interface BurnRateWindows {
@@ -50,14 +51,14 @@ export interface BurnRateReading {
  * older than the longest window plus baseline go, and so do counters idle that long or pushed out by newer ones.
  */
 export class BurnRateTracker {
-  readonly #counters = new Map<string, Tracked>();
-  readonly #maxCounters: number;
+  /** Least recently observed first. */
+  readonly #counters: RecencyMap<string, Tracked>;
   readonly #samplesPerWindow: number;
   #bucketMs: number;
   #retainMs: number;
 
   constructor(windows: readonly BurnRateWindows[] = [defaultBurnRate], options: BurnRateTrackerOptions = {}) {
-    this.#maxCounters = options.maxCounters ?? 10_000;
+    this.#counters = new RecencyMap(options.maxCounters ?? 10_000);
     this.#samplesPerWindow = options.samplesPerWindow ?? 10;
     this.#bucketMs = 0;
     this.#retainMs = 0;
@@ -78,15 +79,11 @@ export class BurnRateTracker {
   /** Note a counter's spent at `now`. O(1) amortized: one sample per bucket, the oldest entries checked for expiry. */
   observe(counterKey: string, now: number, spent: number): void {
     let tracked = this.#counters.get(counterKey);
-    if (tracked) {
-      this.#counters.delete(counterKey);
-    } else {
+    if (tracked === undefined) {
       tracked = { samples: [], lastSeen: now };
-      if (this.#counters.size >= this.#maxCounters) this.#counters.delete(this.#counters.keys().next().value as string);
+      this.#counters.set(counterKey, tracked);
     }
     tracked.lastSeen = now;
-    // Map order is least recently observed first: re-inserting keeps it so.
-    this.#counters.set(counterKey, tracked);
     const samples = tracked.samples;
     const last = samples[samples.length - 1];
     const bucket = Math.floor(now / this.#bucketMs);
@@ -111,7 +108,7 @@ export class BurnRateTracker {
 
   /** The recent and baseline rates of a counter and where its spend leads; rates are zero/undefined when untracked. */
   reading(counterKey: string, now: number, budget: { spent: number; limit: number; periodEnd: number }, windows: BurnRateWindows): BurnRateReading {
-    const samples = this.#counters.get(counterKey)?.samples ?? [];
+    const samples = this.#counters.peek(counterKey)?.samples ?? [];
     const recentPerMs = spendRate(samples, now, windows.windowMs);
     return {
       recentPerMs,
@@ -123,9 +120,9 @@ export class BurnRateTracker {
   /** Drop counters idle longer than the retention: their windows are over or their spend has stopped. */
   #expire(now: number): void {
     for (let checked = 0; checked < 2; checked += 1) {
-      const oldest = this.#counters.entries().next().value as [string, Tracked] | undefined;
-      if (!oldest || now - oldest[1].lastSeen <= this.#retainMs) return;
-      this.#counters.delete(oldest[0]);
+      const oldest = this.#counters.oldest();
+      if (!oldest || now - oldest.value.lastSeen <= this.#retainMs) return;
+      this.#counters.delete(oldest.key);
     }
   }
 }

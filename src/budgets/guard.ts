@@ -1,32 +1,22 @@
 // The gateway-facing budget guard: reserve before the provider is called, settle or release after, alert on crossings.
 import { randomBytes } from 'node:crypto';
-import type { AlertsConfig, budgetSettingsSchema } from '../config/schema.js';
+import type { budgetSettingsSchema } from '../config/schema.js';
 import type { z } from 'zod';
 import {
   counterKeyFor, decideBudget, type BudgetAllow, type BudgetDecision, type BudgetState, type BudgetUnit,
 } from '../core/budget-math.js';
-import type { BudgetConfig, Period } from '../core/budget-types.js';
 import type { Usage } from '../core/chat-types.js';
 import { CovenantError } from '../core/errors.js';
 import { dollarsToMicros, formatMicros } from '../core/money.js';
-import { periodWindow } from '../core/periods.js';
 import { costMicros, type ModelPricing } from '../core/pricing.js';
 import type { AlertNotifier } from './alerts.js';
 import type { BurnRateTracker } from './burn-rate.js';
+import { ScopeItemsCache, type BudgetScope, type HeldItem } from './scope-items.js';
 import type { BudgetStore, CounterState, CounterValues } from './store.js';
 
-export type BudgetSettings = z.output<typeof budgetSettingsSchema>;
+export type { BudgetScope } from './scope-items.js';
 
-/** The budgets of one scope. */
-export interface BudgetScope {
-  /** The scope's string form (core/scope.ts formatScope): counters are keyed by it. */
-  scope: string;
-  /** How a refusal names this scope to people; default: scope. */
-  label?: string;
-  budgets: readonly BudgetConfig[];
-  /** Thresholds and webhook for this scope's budgets (the department's or org's `alerts`). */
-  alerts?: AlertsConfig;
-}
+export type BudgetSettings = z.output<typeof budgetSettingsSchema>;
 
 export interface ReserveOptions {
   /** Identifies the request in logs; the reservation id adds a random suffix, so a repeated id is harmless. */
@@ -48,19 +38,6 @@ export interface SettleOutcome {
   usage?: Usage;
   /** The cost of `usage`; computed from the reservation's pricing when absent. */
   costMicros?: number;
-}
-
-interface HeldItem {
-  counterKey: string;
-  scope: string;
-  label?: string;
-  unit: BudgetUnit;
-  period: Period;
-  windowKey: string;
-  limit: number;
-  periodStart: number;
-  periodEnd: number;
-  alerts?: AlertsConfig;
 }
 
 /** One request's reservation. The caller ends it with exactly one of settle or release; more calls are no-ops. */
@@ -110,20 +87,6 @@ export interface BudgetGuardOptions {
 const replicaScope = 'replica';
 const localCapKey = counterKeyFor(replicaScope, 'usd', 'total', 'total');
 
-/** One scope's items in the windows that contain [from, until), for the config objects they were made from. */
-interface ScopeItems {
-  budgets: readonly BudgetConfig[];
-  alerts?: AlertsConfig;
-  label?: string;
-  timeZone: string;
-  from: number;
-  until: number;
-  items: HeldItem[];
-  counterKeys: string[];
-}
-
-/** Scopes whose items are cached; past it the cache starts over. */
-const scopeCacheLimit = 10_000;
 /**
  * A settle or release the store could not take (PostgreSQL cut off) is tried again after this, doubling up to the
  * longest delay while it keeps failing. Past `unsettledLimit` waiting, the orphan sweep ends the rest at worst case.
@@ -214,7 +177,7 @@ export class BudgetGuard {
   /** Reservation ids: the request id, this guard's random prefix and a sequence number (unique without a UUID each). */
   readonly #idPrefix = randomBytes(4).toString('hex');
   #sequence = 0;
-  readonly #scopeCache = new Map<string, ScopeItems>();
+  readonly #scopes = new ScopeItemsCache();
   /** Settlements (actual amounts) and releases (null) the store failed to take, by reservation id, to be retried. */
   readonly #unsettled = new Map<string, { handle: BudgetHandle; actual: Record<string, number> | null }>();
   #retryTimer: NodeJS.Timeout | undefined;
@@ -234,7 +197,7 @@ export class BudgetGuard {
 
   /** Scopes whose budget windows are cached now: bounded however many end users come (per-user scopes are many). */
   get cachedScopes(): number {
-    return this.#scopeCache.size;
+    return this.#scopes.size;
   }
 
   /** Apply reloaded settings at once; limits come with each reserve, so spend is untouched. */
@@ -304,7 +267,9 @@ export class BudgetGuard {
     if (handle.state === 'closed') return;
     handle.state = 'closed';
     if (!handle.store) return;
-    const actual: Record<string, number> = {};
+    // Without a prototype the object is a dictionary from the start: named by per-user counter keys, a literal's
+    // properties would each add a hidden class to V8's transition tree.
+    const actual: Record<string, number> = Object.create(null) as Record<string, number>;
     if (outcome.usage) {
       const cost = outcome.costMicros ?? costMicros(outcome.usage, handle.pricing);
       const tokens = outcome.usage.inputTokens + outcome.usage.outputTokens;
@@ -388,50 +353,17 @@ export class BudgetGuard {
   /** The items of every scope's budgets in the windows containing `now`, and their counter keys, in scope order. */
   #items(options: ReserveOptions, now: number): { items: readonly HeldItem[]; counterKeys: readonly string[] } {
     const timeZone = options.timeZone ?? 'UTC';
-    if (options.scopes.length === 1) return this.#scopeItems(options.scopes[0], timeZone, now);
+    if (options.scopes.length === 1) return this.#scopes.items(options.scopes[0], timeZone, now);
     const items: HeldItem[] = [];
     const counterKeys: string[] = [];
     for (const scope of options.scopes) {
-      const cached = this.#scopeItems(scope, timeZone, now);
+      const cached = this.#scopes.items(scope, timeZone, now);
       for (let index = 0; index < cached.items.length; index += 1) {
         items.push(cached.items[index]);
         counterKeys.push(cached.counterKeys[index]);
       }
     }
     return { items, counterKeys };
-  }
-
-  /**
-   * One scope's items, cached until the first of its windows ends or its config changes (a reload replaces the
-   * budget and alert objects): requests arrive in time order, so nearly every call is a hit.
-   */
-  #scopeItems(scope: BudgetScope, timeZone: string, now: number): ScopeItems {
-    const cached = this.#scopeCache.get(scope.scope);
-    if (cached && cached.budgets === scope.budgets && cached.alerts === scope.alerts && cached.label === scope.label
-      && cached.timeZone === timeZone && now >= cached.from && now < cached.until) return cached;
-    const entry: ScopeItems = {
-      budgets: scope.budgets, alerts: scope.alerts, label: scope.label, timeZone,
-      from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY, items: [], counterKeys: [],
-    };
-    const at = new Date(now);
-    for (const budget of scope.budgets) {
-      const unit: BudgetUnit = budget.usd !== undefined ? 'usd' : 'tokens';
-      const window = periodWindow(budget.period, at, timeZone);
-      const item: HeldItem = {
-        counterKey: counterKeyFor(scope.scope, unit, budget.period, window.key),
-        scope: scope.scope, label: scope.label, unit, period: budget.period, windowKey: window.key,
-        limit: unit === 'usd' ? dollarsToMicros(budget.usd as number) : (budget.tokens as number),
-        periodStart: window.start.getTime(), periodEnd: window.end.getTime(), alerts: scope.alerts,
-      };
-      entry.items.push(item);
-      entry.counterKeys.push(item.counterKey);
-      entry.from = Math.max(entry.from, item.periodStart);
-      entry.until = Math.min(entry.until, item.periodEnd);
-    }
-    // Bounded: per-user scopes are many; a miss only costs recomputing the windows.
-    if (this.#scopeCache.size >= scopeCacheLimit) this.#scopeCache.clear();
-    this.#scopeCache.set(scope.scope, entry);
-    return entry;
   }
 
   #exactCount(exact: () => number): number | undefined {
@@ -449,14 +381,14 @@ export class BudgetGuard {
       const now = this.#clock();
       for (const counter of counters) tracker.observe(counter.counterKey, now, counter.spent);
     }
-    if (!this.#alerts) return;
-    for (const counter of counters) {
-      const item = handle.items.find((each) => each.counterKey === counter.counterKey);
-      if (!item?.alerts) continue;
-      this.#alerts.check({
-        counterKey: item.counterKey, scope: item.scope, unit: item.unit, period: item.period, windowKey: item.windowKey, limit: item.limit,
-        spent: counter.spent, periodStart: item.periodStart, periodEnd: item.periodEnd, alerts: item.alerts,
-      });
+    const notifier = this.#alerts;
+    if (!notifier) return;
+    const items = handle.items;
+    for (let index = 0; index < counters.length; index += 1) {
+      const counter = counters[index];
+      // Stores return the counters in the reservation's order; the search is for one that does not.
+      const item = items[index]?.counterKey === counter.counterKey ? items[index] : items.find((each) => each.counterKey === counter.counterKey);
+      if (item?.alerts) notifier.check(item, item.alerts, counter.spent);
     }
   }
 

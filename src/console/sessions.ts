@@ -1,6 +1,7 @@
 // Console sign-in sessions: open, find and close them over a ConsoleSessionStore, with a short read cache and per-process sign-in throttling.
 import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AdminKey } from '../config/resolve.js';
+import { RecencyMap } from '../core/recency-map.js';
 import { digestSecret, verifySecret } from '../core/secret-digest.js';
 import type { ConsoleSessionRecord, ConsoleSessionStore } from './store.js';
 
@@ -55,13 +56,15 @@ export class ConsoleSessions {
   private readonly now: () => number;
   private readonly maxFailures: number;
   private readonly failures = new Map<string, number[]>();
-  private readonly cache = new Map<string, { record: ConsoleSessionRecord; readAt: number }>();
+  /** Least recently read from the store first; full, a new read drops the first. */
+  private readonly cache: RecencyMap<string, { record: ConsoleSessionRecord; readAt: number }>;
 
   constructor(options: ConsoleSessionsOptions) {
     this.store = options.store;
     this.lifetimeMs = options.lifetimeMs ?? 8 * 3_600_000;
     this.maxSessions = options.maxSessions ?? 1000;
     this.cacheMs = options.cacheMs ?? 1000;
+    this.cache = new RecencyMap(Math.max(1, this.maxSessions));
     this.now = options.now ?? Date.now;
     this.maxFailures = options.maxFailuresPerMinute ?? 10;
   }
@@ -131,15 +134,11 @@ export class ConsoleSessions {
   /** The stored session, read at most once per `cacheMs` (the request path's one store read is usually none). */
   private async read(digest: string): Promise<ConsoleSessionRecord | undefined> {
     const now = this.now();
-    const cached = this.cache.get(digest);
+    const cached = this.cache.peek(digest);
     if (cached && now - cached.readAt < this.cacheMs) return cached.record;
     this.cache.delete(digest);
     const record = await this.store.find(digest);
     if (!record) return undefined;
-    if (this.cache.size >= this.maxSessions) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
     this.cache.set(digest, { record, readAt: now });
     return record;
   }

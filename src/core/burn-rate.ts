@@ -12,12 +12,15 @@ export interface SpendSample {
  * `samples` are in time order.
  */
 export function spentAt(samples: readonly SpendSample[], time: number): number | undefined {
-  let found: number | undefined;
-  for (const sample of samples) {
-    if (sample.time > time) break;
-    found = sample.spent;
+  // Binary search: a busy counter keeps dozens of samples, read four times on every settle.
+  let low = 0;
+  let high = samples.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (samples[middle].time > time) high = middle;
+    else low = middle + 1;
   }
-  return found;
+  return low === 0 ? undefined : samples[low - 1].spent;
 }
 
 /**
