@@ -78,10 +78,12 @@ export class BurnRateTracker {
 
   /** Note a counter's spent at `now`. O(1) amortized: one sample per bucket, the oldest entries checked for expiry. */
   observe(counterKey: string, now: number, spent: number): void {
-    let tracked = this.#counters.get(counterKey);
+    const tracked = this.#counters.get(counterKey);
     if (tracked === undefined) {
-      tracked = { samples: [], lastSeen: now };
-      this.#counters.set(counterKey, tracked);
+      // Most per-user counters are seen once or twice: an array of one, not one grown for many.
+      this.#counters.set(counterKey, { samples: [{ time: now, spent }], lastSeen: now });
+      this.#expire(now);
+      return;
     }
     tracked.lastSeen = now;
     const samples = tracked.samples;

@@ -70,24 +70,24 @@ export class ScopeItemsCache {
     const cached = this.#scopes.get(scope.scope);
     if (cached && cached.budgets === scope.budgets && cached.alerts === scope.alerts && cached.label === scope.label
       && cached.timeZone === timeZone && now >= cached.from && now < cached.until) return cached;
-    const entry: ScopeItems = {
-      budgets: scope.budgets, alerts: scope.alerts, label: scope.label, timeZone,
-      from: Number.NEGATIVE_INFINITY, until: Number.POSITIVE_INFINITY, items: [], counterKeys: [],
-    };
-    for (const budget of scope.budgets) {
+    let from = Number.NEGATIVE_INFINITY;
+    let until = Number.POSITIVE_INFINITY;
+    const items = scope.budgets.map((budget): HeldItem => {
       const unit: BudgetUnit = budget.usd !== undefined ? 'usd' : 'tokens';
       const window = this.#window(budget.period, timeZone, now);
-      const item: HeldItem = {
+      from = Math.max(from, window.start);
+      until = Math.min(until, window.end);
+      return {
         counterKey: counterKeyFor(scope.scope, unit, budget.period, window.key),
         scope: scope.scope, label: scope.label, unit, period: budget.period, windowKey: window.key,
         limit: unit === 'usd' ? dollarsToMicros(budget.usd as number) : (budget.tokens as number),
         periodStart: window.start, periodEnd: window.end, alerts: scope.alerts,
       };
-      entry.items.push(item);
-      entry.counterKeys.push(item.counterKey);
-      entry.from = Math.max(entry.from, item.periodStart);
-      entry.until = Math.min(entry.until, item.periodEnd);
-    }
+    });
+    const entry: ScopeItems = {
+      budgets: scope.budgets, alerts: scope.alerts, label: scope.label, timeZone, from, until,
+      items, counterKeys: items.map((item) => item.counterKey),
+    };
     if (this.#scopes.size >= scopeCacheLimit) this.#scopes.clear();
     this.#scopes.set(scope.scope, entry);
     return entry;
