@@ -7,6 +7,7 @@ import { createSqliteBudgetStore } from '../src/stores/sqlite/budget-store.js';
 import type { BudgetStore } from '../src/budgets/store.js';
 import { counterKeyFor } from '../src/core/budget-math.js';
 import { CovenantError } from '../src/core/errors.js';
+import { periodWindow } from '../src/core/periods.js';
 import type { ModelPricing } from '../src/core/pricing.js';
 import { openDatabase } from '../src/stores/sqlite/database.js';
 
@@ -116,6 +117,30 @@ describe('BudgetGuard.settle and release', () => {
     const next = await guard.reserve({ requestId: 'next', scopes: claims, pricing, prompt: { bound: 1000 }, requestedMaxTokens: 100, modelMaxOutput: 16_384 });
     expect(await counter(store, counterKeyFor('department:claims', 'usd', 'day', '2024-05-02'))).toEqual({ spent: 0, reserved: 210 });
     await guard.release(next);
+  });
+
+  it("puts every end user's spend in the window of its own time, across midnight and a DST change in the org's zone", async () => {
+    const store = createMemoryBudgetStore();
+    const clock = clockAt(Date.UTC(2024, 2, 10, 4)); // 23:00 on 9 March in New York; clocks go forward at 02:00 on the 10th
+    const guard = new BudgetGuard({ store, settings, clock: clock.read });
+    const budgets = [{ usd: 5, period: 'hour' as const }, { usd: 5, period: 'day' as const }, { tokens: 100_000, period: 'week' as const }];
+    const timeZone = 'America/New_York';
+    // A new user every 7 minutes for 30 hours, and the first user again each time: windows shared by all, checked for each.
+    for (let step = 0; step < 260; step += 1) {
+      for (const user of [`u${step}`, 'u0']) {
+        const scope = `user:claims/${user}`;
+        const handle = await guard.reserve({ requestId: `${user}.${step}`, scopes: [{ scope, budgets }], timeZone, pricing, prompt: { bound: 10 }, requestedMaxTokens: 16, modelMaxOutput: 1000 });
+        await guard.settle(handle, { usage: usage(10, 6) });
+        for (const [unit, period] of [['usd', 'hour'], ['usd', 'day'], ['tokens', 'week']] as const) {
+          const window = periodWindow(period, new Date(clock.now), timeZone);
+          const spent = (await counter(store, counterKeyFor(scope, unit, period, window.key))).spent;
+          expect(spent, `${scope} ${period} at ${new Date(clock.now).toISOString()}`).toBeGreaterThan(0);
+        }
+      }
+      clock.now += 7 * 60_000;
+    }
+    const days = (await store.spend({ scope: 'user:claims/u0' })).filter((record) => record.period === 'day').map((record) => record.windowKey);
+    expect(days).toEqual(['2024-03-09', '2024-03-10', '2024-03-11']);
   });
 
   it('converts a crashed process\'s reservations to spend at start', async () => {
