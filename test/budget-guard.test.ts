@@ -124,10 +124,10 @@ describe('BudgetGuard.settle and release', () => {
     const clock = clockAt(Date.UTC(2024, 2, 10, 4)); // 23:00 on 9 March in New York; clocks go forward at 02:00 on the 10th
     const guard = new BudgetGuard({ store, settings, clock: clock.read });
     const budgets = [{ usd: 5, period: 'hour' as const }, { usd: 5, period: 'day' as const }, { tokens: 100_000, period: 'week' as const }];
-    const timeZone = 'America/New_York';
-    // A new user every 7 minutes for 30 hours, and the first user again each time: windows shared by all, checked for each.
+    // A new user every 7 minutes for 30 hours, the first user again each time, and one in UTC (another org's zone):
+    // windows shared by all, checked for each.
     for (let step = 0; step < 260; step += 1) {
-      for (const user of [`u${step}`, 'u0']) {
+      for (const [user, timeZone] of [[`u${step}`, 'America/New_York'], ['u0', 'America/New_York'], ['utc', 'UTC']]) {
         const scope = `user:claims/${user}`;
         const handle = await guard.reserve({ requestId: `${user}.${step}`, scopes: [{ scope, budgets }], timeZone, pricing, prompt: { bound: 10 }, requestedMaxTokens: 16, modelMaxOutput: 1000 });
         await guard.settle(handle, { usage: usage(10, 6) });
@@ -141,6 +141,8 @@ describe('BudgetGuard.settle and release', () => {
     }
     const days = (await store.spend({ scope: 'user:claims/u0' })).filter((record) => record.period === 'day').map((record) => record.windowKey);
     expect(days).toEqual(['2024-03-09', '2024-03-10', '2024-03-11']);
+    const utcDays = (await store.spend({ scope: 'user:claims/utc' })).filter((record) => record.period === 'day').map((record) => record.windowKey);
+    expect(utcDays).toEqual(['2024-03-10', '2024-03-11']);
   });
 
   it('converts a crashed process\'s reservations to spend at start', async () => {
