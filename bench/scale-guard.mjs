@@ -1,9 +1,4 @@
-// The budget guard alone (reserve + settle, threshold and burn-rate alerts) for 10 users against a million distinct ones.
-// Usage: node bench/scale-guard.mjs [--dist DIR] [--users N] [--returning N] [--small N] (after `npm run build`).
-// Budgets as bench/scale.mjs configures them: org, one of 100 departments, one of 100,000 keys and the end user's two,
-// alerts { thresholds: [0.8], burn_rate: { window: 15m, jump: 5 } }; a memory BudgetStore, an in-memory alert store,
-// a simulated clock one millisecond a request. Prints CPU µs per request for each phase, and the store's share of it
-// (the same requests on a second memory store alone), so the guard's own work is the difference.
+// BudgetGuard reserve + settle with alerts, 10 users against 1,000,000: node bench/scale-guard.mjs [--dist DIR] [--users N] [--returning N] [--small N]
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +19,8 @@ const { BudgetGuard } = await import(path.join(dist, 'budgets/guard.js'));
 const { alertsSchema } = await import(path.join(dist, 'config/schema.js'));
 const { createMemoryBudgetStore } = await import(path.join(dist, 'stores/memory/budget-store.js'));
 
+// As bench/scale.mjs configures them: org, one of 100 departments, one of 100,000 keys and the end user's two budgets;
+// a memory BudgetStore, an in-memory alert store, a simulated clock at one millisecond a request (after `npm run build`).
 const departments = 100;
 const keys = 100_000;
 const alerts = alertsSchema.parse({ thresholds: [0.8], burn_rate: { window: '15m', jump: 5 } });
