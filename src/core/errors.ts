@@ -34,6 +34,7 @@ export const errorCodes = {
   upstream_timeout: { status: 504, type: 'upstream_error', message: '{detail}' },
   invalid_explanation: { status: 422, type: 'invalid_request_error', message: '{detail}' },
   review_closed: { status: 409, type: 'invalid_request_error', message: '{detail}' },
+  precondition_failed: { status: 412, type: 'invalid_request_error', message: '{detail}' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

@@ -3,7 +3,7 @@ import { createHash, hash, randomBytes } from 'node:crypto';
 import type { BudgetConfig, KeyGuardsConfig } from '../config/schema.js';
 import type { ConfigKey } from '../config/resolve.js';
 import { digestSecret, isLegacyDigest, matchesDigest, parseDigest, verifySecret, type ParsedDigest } from '../core/secret-digest.js';
-import type { KeyChanges, KeyRecord, KeyStore, NewKey } from '../stores/records.js';
+import { isRevisionConflict, type KeyChanges, type KeyRecord, type KeyRevisionConflict, type KeyStore, type NewKey } from '../stores/records.js';
 import { SecretIndex } from './secret-index.js';
 
 /** The id of a config-defined key is stable across restarts and reloads: derived from department and name. */
@@ -120,16 +120,19 @@ export class KeyIndex {
       createdAt: options.now.toISOString(),
     };
     await this.store.insert(key);
-    const record: KeyRecord = { ...key, policy: key.policy ?? null, revokedAt: null };
+    const record: KeyRecord = { ...key, policy: key.policy ?? null, revokedAt: null, revision: 1 };
     this.digests.set(record, parseDigest(record.secretHash));
     this.byId.set(key.id, record);
     return { key: record, secret };
   }
 
-  /** Edit an active admin-API key; this process serves the edit from the next request, other replicas on their next refresh. */
-  async update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
-    const key = await this.store.update(id, changes);
-    if (key) await this.refresh();
+  /**
+   * Edit an active admin-API key (only if it still has `expectedRevision`, when given); this process serves the edit
+   * from the next request, other replicas on their next refresh.
+   */
+  async update(id: string, changes: KeyChanges, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {
+    const key = await this.store.update(id, changes, expectedRevision);
+    if (key !== undefined && !isRevisionConflict(key)) await this.refresh();
     return key;
   }
 

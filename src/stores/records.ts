@@ -21,6 +21,8 @@ export interface NewKey {
 export interface KeyRecord extends NewKey {
   policy: KeyGuardsConfig | null;
   revokedAt: string | null;
+  /** Starts at 1 and grows by one with every change of the stored key (edit, revocation, config sync): its ETag. */
+  revision: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface KeyRecord extends NewKey {
 export interface KeyRow {
   id: string; department: string; name: string; models: string | string[] | null; budgets: string | KeyRecord['budgets'];
   policy: string | KeyGuardsConfig | null; source: 'config' | 'api'; secret_hash: string; created_at: string; revoked_at: string | null;
+  revision: number;
 }
 
 const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
@@ -46,11 +49,22 @@ export function keyFromRow(row: KeyRow): KeyRecord {
     secretHash: row.secret_hash,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    revision: row.revision,
   };
 }
 
 /** What an edit of an admin-API key replaces (its secret, source and times stay). */
 export type KeyChanges = Pick<KeyRecord, 'department' | 'name' | 'models' | 'budgets' | 'policy'>;
+
+/** An edit that expected a revision the key no longer has: nothing was written; `revision` is the key's current one. */
+export interface KeyRevisionConflict {
+  conflict: 'revision';
+  revision: number;
+}
+
+export function isRevisionConflict(result: KeyRecord | KeyRevisionConflict | undefined): result is KeyRevisionConflict {
+  return result !== undefined && 'conflict' in result;
+}
 
 export interface KeyStore {
   list(): Promise<KeyRecord[]>;
@@ -58,10 +72,13 @@ export interface KeyStore {
   /** Marks the key revoked; returns it, or undefined if there is no such key. */
   revoke(id: string, at: string): Promise<KeyRecord | undefined>;
   /**
-   * Replaces an active admin-API key's department, name, models, budgets and guards; returns it, or undefined when
-   * there is no such key (a config key, or a revoked one, is left as it is: config keys change in the config file).
+   * Replaces an active admin-API key's department, name, models, budgets and guards and moves it to its next
+   * revision; returns it, or undefined when there is no such key (a config key, or a revoked one, is left as it is:
+   * config keys change in the config file). Given `expectedRevision`, the write happens only if the key still has that
+   * revision, checked in the same statement that writes; otherwise nothing changes and the conflict names the
+   * key's current revision (optimistic concurrency: two admins editing from the same revision, one wins).
    */
-  update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined>;
+  update(id: string, changes: KeyChanges, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined>;
   /** Brings config-defined keys in line with the config: new ones added, changed ones updated, removed ones revoked. */
   syncConfigKeys(keys: NewKey[], at: string): Promise<void>;
 }

@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { CovenantError } from '../../core/errors.js';
 import { budgetSchema, keyGuardsSchema, type KeyGuardsConfig } from '../../config/schema.js';
-import type { KeyChanges, KeyRecord } from '../../stores/records.js';
+import { isRevisionConflict, type KeyChanges, type KeyRecord } from '../../stores/records.js';
 import { requireDepartmentAccess, type AdminPrincipal } from '../admin-auth.js';
+import { entityTag, ifMatchRevisions } from '../entity-tag.js';
 import type { Gateway } from '../gateway.js';
 import { parseBody } from '../validate.js';
 
@@ -94,8 +95,15 @@ function guardsOf(body: z.infer<typeof createKeySchema>): KeyGuardsConfig | null
 function publicKey(key: KeyRecord) {
   return {
     id: key.id, department: key.department, name: key.name, models: key.models, budgets: key.budgets,
-    ...(key.policy ?? {}), source: key.source, created_at: key.createdAt, revoked_at: key.revokedAt,
+    ...(key.policy ?? {}), source: key.source, created_at: key.createdAt, revoked_at: key.revokedAt, revision: key.revision,
   };
+}
+
+/** The 412 of an edit whose If-Match names a revision the key no longer has; nothing was written. */
+function keyChangedError(key: KeyRecord, currentRevision: number): CovenantError {
+  return new CovenantError('precondition_failed', `The key "${key.name}" was changed by someone else: it is now at revision ${currentRevision} `
+    + `(ETag ${entityTag(currentRevision)}), not the one If-Match names, and this edit was not saved. Read it again `
+    + `(GET /admin/keys/${key.id}) and send the edit with If-Match: ${entityTag(currentRevision)}.`);
 }
 
 export interface AdminHooks {
@@ -126,8 +134,19 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     return { data: keys.filter((key) => principal.department === null || key.department === principal.department).map(publicKey) };
   });
 
+  // One key, with its revision in ETag (the If-Match of an edit); a department-scoped admin reads its department's keys.
+  admin.get('/keys/:id', { config: { access: 'read', area: 'finops' } }, async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const key = (await gateway.keys.list()).find((each) => each.id === id);
+    if (!key) throw new CovenantError('not_found', `There is no key "${id}".`);
+    requireDepartmentAccess(request.adminPrincipal, key.department);
+    reply.header('etag', entityTag(key.revision));
+    return publicKey(key);
+  });
+
   // An admin-API key's budgets, guards, models, name or department; the next request on every replica reads them.
-  admin.patch('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request) => {
+  // With If-Match, only if the key is still at a revision it names (two admins editing at once: the second gets 412).
+  admin.patch('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request, reply) => {
     const principal = request.adminPrincipal;
     const { id } = request.params as { id: string };
     const body = parseBody(editKeySchema, request.body);
@@ -142,12 +161,17 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
       throw new CovenantError('invalid_request', `The key "${existing.name}" is defined in the config file: change it there and reload the config.`);
     }
     if (existing.revokedAt !== null) throw new CovenantError('invalid_request', `The key "${existing.name}" is revoked; a revoked key cannot be edited.`);
+    const accepted = ifMatchRevisions(request.headers['if-match']);
+    if (accepted !== null && !accepted.includes(existing.revision)) throw keyChangedError(existing, existing.revision);
     const after = editedKey(existing, body);
     checkKeyFields(gateway, { department: after.department, models: after.models, environment: after.policy?.environment, route: after.policy?.route });
-    const key = await gateway.keys.update(id, after);
+    // The store checks the revision read above in the statement that writes: an edit landing in between is caught.
+    const key = await gateway.keys.update(id, after, accepted === null ? undefined : existing.revision);
+    if (isRevisionConflict(key)) throw keyChangedError(existing, key.revision);
     // Revoked between the read above and this write.
     if (!key) throw new CovenantError('invalid_request', `The key "${existing.name}" is revoked; a revoked key cannot be edited.`);
     await hooks.onKeyEvent?.('key.updated', key, principal, keyChanges(existing, key));
+    reply.header('etag', entityTag(key.revision));
     return publicKey(key);
   });
 

@@ -1,6 +1,9 @@
 // PostgreSQL implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
 import type pg from 'pg';
-import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyChanges, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
+import {
+  keyFromRow, recentInferenceSql, requestFromEntryJson,
+  type KeyChanges, type KeyRecord, type KeyRevisionConflict, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord,
+} from '../records.js';
 import { inTransaction, migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 // Times are stored as the ISO 8601 text the caller gave, as in SQLite, so both stores return identical records.
@@ -44,6 +47,11 @@ export const recordMigrations: readonly PostgresMigration[] = [
     id: 'records-003-key-policy',
     sql: 'ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS policy JSONB;',
   },
+  {
+    // Each key's revision (its ETag for If-Match edits); existing keys start at 1. INTEGER, so pg returns a number.
+    id: 'records-004-key-revision',
+    sql: 'ALTER TABLE api_keys ADD COLUMN IF NOT EXISTS revision INTEGER NOT NULL DEFAULT 1;',
+  },
 ];
 
 export function migrateRecords(database: PostgresDatabase): Promise<string[]> {
@@ -78,17 +86,23 @@ export class PostgresKeyStore implements KeyStore {
   async revoke(id: string, at: string): Promise<KeyRecord | undefined> {
     // COALESCE keeps the first revocation time when the key was already revoked.
     const result = await this.database.pool.query<KeyRow>(
-      'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1 RETURNING *', [id, at]);
+      'UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2), revision = revision + (CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END) WHERE id = $1 RETURNING *', [id, at]);
     return result.rows[0] === undefined ? undefined : keyFromRow(result.rows[0]);
   }
 
-  async update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
+  async update(id: string, changes: KeyChanges, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {
+    // One statement checks the revision and writes, so of two edits from the same revision exactly one matches.
     const result = await this.database.pool.query<KeyRow>(
-      "UPDATE api_keys SET department = $2, name = $3, models = $4, budgets = $5, policy = $6 WHERE id = $1 AND source = 'api' AND revoked_at IS NULL RETURNING *",
+      `UPDATE api_keys SET department = $2, name = $3, models = $4, budgets = $5, policy = $6, revision = revision + 1
+       WHERE id = $1 AND source = 'api' AND revoked_at IS NULL AND ($7::integer IS NULL OR revision = $7) RETURNING *`,
       [id, changes.department, changes.name, changes.models === null ? null : JSON.stringify(changes.models), JSON.stringify(changes.budgets),
-        changes.policy === null ? null : JSON.stringify(changes.policy)],
+        changes.policy === null ? null : JSON.stringify(changes.policy), expectedRevision ?? null],
     );
-    return result.rows[0] === undefined ? undefined : keyFromRow(result.rows[0]);
+    if (result.rows[0] !== undefined) return keyFromRow(result.rows[0]);
+    if (expectedRevision === undefined) return undefined;
+    const current = await this.database.pool.query<{ revision: number }>(
+      "SELECT revision FROM api_keys WHERE id = $1 AND source = 'api' AND revoked_at IS NULL", [id]);
+    return current.rows[0] === undefined ? undefined : { conflict: 'revision', revision: current.rows[0].revision };
   }
 
   async syncConfigKeys(keys: NewKey[], at: string): Promise<void> {
@@ -109,14 +123,17 @@ export class PostgresKeyStore implements KeyStore {
         if (!existing.has(key.id)) {
           await client.query(insertKeySql, keyParameters(key, 'config'));
         } else {
-          await client.query('UPDATE api_keys SET models = $1, budgets = $2, secret_hash = $3, revoked_at = NULL WHERE id = $4', [
+          // The revision moves only when the sync changes the row, so an unchanged config keeps its ETags.
+          await client.query(`UPDATE api_keys SET models = $1, budgets = $2, secret_hash = $3, revoked_at = NULL,
+            revision = revision + (CASE WHEN models IS DISTINCT FROM $1::jsonb OR budgets IS DISTINCT FROM $2::jsonb
+              OR secret_hash IS DISTINCT FROM $3 OR revoked_at IS NOT NULL THEN 1 ELSE 0 END) WHERE id = $4`, [
             key.models === null ? null : JSON.stringify(key.models), JSON.stringify(key.budgets), key.secretHash, key.id,
           ]);
         }
       }
       const removed = [...existing.keys()].filter((id) => !listed.includes(id));
       if (removed.length > 0) {
-        await client.query('UPDATE api_keys SET revoked_at = $1 WHERE id = ANY($2) AND revoked_at IS NULL', [at, removed]);
+        await client.query('UPDATE api_keys SET revoked_at = $1, revision = revision + 1 WHERE id = ANY($2) AND revoked_at IS NULL', [at, removed]);
       }
     });
   }

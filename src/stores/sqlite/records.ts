@@ -1,5 +1,8 @@
 // SQLite implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
-import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyChanges, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
+import {
+  keyFromRow, recentInferenceSql, requestFromEntryJson,
+  type KeyChanges, type KeyRecord, type KeyRevisionConflict, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord,
+} from '../records.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 
 const migrations: Migration[] = [
@@ -41,6 +44,11 @@ const migrations: Migration[] = [
     id: 'records-003-key-policy',
     sql: 'ALTER TABLE api_keys ADD COLUMN policy TEXT;',
   },
+  {
+    // Each key's revision (its ETag for If-Match edits); existing keys start at 1.
+    id: 'records-004-key-revision',
+    sql: 'ALTER TABLE api_keys ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;',
+  },
 ];
 
 export function migrateRecords(database: SqliteDatabase): void {
@@ -67,20 +75,23 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async revoke(id: string, at: string): Promise<KeyRecord | undefined> {
-    this.database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id);
+    this.database.prepare('UPDATE api_keys SET revoked_at = ?, revision = revision + 1 WHERE id = ? AND revoked_at IS NULL').run(at, id);
     const row = this.database.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow | undefined;
     return row ? keyFromRow(row) : undefined;
   }
 
-  async update(id: string, changes: KeyChanges): Promise<KeyRecord | undefined> {
-    const result = this.database.prepare(
-      "UPDATE api_keys SET department = ?, name = ?, models = ?, budgets = ?, policy = ? WHERE id = ? AND source = 'api' AND revoked_at IS NULL",
-    ).run(
+  async update(id: string, changes: KeyChanges, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {
+    const editable = "id = ? AND source = 'api' AND revoked_at IS NULL";
+    const row = this.database.prepare(
+      `UPDATE api_keys SET department = ?, name = ?, models = ?, budgets = ?, policy = ?, revision = revision + 1 WHERE ${editable}${expectedRevision === undefined ? '' : ' AND revision = ?'} RETURNING *`,
+    ).get(
       changes.department, changes.name, changes.models === null ? null : JSON.stringify(changes.models), JSON.stringify(changes.budgets),
-      changes.policy === null ? null : JSON.stringify(changes.policy), id,
-    );
-    if (result.changes === 0) return undefined;
-    return keyFromRow(this.database.prepare('SELECT * FROM api_keys WHERE id = ?').get(id) as KeyRow);
+      changes.policy === null ? null : JSON.stringify(changes.policy), id, ...(expectedRevision === undefined ? [] : [expectedRevision]),
+    ) as KeyRow | undefined;
+    if (row !== undefined) return keyFromRow(row);
+    if (expectedRevision === undefined) return undefined;
+    const current = this.database.prepare(`SELECT revision FROM api_keys WHERE ${editable}`).get(id) as { revision: number } | undefined;
+    return current === undefined ? undefined : { conflict: 'revision', revision: current.revision };
   }
 
   async syncConfigKeys(keys: NewKey[], at: string): Promise<void> {
@@ -92,8 +103,11 @@ export class SqliteKeyStore implements KeyStore {
     const insert = this.database.prepare(
       'INSERT INTO api_keys (id, department, name, models, budgets, source, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
-    const update = this.database.prepare('UPDATE api_keys SET models = ?, budgets = ?, secret_hash = ?, revoked_at = NULL WHERE id = ?');
-    const revoke = this.database.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+    // A config key's revision moves only when the sync changes its row, so an unchanged config keeps its ETags.
+    const update = this.database.prepare(
+      'UPDATE api_keys SET revision = revision + (models IS NOT ? OR budgets IS NOT ? OR secret_hash IS NOT ? OR revoked_at IS NOT NULL), models = ?, budgets = ?, secret_hash = ?, revoked_at = NULL WHERE id = ?',
+    );
+    const revoke = this.database.prepare('UPDATE api_keys SET revoked_at = ?, revision = revision + 1 WHERE id = ? AND revoked_at IS NULL');
     this.database.transaction(() => {
       // A secret that moved from a config key leaving the config (a renamed key): free the hash first.
       for (const key of keys) {
@@ -104,7 +118,7 @@ export class SqliteKeyStore implements KeyStore {
       for (const key of keys) {
         const models = key.models === null ? null : JSON.stringify(key.models);
         if (!existing.has(key.id)) insert.run(key.id, key.department, key.name, models, JSON.stringify(key.budgets), 'config', key.secretHash, key.createdAt);
-        else update.run(models, JSON.stringify(key.budgets), key.secretHash, key.id);
+        else update.run(models, JSON.stringify(key.budgets), key.secretHash, models, JSON.stringify(key.budgets), key.secretHash, key.id);
       }
       for (const id of existing.keys()) if (!listed.has(id)) revoke.run(at, id);
     })();
