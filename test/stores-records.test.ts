@@ -3,12 +3,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { KeyStore, NewKey, RequestLog, RequestRecord } from '../src/stores/records.js';
+import { isRevisionConflict, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../src/stores/records.js';
 import { openDatabase } from '../src/stores/sqlite/database.js';
 import { SqliteKeyStore, SqliteRequestLog } from '../src/stores/sqlite/records.js';
 import { openSqliteLedger } from '../src/stores/sqlite/ledger-store.js';
 import type { LedgerEntryInput, LedgerStore } from '../src/ledger/types.js';
 import { createPostgresStores } from '../src/stores/postgres/index.js';
+import { migratePostgres, openPostgres } from '../src/stores/postgres/database.js';
+import { recordMigrations } from '../src/stores/postgres/records.js';
 import { createTestSchema } from './helpers/services.js';
 
 interface OpenStores {
@@ -160,7 +162,7 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
       expect(listed.map((key) => key.id)).toEqual(['key_c', 'key_a', 'key_b']);
       expect(listed[2]).toEqual({
         id: 'key_b', department: 'claims', name: 'b', models: ['fast', 'smart'], budgets, policy: null, source: 'api',
-        secretHash: 'hash-of-key_b', createdAt: '2025-01-02T00:00:00.000Z', revokedAt: null,
+        secretHash: 'hash-of-key_b', createdAt: '2025-01-02T00:00:00.000Z', revokedAt: null, revision: 1,
       });
       expect(listed[0].models).toBeNull();
       expect(listed[1]).toMatchObject({ department: 'legal', source: 'config' });
@@ -264,7 +266,7 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
       await first.keys.revoke('key_gone', '2025-02-01T00:00:00.000Z');
       const changes = { department: 'legal', name: 'renamed', models: ['fast'], budgets: [{ tokens: 100, period: 'hour' as const }], policy: { limits: { max_request_usd: 0.25 } } };
       const updated = await first.keys.update('key_api', changes);
-      expect(updated).toEqual({ ...newKey({ id: 'key_api' }), ...changes, revokedAt: null });
+      expect(updated).toEqual({ ...newKey({ id: 'key_api' }), ...changes, revokedAt: null, revision: 2 });
       expect(await first.keys.update('key_config', changes)).toBeUndefined();
       expect(await first.keys.update('key_gone', changes)).toBeUndefined();
       expect(await first.keys.update('key_missing', changes)).toBeUndefined();
@@ -275,6 +277,55 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
       expect(listed.get('key_config')).toMatchObject({ department: 'claims', name: 'config', budgets });
       expect(listed.get('key_gone')).toMatchObject({ department: 'claims', name: 'gone', models: null });
       expect((await second.keys.update('key_api', { ...changes, models: null, policy: null }))).toMatchObject({ models: null, policy: null });
+    });
+
+    it('applies one of two edits made from the same revision, on two replicas at once, and reports the other as a conflict', async () => {
+      const first = await open();
+      const second = await harness.open();
+      await first.keys.insert(newKey({ id: 'key_api', budgets }));
+      expect((await first.keys.list())[0].revision).toBe(1);
+      const raise = { department: 'claims', name: 'api', models: null, budgets: [{ usd: 50, period: 'day' as const }], policy: null };
+      const lower = { ...raise, budgets: [{ usd: 1, period: 'day' as const }] };
+      const results = await Promise.all([first.keys.update('key_api', raise, 1), second.keys.update('key_api', lower, 1)]);
+      const won = results.filter((result) => result !== undefined && !isRevisionConflict(result));
+      const lost = results.filter(isRevisionConflict);
+      expect(won).toHaveLength(1);
+      expect(lost).toEqual([{ conflict: 'revision', revision: 2 }]);
+      expect(won[0]).toMatchObject({ revision: 2 });
+      // The stored key is the winner's edit, read alike by both replicas: the loser overwrote nothing.
+      const winner = results[0] === won[0] ? raise : lower;
+      for (const stores of [first, second]) expect((await stores.keys.list())[0]).toMatchObject({ budgets: winner.budgets, revision: 2 });
+      // The loser, having read revision 2, edits again; an edit from the stale revision still conflicts.
+      expect(await second.keys.update('key_api', lower, 2)).toMatchObject({ budgets: lower.budgets, revision: 3 });
+      expect(await first.keys.update('key_api', raise, 1)).toEqual({ conflict: 'revision', revision: 3 });
+      // Without an expected revision the edit is written whatever the revision, and still moves it.
+      expect(await first.keys.update('key_api', raise)).toMatchObject({ budgets: raise.budgets, revision: 4 });
+    });
+
+    it('gives no conflict for a key that cannot be edited, and moves the revision on revocation and on a config sync that changes a key', async () => {
+      const { keys } = await open();
+      const changes = { department: 'claims', name: 'x', models: null, budgets: [], policy: null };
+      await keys.insert(newKey({ id: 'key_api' }));
+      await keys.insert(newKey({ id: 'key_config', source: 'config', secretHash: 'h1' }));
+      expect(await keys.update('key_config', changes, 1)).toBeUndefined();
+      expect(await keys.update('key_missing', changes, 1)).toBeUndefined();
+      expect(await keys.revoke('key_api', '2025-02-01T00:00:00.000Z')).toMatchObject({ revision: 2 });
+      expect(await keys.revoke('key_api', '2025-03-01T00:00:00.000Z')).toMatchObject({ revision: 2 });
+      expect(await keys.update('key_api', changes, 2)).toBeUndefined();
+      const revisionOf = async (id: string) => (await keys.list()).find((key) => key.id === id)?.revision;
+      // A sync that changes nothing keeps the revision (a restart does not invalidate ETags); one that changes the key moves it.
+      await keys.syncConfigKeys([newKey({ id: 'key_config', source: 'config', secretHash: 'h1' })], '2025-01-05T00:00:00.000Z');
+      expect(await revisionOf('key_config')).toBe(1);
+      await keys.syncConfigKeys([newKey({ id: 'key_config', source: 'config', secretHash: 'h1', budgets })], '2025-01-06T00:00:00.000Z');
+      expect(await revisionOf('key_config')).toBe(2);
+      await keys.syncConfigKeys([newKey({ id: 'key_config', source: 'config', secretHash: 'h1', budgets, models: ['fast'] })], '2025-01-07T00:00:00.000Z');
+      expect(await revisionOf('key_config')).toBe(3);
+      await keys.syncConfigKeys([newKey({ id: 'key_config', source: 'config', secretHash: 'h2', budgets, models: ['fast'] })], '2025-01-08T00:00:00.000Z');
+      expect(await revisionOf('key_config')).toBe(4);
+      await keys.syncConfigKeys([], '2025-01-09T00:00:00.000Z');
+      expect(await revisionOf('key_config')).toBe(5);
+      await keys.syncConfigKeys([newKey({ id: 'key_config', source: 'config', secretHash: 'h2', budgets, models: ['fast'] })], '2025-01-10T00:00:00.000Z');
+      expect(await revisionOf('key_config')).toBe(6);
     });
 
     it('shows a key created or revoked through one handle to another (replicas, restarts)', async () => {
@@ -356,5 +407,50 @@ describe.each([['SQLite', sqliteHarness], ['PostgreSQL', postgresHarness]] as [s
     await keys.syncConfigKeys([newKey({ id: 'key_a', source: 'config', secretHash: 'h2' })], '2025-01-07T00:00:00.000Z');
     const active = (await keys.list()).filter((key) => key.revokedAt === null);
     expect(active.map((key) => [key.id, key.secretHash])).toEqual([['key_a', 'h2']]);
+  });
+});
+
+// A store made before key revisions existed: its keys start at revision 1 once the migration adds the column.
+describe('records migration to key revisions', () => {
+  const insertOld = 'INSERT INTO api_keys (id, department, name, budgets, source, secret_hash, created_at) VALUES (\'key_old\', \'claims\', \'old\', \'[]\', \'api\', \'h\', \'2025-01-01T00:00:00.000Z\')';
+  const edit = { department: 'claims', name: 'old', models: null, budgets, policy: null };
+
+  it('SQLite', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'covenant-records-'));
+    try {
+      const database = openDatabase(join(directory, 'covenant.db'));
+      // The api_keys table and migration record as records-003 left them.
+      database.exec(`CREATE TABLE api_keys (id TEXT PRIMARY KEY, department TEXT NOT NULL, name TEXT NOT NULL, models TEXT, budgets TEXT NOT NULL DEFAULT '[]',
+        source TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT, policy TEXT)`);
+      for (const id of ['records-001', 'records-002-requests-from-ledger', 'records-003-key-policy']) {
+        database.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(id, '2025-01-01T00:00:00.000Z');
+      }
+      database.exec(insertOld);
+      const keys = new SqliteKeyStore(database);
+      expect((await keys.list())[0]).toMatchObject({ id: 'key_old', revision: 1 });
+      expect(await keys.update('key_old', edit, 1)).toMatchObject({ budgets, revision: 2 });
+      database.close();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('PostgreSQL', async () => {
+    const schema = createTestSchema();
+    try {
+      const database = await openPostgres({ url: schema.url, schema: schema.schema, max: 1 });
+      await migratePostgres(database, recordMigrations.filter((migration) => migration.id !== 'records-004-key-revision'));
+      await database.pool.query(insertOld);
+      await database.close();
+      const stores = await createPostgresStores({ url: schema.url, schema: schema.schema, max: 2 });
+      try {
+        expect((await stores.keys.list())[0]).toMatchObject({ id: 'key_old', revision: 1 });
+        expect(await stores.keys.update('key_old', edit, 1)).toMatchObject({ budgets, revision: 2 });
+      } finally {
+        await stores.close();
+      }
+    } finally {
+      await schema.drop();
+    }
   });
 });
