@@ -160,3 +160,73 @@ describe('PATCH /admin/keys/:id', () => {
     for (const entry of moves) expect(entry.changes.department).toEqual({ before: 'claims', after: 'hr' });
   });
 });
+
+describe('ETag and If-Match on /admin/keys/:id', () => {
+  /** A raw HTTP call as any client makes it, with its ETag. */
+  async function call(method: string, path: string, options: { body?: unknown; ifMatch?: string; key?: string } = {}) {
+    const headers: Record<string, string> = { authorization: `Bearer ${options.key ?? adminKey}` };
+    if (options.body !== undefined) headers['content-type'] = 'application/json';
+    if (options.ifMatch !== undefined) headers['if-match'] = options.ifMatch;
+    const response = await fetch(`${gateway.url}/admin${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
+    return { status: response.status, etag: response.headers.get('etag'), body: await response.json() as any };
+  }
+  const budget = (usd: number) => ({ budgets: [{ usd, period: 'day' }] });
+
+  it('gives one key with its revision as a strong ETag; every edit moves it and answers the new ETag', async () => {
+    const { id } = await createKey({ name: 'tagged' });
+    const read = await call('GET', `/keys/${id}`);
+    expect(read).toMatchObject({ status: 200, etag: '"1"', body: { id, name: 'tagged', revision: 1, budgets: [] } });
+    expect(read.body.key).toBeUndefined();
+    expect((await call('GET', '/keys')).body.data.find((row: { id: string }) => row.id === id).revision).toBe(1);
+    const edited = await call('PATCH', `/keys/${id}`, { body: budget(2) });
+    expect(edited).toMatchObject({ status: 200, etag: '"2"', body: { revision: 2 } });
+    expect((await call('GET', `/keys/${id}`)).etag).toBe('"2"');
+    expect((await call('DELETE', `/keys/${id}`)).body.revision).toBe(3);
+    expect((await call('GET', `/keys/${id}`)).etag).toBe('"3"');
+    expect((await call('GET', '/keys/key_missing')).status).toBe(404);
+  });
+
+  it('refuses an edit made from a stale ETag with 412 precondition_failed naming the current revision, and keeps the other edit', async () => {
+    const { id } = await createKey({ name: 'contested', budgets: [{ usd: 1, period: 'day' }] });
+    // Two admins open the key at the same revision.
+    const etag = (await call('GET', `/keys/${id}`)).etag!;
+    expect((await call('PATCH', `/keys/${id}`, { body: budget(5), ifMatch: etag })).etag).toBe('"2"');
+    const stale = await call('PATCH', `/keys/${id}`, { body: budget(0.5), ifMatch: etag });
+    expect(stale.status).toBe(412);
+    expect(stale.body.error).toMatchObject({ code: 'precondition_failed', type: 'invalid_request_error' });
+    expect(stale.body.error.message).toContain('revision 2');
+    expect(stale.body.error.message).toContain('not saved');
+    expect((await call('GET', `/keys/${id}`)).body).toMatchObject(budget(5));
+    expect((await entries()).filter((entry) => entry.kind === 'key.updated' && entry.key_id === id)).toHaveLength(1);
+    // Read again, the second admin's edit goes through.
+    expect(await call('PATCH', `/keys/${id}`, { body: budget(0.5), ifMatch: '"2"' })).toMatchObject({ status: 200, etag: '"3"', body: budget(0.5) });
+  });
+
+  it('lets exactly one of two simultaneous edits from the same ETag through', async () => {
+    const { id } = await createKey({ name: 'raced' });
+    const answers = await Promise.all([3, 4].map((usd) => call('PATCH', `/keys/${id}`, { body: budget(usd), ifMatch: '"1"' })));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 412]);
+    const winner = answers.find((answer) => answer.status === 200)!;
+    expect((await call('GET', `/keys/${id}`)).body).toMatchObject({ budgets: winner.body.budgets, revision: 2 });
+  });
+
+  it('matches any existing key with If-Match: *, never a weak tag, any tag of a list; a malformed one is a 400', async () => {
+    const { id } = await createKey({ name: 'matched' });
+    expect(await call('PATCH', `/keys/${id}`, { body: budget(1), ifMatch: '*' })).toMatchObject({ status: 200, etag: '"2"' });
+    expect((await call('PATCH', `/keys/${id}`, { body: budget(2), ifMatch: 'W/"2"' })).status).toBe(412);
+    expect((await call('PATCH', `/keys/${id}`, { body: budget(2), ifMatch: '"abc"' })).status).toBe(412);
+    expect(await call('PATCH', `/keys/${id}`, { body: budget(2), ifMatch: '"1", "2"' })).toMatchObject({ status: 200, etag: '"3"' });
+    const malformed = await call('PATCH', `/keys/${id}`, { body: budget(3), ifMatch: '3' });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.message).toContain('If-Match');
+    expect((await call('PATCH', '/keys/key_missing', { body: budget(3), ifMatch: '*' })).status).toBe(404);
+    expect((await call('GET', `/keys/${id}`)).body).toMatchObject({ ...budget(2), revision: 3 });
+  });
+
+  it("lets a department-scoped admin read its department's keys only", async () => {
+    const own = await createKey({ name: 'own-read' });
+    const theirs = await createKey({ name: 'theirs-read', department: 'hr' });
+    expect((await call('GET', `/keys/${own.id}`, { key: scopedKey })).status).toBe(200);
+    expect((await call('GET', `/keys/${theirs.id}`, { key: scopedKey })).status).toBe(403);
+  });
+});
