@@ -1,6 +1,6 @@
 // The console in a real browser (Debian's chromium driven by playwright-core): sign in, the spend a burst of traffic
-// produced, create and revoke a key, resume a suspended agent session, promote and roll back a model, decide a review,
-// what each role sees, keyboard-only use, and an axe-core accessibility check and a screenshot of every page.
+// produced, create, edit (told when someone else changed the key first) and revoke a key, resume a suspended agent
+// session, promote and roll back a model, decide a review, what each role sees, keyboard-only use, and an axe-core accessibility check and a screenshot of every page.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -163,6 +163,33 @@ describe('the console in chromium', () => {
     expect(await form.count()).toBe(0);
     expect((await admin('/admin/keys')).body.data.find((key: { name: string }) => key.name === 'edit-bot').budgets).toEqual([{ usd: 0.000001, period: 'day' }]);
     await expect(ask(created.body.key)).rejects.toMatchObject({ status: 402, code: 'budget_exceeded' });
+  });
+
+  it('says a key was changed by someone else since its Edit form opened, that the change was not saved, and shows the current values', async () => {
+    const created = await admin('/admin/keys', { method: 'POST', body: { department: 'claims', name: 'contested-bot', budgets: [{ usd: 1, period: 'day' }] } });
+    const stored = async () => (await admin(`/admin/keys/${created.body.id}`)).body.budgets;
+    await open('overview', 'Overview');
+    await open('keys', 'Budgets and keys');
+    await page.getByRole('button', { name: 'Edit contested-bot' }).click();
+    const form = page.getByRole('form', { name: 'Edit contested-bot' });
+    // Another admin raises the budget while this form is open.
+    expect((await admin(`/admin/keys/${created.body.id}`, { method: 'PATCH', body: { budgets: [{ usd: 7, period: 'day' }] } })).status).toBe(200);
+    await form.getByLabel('Budget 1 amount').fill('0.25');
+    await form.getByRole('button', { name: 'Save contested-bot' }).click();
+    const alert = form.getByRole('alert');
+    await alert.getByText(/contested-bot was changed by someone else since you opened it/).waitFor();
+    expect(await alert.textContent()).toContain('Your change was not saved (you had entered: budget 0.25 USD/day).');
+    expect(await stored()).toEqual([{ usd: 7, period: 'day' }]);
+    // The form and the list show the key as it is now.
+    await expect.poll(() => form.getByLabel('Budget 1 amount').inputValue()).toBe('7');
+    await page.getByRole('row').filter({ hasText: 'contested-bot' }).getByText('$7/day').waitFor();
+    await page.screenshot({ path: join(shots, 'keys-edit-conflict.png'), fullPage: true });
+    expect(await seriousViolations()).toEqual([]);
+    // Made again over the current values, the edit is saved.
+    await form.getByLabel('Budget 1 amount').fill('0.25');
+    await form.getByRole('button', { name: 'Save contested-bot' }).click();
+    await page.getByText('Saved contested-bot').waitFor();
+    expect(await stored()).toEqual([{ usd: 0.25, period: 'day' }]);
   });
 
   it('resumes a suspended agent session with a reason', async () => {

@@ -22,9 +22,9 @@ export function useSession(session: Session | null, signedOut: () => void): void
   onSignedOut = signedOut;
 }
 
-export async function api<T>(path: string, options: { method?: string; body?: unknown } = {}): Promise<T> {
+export async function api<T>(path: string, options: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<T> {
   const method = options.method ?? 'GET';
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
   if (method !== 'GET') headers['x-covenant-csrf'] = csrfToken;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(path, {

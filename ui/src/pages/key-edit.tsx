@@ -1,10 +1,11 @@
-// Edit a key made by the admin API: its budgets, rate limit and per-request caps (PATCH /admin/keys/:id; an empty field clears).
+// Edit a key made by the admin API: its budgets, rate limit and per-request caps (PATCH /admin/keys/:id; an empty field clears),
+// only if no one changed the key since the form opened (If-Match with the revision it loaded).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, ApiError } from '../api';
 import { Note } from '../components';
 
 export interface EditableKey {
-  id: string; name: string;
+  id: string; name: string; revision: number;
   budgets: { usd?: number; tokens?: number; period: string }[];
   rate_limit?: { rpm?: number; tpm?: number; concurrent?: number };
   limits?: { max_prompt_tokens?: number; max_request_usd?: number };
@@ -21,11 +22,26 @@ function numbers(fields: Record<string, string>): Record<string, number> | null 
   return given.length === 0 ? null : Object.fromEntries(given);
 }
 
-export function EditKey({ keyRow, onDone }: { keyRow: EditableKey; onDone: (saved: boolean) => void }) {
-  const [budgets, setBudgets] = useState<BudgetRow[]>(keyRow.budgets.map((budget) => (
-    budget.usd !== undefined ? { amount: String(budget.usd), unit: 'usd', period: budget.period } : { amount: String(budget.tokens), unit: 'tokens', period: budget.period })));
-  const [rate, setRate] = useState({ rpm: shown(keyRow.rate_limit?.rpm), tpm: shown(keyRow.rate_limit?.tpm), concurrent: shown(keyRow.rate_limit?.concurrent) });
-  const [limits, setLimits] = useState({ max_request_usd: shown(keyRow.limits?.max_request_usd), max_prompt_tokens: shown(keyRow.limits?.max_prompt_tokens) });
+/** What the form holds, in words, so an edit that could not be saved is still in front of the user. */
+function entered(budgets: BudgetRow[], ...guards: Record<string, string>[]): string {
+  const parts = [
+    ...budgets.filter((row) => row.amount.trim() !== '').map((row) => `budget ${row.amount} ${row.unit === 'usd' ? 'USD' : 'tokens'}/${row.period}`),
+    ...guards.flatMap((fields) => Object.entries(fields).filter(([, given]) => given.trim() !== '').map(([name, given]) => `${name.replaceAll('_', ' ')} ${given}`)),
+  ];
+  return parts.length === 0 ? 'no budgets or limits' : parts.join(', ');
+}
+
+const budgetRows = (key: EditableKey): BudgetRow[] => key.budgets.map((budget) => (
+  budget.usd !== undefined ? { amount: String(budget.usd), unit: 'usd', period: budget.period } : { amount: String(budget.tokens), unit: 'tokens', period: budget.period }));
+const rateFields = (key: EditableKey) => ({ rpm: shown(key.rate_limit?.rpm), tpm: shown(key.rate_limit?.tpm), concurrent: shown(key.rate_limit?.concurrent) });
+const limitFields = (key: EditableKey) => ({ max_request_usd: shown(key.limits?.max_request_usd), max_prompt_tokens: shown(key.limits?.max_prompt_tokens) });
+
+/** `onChanged` runs when the key turned out to have been changed by someone else (the list is stale too). */
+export function EditKey({ keyRow, onDone, onChanged }: { keyRow: EditableKey; onDone: (saved: boolean) => void; onChanged?: () => void }) {
+  const [revision, setRevision] = useState(keyRow.revision);
+  const [budgets, setBudgets] = useState<BudgetRow[]>(budgetRows(keyRow));
+  const [rate, setRate] = useState(rateFields(keyRow));
+  const [limits, setLimits] = useState(limitFields(keyRow));
   const [error, setError] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
   const form = useRef<HTMLFormElement>(null);
@@ -33,13 +49,30 @@ export function EditKey({ keyRow, onDone }: { keyRow: EditableKey; onDone: (save
   useEffect(() => { form.current?.querySelector<HTMLElement>('input, select, button')?.focus(); }, []);
   const value = (event: Event) => (event.target as HTMLInputElement).value;
   const setBudget = (index: number, change: Partial<BudgetRow>) => setBudgets(budgets.map((row, at) => (at === index ? { ...row, ...change } : row)));
+  const path = `/admin/keys/${encodeURIComponent(keyRow.id)}`;
+  /** Someone saved the key since it was loaded: show its current values, and say plainly that this edit was not saved. */
+  const reloadChanged = async () => {
+    const unsaved = `Your change was not saved (you had entered: ${entered(budgets, rate, limits)}).`;
+    try {
+      const current = await api<EditableKey>(path);
+      setRevision(current.revision);
+      setBudgets(budgetRows(current));
+      setRate(rateFields(current));
+      setLimits(limitFields(current));
+      setError(`${keyRow.name} was changed by someone else since you opened it. ${unsaved} The form now shows its current values: make your change again and save.`);
+    } catch (failure) {
+      setError(`${keyRow.name} was changed by someone else since you opened it. ${unsaved} Its current values could not be loaded: ${(failure as Error).message}`);
+    }
+    onChanged?.();
+  };
   const submit = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
     setBusy(true);
     try {
-      await api(`/admin/keys/${encodeURIComponent(keyRow.id)}`, {
+      await api(path, {
         method: 'PATCH',
+        headers: { 'if-match': `"${revision}"` },
         body: {
           budgets: budgets.filter((row) => row.amount.trim() !== '').map((row) => ({ [row.unit]: Number(row.amount), period: row.period })),
           rate_limit: numbers(rate),
@@ -48,7 +81,8 @@ export function EditKey({ keyRow, onDone }: { keyRow: EditableKey; onDone: (save
       });
       onDone(true);
     } catch (failure) {
-      setError((failure as Error).message);
+      if (failure instanceof ApiError && failure.status === 412) await reloadChanged();
+      else setError((failure as Error).message);
     } finally {
       setBusy(false);
     }

@@ -12,7 +12,7 @@ interface KeyRow {
   id: string; department: string; name: string; models: string[] | null; budgets: { usd?: number; tokens?: number; period: string }[];
   rate_limit?: { rpm?: number; tpm?: number; concurrent?: number }; limits?: { max_prompt_tokens?: number; max_request_usd?: number };
   agent?: Record<string, unknown>; environment?: string;
-  source: string; created_at: string; revoked_at: string | null;
+  source: string; created_at: string; revoked_at: string | null; revision: number;
 }
 
 function CreateKey({ session, onCreated }: { session: PageProps['session']; onCreated: () => void }) {
@@ -122,7 +122,7 @@ export function KeysPage({ session, can }: PageProps) {
       </Section>
       {editing && can('write') && (
         <Section title={`Edit ${editing.name}`}>
-          <EditKey key={editing.id} keyRow={editing} onDone={(done) => {
+          <EditKey key={editing.id} keyRow={editing} onChanged={refresh} onDone={(done) => {
             if (done) setSaved(`Saved ${editing.name}: its next request uses the new budgets and limits.`);
             setEditing(undefined);
             refresh();
