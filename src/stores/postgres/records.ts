@@ -1,6 +1,6 @@
 // PostgreSQL implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
 import type pg from 'pg';
-import { keyFromRow, recentInferenceSql, requestFromEntryJson, type KeyChanges, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
+import { keyFromRow, keysFromRows, recentInferenceSql, requestFromEntryJson, type KeyChanges, type KeyRecord, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord } from '../records.js';
 import { inTransaction, migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
 
 // Times are stored as the ISO 8601 text the caller gave, as in SQLite, so both stores return identical records.
@@ -68,7 +68,7 @@ export class PostgresKeyStore implements KeyStore {
 
   async list(): Promise<KeyRecord[]> {
     const result = await this.database.pool.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id');
-    return result.rows.map(keyFromRow);
+    return keysFromRows(result.rows);
   }
 
   async insert(key: NewKey): Promise<void> {
