@@ -61,12 +61,24 @@ export function stateEntriesOf(metricsText) {
   return entries;
 }
 
-/** One line: RSS by mapping kind, the heap, and per-user state. */
+/** Garbage collections so far by kind (major, minor, …): how many, and their pause seconds in total. */
+export function collections(metricsText) {
+  const kinds = {};
+  for (const match of metricsText.matchAll(/^covenant_process_nodejs_gc_duration_seconds_(sum|count)\{kind="([^"]+)"\} (\S+)$/gm)) {
+    const [, measure, kind, value] = match;
+    kinds[kind] ??= { count: 0, seconds: 0 };
+    if (measure === 'count') kinds[kind].count = Number(value);
+    else kinds[kind].seconds = Number(Number(value).toFixed(2));
+  }
+  return kinds;
+}
+
+/** One line: RSS by mapping kind, the heap, garbage collections, and per-user state. */
 export async function compositionLine(pid, url, adminSecret) {
   const mappings = mappingKinds(pid);
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } })).text();
   const heap = heapSpaces(text);
   const spaces = Object.entries(heap.spaces).map(([name, value]) => `${name.replace('_space', '')} ${value.used}/${value.committed}`).join(', ');
   return `RSS ${mappings.total} MB = file ${mappings.file} + brk ${mappings.brk} + arenas ${mappings.arenas} + other anon ${mappings.anon}; `
-    + `V8 heap used/committed ${heap.used}/${heap.committed} MB (${spaces}), external ${heap.external} MB; state ${JSON.stringify(stateEntriesOf(text))}`;
+    + `V8 heap used/committed ${heap.used}/${heap.committed} MB (${spaces}), external ${heap.external} MB; GC ${JSON.stringify(collections(text))}; state ${JSON.stringify(stateEntriesOf(text))}`;
 }
