@@ -29,6 +29,8 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'string' },
     // Print where RSS goes (mappings by kind, V8's spaces, per-user state) at each progress line and after each phase.
     'sample-memory': { type: 'boolean', default: false },
+    // Node or V8 flags for the large side's gateway, space-separated (e.g. "--max-semi-space-size=64"), to try one.
+    'gateway-flags': { type: 'string', default: '' },
     // Skip the 10-key side (its CPU per request is the baseline of the ratios, which are then not printed).
     'skip-small': { type: 'boolean', default: false },
   },
@@ -224,6 +226,7 @@ const walk = (users) => (step) => `u${(step * 7_919) % users}`;
 const returning = (users) => () => `u${Math.floor(Math.random() * users)}`;
 
 const nodeFlags = (label) => [
+  ...(label === 'large' ? values['gateway-flags'].split(' ').filter((flag) => flag !== '') : []),
   ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${label}.cpuprofile`] : []),
   ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values['heap-snapshot']}`] : []),
 ];
