@@ -29,7 +29,7 @@ const { values } = parseArgs({
     'heap-snapshot': { type: 'string' },
     // Print where RSS goes (mappings by kind, V8's spaces, per-user state) at each progress line and after each phase.
     'sample-memory': { type: 'boolean', default: false },
-    // Node or V8 flags for the large side's gateway, space-separated (e.g. "--max-semi-space-size=64"), to try one.
+    // Node or V8 flags for the large side's gateway, space-separated, to try one: --gateway-flags=--max-semi-space-size=64.
     'gateway-flags': { type: 'string', default: '' },
     // Skip the 10-key side (its CPU per request is the baseline of the ratios, which are then not printed).
     'skip-small': { type: 'boolean', default: false },
