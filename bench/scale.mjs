@@ -1,6 +1,7 @@
 // Scale benchmark: 100,000 keys and 1,000,000 end users under user_budgets against a 10-key run, with RSS and start-up time.
-// Usage: node bench/scale.mjs [--seconds N] [--keys N] [--users N] [--api-keys N]. The first keys are created through
-// POST /admin/keys, as an operator would (its rate is reported); the rest are written straight into the store through
+// Usage: node bench/scale.mjs [--seconds N] [--keys N] [--users N] [--api-keys N] [--idle N] [--sample-memory]
+// [--skip-small]. The first keys are created through POST /admin/keys, as an operator would (its rate is reported);
+// the rest are written straight into the store through
 // Covenant's own key store while the gateway is stopped, since a hundred thousand API calls would take most of the run.
 // The gateway is then restarted, so the start-up time with every key in the store is measured too.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -14,6 +15,7 @@ import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { upstreamKeySecret } from './configs.mjs';
 import { cpuSeconds, installCleanup, startServer, stopProcess } from './processes.mjs';
+import { compositionLine } from './memory-composition.mjs';
 import { requestBody } from './scenarios.mjs';
 
 const { values } = parseArgs({
@@ -26,6 +28,12 @@ const { values } = parseArgs({
     idle: { type: 'string', default: '0' },
     profile: { type: 'string' },
     'heap-snapshot': { type: 'string' },
+    // Print where RSS goes (mappings by kind, V8's spaces, per-user state) at each progress line and after each phase.
+    'sample-memory': { type: 'boolean', default: false },
+    // Node or V8 flags for the large side's gateway, space-separated, to try one: --gateway-flags=--max-semi-space-size=64.
+    'gateway-flags': { type: 'string', default: '' },
+    // Skip the 10-key side (its CPU per request is the baseline of the ratios, which are then not printed).
+    'skip-small': { type: 'boolean', default: false },
   },
 });
 const { openDatabase } = await import('../dist/stores/sqlite/database.js');
@@ -149,6 +157,7 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
       if (count !== undefined && step % 50_000 === 0) {
         const rss = progressPid === undefined ? '' : `, gateway RSS ${Math.round(rssMegabytes(progressPid))} MB`;
         process.stderr.write(`  ${step} of ${count} requests, ${Math.round((performance.now() - phaseStarted) / 1000)} s${rss}\n`);
+        if (values['sample-memory'] && progressPid !== undefined) sampleMemory(`${step} users`);
       }
       const counted = measuring;
       const started = performance.now();
@@ -218,6 +227,7 @@ const walk = (users) => (step) => `u${(step * 7_919) % users}`;
 const returning = (users) => () => `u${Math.floor(Math.random() * users)}`;
 
 const nodeFlags = (label) => [
+  ...(label === 'large' ? values['gateway-flags'].split(' ').filter((flag) => flag !== '') : []),
   ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`, `--cpu-prof-name=${label}.cpuprofile`] : []),
   ...(values['heap-snapshot'] ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${values['heap-snapshot']}`] : []),
 ];
@@ -229,8 +239,20 @@ async function heapMegabytes(url) {
   return { heapUsed: read('covenant_process_nodejs_heap_size_used_bytes'), external: read('covenant_process_nodejs_external_memory_bytes') };
 }
 
+/** With --sample-memory, print the gateway's memory composition under `label`. */
+async function sampleMemory(label) {
+  if (!values['sample-memory']) return;
+  try {
+    process.stderr.write(`  memory (${label}): ${await compositionLine(gatewayPid, gatewayUrl, adminSecret)}\n`);
+  } catch (error) {
+    process.stderr.write(`  memory (${label}): ${error.message}\n`);
+  }
+}
+
 const rows = [];
 let expiry;
+/** The gateway under load's URL, for --sample-memory. */
+let gatewayUrl;
 /** The gateway whose RSS the first-request phase reports as it goes. */
 let progressPid;
 /** The gateway under load, whose CPU time each phase counts. */
@@ -238,7 +260,8 @@ let gatewayPid;
 const upstream = await startServer('upstream', [path.join(root, 'bench', 'fake-upstream.mjs'), '--port', '0']);
 try {
   const large = { label: `${values.keys} keys, ${values.users} users`, keys: Number(values.keys), users: Number(values.users) };
-  for (const side of [{ label: '10 keys, 10 users', keys: 10, users: 10 }, large]) {
+  const sides = values['skip-small'] ? [large] : [{ label: '10 keys, 10 users', keys: 10, users: 10 }, large];
+  for (const side of sides) {
     const directory = mkdtempSync(path.join(work, 'side-'));
     const file = path.join(directory, 'covenant.yaml');
     const storePath = path.join(directory, 'covenant.db');
@@ -256,6 +279,8 @@ try {
     const gateway = await startGateway('gateway', file, nodeFlags(side === large ? 'large' : 'small'));
     const rssAtStart = rssMegabytes(gateway.child.pid);
     gatewayPid = gateway.child.pid;
+    gatewayUrl = gateway.url;
+    await sampleMemory('at start');
     const row = { ...side, apiKeysPerSecond, provisionSeconds, startMs: gateway.startMs, rssAtStart };
     if (side !== large) {
       row.steady = await load(gateway.url, secrets, walk(side.users), { durationSeconds: seconds, warmupSeconds: 3 });
@@ -265,6 +290,7 @@ try {
       row.first = await load(gateway.url, secrets, walk(side.users), { count: side.users });
       row.rssAfterFirst = rssMegabytes(gateway.child.pid);
       row.heapAfterFirst = await heapMegabytes(gateway.url);
+      await sampleMemory('after the first requests');
       if (values['heap-snapshot']) {
         gateway.child.kill('SIGUSR2');
         await new Promise((resolve) => setTimeout(resolve, 30_000));
@@ -272,6 +298,7 @@ try {
       // Then returning users only: each request is a user seen before, drawn at random from all of them.
       row.steady = await load(gateway.url, secrets, returning(side.users), { durationSeconds: seconds, warmupSeconds: 3 });
       row.rssAfterSteady = rssMegabytes(gateway.child.pid);
+      await sampleMemory('after returning users');
       row.rows = counterRows(storePath);
       if (Number(values.idle) > 0) {
         const before = await stateEntries(gateway.url);
@@ -279,6 +306,7 @@ try {
         // A few requests of ten users: sweeps run on the request path and on the store's timers.
         await load(gateway.url, secrets, walk(10), { count: 200 });
         expiry = { before, after: await stateEntries(gateway.url), rss: rssMegabytes(gateway.child.pid), rows: counterRows(storePath) };
+        await sampleMemory('after idle');
       }
     }
     row.rssAfter = rssMegabytes(gateway.child.pid);
@@ -290,11 +318,11 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
-const [small, big] = rows;
+const [small, big] = values['skip-small'] ? [undefined, rows[0]] : rows;
 const format = (value, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : '–');
 console.log(`\n| run (${connections} connections; budgets org/department/key/user, per-user rate limits, burn-rate alerts) | req/s | p50 ms | p99 ms | gateway CPU ms per request | errors | RSS |`);
 console.log('|---|--:|--:|--:|--:|--:|--:|');
-console.log(`| 10 keys, 10 users: steady state (${seconds} s) | ${Math.round(small.steady.requestsPerSecond)} | ${format(small.steady.p50)} | ${format(small.steady.p99)} | ${format(small.steady.cpuMsPerRequest, 3)} | ${small.steady.errors} | ${Math.round(small.rssAfter)} MB |`);
+if (small) console.log(`| 10 keys, 10 users: steady state (${seconds} s) | ${Math.round(small.steady.requestsPerSecond)} | ${format(small.steady.p50)} | ${format(small.steady.p99)} | ${format(small.steady.cpuMsPerRequest, 3)} | ${small.steady.errors} | ${Math.round(small.rssAfter)} MB |`);
 console.log(`| ${big.label}: first request of every user (${big.first.requests} requests) | ${Math.round(big.first.requestsPerSecond)} | ${format(big.first.p50)} | ${format(big.first.p99)} | ${format(big.first.cpuMsPerRequest, 3)} | ${big.first.errors} | ${Math.round(big.rssAfterFirst)} MB after all ${big.users} |`);
 console.log(`| ${big.label}: returning users, steady state (${seconds} s) | ${Math.round(big.steady.requestsPerSecond)} | ${format(big.steady.p50)} | ${format(big.steady.p99)} | ${format(big.steady.cpuMsPerRequest, 3)} | ${big.steady.errors} | ${Math.round(big.rssAfterSteady)} MB |`);
 console.log('\n| keys | POST /admin/keys | keys written to the store in | start-up | RSS at start | budget_counters rows |');
@@ -302,7 +330,7 @@ console.log('|--:|--:|--:|--:|--:|--:|');
 for (const row of rows) {
   console.log(`| ${row.keys} | ${Math.round(row.apiKeysPerSecond)} keys/s | ${row.provisionSeconds.toFixed(1)} s | ${Math.round(row.startMs)} ms | ${Math.round(row.rssAtStart)} MB | ${row.rows ?? '–'} |`);
 }
-console.log(`\nreturning users vs 10 keys: throughput ratio ${(big.steady.requestsPerSecond / small.steady.requestsPerSecond).toFixed(3)}, p99 ratio ${(big.steady.p99 / small.steady.p99).toFixed(3)}, CPU per request ratio ${(big.steady.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}; first requests: CPU per request ratio ${(big.first.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}`);
+if (small) console.log(`\nreturning users vs 10 keys: throughput ratio ${(big.steady.requestsPerSecond / small.steady.requestsPerSecond).toFixed(3)}, p99 ratio ${(big.steady.p99 / small.steady.p99).toFixed(3)}, CPU per request ratio ${(big.steady.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}; first requests: CPU per request ratio ${(big.first.cpuMsPerRequest / small.steady.cpuMsPerRequest).toFixed(3)}`);
 if (expiry) {
   console.log(`\nafter ${values.idle} s idle: per-user state in memory ${JSON.stringify(expiry.before)} -> ${JSON.stringify(expiry.after)}; RSS ${Math.round(expiry.rss)} MB; budget_counters rows ${expiry.rows} (durable spend: kept until their windows close)`);
 }

@@ -30,6 +30,21 @@ describe('memory rate-limit store', () => {
     expect(store.size).toBe(2);
     expect(store.acquire({ id: 'next', nowMs: start + 61_000, tokens: 0, rules: [rule], leaseMs: 1000 })).toMatchObject({ ok: false, limit: 'concurrent' });
   });
+
+  it("drops an idle end user's counters soon after a window, not up to a window later", () => {
+    const store = createMemoryRateLimitStore();
+    const start = 1_800_000_000_000;
+    const user = (name: string, nowMs: number) => store.acquire({ id: name, nowMs, tokens: 5, rules: [{ scope: `user:claims/${name}`, label: 'user', rpm: 10, tpm: 100, concurrent: 0 }], leaseMs: 1000 });
+    user('first', start);
+    user('second', start + 20_000);
+    user('third', start + 61_000);
+    expect(store.size).toBe(2);
+    // The second user has been idle for a window at +80 s: gone by +90 s, with a request of another user then.
+    user('fourth', start + 90_000);
+    expect(store.size).toBe(2);
+    expect(store.acquire({ id: 'again', nowMs: start + 90_000, tokens: 5, rules: [{ scope: 'user:claims/third', label: 'user', rpm: 1, tpm: 0, concurrent: 0 }], leaseMs: 1000 }))
+      .toMatchObject({ ok: false, limit: 'rpm', retryAfterMs: 31_000 });
+  });
 });
 
 describe('Redis rate-limit store', () => {

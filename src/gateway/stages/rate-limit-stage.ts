@@ -33,6 +33,23 @@ function rule(scope: string, label: string, limit: ResolvedRateLimit): RateRule 
   return { scope, label, rpm: limit.rpm, tpm: limit.tpm, concurrent: limit.concurrent };
 }
 
+/** An end user's rule, made for each request: its label is formatted only when a refusal shows it. */
+class UserRule implements RateRule {
+  readonly rpm: number;
+  readonly tpm: number;
+  readonly concurrent: number;
+
+  constructor(readonly scope: string, private readonly user: string, private readonly department: string, limit: ResolvedRateLimit) {
+    this.rpm = limit.rpm;
+    this.tpm = limit.tpm;
+    this.concurrent = limit.concurrent;
+  }
+
+  get label(): string {
+    return `end user "${this.user}" of department "${this.department}"`;
+  }
+}
+
 /** The tokens a request may use at most: the prompt's upper bound plus every choice's output allowance, as budgets reserve. */
 function worstCaseTokens(context: CallContext): number {
   const bound = requestPromptBound(context);
@@ -87,7 +104,7 @@ export function createRateLimitStage(store: RateLimitStore, config: () => Resolv
       const department = context.department;
       if (context.user !== null && department.userRateLimit !== null) {
         const scope = formatScope({ kind: 'user', department: department.name, user: context.user });
-        rules = [...rules, rule(scope, `end user "${context.user}" of department "${department.name}"`, department.userRateLimit)];
+        rules = rules.concat(new UserRule(scope, context.user, department.name, department.userRateLimit));
       }
       if (rules.length === 0) return;
       let tokens = 0;

@@ -1,13 +1,11 @@
 // The embedded RateLimitStore: every counter in this process's memory, checked and taken synchronously.
-import { admitted, concurrentRetryMs, SecondBuckets, windowSeconds, type RateDecision, type RateLimitStore, type RateRelease, type RateRequest } from '../../guards/rate-limits.js';
+import { admitted, concurrentRetryMs, windowSeconds, WindowCounters, type RateDecision, type RateLimitStore, type RateRelease, type RateRequest } from '../../guards/rate-limits.js';
 
-interface Counters {
-  requests: SecondBuckets;
-  tokens: SecondBuckets;
-  inFlight: number;
-  /** The last second it was used: idle counters are dropped, so a million end users seen once do not stay in memory. */
-  touched: number;
-}
+/**
+ * How often idle counters are looked for. A counter is dropped once it has been idle for a whole window; swept only
+ * once a window, counters of up to two windows of new end users would be held, swept this often about one.
+ */
+const sweepSeconds = 10;
 
 export interface MemoryRateLimitStore extends RateLimitStore {
   acquire(request: RateRequest): RateDecision;
@@ -20,12 +18,12 @@ export interface MemoryRateLimitStore extends RateLimitStore {
  * @example const limits = createMemoryRateLimitStore(); limits.acquire({ id, nowMs: Date.now(), tokens: 900, rules, leaseMs })
  */
 export function createMemoryRateLimitStore(): MemoryRateLimitStore {
-  const counters = new Map<string, Counters>();
+  const counters = new Map<string, WindowCounters>();
   let sweptAt = 0;
 
   const sweep = (second: number) => {
-    // Once a window: a counter with nothing in its window and nothing in flight holds no information.
-    if (second - sweptAt < windowSeconds) return;
+    // A counter with nothing in its window and nothing in flight holds no information.
+    if (second - sweptAt < sweepSeconds) return;
     sweptAt = second;
     for (const [scope, counter] of counters) {
       if (counter.inFlight === 0 && second - counter.touched >= windowSeconds) counters.delete(scope);
@@ -42,14 +40,15 @@ export function createMemoryRateLimitStore(): MemoryRateLimitStore {
         const rule = rules[index]!;
         const counter = counters.get(rule.scope);
         if (!counter) continue;
+        counter.advance(second);
         if (rule.rpm > 0) {
-          const used = counter.requests.total(second);
-          if (used + 1 > rule.rpm) return { ok: false, rule: index, limit: 'rpm', retryAfterMs: counter.requests.retryAfterMs(used + 1 - rule.rpm, request.nowMs) };
+          const used = counter.total(1);
+          if (used + 1 > rule.rpm) return { ok: false, rule: index, limit: 'rpm', retryAfterMs: counter.retryAfterMs(1, used + 1 - rule.rpm, request.nowMs) };
         }
         if (rule.tpm > 0) {
-          const used = counter.tokens.total(second);
+          const used = counter.total(2);
           if (used + request.tokens > rule.tpm) {
-            return { ok: false, rule: index, limit: 'tpm', retryAfterMs: counter.tokens.retryAfterMs(used + request.tokens - rule.tpm, request.nowMs) };
+            return { ok: false, rule: index, limit: 'tpm', retryAfterMs: counter.retryAfterMs(2, used + request.tokens - rule.tpm, request.nowMs) };
           }
         }
         if (rule.concurrent > 0 && counter.inFlight + 1 > rule.concurrent) return { ok: false, rule: index, limit: 'concurrent', retryAfterMs: concurrentRetryMs };
@@ -60,14 +59,14 @@ export function createMemoryRateLimitStore(): MemoryRateLimitStore {
         if (rule.tpm > 0 && request.tokens > rule.tpm) return { ok: false, rule: index, limit: 'tpm', retryAfterMs: windowSeconds * 1000 };
       }
       for (const rule of rules) {
+        const requests = rule.rpm > 0 ? 1 : 0;
+        const tokens = rule.tpm > 0 ? request.tokens : 0;
         let counter = counters.get(rule.scope);
-        if (!counter) {
-          counter = { requests: new SecondBuckets(), tokens: new SecondBuckets(), inFlight: 0, touched: second };
+        if (counter) counter.add(second, requests, tokens);
+        else {
+          counter = new WindowCounters(second, requests, tokens);
           counters.set(rule.scope, counter);
         }
-        counter.touched = second;
-        if (rule.rpm > 0) counter.requests.add(second, 1);
-        if (rule.tpm > 0) counter.tokens.add(second, request.tokens);
         if (rule.concurrent > 0) counter.inFlight++;
       }
       return admitted;
@@ -79,7 +78,7 @@ export function createMemoryRateLimitStore(): MemoryRateLimitStore {
         const counter = counters.get(rule.scope);
         if (!counter) continue;
         if (rule.concurrent > 0 && counter.inFlight > 0) counter.inFlight--;
-        if (rule.tpm > 0 && release.tokenDelta !== 0) counter.tokens.correct(second, release.tokenDelta);
+        if (rule.tpm > 0 && release.tokenDelta !== 0) counter.correctTokens(second, release.tokenDelta);
       }
     },
 

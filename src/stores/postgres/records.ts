@@ -1,7 +1,7 @@
 // PostgreSQL implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
 import type pg from 'pg';
 import {
-  keyFromRow, recentInferenceSql, requestFromEntryJson,
+  keyFromRow, keysFromRows, recentInferenceSql, requestFromEntryJson,
   type KeyChanges, type KeyRecord, type KeyRevisionConflict, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord,
 } from '../records.js';
 import { inTransaction, migratePostgres, type PostgresDatabase, type PostgresMigration } from './database.js';
@@ -76,7 +76,7 @@ export class PostgresKeyStore implements KeyStore {
 
   async list(): Promise<KeyRecord[]> {
     const result = await this.database.pool.query<KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id');
-    return result.rows.map(keyFromRow);
+    return keysFromRows(result.rows);
   }
 
   async insert(key: NewKey): Promise<void> {

@@ -1,6 +1,6 @@
 // SQLite implementations of the key store and the request log (a newest-first view of the ledger's inference entries).
 import {
-  keyFromRow, recentInferenceSql, requestFromEntryJson,
+  keyFromRow, keysFromRows, recentInferenceSql, requestFromEntryJson,
   type KeyChanges, type KeyRecord, type KeyRevisionConflict, type KeyRow, type KeyStore, type NewKey, type RequestLog, type RequestRecord,
 } from '../records.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
@@ -62,7 +62,7 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async list(): Promise<KeyRecord[]> {
-    return (this.database.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as KeyRow[]).map(keyFromRow);
+    return keysFromRows(this.database.prepare('SELECT * FROM api_keys ORDER BY created_at, id').all() as KeyRow[]);
   }
 
   async insert(key: NewKey): Promise<void> {
