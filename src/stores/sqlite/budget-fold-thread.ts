@@ -1,0 +1,161 @@
+// Writes the budget store's folds into SQLite from a worker thread with a connection of its own, in short
+// transactions while the turn queue holds its commits, so the event loop only hands the changed counters over.
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+// A fold is a journal line (`[inFlight, key, spent, reserved, ...]`) and, for counters the database has no row for,
+// their key's parts. Rows are written in key order (an end user's counters sit together in the table, so neighbours
+// share the pages read and written), a few milliseconds per transaction: before each, the thread asks for the writer
+// (SQLite has one), and gives it back after the commit, so the gateway's own commits wait at most one chunk.
+const workerSource = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const database = new Database(workerData.path);
+database.pragma('busy_timeout = 5000');
+database.pragma('wal_autocheckpoint = ' + workerData.autocheckpoint);
+database.pragma('cache_size = -' + workerData.cacheKibibytes);
+const update = database.prepare('UPDATE budget_counters SET spent = ?, reserved = ? WHERE counter_key = ?');
+const insert = database.prepare(\`INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved)
+  VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (counter_key) DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved\`);
+const writeInFlight = database.prepare(\`INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved)
+  VALUES (?, '', 'count', 'total', 'total', 0, ?) ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved\`);
+let fold;
+const chunk = database.transaction(() => {
+  const started = performance.now();
+  const { rows, fresh } = fold;
+  while (fold.at < rows.length) {
+    const [key, spent, reserved] = rows[fold.at];
+    fold.at += 1;
+    const parts = fresh.get(key);
+    if (parts !== undefined) insert.run(key, parts[0], parts[1], parts[2], parts[3], spent, reserved);
+    else if (update.run(spent, reserved, key).changes === 0) fold.missing.push(key);
+    if (performance.now() - started > workerData.chunkMs) break;
+  }
+  if (fold.at === rows.length && fold.inFlight !== undefined) writeInFlight.run(workerData.inFlightKey, fold.inFlight);
+});
+parentPort.on('message', (message) => {
+  if (message === 'held') {
+    try {
+      chunk.immediate();
+    } catch (error) {
+      fold = undefined;
+      parentPort.postMessage({ release: true });
+      parentPort.postMessage({ failed: String(error && error.message || error) });
+      return;
+    }
+    parentPort.postMessage({ release: true });
+    if (fold.at < fold.rows.length) parentPort.postMessage({ hold: true });
+    else {
+      parentPort.postMessage({ done: fold.missing });
+      fold = undefined;
+    }
+  } else if (message === 'stop') {
+    database.close();
+    process.exit(0);
+  } else {
+    const values = JSON.parse(message.line);
+    const rows = [];
+    for (let at = 1; at < values.length; at += 3) rows.push([values[at], values[at + 1], values[at + 2]]);
+    rows.sort((first, second) => (first[0] < second[0] ? -1 : first[0] > second[0] ? 1 : 0));
+    const fresh = new Map();
+    for (let at = 0; at < message.fresh.length; at += 5) fresh.set(message.fresh[at], message.fresh.slice(at + 1, at + 5));
+    fold = { rows, fresh, at: 0, missing: [], inFlight: message.writeInFlight ? values[0] : undefined };
+    parentPort.postMessage({ hold: true });
+  }
+});
+`;
+
+/** The longest the writer is held for one chunk if the thread never answers. */
+const longestHoldMs = 250;
+/** How long one transaction of a fold may write before it commits and lets the gateway's commits through. */
+const chunkMs = 2;
+
+export interface FoldThreadOptions {
+  /** The database file. */
+  path: string;
+  /** The counter row that holds the number of reservations in flight. */
+  inFlightKey: string;
+  /** The main connection's wal_autocheckpoint (0 when the checkpointer thread does it). */
+  autocheckpoint: number;
+  cacheKibibytes: number;
+  /** Pause and resume the database's other commits (TurnQueue.hold and release) while a chunk writes. */
+  writer?: { hold(): void; release(): void };
+}
+
+export interface FoldThread {
+  /**
+   * Write `line` (a journal line: the in-flight count and counters' amounts) into the database, the in-flight count
+   * only when `writeInFlight`. `fresh` holds, five strings a counter, the key, scope, unit, period and window of each
+   * counter that has no row yet. Resolves with the keys that had no row though they were not in `fresh`.
+   */
+  write(line: string, fresh: readonly string[], writeInFlight: boolean): Promise<string[]>;
+  stop(): Promise<void>;
+}
+
+/** Start the fold thread on `path`; a thread that dies is started again at the next fold. */
+export function startFoldThread(options: FoldThreadOptions): FoldThread {
+  let worker: Worker | undefined;
+  let current: { resolve: (missing: string[]) => void; reject: (error: unknown) => void } | undefined;
+  let holding: NodeJS.Timeout | undefined;
+  const release = () => {
+    if (holding === undefined) return;
+    clearTimeout(holding);
+    holding = undefined;
+    options.writer?.release();
+  };
+  const fail = (error: unknown) => {
+    release();
+    const waiting = current;
+    current = undefined;
+    waiting?.reject(error);
+  };
+  const start = (): Worker => {
+    const started = new Worker(workerSource, {
+      eval: true,
+      workerData: {
+        path: options.path, module: createRequire(import.meta.url).resolve('better-sqlite3'), inFlightKey: options.inFlightKey,
+        autocheckpoint: options.autocheckpoint, cacheKibibytes: options.cacheKibibytes, chunkMs,
+      },
+    });
+    started.unref();
+    started.on('message', (message: { hold?: true; release?: true; done?: string[]; failed?: string }) => {
+      if (message.hold) {
+        // After this turn's commits (setImmediate runs in order): a chunk never waits for one under way.
+        setImmediate(() => {
+          options.writer?.hold();
+          holding = setTimeout(release, longestHoldMs);
+          started.postMessage('held');
+        });
+      } else if (message.release) release();
+      else if (message.done !== undefined) {
+        const waiting = current;
+        current = undefined;
+        waiting?.resolve(message.done);
+      } else if (message.failed !== undefined) fail(new Error(`budget fold: ${message.failed}`));
+    });
+    started.on('error', fail);
+    started.on('exit', () => {
+      if (worker === started) worker = undefined;
+      fail(new Error('budget fold: the thread stopped'));
+    });
+    return started;
+  };
+  return {
+    write(line, fresh, writeInFlight) {
+      if (current !== undefined) return Promise.reject(new Error('budget fold: one fold at a time'));
+      worker ??= start();
+      const promise = new Promise<string[]>((resolve, reject) => { current = { resolve, reject }; });
+      worker.postMessage({ line, fresh, writeInFlight });
+      return promise;
+    },
+    async stop() {
+      const stopping = worker;
+      worker = undefined;
+      if (stopping === undefined) return;
+      await new Promise<void>((resolve) => {
+        stopping.once('exit', () => resolve());
+        stopping.postMessage('stop');
+      });
+    },
+  };
+}
