@@ -2,6 +2,7 @@
 // for every user's first request, and for returning users (what the scale benchmark's per-user cost is made of).
 // Usage: node bench/scale-store.mjs [--dist DIR] [--users N] [--returning N]. Each request reserves and settles five
 // counters, as the scale benchmark's requests do: org, department, one of 100,000 keys, and the user's two budgets.
+// CPU is given for the whole process (all threads) and for the main thread alone (the event loop's share).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,12 @@ function io() {
   return { read: Number(/rchar: (\d+)/.exec(text)[1]), written: Number(/wchar: (\d+)/.exec(text)[1]) };
 }
 
+/** CPU microseconds the main thread has used (/proc/self/task/PID/stat: utime and stime, in clock ticks of 10 ms). */
+function mainThreadMicros() {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 let sequence = 0;
 async function request(user) {
   const keys = [
@@ -43,12 +50,15 @@ async function request(user) {
 async function phase(count, userOf) {
   const ioBefore = io();
   const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadMicros();
   let step = 0;
   await Promise.all(Array.from({ length: 16 }, async () => { while (step < count) await request(userOf(step++)); }));
   const cpu = process.cpuUsage(cpuBefore);
+  const main = mainThreadMicros() - mainBefore;
   const ioAfter = io();
   return {
     cpuMicrosPerRequest: Math.round((cpu.user + cpu.system) / count * 10) / 10,
+    mainThreadCpuMicrosPerRequest: Math.round(main / count * 10) / 10,
     kilobytesWrittenPerRequest: Number(((ioAfter.written - ioBefore.written) / count / 1024).toFixed(1)),
     kilobytesReadPerRequest: Number(((ioAfter.read - ioBefore.read) / count / 1024).toFixed(1)),
   };

@@ -6,7 +6,8 @@ import { Worker } from 'node:worker_threads';
 // A fold is a journal line (`[inFlight, key, spent, reserved, ...]`) and, for counters the database has no row for,
 // their key's parts. Rows are written in key order (an end user's counters sit together in the table, so neighbours
 // share the pages read and written), a few milliseconds per transaction: before each, the thread asks for the writer
-// (SQLite has one), and gives it back after the commit, so the gateway's own commits wait at most one chunk.
+// (SQLite has one), and gives it back after the commit, so the gateway's own commits wait at most one chunk. The
+// writer is granted through shared memory, not a message: posting to the thread cost the event loop far more.
 const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
@@ -19,8 +20,9 @@ const insert = database.prepare(\`INSERT INTO budget_counters (counter_key, scop
   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (counter_key) DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved\`);
 const writeInFlight = database.prepare(\`INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved)
   VALUES (?, '', 'count', 'total', 'total', 0, ?) ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved\`);
-let fold;
-const chunk = database.transaction(() => {
+// 1 once the event loop has granted the writer.
+const granted = new Int32Array(workerData.granted);
+const chunk = database.transaction((fold) => {
   const started = performance.now();
   const { rows, fresh } = fold;
   while (fold.at < rows.length) {
@@ -33,23 +35,21 @@ const chunk = database.transaction(() => {
   }
   if (fold.at === rows.length && fold.inFlight !== undefined) writeInFlight.run(workerData.inFlightKey, fold.inFlight);
 });
-parentPort.on('message', (message) => {
-  if (message === 'held') {
+const write = (fold) => {
+  do {
+    parentPort.postMessage({ hold: true });
+    // A gateway that never answers (it is stopping) leaves the write to SQLite's busy wait.
+    Atomics.wait(granted, 0, 0, workerData.longestWaitMs);
+    Atomics.store(granted, 0, 0);
     try {
-      chunk.immediate();
-    } catch (error) {
-      fold = undefined;
+      chunk.immediate(fold);
+    } finally {
       parentPort.postMessage({ release: true });
-      parentPort.postMessage({ failed: String(error && error.message || error) });
-      return;
     }
-    parentPort.postMessage({ release: true });
-    if (fold.at < fold.rows.length) parentPort.postMessage({ hold: true });
-    else {
-      parentPort.postMessage({ done: fold.missing });
-      fold = undefined;
-    }
-  } else if (message === 'stop') {
+  } while (fold.at < fold.rows.length);
+};
+parentPort.on('message', (message) => {
+  if (message === 'stop') {
     database.close();
     process.exit(0);
   } else {
@@ -59,8 +59,14 @@ parentPort.on('message', (message) => {
     rows.sort((first, second) => (first[0] < second[0] ? -1 : first[0] > second[0] ? 1 : 0));
     const fresh = new Map();
     for (let at = 0; at < message.fresh.length; at += 5) fresh.set(message.fresh[at], message.fresh.slice(at + 1, at + 5));
-    fold = { rows, fresh, at: 0, missing: [], inFlight: message.writeInFlight ? values[0] : undefined };
-    parentPort.postMessage({ hold: true });
+    const fold = { rows, fresh, at: 0, missing: [], inFlight: message.writeInFlight ? values[0] : undefined };
+    try {
+      write(fold);
+    } catch (error) {
+      parentPort.postMessage({ failed: String(error && error.message || error) });
+      return;
+    }
+    parentPort.postMessage({ done: fold.missing });
   }
 });
 `;
@@ -95,6 +101,7 @@ export interface FoldThread {
 /** Start the fold thread on `path`; a thread that dies is started again at the next fold. */
 export function startFoldThread(options: FoldThreadOptions): FoldThread {
   let worker: Worker | undefined;
+  const granted = new Int32Array(new SharedArrayBuffer(4));
   let current: { resolve: (missing: string[]) => void; reject: (error: unknown) => void } | undefined;
   let holding: NodeJS.Timeout | undefined;
   const release = () => {
@@ -114,7 +121,8 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       eval: true,
       workerData: {
         path: options.path, module: createRequire(import.meta.url).resolve('better-sqlite3'), inFlightKey: options.inFlightKey,
-        autocheckpoint: options.autocheckpoint, cacheKibibytes: options.cacheKibibytes, chunkMs,
+        autocheckpoint: options.autocheckpoint, cacheKibibytes: options.cacheKibibytes, chunkMs, granted: granted.buffer,
+        longestWaitMs: longestHoldMs * 4,
       },
     });
     started.unref();
@@ -124,7 +132,8 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
         setImmediate(() => {
           options.writer?.hold();
           holding = setTimeout(release, longestHoldMs);
-          started.postMessage('held');
+          Atomics.store(granted, 0, 1);
+          Atomics.notify(granted, 0);
         });
       } else if (message.release) release();
       else if (message.done !== undefined) {
