@@ -1,6 +1,6 @@
 // The SQLite budget store alone under many end users: CPU time and bytes read and written per request for 10 users,
 // for every user's first request, and for returning users (what the scale benchmark's per-user cost is made of).
-// Usage: node bench/scale-store.mjs [--dist DIR] [--users N] [--returning N]. Each request reserves and settles five
+// Usage: node bench/scale-store.mjs [--dist DIR] [--users N] [--returning N] [--fold-ms N]. Each request reserves and settles five
 // counters, as the scale benchmark's requests do: org, department, one of 100,000 keys, and the user's two budgets.
 // CPU is given for the whole process (all threads) and for the main thread alone (the event loop's share).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +14,7 @@ const { values } = parseArgs({
     dist: { type: 'string', default: path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'dist') },
     users: { type: 'string', default: '50000' },
     returning: { type: 'string', default: '20000' },
+    'fold-ms': { type: 'string' },
   },
 });
 const users = Number(values.users);
@@ -21,7 +22,7 @@ const { openDatabase } = await import(path.join(path.resolve(values.dist), 'stor
 const { createSqliteBudgetStore } = await import(path.join(path.resolve(values.dist), 'stores/sqlite/budget-store.js'));
 const folder = mkdtempSync(path.join(os.tmpdir(), 'covenant-scale-store-'));
 const database = openDatabase(path.join(folder, 'covenant.db'));
-const store = createSqliteBudgetStore(database);
+const store = createSqliteBudgetStore(database, values['fold-ms'] === undefined ? {} : { foldIntervalMs: Number(values['fold-ms']) });
 
 /** Bytes this process has read and written through system calls so far (/proc/self/io). */
 function io() {

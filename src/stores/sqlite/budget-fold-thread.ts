@@ -1,7 +1,8 @@
 // Writes the budget store's folds into SQLite from a worker thread with a connection of its own, in short
-// transactions while the turn queue holds its commits, so the event loop only hands the changed counters over.
+// transactions while the turn queue holds its commits, so the event loop only hands the changed counters over; and
+// reads there the counters the store's memory lacks, so a miss costs the event loop no page read either.
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
 // A fold is a journal line (`[inFlight, key, spent, reserved, ...]`) and, for counters the database has no row for,
 // their key's parts. Rows are written in key order (an end user's counters sit together in the table, so neighbours
@@ -9,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 // (SQLite has one), and gives it back after the commit, so the gateway's own commits wait at most one chunk. The
 // writer is granted through shared memory, not a message: posting to the thread cost the event loop far more.
 const workerSource = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const database = new Database(workerData.path);
 database.pragma('busy_timeout = 5000');
@@ -20,6 +21,23 @@ const insert = database.prepare(\`INSERT INTO budget_counters (counter_key, scop
   VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (counter_key) DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved\`);
 const writeInFlight = database.prepare(\`INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved)
   VALUES (?, '', 'count', 'total', 'total', 0, ?) ON CONFLICT (counter_key) DO UPDATE SET reserved = excluded.reserved\`);
+const select = database.prepare('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?');
+// Reads come on a port of their own, so that a fold serves them between its chunks; answers go with the fold's
+// messages, in one order: one read after a fold's end is answered after that end is.
+const reads = workerData.reads;
+const read = ({ id, keys }) => {
+  const values = [];
+  for (const key of keys) {
+    const row = select.get(key);
+    if (row === undefined) values.push(0, 0, 0);
+    else values.push(row.spent, row.reserved, 1);
+  }
+  parentPort.postMessage({ read: id, values });
+};
+const readWaiting = () => {
+  for (let message = receiveMessageOnPort(reads); message !== undefined; message = receiveMessageOnPort(reads)) read(message.message);
+};
+reads.on('message', read);
 // 1 once the event loop has granted the writer.
 const granted = new Int32Array(workerData.granted);
 const chunk = database.transaction((fold) => {
@@ -46,6 +64,7 @@ const write = (fold) => {
     } finally {
       parentPort.postMessage({ release: true });
     }
+    readWaiting();
   } while (fold.at < fold.rows.length);
 };
 parentPort.on('message', (message) => {
@@ -95,12 +114,21 @@ export interface FoldThread {
    * counter that has no row yet. Resolves with the keys that had no row though they were not in `fresh`.
    */
   write(line: string, fresh: readonly string[], writeInFlight: boolean): Promise<string[]>;
+  /**
+   * The database's amounts of `keys`: three numbers each, spent, reserved and 1 when it has the row (else 0, 0, 0).
+   * Whatever the database held when it was read: a caller takes it only for a counter not in its memory.
+   */
+  read(keys: readonly string[]): Promise<number[]>;
   stop(): Promise<void>;
 }
 
 /** Start the fold thread on `path`; a thread that dies is started again at the next fold. */
 export function startFoldThread(options: FoldThreadOptions): FoldThread {
   let worker: Worker | undefined;
+  /** The port reads are sent on (its partner is the thread's). */
+  let reads: MessagePort | undefined;
+  let readId = 0;
+  const reading = new Map<number, { resolve: (values: number[]) => void; reject: (error: unknown) => void }>();
   const granted = new Int32Array(new SharedArrayBuffer(4));
   let current: { resolve: (missing: string[]) => void; reject: (error: unknown) => void } | undefined;
   let holding: NodeJS.Timeout | undefined;
@@ -116,18 +144,32 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
     current = undefined;
     waiting?.reject(error);
   };
+  const stopped = (error: unknown) => {
+    fail(error);
+    for (const each of reading.values()) each.reject(error);
+    reading.clear();
+  };
   const start = (): Worker => {
+    const channel = new MessageChannel();
+    reads = channel.port1;
+    reads.unref();
     const started = new Worker(workerSource, {
       eval: true,
+      transferList: [channel.port2],
       workerData: {
+        reads: channel.port2,
         path: options.path, module: createRequire(import.meta.url).resolve('better-sqlite3'), inFlightKey: options.inFlightKey,
         autocheckpoint: options.autocheckpoint, cacheKibibytes: options.cacheKibibytes, chunkMs, granted: granted.buffer,
         longestWaitMs: longestHoldMs * 4,
       },
     });
     started.unref();
-    started.on('message', (message: { hold?: true; release?: true; done?: string[]; failed?: string }) => {
-      if (message.hold) {
+    started.on('message', (message: { hold?: true; release?: true; done?: string[]; failed?: string; read?: number; values?: number[] }) => {
+      if (message.read !== undefined) {
+        const waiting = reading.get(message.read);
+        reading.delete(message.read);
+        waiting?.resolve(message.values as number[]);
+      } else if (message.hold) {
         // After this turn's commits (setImmediate runs in order): a chunk never waits for one under way.
         setImmediate(() => {
           options.writer?.hold();
@@ -142,10 +184,10 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
         waiting?.resolve(message.done);
       } else if (message.failed !== undefined) fail(new Error(`budget fold: ${message.failed}`));
     });
-    started.on('error', fail);
+    started.on('error', stopped);
     started.on('exit', () => {
       if (worker === started) worker = undefined;
-      fail(new Error('budget fold: the thread stopped'));
+      stopped(new Error('budget fold: the thread stopped'));
     });
     return started;
   };
@@ -155,6 +197,13 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       worker ??= start();
       const promise = new Promise<string[]>((resolve, reject) => { current = { resolve, reject }; });
       worker.postMessage({ line, fresh, writeInFlight });
+      return promise;
+    },
+    read(keys) {
+      worker ??= start();
+      const id = (readId += 1);
+      const promise = new Promise<number[]>((resolve, reject) => { reading.set(id, { resolve, reject }); });
+      (reads as MessagePort).postMessage({ id, keys });
       return promise;
     },
     async stop() {

@@ -470,6 +470,41 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
 
   const worstCase = (_key: string, amount: number) => amount;
 
+  /** Counters a reservation of this turn needs that memory lacks: read together by the fold thread at the turn's end. */
+  let wanted: string[] = [];
+  let loading: Promise<void> | undefined;
+  /** Prunes so far: an answer asked for before a prune may hold a row it deleted, so it is dropped. */
+  let prunes = 0;
+  const loadWanted = (resolve: () => void) => {
+    const keys = wanted;
+    const asked = prunes;
+    wanted = [];
+    loading = undefined;
+    (thread as NonNullable<typeof thread>).read(keys).then((values) => {
+      if (asked !== prunes) return;
+      const time = clock();
+      for (let index = 0; index < keys.length; index += 1) {
+        const key = keys[index];
+        // Memory is ahead of any answer: a counter read or changed meanwhile keeps its amounts. One not in memory has
+        // none the database lacks, as counters leave memory only once a fold has stored them.
+        if (counters.has(key)) continue;
+        const at = index * 3;
+        counters.set(key, { spent: values[at], reserved: values[at + 1], json: JSON.stringify(key), stored: values[at + 2] === 1, usedAt: time });
+      }
+    }).catch(() => undefined).finally(resolve);
+  };
+  /**
+   * Have the counters of `keys` in memory before a reservation decides on them: the ones missing are read off the
+   * event loop. Undefined when none is missing (or the database is in memory: counter() reads it at once).
+   */
+  const preload = (keys: readonly string[]): Promise<void> | undefined => {
+    if (thread === undefined) return undefined;
+    for (const key of keys) if (!counters.has(key)) wanted.push(key);
+    if (wanted.length === 0) return undefined;
+    loading ??= new Promise<void>((resolve) => setImmediate(loadWanted, resolve));
+    return loading;
+  };
+
   return {
     get cachedCounters() {
       return counters.size;
@@ -484,6 +519,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return found;
     },
     async tryReserve(reservation: Reservation): Promise<ReserveResult> {
+      const loaded = preload(reservation.items.map((item) => item.counterKey));
+      if (loaded !== undefined) await loaded;
       now = clock();
       const refused = apply(reservation.id, reservation.createdAt, reservation.items);
       if (refused >= 0) {
@@ -493,6 +530,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return { ok: true };
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
+      const loaded = preload(counterKeys);
+      if (loaded !== undefined) await loaded;
       now = clock();
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
@@ -561,6 +600,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       // Changes made while the fold ran go to the journal now; those counters stay (the next fold writes them).
       writeLine();
       const pruned: string[] = [];
+      prunes += 1;
       deleteCounters.immediate(() => {
         for (const { counterKey, spent } of candidates) {
           if (pinned(counterKey)) continue;
