@@ -93,7 +93,7 @@ parentPort.on('message', (message) => {
 /** The longest the writer is held for one chunk if the thread never answers. */
 const longestHoldMs = 250;
 /** How long one transaction of a fold may write before it commits and lets the gateway's commits through. */
-const chunkMs = 2;
+const chunkMs = 4;
 
 export interface FoldThreadOptions {
   /** The database file. */

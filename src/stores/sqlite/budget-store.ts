@@ -98,8 +98,12 @@ const defaultCacheLimit = 100_000;
 const defaultIdleMs = 60_000;
 /** Pages of the connection's cache (negative: KiB): holds the counters' B-tree interior pages, so a row read or written is one leaf page away. */
 const cacheKibibytes = 32 * 1024;
-/** The journal is folded into the database this often while counters change, and whenever it grows past foldSize. */
-const defaultFoldIntervalMs = 200;
+/**
+ * The journal is folded into the database this often while counters change, and whenever it grows past foldSize. The
+ * journal holds every change meanwhile, so a longer interval only lengthens replay at start (at most foldSize) and
+ * keeps changed counters in memory longer, while a counter changed many times is written once.
+ */
+const defaultFoldIntervalMs = 1000;
 /** A counter used again moves to the end of the cache's order at most this often (a move costs a delete and an insert). */
 const refreshMs = 1000;
 const foldSize = 4 * 1024 * 1024;
@@ -107,7 +111,7 @@ const foldSize = 4 * 1024 * 1024;
 const lineRetryMs = 250;
 
 export interface SqliteBudgetStoreOptions {
-  /** How often changed counters are folded from the journal into the database (default 200 ms). */
+  /** How often changed counters are folded from the journal into the database (default a second). */
   foldIntervalMs?: number;
   /** A fold that failed; it is retried, and the journal keeps every change meanwhile. */
   onError?: (error: unknown) => void;
