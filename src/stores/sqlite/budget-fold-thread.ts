@@ -92,6 +92,8 @@ parentPort.on('message', (message) => {
 
 /** The longest the writer is held for one chunk if the thread never answers. */
 const longestHoldMs = 250;
+/** How often a chunk asks again for the writer while another holds it. */
+const heldRetryMs = 5;
 /** How long one transaction of a fold may write before it commits and lets the gateway's commits through. */
 const chunkMs = 4;
 
@@ -103,8 +105,11 @@ export interface FoldThreadOptions {
   /** The main connection's wal_autocheckpoint (0 when the checkpointer thread does it). */
   autocheckpoint: number;
   cacheKibibytes: number;
-  /** Pause and resume the database's other commits (TurnQueue.hold and release) while a chunk writes. */
-  writer?: { hold(): void; release(): void };
+  /**
+   * Pause and resume the database's other commits (TurnQueue.hold and release) while a chunk writes; a chunk waits
+   * while another holds them (the WAL checkpointer, which needs no one to write while it lets the WAL start over).
+   */
+  writer?: { hold(): void; release(): void; readonly held: boolean };
 }
 
 export interface FoldThread {
@@ -122,7 +127,7 @@ export interface FoldThread {
   stop(): Promise<void>;
 }
 
-/** Start the fold thread on `path`; a thread that dies is started again at the next fold. */
+/** Start the fold thread on `path` (now, so that it is ready by the first miss); one that dies is started again when next used. */
 export function startFoldThread(options: FoldThreadOptions): FoldThread {
   let worker: Worker | undefined;
   /** The port reads are sent on (its partner is the thread's). */
@@ -149,6 +154,16 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
     for (const each of reading.values()) each.reject(error);
     reading.clear();
   };
+  const grant = () => {
+    if (options.writer?.held) {
+      setTimeout(grant, heldRetryMs);
+      return;
+    }
+    options.writer?.hold();
+    holding = setTimeout(release, longestHoldMs);
+    Atomics.store(granted, 0, 1);
+    Atomics.notify(granted, 0);
+  };
   const start = (): Worker => {
     const channel = new MessageChannel();
     reads = channel.port1;
@@ -171,12 +186,7 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
         waiting?.resolve(message.values as number[]);
       } else if (message.hold) {
         // After this turn's commits (setImmediate runs in order): a chunk never waits for one under way.
-        setImmediate(() => {
-          options.writer?.hold();
-          holding = setTimeout(release, longestHoldMs);
-          Atomics.store(granted, 0, 1);
-          Atomics.notify(granted, 0);
-        });
+        setImmediate(grant);
       } else if (message.release) release();
       else if (message.done !== undefined) {
         const waiting = current;
@@ -191,6 +201,7 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
     });
     return started;
   };
+  worker = start();
   return {
     write(line, fresh, writeInFlight) {
       if (current !== undefined) return Promise.reject(new Error('budget fold: one fold at a time'));

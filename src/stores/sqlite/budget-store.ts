@@ -127,7 +127,7 @@ export interface SqliteBudgetStoreOptions {
   /** Milliseconds for idleMs (default Date.now). */
   clock?: () => number;
   /** Pause and resume the database's other commits (the turn queue's hold and release) while a fold writes. */
-  writer?: { hold(): void; release(): void };
+  writer?: { hold(): void; release(): void; readonly held: boolean };
 }
 
 /** What the store holds in memory, for the gateway's gauges and tests. */

@@ -24,6 +24,8 @@ export interface TurnQueue {
    */
   hold(): void;
   release(): void;
+  /** Whether a hold is in force (another holder then waits for it to end rather than write beside it). */
+  readonly held: boolean;
 }
 
 /**
@@ -94,6 +96,9 @@ export function createTurnQueue(database: SqliteDatabase, onError: (error: unkno
     release: () => {
       held = Math.max(0, held - 1);
       if (held === 0) wake();
+    },
+    get held() {
+      return held > 0;
     },
   };
 }
