@@ -135,6 +135,11 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
   let readId = 0;
   const reading = new Map<number, { resolve: (values: number[]) => void; reject: (error: unknown) => void }>();
   const granted = new Int32Array(new SharedArrayBuffer(4));
+  /** The thread keeps the process alive only while someone waits for it (a fold or a read). */
+  const waited = () => {
+    if (current !== undefined || reading.size > 0) worker?.ref();
+    else worker?.unref();
+  };
   let current: { resolve: (missing: string[]) => void; reject: (error: unknown) => void } | undefined;
   let holding: NodeJS.Timeout | undefined;
   const release = () => {
@@ -147,12 +152,15 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
     release();
     const waiting = current;
     current = undefined;
+    waited();
     waiting?.reject(error);
   };
   const stopped = (error: unknown) => {
     fail(error);
-    for (const each of reading.values()) each.reject(error);
+    const readers = [...reading.values()];
     reading.clear();
+    waited();
+    for (const each of readers) each.reject(error);
   };
   const grant = () => {
     if (options.writer?.held) {
@@ -183,6 +191,7 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       if (message.read !== undefined) {
         const waiting = reading.get(message.read);
         reading.delete(message.read);
+        waited();
         waiting?.resolve(message.values as number[]);
       } else if (message.hold) {
         // After this turn's commits (setImmediate runs in order): a chunk never waits for one under way.
@@ -191,6 +200,7 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       else if (message.done !== undefined) {
         const waiting = current;
         current = undefined;
+        waited();
         waiting?.resolve(message.done);
       } else if (message.failed !== undefined) fail(new Error(`budget fold: ${message.failed}`));
     });
@@ -207,6 +217,7 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       if (current !== undefined) return Promise.reject(new Error('budget fold: one fold at a time'));
       worker ??= start();
       const promise = new Promise<string[]>((resolve, reject) => { current = { resolve, reject }; });
+      waited();
       worker.postMessage({ line, fresh, writeInFlight });
       return promise;
     },
@@ -214,6 +225,7 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       worker ??= start();
       const id = (readId += 1);
       const promise = new Promise<number[]>((resolve, reject) => { reading.set(id, { resolve, reject }); });
+      waited();
       (reads as MessagePort).postMessage({ id, keys });
       return promise;
     },
