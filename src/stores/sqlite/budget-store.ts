@@ -10,6 +10,14 @@
 // its amount in the counter's `reserved`, which recovery counts at its worst case (more than the bill, never less).
 // At open, whatever the journal holds is folded into the database first.
 //
+// A fold runs beside the event loop (budget-fold-thread.ts: a worker thread with its own connection). It first starts
+// a new journal file with every counter changed since the last fold the database committed, so that file and the
+// database hold every acknowledged change whatever the thread has written (budget-journal.ts); the counters stay in
+// memory until the thread commits, so a read from the database never misses a change. The thread writes in chunks of a
+// few milliseconds while the turn queue holds the other stores' commits, so no commit waits on SQLite's writer lock.
+// A counter a reservation needs that memory lacks is read by the same thread, so a miss costs the event loop no page
+// read; the cache keeps the most recently used counters, evicted from the least recently used end.
+//
 // Crash recovery needs no row per reservation. One process owns the database (stores/sqlite/owner-lock.ts), so
 // whatever `reserved` the counters hold on disk when the store opens belongs to a run that died: those amounts
 // are the orphans, and recoverOrphans moves them into spent. The number of in-flight reservations is journaled
