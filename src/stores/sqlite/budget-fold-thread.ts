@@ -167,8 +167,11 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       setTimeout(grant, heldRetryMs);
       return;
     }
-    options.writer?.hold();
-    holding = setTimeout(release, longestHoldMs);
+    // Still holding: the thread stopped waiting for the last grant (it waits a second at most) and asks again.
+    if (holding === undefined) {
+      options.writer?.hold();
+      holding = setTimeout(release, longestHoldMs);
+    }
     Atomics.store(granted, 0, 1);
     Atomics.notify(granted, 0);
   };
