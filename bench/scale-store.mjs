@@ -2,11 +2,13 @@
 // for every user's first request, and for returning users (what the scale benchmark's per-user cost is made of).
 // Usage: node bench/scale-store.mjs [--dist DIR] [--users N] [--returning N] [--fold-ms N]. Each request reserves and settles five
 // counters, as the scale benchmark's requests do: org, department, one of 100,000 keys, and the user's two budgets.
-// CPU is given for the whole process (all threads) and for the main thread alone (the event loop's share).
+// CPU is given for the whole process (all threads) and for the main thread alone (the event loop's share), with the
+// longest the event loop was kept from its next turn (a fold or a read that blocks it shows there).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -52,14 +54,18 @@ async function phase(count, userOf) {
   const ioBefore = io();
   const cpuBefore = process.cpuUsage();
   const mainBefore = mainThreadMicros();
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   let step = 0;
   await Promise.all(Array.from({ length: 16 }, async () => { while (step < count) await request(userOf(step++)); }));
   const cpu = process.cpuUsage(cpuBefore);
   const main = mainThreadMicros() - mainBefore;
+  delay.disable();
   const ioAfter = io();
   return {
     cpuMicrosPerRequest: Math.round((cpu.user + cpu.system) / count * 10) / 10,
     mainThreadCpuMicrosPerRequest: Math.round(main / count * 10) / 10,
+    longestLoopDelayMs: Number((delay.max / 1e6).toFixed(1)),
     kilobytesWrittenPerRequest: Number(((ioAfter.written - ioBefore.written) / count / 1024).toFixed(1)),
     kilobytesReadPerRequest: Number(((ioAfter.read - ioBefore.read) / count / 1024).toFixed(1)),
   };
