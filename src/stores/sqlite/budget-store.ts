@@ -482,16 +482,24 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
 
   const worstCase = (_key: string, amount: number) => amount;
 
-  /** Counters a reservation of this turn needs that memory lacks: read together by the fold thread at the turn's end. */
+  /**
+   * Counters reservations need that memory lacks, for the next read by the fold thread. One read is asked at a time:
+   * what is wanted meanwhile goes with the next, asked when it is answered, so under load one wake-up of the thread
+   * serves many requests.
+   */
   let wanted: string[] = [];
-  let loading: Promise<void> | undefined;
+  /** The next read's promise (it resolves once that read is answered), and whether a read is being answered now. */
+  let next: { promise: Promise<void>; resolve: () => void } | undefined;
+  let asking = false;
   /** Prunes so far: an answer asked for before a prune may hold a row it deleted, so it is dropped. */
   let prunes = 0;
-  const loadWanted = (resolve: () => void) => {
+  const ask = () => {
     const keys = wanted;
+    const batch = next as NonNullable<typeof next>;
     const asked = prunes;
     wanted = [];
-    loading = undefined;
+    next = undefined;
+    asking = true;
     (thread as NonNullable<typeof thread>).read(keys).then((values) => {
       if (asked !== prunes) return;
       const time = clock();
@@ -503,18 +511,30 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
         const at = index * 3;
         counters.set(key, { spent: values[at], reserved: values[at + 1], json: JSON.stringify(key), stored: values[at + 2] === 1, usedAt: time });
       }
-    }).catch(() => undefined).finally(resolve);
+    }).catch(() => undefined).finally(() => {
+      asking = false;
+      batch.resolve();
+      if (next !== undefined) ask();
+    });
   };
   /**
    * Have the counters of `keys` in memory before a reservation decides on them: the ones missing are read off the
-   * event loop. Undefined when none is missing (or the database is in memory: counter() reads it at once).
+   * event loop (a failed read leaves them to counter(), which reads them at once). Undefined when none is missing, or
+   * the database is in memory.
    */
   const preload = (keys: readonly string[]): Promise<void> | undefined => {
     if (thread === undefined) return undefined;
+    const before = wanted.length;
     for (const key of keys) if (!counters.has(key)) wanted.push(key);
-    if (wanted.length === 0) return undefined;
-    loading ??= new Promise<void>((resolve) => setImmediate(loadWanted, resolve));
-    return loading;
+    if (wanted.length === before) return undefined;
+    if (next === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((resolveRead) => { resolve = resolveRead; });
+      next = { promise, resolve };
+      // This turn's other requests join it; while a read is answered, its end asks this one.
+      if (!asking) setImmediate(ask);
+    }
+    return next.promise;
   };
 
   return {
