@@ -1,11 +1,14 @@
 // The SQLite budget store alone under many end users: CPU time and bytes read and written per request for 10 users,
 // for every user's first request, and for returning users (what the scale benchmark's per-user cost is made of).
-// Usage: node bench/scale-store.mjs [--dist DIR] [--users N] [--returning N]. Each request reserves and settles five
+// Usage: node bench/scale-store.mjs [--dist DIR] [--users N] [--returning N] [--fold-ms N]. Each request reserves and settles five
 // counters, as the scale benchmark's requests do: org, department, one of 100,000 keys, and the user's two budgets.
+// CPU is given for the whole process (all threads) and for the main thread alone (the event loop's share), with the
+// longest the event loop was kept from its next turn (a fold or a read that blocks it shows there).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -13,6 +16,7 @@ const { values } = parseArgs({
     dist: { type: 'string', default: path.join(path.dirname(path.dirname(fileURLToPath(import.meta.url))), 'dist') },
     users: { type: 'string', default: '50000' },
     returning: { type: 'string', default: '20000' },
+    'fold-ms': { type: 'string' },
   },
 });
 const users = Number(values.users);
@@ -20,12 +24,18 @@ const { openDatabase } = await import(path.join(path.resolve(values.dist), 'stor
 const { createSqliteBudgetStore } = await import(path.join(path.resolve(values.dist), 'stores/sqlite/budget-store.js'));
 const folder = mkdtempSync(path.join(os.tmpdir(), 'covenant-scale-store-'));
 const database = openDatabase(path.join(folder, 'covenant.db'));
-const store = createSqliteBudgetStore(database);
+const store = createSqliteBudgetStore(database, values['fold-ms'] === undefined ? {} : { foldIntervalMs: Number(values['fold-ms']) });
 
 /** Bytes this process has read and written through system calls so far (/proc/self/io). */
 function io() {
   const text = readFileSync('/proc/self/io', 'utf8');
   return { read: Number(/rchar: (\d+)/.exec(text)[1]), written: Number(/wchar: (\d+)/.exec(text)[1]) };
+}
+
+/** CPU microseconds the main thread has used (/proc/self/task/PID/stat: utime and stime, in clock ticks of 10 ms). */
+function mainThreadMicros() {
+  const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 let sequence = 0;
@@ -43,12 +53,19 @@ async function request(user) {
 async function phase(count, userOf) {
   const ioBefore = io();
   const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadMicros();
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   let step = 0;
   await Promise.all(Array.from({ length: 16 }, async () => { while (step < count) await request(userOf(step++)); }));
   const cpu = process.cpuUsage(cpuBefore);
+  const main = mainThreadMicros() - mainBefore;
+  delay.disable();
   const ioAfter = io();
   return {
     cpuMicrosPerRequest: Math.round((cpu.user + cpu.system) / count * 10) / 10,
+    mainThreadCpuMicrosPerRequest: Math.round(main / count * 10) / 10,
+    longestLoopDelayMs: Number((delay.max / 1e6).toFixed(1)),
     kilobytesWrittenPerRequest: Number(((ioAfter.written - ioBefore.written) / count / 1024).toFixed(1)),
     kilobytesReadPerRequest: Number(((ioAfter.read - ioBefore.read) / count / 1024).toFixed(1)),
   };

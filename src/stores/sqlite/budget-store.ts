@@ -10,6 +10,14 @@
 // its amount in the counter's `reserved`, which recovery counts at its worst case (more than the bill, never less).
 // At open, whatever the journal holds is folded into the database first.
 //
+// A fold runs beside the event loop (budget-fold-thread.ts: a worker thread with its own connection). It first starts
+// a new journal file with every counter changed since the last fold the database committed, so that file and the
+// database hold every acknowledged change whatever the thread has written (budget-journal.ts); the counters stay in
+// memory until the thread commits, so a read from the database never misses a change. The thread writes in chunks of a
+// few milliseconds while the turn queue holds the other stores' commits, so no commit waits on SQLite's writer lock.
+// A counter a reservation needs that memory lacks is read by the same thread, so a miss costs the event loop no page
+// read; the cache keeps the most recently used counters, evicted from the least recently used end.
+//
 // Crash recovery needs no row per reservation. One process owns the database (stores/sqlite/owner-lock.ts), so
 // whatever `reserved` the counters hold on disk when the store opens belongs to a run that died: those amounts
 // are the orphans, and recoverOrphans moves them into spent. The number of in-flight reservations is journaled
@@ -20,6 +28,7 @@
 import { parseCounterKey } from '../../core/budget-math.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 import { BudgetJournal, journalPathOf, readJournal } from './budget-journal.js';
+import { startFoldThread } from './budget-fold-thread.js';
 import type {
   BudgetStore, CounterRecord, CounterState, CounterValues, Reservation, ReservationItem, ReserveResult, SettleResult, SpendFilter,
 } from '../../budgets/store.js';
@@ -83,25 +92,34 @@ interface Counter {
   json: string;
   /** Whether the database has its row: a fold then updates it in place (no key parsing, no index entries to write). */
   stored: boolean;
-  /** When it was last used (the store's clock, ms): counters idle past `idleMs` leave memory (they reload on use). */
+  /**
+   * When it was last used (the store's clock, ms), to within refreshMs: it then moved to the end of the cache's order,
+   * so the cache's first entries are the least recently used. Counters idle past `idleMs` leave memory (they reload on use).
+   */
   usedAt: number;
 }
 interface CounterRow { counter_key: string; scope: string; unit: CounterRecord['unit']; period: CounterRecord['period']; window_key: string; spent: number; reserved: number }
 
-/** Counters kept in memory at most, by default: past it a fold drops those unused since the previous fold (they reload on use). */
+/** Counters kept in memory at most, by default: past it the least recently used leave (they reload on use). */
 const defaultCacheLimit = 100_000;
 /** Counters unused this long leave memory by default (a returning end user's reload from the database on use). */
 const defaultIdleMs = 60_000;
 /** Pages of the connection's cache (negative: KiB): holds the counters' B-tree interior pages, so a row read or written is one leaf page away. */
 const cacheKibibytes = 32 * 1024;
-/** The journal is folded into the database this often while counters change, and whenever it grows past foldSize. */
-const defaultFoldIntervalMs = 200;
+/**
+ * The journal is folded into the database this often while counters change, and whenever it grows past foldSize. The
+ * journal holds every change meanwhile, so a longer interval only lengthens replay at start (at most foldSize) and
+ * keeps changed counters in memory longer, while a counter changed many times is written once.
+ */
+const defaultFoldIntervalMs = 1000;
+/** A counter used again moves to the end of the cache's order at most this often (a move costs a delete and an insert). */
+const refreshMs = 1000;
 const foldSize = 4 * 1024 * 1024;
 /** A journal line that failed (a full disk) is tried again this often until one is written. */
 const lineRetryMs = 250;
 
 export interface SqliteBudgetStoreOptions {
-  /** How often changed counters are folded from the journal into the database (default 200 ms). */
+  /** How often changed counters are folded from the journal into the database (default a second). */
   foldIntervalMs?: number;
   /** A fold that failed; it is retried, and the journal keeps every change meanwhile. */
   onError?: (error: unknown) => void;
@@ -116,6 +134,8 @@ export interface SqliteBudgetStoreOptions {
   idleMs?: number;
   /** Milliseconds for idleMs (default Date.now). */
   clock?: () => number;
+  /** Pause and resume the database's other commits (the turn queue's hold and release) while a fold writes. */
+  writer?: { hold(): void; release(): void; readonly held: boolean };
 }
 
 /** What the store holds in memory, for the gateway's gauges and tests. */
@@ -163,7 +183,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   }
   const journal = journalPath === undefined ? undefined : new BudgetJournal(journalPath);
   // Replayed lines are in the database now; what else a journal held (a last line cut short) was never acknowledged.
-  if (journal && journal.size > 0) journal.empty();
+  if (journal?.used) journal.empty();
 
   // What a crashed run left: the reserved amount of every counter, and how many reservations they add up to.
   const orphans = new Map<string, number>();
@@ -181,8 +201,10 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   /** The count in the database: written only when a fold changes it. */
   let storedInFlight = orphanCount;
 
-  /** Counters changed since the last fold. */
-  const dirty = new Set<string>();
+  /** Counters changed since the last fold started. */
+  let dirty = new Set<string>();
+  /** Counters the fold under way writes: with `dirty`, those the database may lack, so they stay in memory. */
+  let folding = new Set<string>();
   /** Why the last journal line could not be written; undefined once one is. */
   let failure: unknown;
   /** Retries the journal line that failed when no operation writes one first. */
@@ -194,10 +216,13 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     let found = counters.get(key);
     if (!found) {
       const row = selectCounter.get(key);
-      found = { spent: row?.spent ?? 0, reserved: row?.reserved ?? 0, json: JSON.stringify(key), stored: row !== undefined, usedAt: 0 };
+      found = { spent: row?.spent ?? 0, reserved: row?.reserved ?? 0, json: JSON.stringify(key), stored: row !== undefined, usedAt: now };
       counters.set(key, found);
+    } else if (now - found.usedAt >= refreshMs) {
+      counters.delete(key);
+      counters.set(key, found);
+      found.usedAt = now;
     }
-    found.usedAt = now;
     return found;
   };
   const state = (key: string): CounterState => {
@@ -252,6 +277,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
         failure = undefined;
         options.onJournal?.(undefined);
       }
+      linesSinceFold += 1;
       if (journal.size > foldSize) foldSoon();
     }
     pending.clear();
@@ -283,12 +309,17 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     return batch.promise;
   };
 
-  /**
-   * Write the counters changed since the last fold into the database, then empty the journal. In key order: each
-   * end user's counters sit together in the table, so neighbours share the pages read and written.
-   */
-  const foldInto = database.transaction(() => {
-    const keys = [...dirty].sort();
+  /** Lines written since the fold under way (or the last one) started its journal file. */
+  let linesSinceFold = 0;
+  /** The fold under way, if any: it resolves once the database holds its counters. */
+  let running: Promise<void> | undefined;
+  const thread = journal === undefined ? undefined : startFoldThread({
+    path: database.name, inFlightKey: inFlightCountKey, writer: options.writer, cacheKibibytes,
+    autocheckpoint: Number(database.pragma('wal_autocheckpoint', { simple: true })),
+  });
+
+  /** An in-memory database (no journal, no thread): its fold is written here, at once. */
+  const foldHere = database.transaction((keys: readonly string[]) => {
     for (const key of keys) {
       const value = counters.get(key) as Counter;
       if (value.stored && updateCounter.run(value.spent, value.reserved, key).changes > 0) continue;
@@ -297,53 +328,91 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     }
     if (inFlight !== storedInFlight) writeInFlight.run(inFlight);
   });
-  /** When the last idle sweep ran. */
-  let sweptAt = clock();
+
   /**
-   * Forget counters the database already holds (not changed since the last fold, no journal line waiting): those
-   * idle past idleMs, and while more than cacheLimit are cached, those unused since `before` as well.
+   * Write the counters changed since the last fold into the database. A file database: first start a journal file
+   * with all of them (it alone, with the database, then holds every acknowledged change; a crash during the fold
+   * replays it), then hand them to the fold thread; they stay in memory until it commits. A failed fold leaves them
+   * changed, for the next one. Resolves once the database holds them; undefined when nothing changed.
    */
-  const evict = (before: number) => {
+  const startFold = (): Promise<void> | undefined => {
+    if (running !== undefined || (dirty.size === 0 && inFlight === storedInFlight)) return running;
+    const keys = dirty;
+    const writtenInFlight = inFlight;
+    if (thread === undefined || journal === undefined) {
+      foldHere([...keys].sort());
+      dirty = new Set();
+      storedInFlight = writtenInFlight;
+      evict();
+      return undefined;
+    }
+    let line = `[${writtenInFlight}`;
+    const fresh: string[] = [];
+    for (const key of keys) {
+      const value = counters.get(key) as Counter;
+      line += `,${value.json},${value.spent},${value.reserved}`;
+      if (value.stored) continue;
+      const parts = parseCounterKey(key);
+      fresh.push(key, parts.scope, parts.unit, parts.period, parts.windowKey);
+    }
+    line += ']\n';
+    journal.restart(line);
+    linesSinceFold = 0;
+    dirty = new Set();
+    folding = keys;
+    const fold = thread.write(line, fresh, writtenInFlight !== storedInFlight).then((missing) => {
+      for (const key of keys) (counters.get(key) as Counter).stored = true;
+      // Rows deleted behind the store's back: written again, whole, by the next fold.
+      for (const key of missing) {
+        (counters.get(key) as Counter).stored = false;
+        dirty.add(key);
+      }
+      storedInFlight = writtenInFlight;
+      // Nothing changed since the fold started: the database holds everything the journal does.
+      if (linesSinceFold === 0 && dirty.size === 0 && inFlight === storedInFlight) journal.empty();
+    }, (error: unknown) => {
+      for (const key of keys) dirty.add(key);
+      throw error;
+    }).finally(() => {
+      folding = new Set();
+      running = undefined;
+      evict();
+      if (dirty.size > 0 || inFlight !== storedInFlight) armFold();
+    });
+    running = fold;
+    return fold;
+  };
+
+  /** Fold everything changed so far (the fold under way first); throws when the fold fails. */
+  const settled = async () => {
+    writeLine();
+    await running?.catch(() => undefined);
+    await startFold();
+  };
+
+  /** Whether a counter must stay in memory: the database may lack it, or a journal line must still carry it. */
+  const pinned = (key: string) => dirty.has(key) || folding.has(key) || pending.has(key) || orphans.has(key);
+  /**
+   * Forget the least recently used counters while more than cacheLimit are cached, and those idle past idleMs; never
+   * those pinned. From the start of the cache's order, so the cost is what leaves, not what stays.
+   */
+  const evict = () => {
     const idleBefore = clock() - idleMs;
     for (const [key, value] of counters) {
-      if (value.usedAt >= before && value.usedAt >= idleBefore) continue;
-      if (dirty.has(key) || pending.has(key) || orphans.has(key)) continue;
-      counters.delete(key);
+      if (counters.size <= cacheLimit && value.usedAt >= idleBefore) break;
+      if (!pinned(key)) counters.delete(key);
     }
-  };
-  /** The previous fold's time: counters unused since then are the first to go when the cache is over its limit. */
-  let foldedAt = 0;
-  const fold = () => {
-    if (dirty.size === 0 && inFlight === storedInFlight) return;
-    foldInto.immediate();
-    dirty.clear();
-    storedInFlight = inFlight;
-    // The database now holds everything the journal says (a crash before this truncation replays it harmlessly).
-    journal?.empty();
-    const time = clock();
-    if (counters.size > cacheLimit) {
-      evict(foldedAt);
-      sweptAt = time;
-    } else if (time - sweptAt >= idleMs / 2) {
-      evict(Number.NEGATIVE_INFINITY);
-      sweptAt = time;
-    }
-    foldedAt = time;
   };
   /** Idle counters leave memory even when nothing changes (no fold runs then). */
-  const sweep = () => {
-    if (clock() - sweptAt < idleMs / 2) return;
-    sweptAt = clock();
-    evict(Number.NEGATIVE_INFINITY);
-  };
-  const sweeper = setInterval(sweep, Math.max(1000, Math.min(60_000, idleMs / 4)));
+  const sweeper = setInterval(evict, Math.max(1000, Math.min(60_000, idleMs / 4)));
   sweeper.unref();
   let timer: NodeJS.Timeout | undefined;
   const foldNow = () => {
     timer = undefined;
     try {
-      fold();
+      startFold()?.catch((error: unknown) => options.onError?.(error));
     } catch (error) {
+      // The journal file could not be started (a full disk): the current one still holds everything.
       options.onError?.(error);
       armFold();
     }
@@ -413,6 +482,61 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
 
   const worstCase = (_key: string, amount: number) => amount;
 
+  /**
+   * Counters reservations need that memory lacks, for the next read by the fold thread. One read is asked at a time:
+   * what is wanted meanwhile goes with the next, asked when it is answered, so under load one wake-up of the thread
+   * serves many requests.
+   */
+  let wanted: string[] = [];
+  /** The next read's promise (it resolves once that read is answered), and whether a read is being answered now. */
+  let next: { promise: Promise<void>; resolve: () => void } | undefined;
+  let asking = false;
+  /** Prunes so far: an answer asked for before a prune may hold a row it deleted, so it is dropped. */
+  let prunes = 0;
+  const ask = () => {
+    const keys = wanted;
+    const batch = next as NonNullable<typeof next>;
+    const asked = prunes;
+    wanted = [];
+    next = undefined;
+    asking = true;
+    (thread as NonNullable<typeof thread>).read(keys).then((values) => {
+      if (asked !== prunes) return;
+      const time = clock();
+      for (let index = 0; index < keys.length; index += 1) {
+        const key = keys[index];
+        // Memory is ahead of any answer: a counter read or changed meanwhile keeps its amounts. One not in memory has
+        // none the database lacks, as counters leave memory only once a fold has stored them.
+        if (counters.has(key)) continue;
+        const at = index * 3;
+        counters.set(key, { spent: values[at], reserved: values[at + 1], json: JSON.stringify(key), stored: values[at + 2] === 1, usedAt: time });
+      }
+    }).catch(() => undefined).finally(() => {
+      asking = false;
+      batch.resolve();
+      if (next !== undefined) ask();
+    });
+  };
+  /**
+   * Have the counters of `keys` in memory before a reservation decides on them: the ones missing are read off the
+   * event loop (a failed read leaves them to counter(), which reads them at once). Undefined when none is missing, or
+   * the database is in memory.
+   */
+  const preload = (keys: readonly string[]): Promise<void> | undefined => {
+    if (thread === undefined) return undefined;
+    const before = wanted.length;
+    for (const key of keys) if (!counters.has(key)) wanted.push(key);
+    if (wanted.length === before) return undefined;
+    if (next === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((resolveRead) => { resolve = resolveRead; });
+      next = { promise, resolve };
+      // This turn's other requests join it; while a read is answered, its end asks this one.
+      if (!asking) setImmediate(ask);
+    }
+    return next.promise;
+  };
+
   return {
     get cachedCounters() {
       return counters.size;
@@ -427,6 +551,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return found;
     },
     async tryReserve(reservation: Reservation): Promise<ReserveResult> {
+      const loaded = preload(reservation.items.map((item) => item.counterKey));
+      if (loaded !== undefined) await loaded;
       now = clock();
       const refused = apply(reservation.id, reservation.createdAt, reservation.items);
       if (refused >= 0) {
@@ -436,6 +562,8 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return { ok: true };
     },
     async decideAndReserve(id, createdAt, counterKeys, decide) {
+      const loaded = preload(counterKeys);
+      if (loaded !== undefined) await loaded;
       now = clock();
       const values: CounterValues[] = new Array(counterKeys.length);
       for (let index = 0; index < counterKeys.length; index += 1) values[index] = counter(counterKeys[index]);
@@ -463,10 +591,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       const crashed = orphans.size > 0 || orphanCount > 0;
       orphans.clear();
       orphanCount = 0;
-      if (crashed) {
-        writeLine();
-        fold();
-      }
+      if (crashed) await settled();
       let ended = 0;
       for (const [id, reservation] of held) {
         if (reservation.createdAt >= createdBefore) continue;
@@ -477,7 +602,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return recovered + ended;
     },
     async spend(filter: SpendFilter = {}) {
-      fold();
+      await settled();
       const conditions = ['counter_key <> ?'];
       const parameters: (string | number)[] = [inFlightCountKey];
       if (filter.scope !== undefined) { conditions.push('scope = ?'); parameters.push(filter.scope); }
@@ -502,12 +627,15 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     },
     async pruneCounters(candidates) {
       // Everything changed so far goes to the database first, so no journal line or fold brings a deleted row back.
+      // Nothing folds meanwhile: the deletes below run in the same turn as the fold's end.
+      await settled();
+      // Changes made while the fold ran go to the journal now; those counters stay (the next fold writes them).
       writeLine();
-      fold();
       const pruned: string[] = [];
+      prunes += 1;
       deleteCounters.immediate(() => {
         for (const { counterKey, spent } of candidates) {
-          if (orphans.has(counterKey)) continue;
+          if (pinned(counterKey)) continue;
           const value = counter(counterKey);
           if (value.reserved !== 0 || value.spent !== spent) continue;
           counters.delete(counterKey);
@@ -524,13 +652,13 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       timer = undefined;
       lineRetry = undefined;
       try {
-        writeLine();
         // Memory holds every settled amount: folded in, the database is current even when the last line failed.
-        fold();
+        await settled();
       } catch (error) {
         // The journal replays at the next start; what it lacks counts at its worst case there.
         options.onError?.(error);
       }
+      await thread?.stop();
       journal?.close();
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
     },

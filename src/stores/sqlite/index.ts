@@ -69,6 +69,8 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
   const ledger = openSqliteLedger({ database, origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
   const budgets = createSqliteBudgetStore(database, {
     onError: (error) => onError(error, 'budget journal fold'),
+    // The fold's thread writes while the turn queue holds its commits (SQLite has one writer): no commit waits on a lock.
+    writer: turns,
     // Retried every 250 ms while it fails: a full disk is reported once, when it starts; another failure each time.
     onJournal: (failure) => {
       if (failure === undefined) return;

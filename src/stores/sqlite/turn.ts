@@ -19,10 +19,13 @@ export interface TurnQueue {
   schedule: TurnScheduler;
   /**
    * Commit nothing until `release` (flushes keep queueing): the WAL checkpointer asks for this so that one checkpoint
-   * can copy the whole WAL and SQLite starts it over. Nothing blocks meanwhile; acknowledgements wait.
+   * can copy the whole WAL and SQLite starts it over, and the budget fold's thread while it writes. Nothing blocks
+   * meanwhile; acknowledgements wait. Holds are counted: commits resume when every hold is released.
    */
   hold(): void;
   release(): void;
+  /** Whether a hold is in force (another holder then waits for it to end rather than write beside it). */
+  readonly held: boolean;
 }
 
 /**
@@ -35,7 +38,8 @@ export interface TurnQueue {
 export function createTurnQueue(database: SqliteDatabase, onError: (error: unknown) => void, onTurn?: (failure: unknown) => void): TurnQueue {
   let queue: TurnFlush[] = [];
   let scheduled = false;
-  let held = false;
+  /** Holds not yet released (the checkpointer's and the budget fold's may overlap). */
+  let held = 0;
   /** The turn's first failure (a flush that threw, or the COMMIT), for onTurn. */
   let failure: unknown;
   const runAll = database.transaction((work: TurnFlush[], outcomes: TurnOutcome[]) => {
@@ -51,7 +55,7 @@ export function createTurnQueue(database: SqliteDatabase, onError: (error: unkno
   });
   const run = () => {
     scheduled = false;
-    if (held) return;
+    if (held > 0) return;
     // Released after the database closed (a shutdown while the checkpointer held it): each store committed what it
     // had when it closed, so what is queued has nothing left to write.
     if (!database.open) {
@@ -84,14 +88,17 @@ export function createTurnQueue(database: SqliteDatabase, onError: (error: unkno
   return {
     schedule: (flush) => {
       queue.push(flush);
-      if (!held) wake();
+      if (held === 0) wake();
     },
     hold: () => {
-      held = true;
+      held += 1;
     },
     release: () => {
-      held = false;
-      wake();
+      held = Math.max(0, held - 1);
+      if (held === 0) wake();
+    },
+    get held() {
+      return held > 0;
     },
   };
 }
