@@ -1,5 +1,5 @@
 // Two gateway replicas on one PostgreSQL schema: a key created, edited or revoked on one is served accordingly by the
-// other within a second, and a replica's refresh with nothing changed reads no key at all.
+// other within a second; a replica's refresh with nothing changed reads no key, and one key's admin routes read that key.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,7 +76,7 @@ describe('two replicas', () => {
     expect(await ask(second, 'sk-refresh-a')).toBe(200);
   });
 
-  it('read no key in a refresh when no key changed, and only the changed key when one did', async () => {
+  it('read no key in a refresh when none changed, only the changed key when one did, and one key for one key\'s admin routes', async () => {
     const [first, second] = replicas as [App, App];
     const store = second.stores.keys;
     const listed: number[] = [];
@@ -100,6 +100,11 @@ describe('two replicas', () => {
       const created = await (await admin(first, '/keys', 'POST', { department: 'claims', name: 'late' })).json();
       await expect.poll(() => ask(second, created.key), { timeout: 3000 }).toBe(200);
       expect(changes.flatMap((changed) => changed.keys.map((key) => key.id))).toEqual([created.id]);
+      // Reading, editing and revoking one key on this replica reads that key, not the list of every key.
+      expect((await (await admin(second, `/keys/${created.id}`)).json()).name).toBe('late');
+      expect((await admin(second, `/keys/${created.id}`, 'PATCH', { name: 'later' })).status).toBe(200);
+      expect((await admin(second, `/keys/${created.id}`, 'DELETE')).status).toBe(200);
+      expect(await ask(second, created.key)).toBe(401);
       expect(listed).toEqual([]);
     } finally {
       store.list = list;
