@@ -147,21 +147,13 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   /** Governance events go to the ledger; a failure to record one is logged, never swallowed silently. */
   const record = (entry: LedgerEntryInput) => ledger.append(entry).then(() => undefined, (error) => onError(error, `ledger ${entry.kind}`));
 
-  let keysById = new Map<string, KeyRecord>();
-  const refreshKeyDepartments = async () => {
-    // The active keys' records are the key index's own: one copy of each in memory, however many keys there are.
-    const active = new Map<string, KeyRecord>();
-    for (const key of keys.active()) active.set(key.id, key);
-    keysById = new Map((await keys.list()).map((key) => [key.id, active.get(key.id) ?? key]));
-  };
-  await refreshKeyDepartments();
   const burnRate = new BurnRateTracker(configuredBurnRates(config));
   const notifier = new AlertNotifier({
     store: stores.alerts,
     onError,
     burnRate,
     onRecorded: (alert: AlertRecord) => record({
-      kind: 'alert.fired', alert: alert.kind, ...alertScopeFields(alert.scope, (id) => keysById.get(id)), scope: alert.scope,
+      kind: 'alert.fired', alert: alert.kind, ...alertScopeFields(alert.scope, (id) => keys.known(id)), scope: alert.scope,
       budget: { unit: alert.unit, period: alert.period, window: alert.windowKey, limit: alert.limit }, spent: alert.spent,
       threshold: alert.threshold,
       ...(alert.kind === 'threshold' ? {} : {
@@ -188,7 +180,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const pruneWindows = () => pruneClosedWindows({
     store: stores.budgets, now: Date.now(), graceMs: maxRequestMs(), timeZone: config.org.timeZone,
     report: async (counters) => {
-      await Promise.all(counters.map((counter) => ledger.append(windowClosedEntry(counter, alertScopeFields(counter.scope, (id) => keysById.get(id)).department))));
+      await Promise.all(counters.map((counter) => ledger.append(windowClosedEntry(counter, alertScopeFields(counter.scope, (id) => keys.known(id)).department))));
     },
   }).catch((error) => onError(error, 'window pruning'));
   await pruneWindows();
@@ -205,8 +197,10 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   const purgeTimer = setInterval(purgeContent, 3_600_000);
   purgeTimer.unref();
   preloadTokenizers(config);
-  // Replicas learn of keys created or revoked elsewhere within a second.
-  const keyRefresh = stores.shared ? setInterval(() => { refreshKeyDepartments().then(() => keys.refresh()).then(() => refreshApiKeyStages()).catch((error) => onError(error, 'key refresh')); }, 1000) : undefined;
+  // Replicas learn of keys created, edited or revoked elsewhere within a second, reading only the keys that changed.
+  const keyRefresh = stores.shared ? setInterval(() => {
+    keys.refresh().then((changed) => { if (changed > 0) refreshApiKeyStages(); }).catch((error) => onError(error, 'key refresh'));
+  }, 1000) : undefined;
   keyRefresh?.unref();
 
   // The model registry: seeded from the config's pins, then the versions it serves are its own (promote, rollback).
@@ -305,7 +299,6 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
     const next = resolveConfig(load(options).loaded, environment);
     const previous = config;
     await keys.load(next.configKeys, new Date());
-    await refreshKeyDepartments();
     preloadTokenizers(next);
     guard.updateSettings(next.budgetSettings);
     burnRate.configure(configuredBurnRates(next));
@@ -321,7 +314,7 @@ export async function startApp(options: AppOptions = {}): Promise<App> {
   };
 
   const onKeyEvent = async (kind: 'key.created' | 'key.updated' | 'key.revoked', key: KeyRecord, principal: AdminPrincipal, changes?: Record<string, unknown>) => {
-    await refreshKeyDepartments();
+    // The key index has read the change already (KeyIndex.create, update and revoke refresh it).
     refreshApiKeyStages();
     const entry = {
       kind, key: key.name, key_id: key.id, models: key.models, budgets: key.budgets,

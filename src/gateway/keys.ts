@@ -3,7 +3,7 @@ import { createHash, hash, randomBytes } from 'node:crypto';
 import type { BudgetConfig, KeyGuardsConfig } from '../config/schema.js';
 import type { ConfigKey } from '../config/resolve.js';
 import { digestSecret, isLegacyDigest, matchesDigest, parseDigest, verifySecret, type ParsedDigest } from '../core/secret-digest.js';
-import { isRevisionConflict, type KeyChanges, type KeyRecord, type KeyRevisionConflict, type KeyStore, type NewKey } from '../stores/records.js';
+import { isRevisionConflict, type ChangedKeys, type KeyChanges, type KeyRecord, type KeyRevisionConflict, type KeyStore, type NewKey } from '../stores/records.js';
 import { SecretIndex } from './secret-index.js';
 
 /** The id of a config-defined key is stable across restarts and reloads: derived from department and name. */
@@ -28,20 +28,24 @@ export function storedDigest(secret: string): string {
 }
 
 export class KeyIndex {
-  /** Active keys by id (admin-API keys are found this way: their secret names their id). */
+  /** Every key as last read, revoked ones too (alerts and pruned windows name a revoked key's department). */
   private byId = new Map<string, KeyRecord>();
-  /** Active config keys, by a keyed hash of their secret in this process. */
-  private configIndex = new SecretIndex<KeyRecord>();
-  /** Active keys still stored as an unsalted hash (made before salting), by that hash, until rotated. */
-  private legacy = new Map<string, KeyRecord>();
+  /** The ids of config keys, by a keyed hash of their secret in this process. */
+  private configIndex = new SecretIndex<string>();
+  /** The ids of active keys still stored as an unsalted hash (made before salting), by that hash, until rotated. */
+  private legacy = new Map<string, string>();
   /** The secrets of config keys as last loaded, by key id. */
   private configSecrets = new Map<string, string>();
   /** Each active key's stored digest, decoded once. */
   private digests = new WeakMap<KeyRecord, ParsedDigest | null>();
+  /** The store's change sequence this index has read up to. */
+  private sequence = 0;
+  /** The refresh in progress: refreshes run one after another, so an older read never overwrites a newer one. */
+  private reading: Promise<number> = Promise.resolve(0);
 
   constructor(private readonly store: KeyStore) {}
 
-  /** Sync config keys into the store and load every active key. */
+  /** Sync config keys into the store and load every key. */
   async load(configKeys: ConfigKey[], now: Date): Promise<void> {
     const stored = new Map((await this.store.list()).map((key) => [key.id, key.secretHash]));
     const secrets = new Map<string, string>();
@@ -57,31 +61,59 @@ export class KeyIndex {
       };
     });
     await this.store.syncConfigKeys(keys, now.toISOString());
-    this.configSecrets = secrets;
-    await this.refresh();
+    // The config's secrets decide which keys are found by keyed hash and which by legacy hash: read every key again,
+    // then swap in one step, so requests meanwhile find the keys as they were.
+    await this.queue(async () => {
+      const every = await this.store.changedSince(0);
+      this.configSecrets = secrets;
+      this.configIndex = new SecretIndex([...secrets].map(([id, secret]) => [secret, id]));
+      this.byId = new Map();
+      this.legacy = new Map();
+      return this.applyChanges(every);
+    });
   }
 
-  /** Re-read the store (another replica may have created or revoked keys). */
-  async refresh(): Promise<void> {
-    const byId = new Map<string, KeyRecord>();
-    const legacy = new Map<string, KeyRecord>();
-    const config: [string, KeyRecord][] = [];
-    for (const key of await this.store.list()) {
-      if (key.revokedAt !== null) continue;
-      byId.set(key.id, key);
-      const secret = key.source === 'config' ? this.configSecrets.get(key.id) : undefined;
-      if (secret !== undefined) config.push([secret, key]);
-      else if (isLegacyDigest(key.secretHash)) legacy.set(key.secretHash, key);
-    }
-    for (const key of byId.values()) this.digests.set(key, parseDigest(key.secretHash));
-    this.byId = byId;
-    this.legacy = legacy;
-    this.configIndex = new SecretIndex(config);
+  /**
+   * Apply the keys created, edited or revoked since the last read (here or on another replica); resolves how many
+   * changed. With nothing changed it costs one indexed query that returns no row.
+   */
+  refresh(): Promise<number> {
+    return this.queue(() => this.readChanges());
   }
 
-  /** The active keys as last loaded. */
-  active(): IterableIterator<KeyRecord> {
-    return this.byId.values();
+  private queue(work: () => Promise<number>): Promise<number> {
+    this.reading = this.reading.then(work, work);
+    return this.reading;
+  }
+
+  private async readChanges(): Promise<number> {
+    return this.applyChanges(await this.store.changedSince(this.sequence));
+  }
+
+  private applyChanges(changed: ChangedKeys): number {
+    for (const key of changed.keys) this.apply(key);
+    this.sequence = changed.sequence;
+    return changed.keys.length;
+  }
+
+  /** Put one key's latest record in place of its previous one. */
+  private apply(key: KeyRecord): void {
+    const previous = this.byId.get(key.id);
+    if (previous !== undefined && this.legacy.get(previous.secretHash) === key.id) this.legacy.delete(previous.secretHash);
+    this.byId.set(key.id, key);
+    if (key.revokedAt !== null) return;
+    this.digests.set(key, parseDigest(key.secretHash));
+    if (!(key.source === 'config' && this.configSecrets.has(key.id)) && isLegacyDigest(key.secretHash)) this.legacy.set(key.secretHash, key.id);
+  }
+
+  /** The active keys as last read. */
+  *active(): IterableIterator<KeyRecord> {
+    for (const key of this.byId.values()) if (key.revokedAt === null) yield key;
+  }
+
+  /** A key as last read, revoked or not. */
+  known(id: string): KeyRecord | undefined {
+    return this.byId.get(id);
   }
 
   /**
@@ -91,17 +123,28 @@ export class KeyIndex {
    */
   find(secret: string): KeyRecord | undefined {
     const id = keyIdOf(secret);
-    const byId = id === undefined ? undefined : this.byId.get(id);
+    const byId = id === undefined ? undefined : this.activeKey(id);
     if (byId !== undefined && matchesDigest(secret, this.digests.get(byId) ?? null)) return byId;
     const config = this.configIndex.find(secret);
-    if (config !== undefined) return config;
+    if (config !== undefined) return this.activeKey(config);
     if (this.legacy.size === 0) return undefined;
-    const legacy = this.legacy.get(hash('sha256', secret, 'hex'));
+    const legacyId = this.legacy.get(hash('sha256', secret, 'hex'));
+    const legacy = legacyId === undefined ? undefined : this.activeKey(legacyId);
     return legacy !== undefined && matchesDigest(secret, this.digests.get(legacy) ?? null) ? legacy : undefined;
+  }
+
+  private activeKey(id: string): KeyRecord | undefined {
+    const key = this.byId.get(id);
+    return key?.revokedAt === null ? key : undefined;
   }
 
   async list(): Promise<KeyRecord[]> {
     return this.store.list();
+  }
+
+  /** One key from the store, revoked or not, at its current revision. */
+  async stored(id: string): Promise<KeyRecord | undefined> {
+    return this.store.get(id);
   }
 
   /** Create a key; the secret is returned here once and only its salted digest is kept. */
@@ -120,10 +163,8 @@ export class KeyIndex {
       createdAt: options.now.toISOString(),
     };
     await this.store.insert(key);
-    const record: KeyRecord = { ...key, policy: key.policy ?? null, revokedAt: null, revision: 1 };
-    this.digests.set(record, parseDigest(record.secretHash));
-    this.byId.set(key.id, record);
-    return { key: record, secret };
+    await this.refresh();
+    return { key: this.byId.get(key.id) ?? { ...key, policy: key.policy ?? null, revokedAt: null, revision: 1 }, secret };
   }
 
   /**

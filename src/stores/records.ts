@@ -66,6 +66,20 @@ export function keysFromRows(rows: readonly KeyRow[]): KeyRecord[] {
   return rows.map((row) => keyFromRow(row, shared));
 }
 
+/** A key row with the change sequence its last write stamped on it (`api_keys.change_sequence`). */
+export type ChangedKeyRow = KeyRow & { change_sequence: number };
+
+/** Keys written since a reader's last read, and the sequence to ask after next time. */
+export interface ChangedKeys {
+  keys: KeyRecord[];
+  sequence: number;
+}
+
+/** The changed keys in rows read after `after`, ordered by their change sequence. */
+export function changedKeysFromRows(rows: readonly ChangedKeyRow[], after: number): ChangedKeys {
+  return { keys: keysFromRows(rows), sequence: rows.length === 0 ? after : rows[rows.length - 1]!.change_sequence };
+}
+
 /** What an edit of an admin-API key replaces (its secret, source and times stay). */
 export type KeyChanges = Pick<KeyRecord, 'department' | 'name' | 'models' | 'budgets' | 'policy'>;
 
@@ -81,6 +95,15 @@ export function isRevisionConflict(result: KeyRecord | KeyRevisionConflict | und
 
 export interface KeyStore {
   list(): Promise<KeyRecord[]>;
+  /** One key, revoked or not, by its id (one indexed read); undefined when there is none. */
+  get(id: string): Promise<KeyRecord | undefined>;
+  /**
+   * The keys inserted, edited, revoked or changed by a config sync since `after` (0: every key), with the sequence to
+   * pass next time. Every write stamps its rows with the next number of one store-wide counter, taken in the write's
+   * transaction and held until it commits, so stamps become visible in order: a reader never skips a lower stamp
+   * committed after it read a higher one.
+   */
+  changedSince(after: number): Promise<ChangedKeys>;
   insert(key: NewKey): Promise<void>;
   /** Marks the key revoked; returns it, or undefined if there is no such key. */
   revoke(id: string, at: string): Promise<KeyRecord | undefined>;

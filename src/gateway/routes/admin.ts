@@ -137,7 +137,7 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
   // One key, with its revision in ETag (the If-Match of an edit); a department-scoped admin reads its department's keys.
   admin.get('/keys/:id', { config: { access: 'read', area: 'finops' } }, async (request, reply) => {
     const { id } = request.params as { id: string };
-    const key = (await gateway.keys.list()).find((each) => each.id === id);
+    const key = await gateway.keys.stored(id);
     if (!key) throw new CovenantError('not_found', `There is no key "${id}".`);
     requireDepartmentAccess(request.adminPrincipal, key.department);
     reply.header('etag', entityTag(key.revision));
@@ -153,7 +153,7 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     if (Object.keys(body).length === 0) {
       throw new CovenantError('invalid_request', `An edit sets at least one of: ${Object.keys(editKeySchema.shape).join(', ')}.`);
     }
-    const existing = (await gateway.keys.list()).find((key) => key.id === id);
+    const existing = await gateway.keys.stored(id);
     if (!existing) throw new CovenantError('not_found', `There is no key "${id}".`);
     requireDepartmentAccess(principal, existing.department);
     if (body.department !== undefined) requireDepartmentAccess(principal, body.department);
@@ -178,7 +178,7 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
   admin.delete('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request) => {
     const principal = request.adminPrincipal;
     const { id } = request.params as { id: string };
-    const existing = (await gateway.keys.list()).find((key) => key.id === id);
+    const existing = await gateway.keys.stored(id);
     if (!existing) throw new CovenantError('not_found', `There is no key "${id}".`);
     requireDepartmentAccess(principal, existing.department);
     const key = await gateway.keys.revoke(id, new Date());
