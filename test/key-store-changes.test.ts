@@ -207,6 +207,36 @@ describe('key store changes: PostgreSQL, concurrent writers', () => {
   });
 });
 
+describe('key store changes: PostgreSQL, a replica still on the code before change sequences', () => {
+  it('stamps its unstamped insert, edit and revocation, so upgraded replicas read them; a write that changes nothing is not stamped', async () => {
+    const schema = createTestSchema();
+    const upgraded = await createPostgresStores({ url: schema.url, schema: schema.schema, max: 2 });
+    const old = await openPostgres({ url: schema.url, schema: schema.schema, max: 1 });
+    try {
+      await upgraded.keys.insert(newKey({ id: 'key_a' }));
+      const start = await upgraded.keys.changedSince(0);
+      // The statements of a replica that knows nothing of change_sequence.
+      await old.pool.query("INSERT INTO api_keys (id, department, name, budgets, source, secret_hash, created_at) VALUES ('key_b', 'claims', 'b', '[]', 'api', 'hb', '2025-01-01T00:00:00.000Z')");
+      await old.pool.query("UPDATE api_keys SET revoked_at = '2025-02-01T00:00:00.000Z' WHERE id = 'key_a'");
+      const next = await upgraded.keys.changedSince(start.sequence);
+      expect(byId(next.keys).map((key) => [key.id, key.revokedAt])).toEqual([['key_a', '2025-02-01T00:00:00.000Z'], ['key_b', null]]);
+      await old.pool.query("UPDATE api_keys SET budgets = '[{\"usd\":1,\"period\":\"day\"}]' WHERE id = 'key_b'");
+      const edited = await upgraded.keys.changedSince(next.sequence);
+      expect(edited.keys.map((key) => [key.id, key.budgets])).toEqual([['key_b', [{ usd: 1, period: 'day' }]]]);
+      // Revoking a revoked key again changes no field: nothing to read.
+      await old.pool.query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, '2025-03-01T00:00:00.000Z') WHERE id = 'key_a'");
+      expect((await upgraded.keys.changedSince(edited.sequence)).keys).toEqual([]);
+      // This code's own writes keep their numbers in order after the old replica's.
+      await upgraded.keys.insert(newKey({ id: 'key_c' }));
+      expect(ids((await upgraded.keys.changedSince(edited.sequence)).keys)).toEqual(['key_c']);
+    } finally {
+      await old.close();
+      await upgraded.close();
+      await schema.drop();
+    }
+  });
+});
+
 // Stores made before change sequences: their keys are all read by a first read from 0, and later writes after them.
 describe('records migration to change sequences', () => {
   const insertOld = "INSERT INTO api_keys (id, department, name, budgets, source, secret_hash, created_at) VALUES ('key_old', 'claims', 'old', '[]', 'api', 'h', '2025-01-01T00:00:00.000Z')";

@@ -65,6 +65,25 @@ export const recordMigrations: readonly PostgresMigration[] = [
       CREATE INDEX IF NOT EXISTS api_keys_change_sequence ON api_keys (change_sequence);
     `,
   },
+  {
+    // Replicas still on the code before change sequences (a rolling upgrade) write keys without a stamp: an insert
+    // leaves it null, a revocation or edit leaves it as it was, and the others would never read that change (a key
+    // revoked there would keep working on them). This trigger stamps such a row from the same counter, taken the same
+    // way (its row locked to the commit). A write of this code stamps the row itself and passes through untouched, as
+    // does an update that changes nothing.
+    id: 'records-006-stamp-unstamped-key-writes',
+    sql: `
+      CREATE OR REPLACE FUNCTION api_keys_stamp_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP = 'INSERT' AND NEW.change_sequence IS NOT NULL THEN RETURN NEW; END IF;
+        IF TG_OP = 'UPDATE' AND (NEW.change_sequence IS DISTINCT FROM OLD.change_sequence OR NEW IS NOT DISTINCT FROM OLD) THEN RETURN NEW; END IF;
+        UPDATE api_key_changes SET sequence = sequence + 1 WHERE id = 1 RETURNING sequence INTO NEW.change_sequence;
+        RETURN NEW;
+      END $$;
+      DROP TRIGGER IF EXISTS api_keys_stamp_change ON api_keys;
+      CREATE TRIGGER api_keys_stamp_change BEFORE INSERT OR UPDATE ON api_keys FOR EACH ROW EXECUTE FUNCTION api_keys_stamp_change();
+    `,
+  },
 ];
 
 export function migrateRecords(database: PostgresDatabase): Promise<string[]> {
