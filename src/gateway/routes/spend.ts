@@ -23,9 +23,9 @@ import type { Gateway } from '../gateway.js';
 const budgetOrSessionKinds = new Set(['threshold', 'projected_exhaustion', 'rate_jump', 'session_suspended']);
 
 /** Whether a scope string belongs to a department: the department itself, its keys, its users. */
-function inDepartment(scope: string, department: string, keyDepartments: Map<string, string>): boolean {
+function inDepartment(scope: string, department: string, departmentOf: (keyId: string) => string | undefined): boolean {
   const parsed = parseScope(scope);
-  return parsed !== undefined && scopeDepartment(parsed, (id) => keyDepartments.get(id)) === department;
+  return parsed !== undefined && scopeDepartment(parsed, departmentOf) === department;
 }
 
 /**
@@ -80,7 +80,8 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     }
     const scope = scopeParameter((request.query as { scope?: string }).scope, true);
     const config = gateway.config;
-    const keys = (await gateway.keys.list()).filter((key) => key.revokedAt === null);
+    // The key index's copy (current within the refresh interval): no read of every key in the store per report.
+    const keys = [...gateway.keys.active()];
     const keyDepartments = new Map(keys.map((key) => [key.id, key.department]));
     const keyNames = new Map(keys.map((key) => [formatScope({ kind: 'key', id: key.id }), `${key.department}/${key.name}`]));
     const scopes: BudgetScope[] = [
@@ -102,7 +103,7 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
       projection: tracker && ((line, now) => tracker.reading(line.counterKey, now, line, windowOf(line.scope)).projectedAt),
       userBudgets: [...config.departments.values()].map((department) => ({ department: department.name, budgets: department.userBudgets })),
     });
-    const visible = report.scopes.filter((entry) => principal.department === null || inDepartment(entry.scope, principal.department, keyDepartments));
+    const visible = report.scopes.filter((entry) => principal.department === null || inDepartment(entry.scope, principal.department, (id) => keyDepartments.get(id)));
     return { time: report.time, scopes: visible.map((entry) => (keyNames.has(entry.scope) ? { ...entry, key: keyNames.get(entry.scope) } : entry)) };
   });
 
@@ -126,7 +127,6 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     const scope = scopeParameter((request.query as { scope?: string }).scope, false);
     const count = limit === undefined ? 100 : Number(limit);
     if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new CovenantError('invalid_request', 'limit must be a whole number from 1 to 10000.', { param: 'limit' });
-    const keyDepartments = new Map((await gateway.keys.list()).map((key) => [key.id, key.department]));
     const query = request.query as { kind?: string; since?: string };
     const kinds = alertKindsParameter(query.kind);
     const since = sinceParameter(query.since);
@@ -135,7 +135,7 @@ export function registerSpendRoutes(admin: FastifyInstance, gateway: Gateway, st
     if (['threshold', 'projected_exhaustion', 'rate_jump'].some(wants)) {
       const records = await stores.alerts.list({ scope, limit: count });
       lists.push(records
-        .filter((record) => principal.department === null || inDepartment(record.scope, principal.department, keyDepartments))
+        .filter((record) => principal.department === null || inDepartment(record.scope, principal.department, (id) => gateway.keys.known(id)?.department))
         .map(alertListEntry));
     }
     // Session suspensions and governance alerts name no budget scope, so a scope filter leaves them out.
