@@ -64,7 +64,8 @@ export interface SpendFilter {
   /**
    * Only counters that a pruning pass may take: of windows over at `cutoff` (epoch ms) in `timeZone`, as
    * core/periods.ts windowEndedBefore decides, holding no reservation. They come oldest window first: ordered by
-   * window key, then scope, then counter key; read without visiting the counters of windows still open.
+   * window key, then scope, then counter key. Durable stores find them without reading the counters of windows still
+   * open (millions at scale: one per end user).
    */
   closedBefore?: { cutoff: number; timeZone: string };
   /** At most this many counters (the first ones in the order above). */

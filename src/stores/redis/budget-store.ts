@@ -181,7 +181,8 @@ class RedisBudgets implements RedisBudgetStore {
 
   async spend(filter: SpendFilter = {}): Promise<CounterRecord[]> {
     if (filter.windowKeys?.length === 0) return [];
-    if (filter.closedBefore !== undefined) return unavailableOnError(() => this.#closedSpend(filter, filter.closedBefore!));
+    const closed = filter.closedBefore;
+    if (closed !== undefined) return unavailableOnError(() => this.#closedSpend(filter, closed));
     const reply = await unavailableOnError(() => this.#script(spendScript, spendPatterns(filter)));
     const spent = reply[1] as string[];
     const reserved = reply[2] as string[];
