@@ -27,6 +27,14 @@ describe('benchmark scripts', () => {
     expect(stdout).toMatch(/inclusion proof, 5,000 leaves \(memory\)/);
   });
 
+  it('bench/prune-pass.mjs prunes the limit\'s worth of closed counters out of a store of open and closed ones', async () => {
+    const { code, stdout, stderr } = await runNode(['bench/prune-pass.mjs', '--users', '3000', '--closed', '500', '--limit', '200']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('built 6,603 counter rows');
+    expect(stdout).toMatch(/pass: 200 pruned \(200 reported\) in \d+ ms/);
+  });
+
   it('bench/run.mjs lists --node-flags and refuses an unknown scenario with exit 2', async () => {
     const help = await runNode(['bench/run.mjs', '--help']);
     expect(help.code).toBe(0);

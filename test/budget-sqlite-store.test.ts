@@ -85,6 +85,28 @@ describe('SQLite budget store: what a new end user costs on disk', () => {
   });
 });
 
+describe('SQLite budget store: window pruning\'s read', () => {
+  it('seeks the (window, scope) index per window and reads only closed windows\' rows', async () => {
+    using files = temporaryDatabase();
+    const database = files.open();
+    const store = createSqliteBudgetStore(database);
+    const insert = database.prepare('INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent) VALUES (?, ?, \'usd\', \'day\', ?, 5)');
+    database.transaction(() => {
+      for (let user = 0; user < 20_000; user += 1) insert.run(counterKeyFor(`user:u${user}`, 'usd', 'day', '2024-05-02'), `user:u${user}`, '2024-05-02');
+      for (let user = 0; user < 30; user += 1) insert.run(counterKeyFor(`user:u${user}`, 'usd', 'day', '2024-05-01'), `user:u${user}`, '2024-05-01');
+    })();
+    const steps = (sql: string, ...parameters: unknown[]) => (database.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...parameters) as { detail: string }[]).map((step) => step.detail).join('; ');
+    // The statements spend({ closedBefore }) runs: the next window key after one, then a closed window's rows in order.
+    expect(steps('SELECT window_key, period FROM budget_counters WHERE window_key > ? ORDER BY window_key LIMIT 1', ''))
+      .toBe('SEARCH budget_counters USING INDEX budget_counters_window_scope (window_key>?)');
+    expect(steps(`SELECT * FROM budget_counters WHERE window_key = ? AND reserved = 0 AND counter_key <> ? ORDER BY scope, counter_key LIMIT ?`, '2024-05-01', 'x', 10))
+      .toBe('SEARCH budget_counters USING INDEX budget_counters_window_scope (window_key=?)');
+    const closed = await store.spend({ closedBefore: { cutoff: Date.parse('2024-05-02T12:00:00Z'), timeZone: 'UTC' }, limit: 20 });
+    expect(closed.map((record) => record.scope)).toEqual(Array.from({ length: 30 }, (_, user) => `user:u${user}`).sort().slice(0, 20));
+    await store.close();
+  });
+});
+
 describe('SQLite budget store: recovery from the counters', () => {
   const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
   const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');

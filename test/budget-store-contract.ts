@@ -187,6 +187,62 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       expect(await store.pruneCounters([])).toEqual([]);
     }));
 
+    describe('closed windows (what window pruning reads)', () => {
+      // Berlin, 2026-10-25: 02:00 happens at 00:00Z (+02:00) and again at 01:00Z (+01:00); the cutoff falls in the second.
+      const cutoff = Date.parse('2026-10-25T01:30:00Z');
+      const closedBefore = { cutoff, timeZone: 'Europe/Berlin' };
+      const closed = [
+        counterKeyFor('user:claims/alice', 'tokens', 'month', '2026-09'),
+        // One window's counters by scope, then key ('user:claims/al|' sorts after 'user:claims/alice|' as a whole key).
+        counterKeyFor('org', 'usd', 'day', '2026-10-24'),
+        counterKeyFor('user:claims/al', 'usd', 'day', '2026-10-24'),
+        counterKeyFor('user:claims/alice', 'tokens', 'day', '2026-10-24'),
+        counterKeyFor('user:claims/alice', 'usd', 'day', '2026-10-24'),
+        counterKeyFor('org', 'usd', 'hour', '2026-10-24T23:00+02:00'),
+        counterKeyFor('org', 'usd', 'hour', '2026-10-25T01:00+02:00'),
+        // The first 02:00 is over; its key sorts after the second 02:00's, which is not.
+        counterKeyFor('org', 'usd', 'hour', '2026-10-25T02:00+02:00'),
+        counterKeyFor('org', 'usd', 'week', '2026-W42'),
+      ];
+      const open = [
+        counterKeyFor('org', 'usd', 'month', '2026-10'),
+        counterKeyFor('org', 'usd', 'day', '2026-10-25'),
+        counterKeyFor('org', 'usd', 'hour', '2026-10-25T02:00+01:00'),
+        counterKeyFor('org', 'usd', 'hour', '2026-10-25T03:00+01:00'),
+        counterKeyFor('org', 'usd', 'week', '2026-W43'),
+        counterKeyFor('org', 'usd', 'total', 'total'),
+      ];
+      const reservedClosed = counterKeyFor('key:bot', 'usd', 'day', '2026-10-24');
+      const fill = async (store: BudgetStore) => {
+        for (const key of [...open, ...[...closed].reverse()]) {
+          const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
+          await store.tryReserve(held);
+          await store.settle(held.id, { [key]: 6 });
+        }
+        await store.tryReserve(reservation([{ counterKey: reservedClosed, amount: 10, limit: 100 }]));
+      };
+
+      it('lists only unreserved counters of windows over, oldest window first, hour windows as instants across DST', withStore(async ({ store }) => {
+        await fill(store);
+        const listed = await store.spend({ closedBefore });
+        expect(listed.map((record) => record.counterKey)).toEqual(closed);
+        expect(listed[0]).toEqual({
+          counterKey: closed[0], scope: 'user:claims/alice', unit: 'tokens', period: 'month', windowKey: '2026-09', spent: 6, reserved: 0,
+        });
+        // An hour later the second 02:00 is over too, and the day of the 24th's hours stay in key order.
+        const later = await store.spend({ closedBefore: { ...closedBefore, cutoff: cutoff + 3_600_000 } });
+        expect(later.map((record) => record.windowKey)).toContain('2026-10-25T02:00+01:00');
+        expect(later.map((record) => record.counterKey)).not.toContain(reservedClosed);
+      }));
+
+      it('returns at most `limit` counters, the oldest, cutting a window between its scopes', withStore(async ({ store }) => {
+        await fill(store);
+        expect((await store.spend({ closedBefore, limit: 3 })).map((record) => record.counterKey)).toEqual(closed.slice(0, 3));
+        expect((await store.spend({ closedBefore, limit: 1 })).map((record) => record.counterKey)).toEqual(closed.slice(0, 1));
+        expect(await store.spend({ closedBefore: { ...closedBefore, cutoff: Date.parse('2026-09-01T00:00:00Z') } })).toEqual([]);
+      }));
+    });
+
     if (options.durable) it('keeps a pruned counter gone across a restart', withStore(async ({ store, reopen }) => {
       if (!reopen) throw new Error('a durable store fixture must provide reopen');
       for (const key of [orgDay, keyDay]) {

@@ -131,6 +131,31 @@ describe('Redis budget store: distributed behaviour', () => {
     expect(await replicas[1].spend()).toEqual([]);
   });
 
+  it('lists closed windows from PostgreSQL\'s window index page by page, with Redis\'s amounts, skipping reserved counters', async () => {
+    setup = await deployment();
+    const store = await setup.replica();
+    const keys = Array.from({ length: 1_205 }, (_, user) => counterKeyFor(`user:u${String(user).padStart(4, '0')}`, 'usd', 'day', '2024-05-01'));
+    const database = await setup.database();
+    // Settled spend as PostgreSQL and Redis hold it after many settles, written in bulk.
+    await database.pool.query('INSERT INTO budget_spend (counter_key, spent) SELECT unnest($1::text[]), 3', [keys]);
+    await store.rebuild();
+    // The first page's counters all hold a reservation now: the listing goes on to the next page for them.
+    for (const key of keys.slice(0, 1_000)) await store.tryReserve(reservation([{ counterKey: key, amount: 1, limit: 100 }]));
+    const closed = await store.spend({ closedBefore: { cutoff: Date.parse('2024-05-02T00:00:00Z'), timeZone: 'UTC' }, limit: 200 });
+    expect(closed.map((record) => record.counterKey)).toEqual(keys.slice(1_000, 1_200));
+    expect(closed[0]).toMatchObject({ spent: 3, reserved: 0, windowKey: '2024-05-01', period: 'day' });
+    const client = await database.pool.connect();
+    try {
+      // Planned on a table this small, PostgreSQL may prefer a scan; it must be able to read a window from the index.
+      await client.query('SET enable_seqscan = off');
+      const plan = await client.query(`EXPLAIN SELECT scope, counter_key FROM budget_spend WHERE window_key = $1 AND (scope, counter_key COLLATE "C") > ($2, $3)
+        ORDER BY scope, counter_key COLLATE "C" LIMIT 10`, ['2024-05-01', '', '']);
+      expect(plan.rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n')).toMatch(/Index (Only )?Scan using budget_spend_window_scope/);
+    } finally {
+      client.release();
+    }
+  });
+
   it('rebuilds the counters from PostgreSQL after its Redis keys are deleted: spend kept, in-flight counted', async () => {
     setup = await deployment();
     const store = await setup.replica();

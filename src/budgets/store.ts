@@ -61,6 +61,15 @@ export interface SpendFilter {
   scopePrefix?: string;
   /** Only counters of these windows (e.g. the current day and month): past windows are history the report skips. */
   windowKeys?: readonly string[];
+  /**
+   * Only counters that a pruning pass may take: of windows over at `cutoff` (epoch ms) in `timeZone`, as
+   * core/periods.ts windowEndedBefore decides, holding no reservation. They come oldest window first: ordered by
+   * window key, then scope, then counter key. Durable stores find them without reading the counters of windows still
+   * open (millions at scale: one per end user).
+   */
+  closedBefore?: { cutoff: number; timeZone: string };
+  /** At most this many counters (the first ones in the order above). */
+  limit?: number;
 }
 
 export interface BudgetStore {

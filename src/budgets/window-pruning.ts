@@ -1,9 +1,11 @@
 // Drops the counters of budget windows that are over, once their final spend is reported (else they pile up for ever).
-import { periodWindow } from '../core/periods.js';
+import { windowEndedBefore } from '../core/periods.js';
 import type { LedgerEntryInput } from '../ledger/types.js';
 import type { BudgetStore, CounterRecord } from './store.js';
 
-const hourMs = 3_600_000;
+// Callers import it from here; it lives in core because the stores' closed-window queries decide with it too.
+export { windowEndedBefore };
+
 const defaultLimit = 10_000;
 
 export interface PruneWindowsOptions {
@@ -24,20 +26,6 @@ export interface PruneWindowsOptions {
 }
 
 /**
- * Whether a window of `period` named `windowKey` ended before `cutoff` (epoch ms). `total` never ends. Day, week and
- * month keys are fixed-width dates that sort in time order; an hour key carries its UTC offset, so it is compared as
- * an instant (the hour repeated when DST ends has two keys that do not sort in time order).
- */
-export function windowEndedBefore(period: CounterRecord['period'], windowKey: string, cutoff: number, timeZone: string): boolean {
-  if (period === 'total') return false;
-  if (period === 'hour') {
-    const start = Date.parse(windowKey);
-    return Number.isFinite(start) && start + hourMs <= cutoff;
-  }
-  return windowKey < periodWindow(period, new Date(cutoff), timeZone).key;
-}
-
-/**
  * Report, then delete, the counters of windows that ended longer than `graceMs` ago and hold no open reservation.
  * Returns how many counters were deleted.
  *
@@ -52,10 +40,12 @@ export async function pruneClosedWindows(options: PruneWindowsOptions): Promise<
 
 async function pruneNow(options: PruneWindowsOptions): Promise<number> {
   const cutoff = options.now - options.graceMs;
-  const closed = (await options.store.spend())
+  const limit = options.limit ?? defaultLimit;
+  // The store reads only what is over; the same checks again keep a store that ignores the filter exact.
+  const closed = (await options.store.spend({ closedBefore: { cutoff, timeZone: options.timeZone }, limit }))
     .filter((counter) => counter.reserved === 0 && windowEndedBefore(counter.period, counter.windowKey, cutoff, options.timeZone))
     .sort((left, right) => (left.windowKey < right.windowKey ? -1 : left.windowKey > right.windowKey ? 1 : 0))
-    .slice(0, options.limit ?? defaultLimit);
+    .slice(0, limit);
   if (closed.length === 0) return 0;
   await options.report?.(closed);
   const pruned = await options.store.pruneCounters(closed.map(({ counterKey, spent }) => ({ counterKey, spent })));

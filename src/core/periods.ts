@@ -139,3 +139,17 @@ export function periodWindow(period: Period, now: Date, timeZone = 'UTC'): Perio
   }
   return { start: new Date(window.start), end: new Date(window.end), key: window.key };
 }
+
+/**
+ * Whether a window of `period` named `windowKey` ended before `cutoff` (epoch ms). `total` never ends. Day, week and
+ * month keys are fixed-width dates that sort in time order; an hour key carries its UTC offset, so it is compared as
+ * an instant (the hour repeated when DST ends has two keys that do not sort in time order).
+ */
+export function windowEndedBefore(period: Period, windowKey: string, cutoff: number, timeZone: string): boolean {
+  if (period === 'total') return false;
+  if (period === 'hour') {
+    const start = Date.parse(windowKey);
+    return Number.isFinite(start) && start + hourMs <= cutoff;
+  }
+  return windowKey < periodWindow(period, new Date(cutoff), timeZone).key;
+}

@@ -1,11 +1,14 @@
 // An in-process BudgetStore (nothing survives a restart): for tests and the per-replica emergency cap.
 import { parseCounterKey } from '../../core/budget-math.js';
+import { windowEndedBefore } from '../../core/periods.js';
 import type { BudgetStore, CounterRecord, CounterState, Reservation, ReservationItem, SettleResult } from '../../budgets/store.js';
 
 interface HeldReservation { createdAt: number; items: { counterKey: string; amount: number }[] }
 
 /** What decideAndReserve shows for a counter never used (read() leaves it out). */
 const unused = Object.freeze({ spent: 0, reserved: 0 });
+
+const compare = (left: string, right: string) => (left < right ? -1 : left > right ? 1 : 0);
 
 /** Methods do all their work before their first await, so each is atomic within the process. */
 export function createMemoryBudgetStore(): BudgetStore {
@@ -78,9 +81,14 @@ export function createMemoryBudgetStore(): BudgetStore {
         if (filter.scope !== undefined && parts.scope !== filter.scope) continue;
         if (filter.scopePrefix !== undefined && !parts.scope.startsWith(filter.scopePrefix)) continue;
         if (filter.windowKeys !== undefined && !filter.windowKeys.includes(parts.windowKey)) continue;
+        const closed = filter.closedBefore;
+        if (closed !== undefined && (state(counterKey).reserved !== 0 || !windowEndedBefore(parts.period, parts.windowKey, closed.cutoff, closed.timeZone))) continue;
         records.push({ ...state(counterKey), ...parts });
       }
-      return records.sort((left, right) => (left.scope < right.scope ? -1 : left.scope > right.scope ? 1 : 0));
+      // Keys are sorted, so each sort below keeps counter-key order among equals.
+      records.sort((left, right) => compare(left.scope, right.scope));
+      if (filter.closedBefore !== undefined) records.sort((left, right) => compare(left.windowKey, right.windowKey));
+      return filter.limit === undefined ? records : records.slice(0, filter.limit);
     },
     async pruneCounters(candidates) {
       const pruned: string[] = [];

@@ -31,7 +31,31 @@ export const budgetRecordMigrations: readonly PostgresMigration[] = [
       CREATE INDEX budget_settlements_time ON budget_settlements (settled_at);
     `,
   },
+  {
+    // Window pruning reads only the windows that are over, oldest first: the key's window and scope
+    // (core/budget-math.ts parseCounterKey: the window after the last '|', the scope before the one ahead of it), in
+    // byte order as JavaScript and SQLite compare them, and an index on both.
+    id: 'budgets-002-window-scope-index',
+    sql: `
+      ALTER TABLE budget_spend
+        ADD COLUMN window_key TEXT COLLATE "C" GENERATED ALWAYS AS (substring(counter_key FROM '[^|]*$')) STORED,
+        ADD COLUMN scope TEXT COLLATE "C" GENERATED ALWAYS AS (substring(counter_key FROM '^(.*)\\|[^|]*\\|[^|]*$')) STORED;
+      CREATE INDEX budget_spend_window_scope ON budget_spend (window_key, scope);
+    `,
+  },
 ];
+
+// Every distinct window key, each with one of its counter keys (which names the period): one index seek per window
+// (a loose index scan), however many counters each holds.
+const windowsSql = `
+  WITH RECURSIVE windows (window_key, counter_key) AS (
+    (SELECT window_key, counter_key FROM budget_spend ORDER BY window_key LIMIT 1)
+    UNION ALL
+    SELECT next.window_key, next.counter_key FROM windows CROSS JOIN LATERAL (
+      SELECT window_key, counter_key FROM budget_spend WHERE budget_spend.window_key > windows.window_key ORDER BY window_key LIMIT 1
+    ) AS next
+  )
+  SELECT window_key, counter_key FROM windows`;
 
 export type ReservationItems = [counterKey: string, amount: number][];
 
@@ -200,6 +224,21 @@ export class PostgresBudgetRecords {
   /** Run `work` unless another replica runs work of the same name on this schema now (then undefined). */
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
     return withAdvisoryTryLock(this.database.pool, `covenant:${name}:${this.database.schema}`, work);
+  }
+
+  /** Every window that has counters, in key order, each with one of its counter keys. */
+  async windows(): Promise<{ windowKey: string; counterKey: string }[]> {
+    const result = await this.database.pool.query<{ window_key: string; counter_key: string }>(windowsSql);
+    return result.rows.map((row) => ({ windowKey: row.window_key, counterKey: row.counter_key }));
+  }
+
+  /** Up to `limit` counter keys of one window in (scope, counter key) order, after `after`'s when given (the previous page's last). */
+  async windowCounters(windowKey: string, limit: number, after?: { scope: string; counterKey: string }): Promise<{ scope: string; counterKey: string }[]> {
+    const result = await this.database.pool.query<{ scope: string; counter_key: string }>(
+      `SELECT scope, counter_key FROM budget_spend WHERE window_key = $1 AND (scope, counter_key COLLATE "C") > ($2, $3)
+       ORDER BY scope, counter_key COLLATE "C" LIMIT $4`,
+      [windowKey, after?.scope ?? '', after?.counterKey ?? '', limit]);
+    return result.rows.map((row) => ({ scope: row.scope, counterKey: row.counter_key }));
   }
 
   /** Delete the spend rows of pruned counters, each only while it still holds the spend given with it. */

@@ -13,6 +13,7 @@
 import type { Redis } from 'ioredis';
 import type { BudgetStore, CounterRecord, CounterState, Reservation, ReserveResult, SettleResult, SpendFilter } from '../../budgets/store.js';
 import { parseCounterKey } from '../../core/budget-math.js';
+import { windowEndedBefore } from '../../core/periods.js';
 import { CovenantError } from '../../core/errors.js';
 import type { PostgresDatabase } from '../postgres/database.js';
 import { PostgresBudgetRecords } from '../postgres/budget-records.js';
@@ -42,6 +43,10 @@ export interface RedisBudgetStore extends BudgetStore {
 }
 
 const dayMs = 86_400_000;
+/** Counters read from PostgreSQL, then Redis, at a time while listing closed windows. */
+const closedPageSize = 1000;
+
+const compare = (left: string, right: string) => (left < right ? -1 : left > right ? 1 : 0);
 
 /**
  * Connect to Redis and PostgreSQL and return the store. Redis being down at start is not an error: calls fail
@@ -176,6 +181,8 @@ class RedisBudgets implements RedisBudgetStore {
 
   async spend(filter: SpendFilter = {}): Promise<CounterRecord[]> {
     if (filter.windowKeys?.length === 0) return [];
+    const closed = filter.closedBefore;
+    if (closed !== undefined) return unavailableOnError(() => this.#closedSpend(filter, closed));
     const reply = await unavailableOnError(() => this.#script(spendScript, spendPatterns(filter)));
     const spent = reply[1] as string[];
     const reserved = reply[2] as string[];
@@ -191,8 +198,8 @@ class RedisBudgets implements RedisBudgetStore {
       if (filter.windowKeys !== undefined && !filter.windowKeys.includes(parts.windowKey)) continue;
       records.push({ counterKey, ...parts, ...values });
     }
-    const compare = (left: string, right: string) => (left < right ? -1 : left > right ? 1 : 0);
-    return records.sort((left, right) => compare(left.scope, right.scope) || compare(left.counterKey, right.counterKey));
+    records.sort((left, right) => compare(left.scope, right.scope) || compare(left.counterKey, right.counterKey));
+    return filter.limit === undefined ? records : records.slice(0, filter.limit);
   }
 
   exclusively<T>(name: string, work: () => Promise<T>): Promise<T | undefined> {
@@ -223,6 +230,36 @@ class RedisBudgets implements RedisBudgetStore {
   async close(): Promise<void> {
     // The PostgreSQL pool belongs to the caller (the records stores share it).
     await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  /**
+   * Counters of windows that are over, without reading the open ones: PostgreSQL lists the windows and, page by page
+   * in (scope, counter key) order, the counters of each one over (budget_spend has a row for every counter ever
+   * settled); Redis gives their hot amounts. A counter Redis does not hold is left out, as spend() leaves it out.
+   */
+  async #closedSpend(filter: SpendFilter, closed: { cutoff: number; timeZone: string }): Promise<CounterRecord[]> {
+    const limit = filter.limit ?? Number.POSITIVE_INFINITY;
+    const records: CounterRecord[] = [];
+    for (const { windowKey, counterKey } of await this.#records.windows()) {
+      if (records.length >= limit) break;
+      if (filter.windowKeys !== undefined && !filter.windowKeys.includes(windowKey)) continue;
+      if (!windowEndedBefore(parseCounterKey(counterKey).period, windowKey, closed.cutoff, closed.timeZone)) continue;
+      let after: { scope: string; counterKey: string } | undefined;
+      while (records.length < limit) {
+        const page = await this.#records.windowCounters(windowKey, Math.min(closedPageSize, limit - records.length), after);
+        if (page.length === 0) break;
+        after = page[page.length - 1];
+        const values = await this.read(page.map((row) => row.counterKey));
+        for (const row of page) {
+          const value = values.get(row.counterKey);
+          if (value === undefined || value.reserved !== 0) continue;
+          if (filter.scope !== undefined && row.scope !== filter.scope) continue;
+          if (filter.scopePrefix !== undefined && !row.scope.startsWith(filter.scopePrefix)) continue;
+          records.push({ ...parseCounterKey(row.counterKey), ...value });
+        }
+      }
+    }
+    return records;
   }
 
   /** Settle (amounts) or release (null): PostgreSQL decides and records, then Redis follows. */

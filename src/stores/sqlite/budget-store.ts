@@ -26,6 +26,7 @@
 //
 // One process owns a database file's budget tables (replicas share Redis instead: stores/redis).
 import { parseCounterKey } from '../../core/budget-math.js';
+import { windowEndedBefore } from '../../core/periods.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 import { BudgetJournal, journalPathOf, readJournal } from './budget-journal.js';
 import { startFoldThread } from './budget-fold-thread.js';
@@ -619,7 +620,10 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
         conditions.push(`window_key IN (${filter.windowKeys.map(() => '?').join(', ') || 'NULL'})`);
         parameters.push(...filter.windowKeys);
       }
-      const rows = database.prepare(`SELECT * FROM budget_counters WHERE ${conditions.join(' AND ')} ORDER BY scope, counter_key`).all(...parameters) as CounterRow[];
+      const rows = filter.closedBefore !== undefined
+        ? closedCounters(database, filter.closedBefore, filter.limit ?? Number.MAX_SAFE_INTEGER, conditions, parameters)
+        : database.prepare(`SELECT * FROM budget_counters WHERE ${conditions.join(' AND ')} ORDER BY scope, counter_key LIMIT ?`)
+          .all(...parameters, filter.limit ?? -1) as CounterRow[];
       return rows.map((row) => ({
         counterKey: row.counter_key, scope: row.scope, unit: row.unit, period: row.period,
         windowKey: row.window_key, spent: row.spent, reserved: row.reserved,
@@ -663,6 +667,27 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
     },
   };
+}
+
+/**
+ * The unreserved counters (matching `conditions`) of windows over at `closed.cutoff`, oldest window first, at most
+ * `limit`. One seek of the (window_key, scope) index per distinct window key, so the millions of rows of the windows
+ * still open are skipped unread, then one range of it per window that is over, already in (scope, counter key) order.
+ * Each window is judged by windowEndedBefore itself: an hour key's text does not sort as its instant around DST.
+ */
+function closedCounters(
+  database: SqliteDatabase, closed: { cutoff: number; timeZone: string }, limit: number, conditions: readonly string[], parameters: readonly (string | number)[],
+): CounterRow[] {
+  const nextWindow = database.prepare<[string], { window_key: string; period: CounterRecord['period'] }>(
+    'SELECT window_key, period FROM budget_counters WHERE window_key > ? ORDER BY window_key LIMIT 1');
+  const windowRows = database.prepare(
+    `SELECT * FROM budget_counters WHERE window_key = ? AND reserved = 0 AND ${conditions.join(' AND ')} ORDER BY scope, counter_key LIMIT ?`);
+  const rows: CounterRow[] = [];
+  for (let window = nextWindow.get(''); window !== undefined && rows.length < limit; window = nextWindow.get(window.window_key)) {
+    if (!windowEndedBefore(window.period, window.window_key, closed.cutoff, closed.timeZone)) continue;
+    for (const row of windowRows.all(window.window_key, ...parameters, limit - rows.length) as CounterRow[]) rows.push(row);
+  }
+  return rows;
 }
 
 /** The smallest text above every text that starts with `prefix` (its last character raised by one); none past U+10FFFF. */
