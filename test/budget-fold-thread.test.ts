@@ -139,6 +139,8 @@ describe('SQLite budget store: the fold thread', () => {
     for (const key of readFileSync(log, 'utf8').split('\n')) if (key !== '') settled.set(key, (settled.get(key) ?? 0) + 1);
     const total = [...settled.values()].reduce((sum, count) => sum + count, 0);
     expect(total).toBeGreaterThanOrEqual(7_000);
+    // The fold thread had been writing: the database holds the org's row before any replay.
+    expect(test.row(orgDay)).toMatchObject({ spent: expect.any(Number) });
     const store = createSqliteBudgetStore(test.open());
     await store.recoverOrphans(Number.MAX_SAFE_INTEGER);
     const counters = await store.read([orgDay, ...settled.keys()]);
@@ -148,4 +150,28 @@ describe('SQLite budget store: the fold thread', () => {
     for (const [key, count] of settled) expect(counters.get(key)?.spent, key).toBeGreaterThanOrEqual(5 * count);
     await store.close();
   }, 60_000);
+
+  it('closes in a process with nothing else running: close() returns and the fold is in the database', async () => {
+    using test = temporaryDatabase();
+    const source = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      const { openDatabase } = await import(${source('../src/stores/sqlite/database.ts')});
+      const { createSqliteBudgetStore } = await import(${source('../src/stores/sqlite/budget-store.ts')});
+      const { counterKeyFor } = await import(${source('../src/core/budget-math.ts')});
+      const database = openDatabase(${JSON.stringify(test.path)});
+      const store = createSqliteBudgetStore(database);
+      const key = counterKeyFor('org', 'usd', 'day', '2024-05-01');
+      await store.tryReserve({ id: 'r1', createdAt: 0, items: [{ counterKey: key, amount: 10, limit: 100 }] });
+      await store.settle('r1', { [key]: 7 });
+      await store.close();
+      database.close();
+      console.log('closed');
+    `], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => { output += chunk; });
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    const code = await new Promise((resolve) => child.on('exit', resolve));
+    expect({ code, output: output.trim() }).toEqual({ code: 0, output: 'closed' });
+    expect(test.row(counterKeyFor('org', 'usd', 'day', '2024-05-01'))).toEqual({ spent: 7, reserved: 0 });
+  }, 30_000);
 });

@@ -181,6 +181,8 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
     reads.unref();
     const started = new Worker(workerSource, {
       eval: true,
+      // The source is CommonJS: a parent started with --input-type=module (a script given with -e) would make it ESM.
+      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
       transferList: [channel.port2],
       workerData: {
         reads: channel.port2,
@@ -236,6 +238,9 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       const stopping = worker;
       worker = undefined;
       if (stopping === undefined) return;
+      // Held alive until it has exited: a caller whose store is the last thing running (a script, a CLI) must not have
+      // the process end inside close().
+      stopping.ref();
       await new Promise<void>((resolve) => {
         stopping.once('exit', () => resolve());
         stopping.postMessage('stop');
