@@ -1,6 +1,6 @@
 // Writes the budget store's folds into SQLite from a worker thread with a connection of its own, in short
 // transactions while the turn queue holds its commits, so the event loop only hands the changed counters over; and
-// reads there the counters the store's memory lacks, so a miss costs the event loop no page read either.
+// reads there the counters the store's memory lacks when a turn misses many, so a burst costs the event loop no page read.
 import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
