@@ -238,6 +238,8 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       if (stopping === undefined) return;
       await new Promise<void>((resolve) => {
         stopping.once('exit', () => resolve());
+        // Waited for: an unreferenced thread would let the process end (exit code 13) before close() resolves.
+        stopping.ref();
         stopping.postMessage('stop');
       });
     },
