@@ -117,8 +117,8 @@ const defaultFoldIntervalMs = 1000;
 const refreshMs = 1000;
 const foldSize = 4 * 1024 * 1024;
 /**
- * A turn's misses up to this many counters are read on the event loop: a few indexed reads there cost it no more than
- * handing them to the fold thread (a message each way and a wake-up), and cost the process far less; more go to the
+ * A turn's misses up to this many counters are read on the event loop: a few indexed reads there cost it about what
+ * handing them to the fold thread does (a message each way and a wake-up), and the process far less; more go to the
  * thread, so a burst of misses neither stalls the event loop nor costs it a read per counter.
  */
 const readHereLimit = 16;
