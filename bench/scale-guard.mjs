@@ -85,9 +85,7 @@ async function storeRequest(user) {
   ];
   const id = `s${sequence++}`;
   await bareStore.decideAndReserve(id, clock.now, counterKeys, () => counterKeys.map((counterKey) => ({ counterKey, amount: 100, limit: 1e15 })));
-  const actual = Object.create(null); // as the guard builds it
-  for (const key of counterKeys) actual[key] = 50;
-  await bareStore.settle(id, actual);
+  await bareStore.settle(id, counterKeys.map(() => 50));
 }
 
 /** CPU µs per request over `count` requests, one after another. */

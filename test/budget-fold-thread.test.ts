@@ -50,13 +50,13 @@ describe('SQLite budget store: the fold thread', () => {
     const errors: unknown[] = [];
     const store = createSqliteBudgetStore(database, { foldIntervalMs: 20, onError: (error) => errors.push(error) });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }] });
-    await store.settle('a', { [orgDay]: 40 });
+    await store.settle('a', [40]);
     await expect.poll(() => test.row(orgDay), { timeout: 5000 }).toEqual({ spent: 40, reserved: 0 });
     // The thread's writes fail from now on (as on a disk that fails them), the event loop's do not.
     database.exec(`CREATE TRIGGER refuse BEFORE UPDATE ON budget_counters WHEN NEW.spent = 70
       BEGIN SELECT RAISE(ABORT, 'the disk refused the write'); END`);
     await store.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }, { counterKey: userDay(1), amount: 100, limit: 1000 }] });
-    await store.settle('b', { [orgDay]: 30, [userDay(1)]: 30 });
+    await store.settle('b', [30, 30]);
     await expect.poll(() => errors.length, { timeout: 5000 }).toBeGreaterThan(0);
     expect(String(errors[0])).toMatch(/the disk refused the write/);
     await expect(store.spend({ scope: 'org' })).rejects.toThrow(/the disk refused the write/);
@@ -80,7 +80,7 @@ describe('SQLite budget store: the fold thread', () => {
     const users = 3000;
     const request = async (user: number, id: string, spent: number) => {
       await store.tryReserve({ id, createdAt: 1, items: [{ counterKey: orgDay, amount: 10, limit: 1e9 }, { counterKey: userDay(user), amount: 10, limit: 1e9 }] });
-      await store.settle(id, { [orgDay]: spent, [userDay(user)]: spent });
+      await store.settle(id, [spent, spent]);
     };
     await Promise.all(Array.from({ length: users }, (_, user) => request(user, `first-${user}`, 3)));
     // The first report starts a fold of 3,001 counters; while the thread writes it, more is settled and reported.
@@ -117,7 +117,7 @@ describe('SQLite budget store: the fold thread', () => {
           const id = 'request-' + (index += 1);
           const user = counterKeyFor('user:claims/u' + (index % 2000), 'usd', 'day', '2024-05-01');
           await store.tryReserve({ id, createdAt: Date.now(), items: [{ counterKey: org, amount: 10, limit: 1e12 }, { counterKey: user, amount: 10, limit: 1e12 }] });
-          await store.settle(id, { [org]: 5, [user]: 5 });
+          await store.settle(id, [5, 5]);
           // Logged once the settle's line is written (the end of its turn): only then is its 5 acknowledged on disk.
           await new Promise((resolve) => setImmediate(resolve));
           writeSync(log, user + '\\n');
@@ -162,7 +162,7 @@ describe('SQLite budget store: the fold thread', () => {
       const store = createSqliteBudgetStore(database);
       const key = counterKeyFor('org', 'usd', 'day', '2024-05-01');
       await store.tryReserve({ id: 'r1', createdAt: 0, items: [{ counterKey: key, amount: 10, limit: 100 }] });
-      await store.settle('r1', { [key]: 7 });
+      await store.settle('r1', [7]);
       await store.close();
       database.close();
       console.log('closed');

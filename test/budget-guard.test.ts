@@ -39,7 +39,7 @@ describe('BudgetGuard.reserve', () => {
     const key = counterKeyFor('department:claims', 'usd', 'day', '2024-05-01');
     // 500 micros left: the 5000-token prompt alone costs 750.
     await store.tryReserve({ id: 'earlier', createdAt: noon, items: [{ counterKey: key, amount: 499_999_500, limit: 500_000_000 }] });
-    await store.settle('earlier', {});
+    await store.settle('earlier', []);
     const attempt = guard.reserve({ requestId: 'r1', scopes: claims, pricing, prompt: { bound: 5000 }, modelMaxOutput: 16_384 });
     await expect(attempt).rejects.toBeInstanceOf(CovenantError);
     const error = await attempt.catch((caught: CovenantError) => caught);

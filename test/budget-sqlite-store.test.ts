@@ -73,7 +73,7 @@ describe('SQLite budget store: what a new end user costs on disk', () => {
     const store = createSqliteBudgetStore(database);
     const userDay = counterKeyFor('user:research/u1', 'usd', 'day', '2024-05-01');
     await store.tryReserve({ id: 'r', createdAt: 1, items: [{ counterKey: userDay, amount: 100, limit: 1000 }] });
-    await store.settle('r', { [userDay]: 40 });
+    await store.settle('r', [40]);
     expect((await store.spend({ scopePrefix: 'user:research/', windowKeys: ['2024-05-01'] })).map((record) => record.spent)).toEqual([40]);
     const indexes = database.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'budget_counters' AND sql IS NOT NULL").all();
     expect(indexes).toEqual([{ name: 'budget_counters_window_scope' }]);
@@ -122,8 +122,8 @@ describe('SQLite budget store: recovery from the counters', () => {
     // 600 are reserved already: the crashed run's reservations still count against the limit.
     expect((await second.tryReserve({ id: 'd', createdAt: 2, items: [{ counterKey: orgDay, amount: 401, limit: 1000 }] })).ok).toBe(false);
     await second.tryReserve({ id: 'e', createdAt: 2, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
-    await second.settle('e', { [keyDay]: 20 });
-    expect((await second.settle('a', { [orgDay]: 1 })).applied).toBe(false);
+    await second.settle('e', [20]);
+    expect((await second.settle('a', [1])).applied).toBe(false);
     await endOfTurn(); // the settle's journal line is written at the end of its turn
     const third = createSqliteBudgetStore(files.open());
     expect(await third.recoverOrphans(0)).toBe(3);
@@ -140,10 +140,10 @@ describe('SQLite budget store: recovery from the counters', () => {
     const first = createSqliteBudgetStore(files.open());
     await first.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
     await first.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
-    await first.settle('a', { [keyDay]: 20 });
+    await first.settle('a', [20]);
     await endOfTurn();
     // Killed right after settling b, in the same turn: its line was never written.
-    await first.settle('b', { [keyDay]: 10 });
+    await first.settle('b', [10]);
     const second = createSqliteBudgetStore(files.open());
     expect(await second.recoverOrphans(0)).toBe(1);
     // a at its bill, b at its worst case: more than the provider billed (30), never less.
@@ -188,7 +188,7 @@ describe('SQLite budget store: the journal', () => {
     using test = temporaryDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }] });
-    await store.settle('a', { [orgDay]: 40 });
+    await store.settle('a', [40]);
     await store.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: orgDay, amount: 250, limit: 1000 }, { counterKey: aliceDay, amount: 250, limit: 1000 }] });
     // Only the journal has them: the database was never written.
     expect(test.row(orgDay)).toBeUndefined();
@@ -212,7 +212,7 @@ describe('SQLite budget store: the journal', () => {
     // The fold timer moves the journal into the database on its own; wait for it rather than for a fixed time.
     await expect.poll(() => test.row(keyDay), { timeout: 5000 }).toEqual({ spent: 0, reserved: 30 });
     expect(journalText(test.journal)).toBe('');
-    await store.settle('a', { [keyDay]: 12 });
+    await store.settle('a', [12]);
     expect((await store.spend({ scope: 'key:bot' })).map((record) => [record.spent, record.reserved])).toEqual([[12, 0]]);
     expect(journalText(test.journal)).toBe('');
     await store.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: keyDay, amount: 5, limit: 1000 }] });
@@ -287,7 +287,7 @@ describe('SQLite budget store: crash safety', () => {
         await store.tryReserve({ id, createdAt: Date.now(), items: [{ counterKey: ${JSON.stringify(counterKey)}, amount: 10, limit: 1e12 }] });
         writeSync(log, 'reserved ' + id + '\\n');
         if (index % 2 === 0) {
-          await store.settle(id, { ${JSON.stringify(counterKey)}: 5 });
+          await store.settle(id, [5]);
           writeSync(log, 'settled ' + id + '\\n');
         }
         if (index % 50 === 0) {

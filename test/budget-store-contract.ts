@@ -75,21 +75,29 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
     it('settles to actual spend, an item without an actual amount at its reservation, and only once', withStore(async ({ store }) => {
       const held = reservation([{ counterKey: orgDay, amount: 500, limit: 1000 }, { counterKey: userMonth, amount: 3000, limit: 10_000 }]);
       await store.tryReserve(held);
-      const first = await store.settle(held.id, { [orgDay]: 120 });
+      const first = await store.settle(held.id, [120]);
       expect(first.applied).toBe(true);
       expect(first.counters).toEqual(expect.arrayContaining([
         { counterKey: orgDay, spent: 120, reserved: 0 },
         { counterKey: userMonth, spent: 3000, reserved: 0 },
       ]));
-      expect(await store.settle(held.id, { [orgDay]: 120 })).toEqual({ applied: false, counters: [] });
+      expect(await store.settle(held.id, [120])).toEqual({ applied: false, counters: [] });
       expect(await store.release(held.id)).toEqual({ applied: false, counters: [] });
       expect(await counter(store, orgDay)).toEqual({ spent: 120, reserved: 0 });
+    }));
+
+    it('settles each item to the amount at its place in the reservation', withStore(async ({ store }) => {
+      const held = reservation([{ counterKey: orgDay, amount: 500, limit: 1000 }, { counterKey: userMonth, amount: 3000, limit: 10_000 }]);
+      await store.tryReserve(held);
+      await store.settle(held.id, [undefined, 2500]);
+      expect(await counter(store, orgDay)).toEqual({ spent: 500, reserved: 0 });
+      expect(await counter(store, userMonth)).toEqual({ spent: 2500, reserved: 0 });
     }));
 
     it('records what the provider billed even when it is above the reservation', withStore(async ({ store }) => {
       const held = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }]);
       await store.tryReserve(held);
-      await store.settle(held.id, { [orgDay]: 130 });
+      await store.settle(held.id, [130]);
       expect(await counter(store, orgDay)).toEqual({ spent: 130, reserved: 0 });
     }));
 
@@ -97,7 +105,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       const held = reservation([{ counterKey: orgDay, amount: 700, limit: 1000 }]);
       await store.tryReserve(held);
       expect((await store.release(held.id)).applied).toBe(true);
-      expect((await store.settle(held.id, { [orgDay]: 700 })).applied).toBe(false);
+      expect((await store.settle(held.id, [700])).applied).toBe(false);
       expect(await counter(store, orgDay)).toEqual({ spent: 0, reserved: 0 });
       expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 1000, limit: 1000 }]))).ok).toBe(true);
     }));
@@ -105,7 +113,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
     it('checks the limit given with each call, so a lowered limit applies at once and keeps the spend', withStore(async ({ store }) => {
       const held = reservation([{ counterKey: orgDay, amount: 400, limit: 1000 }]);
       await store.tryReserve(held);
-      await store.settle(held.id, { [orgDay]: 400 });
+      await store.settle(held.id, [400]);
       expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 1, limit: 400 }]))).ok).toBe(false);
       expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 600, limit: 1000 }]))).ok).toBe(true);
       expect(await counter(store, orgDay)).toEqual({ spent: 400, reserved: 600 });
@@ -130,8 +138,8 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       await store.tryReserve(recent);
       expect(await store.recoverOrphans(2_000)).toBe(1);
       expect(await counter(store, orgDay)).toEqual({ spent: 300, reserved: 200 });
-      expect((await store.settle(old.id, { [orgDay]: 10 })).applied).toBe(false);
-      expect((await store.settle(recent.id, { [orgDay]: 10 })).applied).toBe(true);
+      expect((await store.settle(old.id, [10])).applied).toBe(false);
+      expect((await store.settle(recent.id, [10])).applied).toBe(true);
       expect(await counter(store, orgDay)).toEqual({ spent: 310, reserved: 0 });
     }));
 
@@ -139,7 +147,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       for (const key of [orgDay, userMonth, userBob]) {
         const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
         await store.tryReserve(held);
-        await store.settle(held.id, { [key]: 4 });
+        await store.settle(held.id, [4]);
       }
       const users = await store.spend({ scopePrefix: 'user:claims/' });
       expect(users.map((record) => record.scope)).toEqual(['user:claims/alice', 'user:claims/bob']);
@@ -155,7 +163,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       for (const key of [userMonth, aprilAlice, userBob, ...neighbours]) {
         const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
         await store.tryReserve(held);
-        await store.settle(held.id, { [key]: 3 });
+        await store.settle(held.id, [3]);
       }
       const current = await store.spend({ scopePrefix: 'user:claims/', windowKeys: ['2024-05'] });
       expect(current.map((record) => record.counterKey)).toEqual([userMonth, userBob]);
@@ -167,12 +175,12 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
     it('prunes a counter only when it holds no open reservation and still has the spend reported', withStore(async ({ store }) => {
       const settled = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }]);
       await store.tryReserve(settled);
-      await store.settle(settled.id, { [orgDay]: 40 });
+      await store.settle(settled.id, [40]);
       const open = reservation([{ counterKey: keyDay, amount: 50, limit: 1000 }]);
       await store.tryReserve(open);
       const changed = reservation([{ counterKey: userMonth, amount: 10, limit: 100 }]);
       await store.tryReserve(changed);
-      await store.settle(changed.id, { [userMonth]: 7 });
+      await store.settle(changed.id, [7]);
       const pruned = await store.pruneCounters([
         { counterKey: orgDay, spent: 40 }, { counterKey: keyDay, spent: 0 }, { counterKey: userMonth, spent: 6 }, { counterKey: userBob, spent: 0 },
       ]);
@@ -182,7 +190,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       expect(await counter(store, keyDay)).toEqual({ spent: 0, reserved: 50 });
       expect(await counter(store, userMonth)).toEqual({ spent: 7, reserved: 0 });
       // The open reservation still settles into its own counter.
-      expect((await store.settle(open.id, { [keyDay]: 30 })).applied).toBe(true);
+      expect((await store.settle(open.id, [30])).applied).toBe(true);
       expect(await counter(store, keyDay)).toEqual({ spent: 30, reserved: 0 });
       expect(await store.pruneCounters([])).toEqual([]);
     }));
@@ -248,7 +256,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       for (const key of [orgDay, keyDay]) {
         const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
         await store.tryReserve(held);
-        await store.settle(held.id, { [key]: 5 });
+        await store.settle(held.id, [5]);
       }
       expect(await store.pruneCounters([{ counterKey: orgDay, spent: 5 }])).toEqual([orgDay]);
       const restarted = await reopen();
@@ -260,7 +268,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
       if (!reopen) throw new Error('a durable store fixture must provide reopen');
       const settled = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }]);
       await store.tryReserve(settled);
-      await store.settle(settled.id, { [orgDay]: 40 });
+      await store.settle(settled.id, [40]);
       await store.tryReserve(reservation([{ counterKey: orgDay, amount: 250, limit: 1000 }, { counterKey: keyDay, amount: 250, limit: 1000 }]));
       const restarted = await reopen();
       expect(await counter(restarted, orgDay)).toEqual({ spent: 40, reserved: 250 });

@@ -37,7 +37,7 @@ describe('the SQLite budget store with many end users', () => {
     const request = async (user: number, amount: number, spent: number) => {
       const rid = `r${id++}`;
       await store.tryReserve({ id: rid, createdAt: now, items: [{ counterKey: orgDay, amount, limit: 1e9 }, { counterKey: userDay(user), amount, limit: 1000 }] });
-      await store.settle(rid, { [orgDay]: spent, [userDay(user)]: spent });
+      await store.settle(rid, [spent, spent]);
     };
     for (let user = 0; user < 500; user += 1) await request(user, 100, 40);
     expect(store.cachedCounters).toBe(501);
@@ -66,7 +66,7 @@ describe('the SQLite budget store with many end users', () => {
     const store = createSqliteBudgetStore(test.open(), { cacheLimit: 100, foldIntervalMs: 60_000 });
     for (let user = 0; user < 1000; user += 1) {
       await store.tryReserve({ id: `r${user}`, createdAt: 1, items: [{ counterKey: orgDay, amount: 10, limit: 1e9 }, { counterKey: userDay(user), amount: 10, limit: 100 }] });
-      await store.settle(`r${user}`, { [orgDay]: 3, [userDay(user)]: 3 });
+      await store.settle(`r${user}`, [3, 3]);
       // spend() folds: past the limit, what was not used since the previous fold leaves memory.
       if (user % 50 === 49) await store.spend({ scope: 'org' });
       expect(store.cachedCounters).toBeLessThanOrEqual(160);
@@ -78,6 +78,25 @@ describe('the SQLite budget store with many end users', () => {
     await store.close();
   });
 
+  it('binds returning users on the spend the database holds, whether a turn misses a few counters or many', async () => {
+    using test = temporaryDatabase();
+    const store = createSqliteBudgetStore(test.open(), { cacheLimit: 10, foldIntervalMs: 60_000 });
+    for (let user = 0; user < 100; user += 1) {
+      await store.tryReserve({ id: `r${user}`, createdAt: 1, items: [{ counterKey: userDay(user), amount: 50, limit: 100 }] });
+      await store.settle(`r${user}`, [40]);
+    }
+    await store.spend({ scope: 'org' });
+    expect(store.cachedCounters).toBeLessThanOrEqual(10);
+    const over = (user: number) => store.tryReserve({ id: `over${user}`, createdAt: 2, items: [{ counterKey: userDay(user), amount: 61, limit: 100 }] });
+    // Thirty misses in one turn (read by the fold thread), then one alone (read on the event loop).
+    const burst = await Promise.all(Array.from({ length: 30 }, (_, user) => over(user + 50)));
+    expect(burst.every((result) => !result.ok)).toBe(true);
+    expect((await over(20)).ok).toBe(false);
+    const fits = await store.tryReserve({ id: 'fits', createdAt: 2, items: [{ counterKey: userDay(21), amount: 60, limit: 100 }] });
+    expect(fits.ok).toBe(true);
+    await store.close();
+  });
+
   it('loses nothing on restart with counters evicted and some still only in the journal', async () => {
     using test = temporaryDatabase();
     let now = 0;
@@ -85,7 +104,7 @@ describe('the SQLite budget store with many end users', () => {
     for (let user = 0; user < 100; user += 1) {
       now += 100;
       await store.tryReserve({ id: `r${user}`, createdAt: now, items: [{ counterKey: userDay(user % 30), amount: 10, limit: 1000 }] });
-      await store.settle(`r${user}`, { [userDay(user % 30)]: 7 });
+      await store.settle(`r${user}`, [7]);
       if (user % 20 === 19) await store.spend({ scope: 'org' });
     }
     // No close: the last changes are only in the journal, as after a SIGKILL.

@@ -407,7 +407,7 @@ describe.skipIf(!canMount)('SQLite on a full disk', () => {
       } catch {
         return false;
       }
-      await store.settle(id, { [key]: 700 });
+      await store.settle(id, [700]);
       settled += 700;
       return true;
     };
@@ -425,7 +425,7 @@ describe.skipIf(!canMount)('SQLite on a full disk', () => {
     // The refused reservation left nothing reserved; the settled spend is all there.
     expect((await store.read([key])).get(key)).toMatchObject({ spent: settled, reserved: 0 });
     expect(await request()).toBe(false);
-    await store.settle('other', { [other]: 300 });
+    await store.settle('other', [300]);
     await new Promise((resolve) => setImmediate(resolve));
     rmSync(join(folder, 'filler'));
     expect(await request()).toBe(true);

@@ -93,7 +93,7 @@ describe('Redis budget store: distributed behaviour', () => {
     for (const key of [orgDay, keyDay]) {
       const held = reservation([{ counterKey: key, amount: 100, limit: 1000 }]);
       await store.tryReserve(held);
-      await store.settle(held.id, { [key]: 70 });
+      await store.settle(held.id, [70]);
     }
     expect(await store.pruneCounters([{ counterKey: orgDay, spent: 70 }])).toEqual([orgDay]);
     const redis = new Redis(redisUrl);
@@ -115,7 +115,7 @@ describe('Redis budget store: distributed behaviour', () => {
     for (const key of [orgDay, keyDay, userDay]) {
       const held = reservation([{ counterKey: key, amount: 10, limit: 1000 }]);
       await replicas[0].tryReserve(held);
-      await replicas[0].settle(held.id, { [key]: 9 });
+      await replicas[0].settle(held.id, [9]);
     }
     const reported: string[] = [];
     const pruned = await Promise.all(replicas.map((store) => pruneClosedWindows({
@@ -161,7 +161,7 @@ describe('Redis budget store: distributed behaviour', () => {
     const store = await setup.replica();
     const settled = reservation([{ counterKey: orgDay, amount: 500, limit: 1000 }, { counterKey: userDay, amount: 80, limit: 100 }]);
     await store.tryReserve(settled);
-    await store.settle(settled.id, { [orgDay]: 300, [userDay]: 60 });
+    await store.settle(settled.id, [300, 60]);
     const inFlight = reservation([{ counterKey: orgDay, amount: 200, limit: 1000 }]);
     await store.tryReserve(inFlight);
 
@@ -175,8 +175,8 @@ describe('Redis budget store: distributed behaviour', () => {
     // The limit still binds on the rebuilt counters: 300 spent + 200 reserved leaves 500.
     expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 501, limit: 1000 }]))).ok).toBe(false);
     // The in-flight reservation settles once, at its actual cost, after the rebuild.
-    expect((await other.settle(inFlight.id, { [orgDay]: 150 })).applied).toBe(true);
-    expect((await store.settle(inFlight.id, { [orgDay]: 150 })).applied).toBe(false);
+    expect((await other.settle(inFlight.id, [150])).applied).toBe(true);
+    expect((await store.settle(inFlight.id, [150])).applied).toBe(false);
     expect(await counter(store, orgDay)).toEqual({ spent: 450, reserved: 0 });
     expect((await durableSpend(await setup.database())).get(orgDay)).toBe(450);
   });
@@ -186,7 +186,7 @@ describe('Redis budget store: distributed behaviour', () => {
     const store = await setup.replica();
     const held = reservation([{ counterKey: orgDay, amount: 400, limit: 1000 }]);
     await store.tryReserve(held);
-    await store.settle(held.id, { [orgDay]: 400 });
+    await store.settle(held.id, [400]);
     // What a snapshot taken before that spend looks like after a restart: old counters, a marker of the old run.
     const raw = new Redis(redisUrl);
     try {
@@ -206,7 +206,7 @@ describe('Redis budget store: distributed behaviour', () => {
     const [first, second, third] = [await setup.replica(), await setup.replica(), await setup.replica()];
     const held = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }, { counterKey: keyDay, amount: 100, limit: 1000 }]);
     await first.tryReserve(held);
-    const results = await Promise.all([first, second, third, first].map((store) => store.settle(held.id, { [orgDay]: 70, [keyDay]: 70 })));
+    const results = await Promise.all([first, second, third, first].map((store) => store.settle(held.id, [70, 70])));
     expect(results.filter((result) => result.applied)).toHaveLength(1);
     expect(await counter(second, orgDay)).toEqual({ spent: 70, reserved: 0 });
     expect((await durableSpend(await setup.database())).get(orgDay)).toBe(70);
@@ -215,16 +215,16 @@ describe('Redis budget store: distributed behaviour', () => {
     const interrupted = reservation([{ counterKey: orgDay, amount: 200, limit: 1000 }]);
     await first.tryReserve(interrupted);
     const records = await PostgresBudgetRecords.open(await setup.database());
-    expect((await records.finish({ id: interrupted.id, actual: { [orgDay]: 50 } })).applied).toBe(true);
+    expect((await records.finish({ id: interrupted.id, actual: [50] })).applied).toBe(true);
     expect(await counter(first, orgDay)).toEqual({ spent: 70, reserved: 200 });
     // The retry applies nothing new in PostgreSQL but completes Redis with the recorded amounts.
-    expect((await second.settle(interrupted.id, { [orgDay]: 50 })).applied).toBe(false);
+    expect((await second.settle(interrupted.id, [50])).applied).toBe(false);
     expect(await counter(first, orgDay)).toEqual({ spent: 120, reserved: 0 });
 
     // Without a retry, recovery completes it the same way.
     const abandoned = reservation([{ counterKey: orgDay, amount: 300, limit: 1000 }], 500);
     await first.tryReserve(abandoned);
-    expect((await records.finish({ id: abandoned.id, actual: { [orgDay]: 10 } })).applied).toBe(true);
+    expect((await records.finish({ id: abandoned.id, actual: [10] })).applied).toBe(true);
     expect(await third.recoverOrphans(Number.MAX_SAFE_INTEGER)).toBe(0);
     expect(await counter(first, orgDay)).toEqual({ spent: 130, reserved: 0 });
     expect((await durableSpend(await setup.database())).get(orgDay)).toBe(130);
@@ -245,7 +245,7 @@ describe('Redis budget store: distributed behaviour', () => {
         granted.push(held);
         // Half settle below the reservation, a few release; the rest stay in flight.
         if (index % 2 === 0) {
-          await store.settle(held.id, { [orgDay]: 20, [keyDay]: 20 });
+          await store.settle(held.id, [20, 20]);
           settledCount += 1;
         }
         else if (index % 7 === 0) await store.release(held.id);
@@ -285,7 +285,7 @@ describe('Redis budget store: distributed behaviour', () => {
     expect(refusal).toBeInstanceOf(CovenantError);
     expect(refusal).toMatchObject({ code: 'budget_store_unavailable', status: 503 });
     await expect(unreachable.read([orgDay])).rejects.toMatchObject({ code: 'budget_store_unavailable' });
-    await expect(unreachable.settle(held.id, {})).resolves.toEqual({ applied: false, counters: [] });
+    await expect(unreachable.settle(held.id, [])).resolves.toEqual({ applied: false, counters: [] });
     const healthy = await setup.replica();
     expect(await counter(healthy, orgDay)).toEqual({ spent: 0, reserved: 0 });
     const rows = await (await setup.database()).pool.query('SELECT id FROM budget_reservations');
@@ -299,7 +299,7 @@ describe('Redis budget store: distributed behaviour', () => {
       const store = await setup.replica({ redisUrl: `redis://127.0.0.1:${proxy.port}` });
       const settled = reservation([{ counterKey: orgDay, amount: 300, limit: 1000 }]);
       await store.tryReserve(settled);
-      await store.settle(settled.id, { [orgDay]: 250 });
+      await store.settle(settled.id, [250]);
       const inFlight = reservation([{ counterKey: orgDay, amount: 100, limit: 1000 }]);
       await store.tryReserve(inFlight);
 
@@ -324,7 +324,7 @@ describe('Redis budget store: distributed behaviour', () => {
       }
       expect(await counter(store, orgDay)).toEqual({ spent: 250, reserved: 750 });
       expect((await store.tryReserve(reservation([{ counterKey: orgDay, amount: 1, limit: 1000 }]))).ok).toBe(false);
-      expect((await store.settle(inFlight.id, { [orgDay]: 80 })).applied).toBe(true);
+      expect((await store.settle(inFlight.id, [80])).applied).toBe(true);
       expect(await counter(store, orgDay)).toEqual({ spent: 330, reserved: 650 });
     } finally {
       await proxy.stop().catch(() => undefined);

@@ -31,7 +31,7 @@ let sequence = 0;
 async function spend(store: BudgetStore, counterKey: string, amount: number): Promise<void> {
   const id = `request-${(sequence += 1)}`;
   await store.tryReserve({ id, createdAt: 0, items: [{ counterKey, amount, limit: 1_000_000 }] });
-  await store.settle(id, { [counterKey]: amount });
+  await store.settle(id, [amount]);
 }
 
 describe('windowEndedBefore', () => {

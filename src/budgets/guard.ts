@@ -12,7 +12,7 @@ import { costMicros, type ModelPricing } from '../core/pricing.js';
 import type { AlertNotifier } from './alerts.js';
 import type { BurnRateTracker } from './burn-rate.js';
 import { ScopeItemsCache, type BudgetScope, type HeldItem } from './scope-items.js';
-import type { BudgetStore, CounterState, CounterValues } from './store.js';
+import type { BudgetStore, CounterState, CounterValues, SettleAmounts } from './store.js';
 
 export type { BudgetScope } from './scope-items.js';
 
@@ -179,7 +179,7 @@ export class BudgetGuard {
   #sequence = 0;
   readonly #scopes = new ScopeItemsCache();
   /** Settlements (actual amounts) and releases (null) the store failed to take, by reservation id, to be retried. */
-  readonly #unsettled = new Map<string, { handle: BudgetHandle; actual: Record<string, number> | null }>();
+  readonly #unsettled = new Map<string, { handle: BudgetHandle; actual: SettleAmounts | null }>();
   #retryTimer: NodeJS.Timeout | undefined;
   #retryMs = retryFirstMs;
   #stopped = false;
@@ -267,15 +267,14 @@ export class BudgetGuard {
     if (handle.state === 'closed') return;
     handle.state = 'closed';
     if (!handle.store) return;
-    // Without a prototype the object is a dictionary from the start: named by per-user counter keys, a literal's
-    // properties would each add a hidden class to V8's transition tree.
-    const actual: Record<string, number> = Object.create(null) as Record<string, number>;
+    // In the items' order: an item left undefined settles at its reservation.
+    const actual = new Array<number | undefined>(handle.items.length);
     if (outcome.usage) {
       const cost = outcome.costMicros ?? costMicros(outcome.usage, handle.pricing);
       const tokens = outcome.usage.inputTokens + outcome.usage.outputTokens;
-      for (const item of handle.items) actual[item.counterKey] = item.unit === 'usd' ? cost : tokens;
+      for (let index = 0; index < actual.length; index += 1) actual[index] = handle.items[index].unit === 'usd' ? cost : tokens;
     } else if (outcome.costMicros !== undefined) {
-      for (const item of handle.items) if (item.unit === 'usd') actual[item.counterKey] = outcome.costMicros;
+      for (let index = 0; index < actual.length; index += 1) if (handle.items[index].unit === 'usd') actual[index] = outcome.costMicros;
     }
     try {
       const result = await handle.store.settle(handle.id, actual);
@@ -321,7 +320,7 @@ export class BudgetGuard {
    * is back, the reservation ends at what the provider billed without waiting for a restart or the orphan sweep.
    * Retrying is safe: a store applies a reservation's end once (a repeat changes nothing).
    */
-  #retryLater(handle: BudgetHandle, actual: Record<string, number> | null): void {
+  #retryLater(handle: BudgetHandle, actual: SettleAmounts | null): void {
     if (this.#stopped || this.#unsettled.size >= unsettledLimit) return;
     this.#unsettled.set(handle.id, { handle, actual });
     this.#retryTimer ??= this.#armRetry();

@@ -40,6 +40,12 @@ export type ReserveResult =
   /** Nothing was reserved. `counters` are fresh values of every item's counter, so a retry needs no extra read. */
   | { ok: false; counterKey: string; counters: CounterState[] };
 
+/**
+ * Actual amounts in the order of a reservation's items. An array, not a map by counter key: a per-user key named as a
+ * property costs V8 a new internalized string on every request.
+ */
+export type SettleAmounts = readonly (number | undefined)[];
+
 export interface SettleResult {
   /** False when the reservation was already settled, released or recovered (the call changed nothing). */
   applied: boolean;
@@ -91,9 +97,10 @@ export interface BudgetStore {
   ): Promise<boolean>;
   /**
    * Replace the reservation by actual spend, in the reservation's own counters (its own windows, even after a
-   * rollover). `actual` maps counterKey to amount; an item missing from it settles at its reserved amount.
+   * rollover). `actual[index]` is the amount of the reservation's item `index`; an item without one (undefined, or
+   * past the end) settles at its reserved amount.
    */
-  settle(id: string, actual: Readonly<Record<string, number>>): Promise<SettleResult>;
+  settle(id: string, actual: SettleAmounts): Promise<SettleResult>;
   /** Drop the reservation without spend (the provider was never billed). */
   release(id: string): Promise<SettleResult>;
   /**

@@ -38,15 +38,15 @@ export function createMemoryBudgetStore(): BudgetStore {
     reservations.set(id, { createdAt, items: items.map((item) => ({ counterKey: item.counterKey, amount: item.amount })) });
     return -1;
   };
-  const finish = (id: string, spendOf: (item: { counterKey: string; amount: number }) => number): SettleResult => {
+  const finish = (id: string, spendOf: (item: { counterKey: string; amount: number }, index: number) => number): SettleResult => {
     const held = reservations.get(id);
     if (!held) return { applied: false, counters: [] };
     reservations.delete(id);
-    for (const item of held.items) {
+    held.items.forEach((item, index) => {
       const target = counter(item.counterKey);
       target.reserved = Math.max(0, target.reserved - item.amount);
-      target.spent += Math.max(0, Math.ceil(spendOf(item)));
-    }
+      target.spent += Math.max(0, Math.ceil(spendOf(item, index)));
+    });
     return { applied: true, counters: held.items.map((item) => state(item.counterKey)) };
   };
 
@@ -64,7 +64,7 @@ export function createMemoryBudgetStore(): BudgetStore {
       return items !== undefined && apply(id, createdAt, items) < 0;
     },
     async settle(id, actual) {
-      return finish(id, (item) => actual[item.counterKey] ?? item.amount);
+      return finish(id, (item, index) => actual[index] ?? item.amount);
     },
     async release(id) {
       return finish(id, () => 0);

@@ -97,8 +97,8 @@ const finishSql = `
   amounts AS (
     SELECT deleted.id, item->>0 AS counter_key,
       CASE WHEN deleted.actual IS NULL THEN 0
-           ELSE COALESCE((deleted.actual->>(item->>0))::bigint, (item->>1)::bigint) END AS amount
-    FROM deleted CROSS JOIN LATERAL jsonb_array_elements(deleted.items) AS item
+           ELSE COALESCE((deleted.actual->>(position - 1)::int)::bigint, (item->>1)::bigint) END AS amount
+    FROM deleted CROSS JOIN LATERAL jsonb_array_elements(deleted.items) WITH ORDINALITY AS element (item, position)
   ),
   spend AS (
     INSERT INTO budget_spend (counter_key, spent)
@@ -133,8 +133,8 @@ async function retrying<T>(work: () => Promise<T>, attempts = 5): Promise<T> {
 export class PostgresBudgetRecords {
   /** Insert a reservation; false when the id is already held (ids are never reused). */
   readonly insertReservation: (reservation: DurableReservation) => Promise<boolean>;
-  /** Settle (`actual` maps counter to amount, missing counters at their reservation) or release (`actual` null). */
-  readonly finish: (call: { id: string; actual: Record<string, number> | null }) => Promise<FinishOutcome>;
+  /** Settle (`actual` holds the items' amounts in their order, null or missing at their reservation) or release (`actual` null). */
+  readonly finish: (call: { id: string; actual: readonly (number | null)[] | null }) => Promise<FinishOutcome>;
 
   private constructor(private readonly database: PostgresDatabase) {
     this.insertReservation = batched(async (reservations: DurableReservation[]) => {
@@ -147,7 +147,7 @@ export class PostgresBudgetRecords {
       // Two calls with one id in the same batch: only the first holds it.
       return reservations.map((reservation) => inserted.delete(reservation.id));
     }, { concurrency: 4 });
-    this.finish = batched(async (calls: { id: string; actual: Record<string, number> | null }[]) => {
+    this.finish = batched(async (calls: { id: string; actual: readonly (number | null)[] | null }[]) => {
       const first = new Map<string, number>();
       calls.forEach((call, index) => {
         if (!first.has(call.id)) first.set(call.id, index);

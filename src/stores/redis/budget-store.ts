@@ -11,7 +11,7 @@
 //            PostgreSQL snapshot; until then every script refuses to run, so no request is served on stale counters.
 // Any failure to reach Redis or PostgreSQL throws CovenantError('budget_store_unavailable') (503): fail closed.
 import type { Redis } from 'ioredis';
-import type { BudgetStore, CounterRecord, CounterState, Reservation, ReserveResult, SettleResult, SpendFilter } from '../../budgets/store.js';
+import type { BudgetStore, CounterRecord, CounterState, Reservation, ReserveResult, SettleAmounts, SettleResult, SpendFilter } from '../../budgets/store.js';
 import { parseCounterKey } from '../../core/budget-math.js';
 import { windowEndedBefore } from '../../core/periods.js';
 import { CovenantError } from '../../core/errors.js';
@@ -157,10 +157,8 @@ class RedisBudgets implements RedisBudgetStore {
     return { ok: false, counterKey: String(reply[1]), counters: countersFrom(reply, 2) };
   }
 
-  async settle(id: string, actual: Readonly<Record<string, number>>): Promise<SettleResult> {
-    const amounts: Record<string, number> = {};
-    for (const [counterKey, amount] of Object.entries(actual)) amounts[counterKey] = Math.max(0, Math.ceil(amount));
-    return this.#finish(id, amounts);
+  async settle(id: string, actual: SettleAmounts): Promise<SettleResult> {
+    return this.#finish(id, Array.from(actual, (amount) => (amount === undefined ? null : Math.max(0, Math.ceil(amount)))));
   }
 
   async release(id: string): Promise<SettleResult> {
@@ -171,7 +169,7 @@ class RedisBudgets implements RedisBudgetStore {
     return unavailableOnError(async () => {
       const ids = await this.#records.orphanIds(createdBefore);
       // An empty actual settles every item at its reservation: the worst case.
-      const outcomes = await Promise.all(ids.map((id) => this.#records.finish({ id, actual: {} })));
+      const outcomes = await Promise.all(ids.map((id) => this.#records.finish({ id, actual: [] })));
       await Promise.all(outcomes.map((outcome, index) => (outcome.amounts ? this.#applyInRedis(ids[index], outcome.amounts) : undefined)));
       await this.#repairRedis(createdBefore, new Set(ids));
       await this.#pruneSettlements();
@@ -263,8 +261,8 @@ class RedisBudgets implements RedisBudgetStore {
   }
 
   /** Settle (amounts) or release (null): PostgreSQL decides and records, then Redis follows. */
-  async #finish(id: string, amounts: Record<string, number> | null): Promise<SettleResult> {
-    const outcome = await unavailableOnError(() => this.#records.finish({ id, actual: amounts }));
+  async #finish(id: string, actual: readonly (number | null)[] | null): Promise<SettleResult> {
+    const outcome = await unavailableOnError(() => this.#records.finish({ id, actual }));
     if (outcome.amounts === null) return { applied: false, counters: [] };
     // Also when already settled: a settle whose Redis step failed earlier is completed now (the script is a no-op otherwise).
     const counters = await unavailableOnError(() => this.#applyInRedis(id, outcome.amounts as Record<string, number>));

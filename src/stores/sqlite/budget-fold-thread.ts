@@ -1,6 +1,6 @@
 // Writes the budget store's folds into SQLite from a worker thread with a connection of its own, in short
 // transactions while the turn queue holds its commits, so the event loop only hands the changed counters over; and
-// reads there the counters the store's memory lacks, so a miss costs the event loop no page read either.
+// reads there the counters the store's memory lacks when a turn misses many, so a burst costs the event loop no page read.
 import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
@@ -238,11 +238,10 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       const stopping = worker;
       worker = undefined;
       if (stopping === undefined) return;
-      // Held alive until it has exited: a caller whose store is the last thing running (a script, a CLI) must not have
-      // the process end inside close().
-      stopping.ref();
       await new Promise<void>((resolve) => {
         stopping.once('exit', () => resolve());
+        // Waited for: an unreferenced thread would let the process end (exit code 13) before close() resolves.
+        stopping.ref();
         stopping.postMessage('stop');
       });
     },

@@ -15,8 +15,9 @@
 // database hold every acknowledged change whatever the thread has written (budget-journal.ts); the counters stay in
 // memory until the thread commits, so a read from the database never misses a change. The thread writes in chunks of a
 // few milliseconds while the turn queue holds the other stores' commits, so no commit waits on SQLite's writer lock.
-// A counter a reservation needs that memory lacks is read by the same thread, so a miss costs the event loop no page
-// read; the cache keeps the most recently used counters, evicted from the least recently used end.
+// The counters a reservation needs that memory lacks are gathered over the turn: a few are read on the event loop (one
+// indexed read each), a turn's burst of them by the same thread (one message for all); the cache keeps the most
+// recently used counters, evicted from the least recently used end.
 //
 // Crash recovery needs no row per reservation. One process owns the database (stores/sqlite/owner-lock.ts), so
 // whatever `reserved` the counters hold on disk when the store opens belongs to a run that died: those amounts
@@ -116,6 +117,12 @@ const defaultFoldIntervalMs = 1000;
 /** A counter used again moves to the end of the cache's order at most this often (a move costs a delete and an insert). */
 const refreshMs = 1000;
 const foldSize = 4 * 1024 * 1024;
+/**
+ * A turn's misses up to this many counters are read on the event loop: a few indexed reads there cost it about what
+ * handing them to the fold thread does (a message each way and a wake-up), and the process far less; more go to the
+ * thread, so a burst of misses neither stalls the event loop nor costs it a read per counter.
+ */
+const readHereLimit = 16;
 /** A journal line that failed (a full disk) is tried again this often until one is written. */
 const lineRetryMs = 250;
 
@@ -457,15 +464,16 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   };
 
   /** End a reservation in memory (the caller awaits the journal); undefined when it is not held. */
-  const end = (id: string, spendOf: (key: string, amount: number) => number): Held | undefined => {
+  const end = (id: string, spendOf: (index: number, amount: number) => number): Held | undefined => {
     const reservation = held.get(id);
     if (!reservation) return undefined;
     held.delete(id);
     inFlight -= 1;
-    for (const item of reservation.items) {
+    for (let index = 0; index < reservation.items.length; index += 1) {
+      const item = reservation.items[index];
       const value = counter(item.counterKey);
       value.reserved = Math.max(0, value.reserved - item.amount);
-      value.spent += Math.max(0, Math.ceil(spendOf(item.counterKey, item.amount)));
+      value.spent += Math.max(0, Math.ceil(spendOf(index, item.amount)));
       changed(item.counterKey);
     }
     return reservation;
@@ -473,7 +481,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
 
   // A settle or release is not waited for: its line goes out at the end of the turn with the others. Until then a
   // crash keeps the reservation at its worst case in the journal, which recovery counts: never an under-count.
-  const finish = async (id: string, spendOf: (key: string, amount: number) => number): Promise<SettleResult> => {
+  const finish = async (id: string, spendOf: (index: number, amount: number) => number): Promise<SettleResult> => {
     now = clock();
     const reservation = end(id, spendOf);
     if (!reservation) return { applied: false, counters: [] };
@@ -481,12 +489,12 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     return { applied: true, counters: reservation.items.map((item) => state(item.counterKey)) };
   };
 
-  const worstCase = (_key: string, amount: number) => amount;
+  const worstCase = (_index: number, amount: number) => amount;
 
   /**
-   * Counters reservations need that memory lacks, for the next read by the fold thread. One read is asked at a time:
-   * what is wanted meanwhile goes with the next, asked when it is answered, so under load one wake-up of the thread
-   * serves many requests.
+   * Counters reservations need that memory lacks, for the next read at the end of the turn: on the event loop when
+   * they are few, else by the fold thread. One thread read is asked at a time: what is wanted meanwhile goes with the
+   * next, asked when it is answered, so under load one wake-up of the thread serves many requests.
    */
   let wanted: string[] = [];
   /** The next read's promise (it resolves once that read is answered), and whether a read is being answered now. */
@@ -500,6 +508,16 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     const asked = prunes;
     wanted = [];
     next = undefined;
+    if (keys.length <= readHereLimit) {
+      now = clock();
+      try {
+        for (const key of keys) counter(key);
+      } catch {
+        // Left to each reservation's own read (counter()), which fails its request alone.
+      }
+      batch.resolve();
+      return;
+    }
     asking = true;
     (thread as NonNullable<typeof thread>).read(keys).then((values) => {
       if (asked !== prunes) return;
@@ -519,9 +537,9 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
     });
   };
   /**
-   * Have the counters of `keys` in memory before a reservation decides on them: the ones missing are read off the
-   * event loop (a failed read leaves them to counter(), which reads them at once). Undefined when none is missing, or
-   * the database is in memory.
+   * Have the counters of `keys` in memory before a reservation decides on them: the ones missing are read at the end
+   * of the turn with the others' (a failed thread read leaves them to counter(), which reads them at once). Undefined
+   * when none is missing, or the database is in memory.
    */
   const preload = (keys: readonly string[]): Promise<void> | undefined => {
     if (thread === undefined) return undefined;
@@ -574,7 +592,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       return true;
     },
     settle(id, actual) {
-      return finish(id, (key, amount) => actual[key] ?? amount);
+      return finish(id, (index, amount) => actual[index] ?? amount);
     },
     release(id) {
       return finish(id, () => 0);
