@@ -225,7 +225,7 @@ export function runBudgetStoreContract(name: string, makeStore: () => Promise<St
         for (const key of [...open, ...[...closed].reverse()]) {
           const held = reservation([{ counterKey: key, amount: 10, limit: 100 }]);
           await store.tryReserve(held);
-          await store.settle(held.id, { [key]: 6 });
+          await store.settle(held.id, [6]);
         }
         await store.tryReserve(reservation([{ counterKey: reservedClosed, amount: 10, limit: 100 }]));
       };
