@@ -1,4 +1,5 @@
 // The budget items of a scope at a time: each budget in the window containing it, with its counter key, cached.
+import type { AlertBudget } from './alerts.js';
 import type { AlertsConfig } from '../config/schema.js';
 import { counterKeyFor, type BudgetUnit } from '../core/budget-math.js';
 import type { BudgetConfig, Period } from '../core/budget-types.js';
@@ -17,16 +18,8 @@ export interface BudgetScope {
 }
 
 /** One budget of a scope in its current window, as a reservation holds it. */
-export interface HeldItem {
-  counterKey: string;
-  scope: string;
+export interface HeldItem extends AlertBudget {
   label?: string;
-  unit: BudgetUnit;
-  period: Period;
-  windowKey: string;
-  limit: number;
-  periodStart: number;
-  periodEnd: number;
   alerts?: AlertsConfig;
 }
 
