@@ -186,6 +186,25 @@ describe('ETag and If-Match on /admin/keys/:id', () => {
     expect((await call('GET', '/keys/key_missing')).status).toBe(404);
   });
 
+  it('revokes with If-Match only a key still at that revision: a stale ETag gets 412 and the key keeps working', async () => {
+    const { id, key } = await createKey({ name: 'doomed' });
+    const etag = (await call('GET', `/keys/${id}`)).etag!;
+    // Someone else raises its budget meanwhile: the revocation decided on the old key is refused.
+    expect((await call('PATCH', `/keys/${id}`, { body: budget(9) })).etag).toBe('"2"');
+    const stale = await call('DELETE', `/keys/${id}`, { ifMatch: etag });
+    expect(stale.status).toBe(412);
+    expect(stale.body.error).toMatchObject({ code: 'precondition_failed' });
+    expect(stale.body.error.message).toContain('revision 2');
+    expect(stale.body.error.message).toContain('not revoked');
+    expect((await ask(key)).choices).toHaveLength(1);
+    expect((await entries()).filter((entry) => entry.kind === 'key.revoked' && entry.key_id === id)).toHaveLength(0);
+    // From the current ETag it goes, and the key stops working.
+    const revoked = await call('DELETE', `/keys/${id}`, { ifMatch: '"2"' });
+    expect(revoked).toMatchObject({ status: 200, etag: '"3"', body: { revision: 3 } });
+    expect(revoked.body.revoked_at).toEqual(expect.any(String));
+    expect((await failure(ask(key)))?.status).toBe(401);
+  });
+
   it('refuses an edit made from a stale ETag with 412 precondition_failed naming the current revision, and keeps the other edit', async () => {
     const { id } = await createKey({ name: 'contested', budgets: [{ usd: 1, period: 'day' }] });
     // Two admins open the key at the same revision.

@@ -302,6 +302,17 @@ describe.each(harnesses)('records contract: %s', (_name, makeHarness) => {
       expect(await first.keys.update('key_api', raise)).toMatchObject({ budgets: raise.budgets, revision: 4 });
     });
 
+    it('revokes a key with an expected revision only while it has it; a revoked key is returned as it is', async () => {
+      const { keys } = await open();
+      await keys.insert(newKey({ id: 'key_api', budgets }));
+      await keys.update('key_api', { department: 'claims', name: 'api', models: null, budgets: [], policy: null });
+      expect(await keys.revoke('key_api', '2025-02-01T00:00:00.000Z', 1)).toEqual({ conflict: 'revision', revision: 2 });
+      expect((await keys.list())[0]).toMatchObject({ revokedAt: null, revision: 2 });
+      expect(await keys.revoke('key_api', '2025-02-01T00:00:00.000Z', 2)).toMatchObject({ revokedAt: '2025-02-01T00:00:00.000Z', revision: 3 });
+      expect(await keys.revoke('key_api', '2025-03-01T00:00:00.000Z', 1)).toMatchObject({ revokedAt: '2025-02-01T00:00:00.000Z', revision: 3 });
+      expect(await keys.revoke('key_missing', '2025-03-01T00:00:00.000Z', 1)).toBeUndefined();
+    });
+
     it('gives no conflict for a key that cannot be edited, and moves the revision on revocation and on a config sync that changes a key', async () => {
       const { keys } = await open();
       const changes = { department: 'claims', name: 'x', models: null, budgets: [], policy: null };

@@ -177,9 +177,10 @@ export class KeyIndex {
     return key;
   }
 
-  async revoke(id: string, now: Date): Promise<KeyRecord | undefined> {
-    const key = await this.store.revoke(id, now.toISOString());
-    if (key) await this.refresh();
+  /** Revoke a key (with `expectedRevision`, only while it still has that revision: see KeyStore.revoke). */
+  async revoke(id: string, now: Date, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {
+    const key = await this.store.revoke(id, now.toISOString(), expectedRevision);
+    if (key !== undefined && !isRevisionConflict(key)) await this.refresh();
     return key;
   }
 }

@@ -106,7 +106,12 @@ export interface KeyStore {
   changedSince(after: number): Promise<ChangedKeys>;
   insert(key: NewKey): Promise<void>;
   /** Marks the key revoked; returns it, or undefined if there is no such key. */
-  revoke(id: string, at: string): Promise<KeyRecord | undefined>;
+  /**
+   * With `expectedRevision`, an active key is revoked only while it still has that revision (checked in the statement
+   * that writes); otherwise nothing changes and the conflict names its current revision. A key already revoked is
+   * returned as it is, whatever the revision.
+   */
+  revoke(id: string, at: string, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined>;
   /**
    * Replaces an active admin-API key's department, name, models, budgets and guards and moves it to its next
    * revision; returns it, or undefined when there is no such key (a config key, or a revoked one, is left as it is:

@@ -100,10 +100,11 @@ function publicKey(key: KeyRecord) {
 }
 
 /** The 412 of an edit whose If-Match names a revision the key no longer has; nothing was written. */
-function keyChangedError(key: KeyRecord, currentRevision: number): CovenantError {
+function keyChangedError(key: KeyRecord, currentRevision: number, action: 'edit' | 'revocation' = 'edit'): CovenantError {
+  const undone = action === 'edit' ? 'this edit was not saved' : 'the key was not revoked';
   return new CovenantError('precondition_failed', `The key "${key.name}" was changed by someone else: it is now at revision ${currentRevision} `
-    + `(ETag ${entityTag(currentRevision)}), not the one If-Match names, and this edit was not saved. Read it again `
-    + `(GET /admin/keys/${key.id}) and send the edit with If-Match: ${entityTag(currentRevision)}.`);
+    + `(ETag ${entityTag(currentRevision)}), not the one If-Match names, and ${undone}. Read it again `
+    + `(GET /admin/keys/${key.id}) and send the ${action} with If-Match: ${entityTag(currentRevision)}.`);
 }
 
 export interface AdminHooks {
@@ -175,14 +176,19 @@ export function registerAdminRoutes(admin: FastifyInstance, gateway: Gateway, ho
     return publicKey(key);
   });
 
-  admin.delete('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request) => {
+  admin.delete('/keys/:id', { config: { access: 'write', area: 'finops' } }, async (request, reply) => {
     const principal = request.adminPrincipal;
     const { id } = request.params as { id: string };
     const existing = await gateway.keys.stored(id);
     if (!existing) throw new CovenantError('not_found', `There is no key "${id}".`);
     requireDepartmentAccess(principal, existing.department);
-    const key = await gateway.keys.revoke(id, new Date());
+    const accepted = ifMatchRevisions(request.headers['if-match']);
+    if (accepted !== null && existing.revokedAt === null && !accepted.includes(existing.revision)) throw keyChangedError(existing, existing.revision, 'revocation');
+    // The store checks the revision read above in the statement that writes: an edit landing in between is caught.
+    const key = await gateway.keys.revoke(id, new Date(), accepted === null ? undefined : existing.revision);
+    if (isRevisionConflict(key)) throw keyChangedError(existing, key.revision, 'revocation');
     if (key) await hooks.onKeyEvent?.('key.revoked', key, principal);
+    reply.header('etag', entityTag((key ?? existing).revision));
     return publicKey(key ?? existing);
   });
 

@@ -136,12 +136,16 @@ export class PostgresKeyStore implements KeyStore {
     await stamped(this.database, (client, sequence) => client.query(insertKeySql, keyParameters(key, key.source, sequence)));
   }
 
-  async revoke(id: string, at: string): Promise<KeyRecord | undefined> {
-    // COALESCE keeps the first revocation time when the key was already revoked; then the row is left as it was.
+  async revoke(id: string, at: string, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {
+    // COALESCE keeps the first revocation time when the key was already revoked; then the row is left as it was. An
+    // active key at another revision than expected matches nothing: it is read again below to name its revision.
     const result = await stamped(this.database, (client, sequence) => client.query<KeyRow>(
       `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2), revision = revision + (CASE WHEN revoked_at IS NULL THEN 1 ELSE 0 END),
-       change_sequence = (CASE WHEN revoked_at IS NULL THEN $3 ELSE change_sequence END) WHERE id = $1 RETURNING *`, [id, at, sequence]));
-    return result.rows[0] === undefined ? undefined : keyFromRow(result.rows[0]);
+       change_sequence = (CASE WHEN revoked_at IS NULL THEN $3 ELSE change_sequence END)
+       WHERE id = $1 AND ($4::integer IS NULL OR revoked_at IS NOT NULL OR revision = $4) RETURNING *`, [id, at, sequence, expectedRevision ?? null]));
+    if (result.rows[0] !== undefined) return keyFromRow(result.rows[0]);
+    const current = expectedRevision === undefined ? undefined : await this.get(id);
+    return current === undefined ? undefined : { conflict: 'revision', revision: current.revision };
   }
 
   async update(id: string, changes: KeyChanges, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {

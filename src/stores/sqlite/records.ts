@@ -104,10 +104,14 @@ export class SqliteKeyStore implements KeyStore {
     ));
   }
 
-  async revoke(id: string, at: string): Promise<KeyRecord | undefined> {
-    const revoke = this.database.prepare('UPDATE api_keys SET revoked_at = ?, revision = revision + 1, change_sequence = ? WHERE id = ? AND revoked_at IS NULL');
-    this.stamped((sequence) => revoke.run(at, sequence, id));
-    return this.get(id);
+  async revoke(id: string, at: string, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {
+    const revoke = this.database.prepare(
+      `UPDATE api_keys SET revoked_at = ?, revision = revision + 1, change_sequence = ? WHERE id = ? AND revoked_at IS NULL${expectedRevision === undefined ? '' : ' AND revision = ?'}`,
+    );
+    this.stamped((sequence) => (expectedRevision === undefined ? revoke.run(at, sequence, id) : revoke.run(at, sequence, id, expectedRevision)));
+    const key = await this.get(id);
+    if (key !== undefined && key.revokedAt === null && expectedRevision !== undefined) return { conflict: 'revision', revision: key.revision };
+    return key;
   }
 
   async update(id: string, changes: KeyChanges, expectedRevision?: number): Promise<KeyRecord | KeyRevisionConflict | undefined> {
