@@ -192,6 +192,24 @@ describe('the console in chromium', () => {
     expect(await stored()).toEqual([{ usd: 0.25, period: 'day' }]);
   });
 
+  it('does not revoke a key changed by someone else since the list was loaded, says so, and revokes it on a second try', async () => {
+    const created = await admin('/admin/keys', { method: 'POST', body: { department: 'claims', name: 'moving-bot', budgets: [{ usd: 1, period: 'day' }] } });
+    await open('overview', 'Overview');
+    await open('keys', 'Budgets and keys');
+    await page.getByRole('row').filter({ hasText: 'moving-bot' }).getByText('$1/day').waitFor();
+    // Another admin changes the key while this list is on screen.
+    expect((await admin(`/admin/keys/${created.body.id}`, { method: 'PATCH', body: { budgets: [{ usd: 3, period: 'day' }] } })).status).toBe(200);
+    await page.getByRole('button', { name: 'Revoke moving-bot', exact: true }).click();
+    await page.getByRole('button', { name: 'Revoke moving-bot now' }).click();
+    await page.getByText(/moving-bot was changed by someone else since this list was loaded, so it was not revoked/).waitFor();
+    expect((await ask(created.body.key)).choices).toHaveLength(1);
+    await page.getByRole('row').filter({ hasText: 'moving-bot' }).getByText('$3/day').waitFor();
+    expect(await seriousViolations()).toEqual([]);
+    await page.getByRole('button', { name: 'Revoke moving-bot now' }).click();
+    await page.getByRole('row').filter({ hasText: 'moving-bot' }).getByText(/^revoked /).waitFor();
+    await expect(ask(created.body.key)).rejects.toMatchObject({ status: 401 });
+  });
+
   it('resumes a suspended agent session with a reason', async () => {
     const session = { 'x-covenant-session': 'loop-7' };
     await ask(environment.KEY_AGENT, session);

@@ -1,6 +1,6 @@
 // Budgets and keys: every budget's spend, the virtual keys, create a key (its secret shown once), edit its budgets and limits, revoke, reload budgets.
 import { useState } from 'preact/hooks';
-import { api } from '../api';
+import { api, ApiError } from '../api';
 import { ConfirmAction, Loading, Note, Section, Table } from '../components';
 import { text, time } from '../format';
 import { useApi } from '../hooks';
@@ -74,6 +74,17 @@ export function KeysPage({ session, can }: PageProps) {
   const [editing, setEditing] = useState<KeyRow | undefined>();
   const [saved, setSaved] = useState<string | undefined>();
   const refresh = () => { keys.reload(); spend.reload(); };
+  /** Revoke the key as this list shows it: changed by someone else since, it is left as it is and the list reloads. */
+  const revoke = async (row: KeyRow) => {
+    try {
+      await api(`/admin/keys/${encodeURIComponent(row.id)}`, { method: 'DELETE', headers: { 'if-match': `"${row.revision}"` } });
+    } catch (failure) {
+      if (!(failure instanceof ApiError && failure.status === 412)) throw failure;
+      refresh();
+      throw new Error(`${row.name} was changed by someone else since this list was loaded, so it was not revoked. The list now shows it as it is; revoke it again if you still mean to.`);
+    }
+    refresh();
+  };
   return (
     <>
       <Section title="Budgets">
@@ -113,7 +124,7 @@ export function KeysPage({ session, can }: PageProps) {
                     ? <button type="button" aria-label={`Edit ${row.name}`} onClick={() => { setSaved(undefined); setEditing(row); }}>Edit</button>
                     : <span class="muted">edit in the config file</span>}{' '}
                   <ConfirmAction label={`Revoke ${row.name}`} confirmLabel={`Revoke ${row.name} now`} danger needsReason={false}
-                    onConfirm={async () => { await api(`/admin/keys/${encodeURIComponent(row.id)}`, { method: 'DELETE' }); refresh(); }} />
+                    onConfirm={() => revoke(row)} />
                 </>
               : null) },
           ]} />
