@@ -1,51 +1,22 @@
 // The SQLite budget store's fold thread: a fold that fails loses nothing, spend() during a fold sees everything settled
 // before it, and a SIGKILL while the thread writes never under-counts.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { counterKeyFor } from '../src/core/budget-math.js';
-import { journalPathOf, readJournal } from '../src/stores/sqlite/budget-journal.js';
+import { readJournal } from '../src/stores/sqlite/budget-journal.js';
 import { createSqliteBudgetStore } from '../src/stores/sqlite/budget-store.js';
-import { openDatabase, type SqliteDatabase } from '../src/stores/sqlite/database.js';
+import { temporaryBudgetDatabase } from './helpers/budget-database.js';
 
-/** A database file in a folder of its own, every connection closed and the folder removed after. */
-function temporaryDatabase() {
-  const folder = mkdtempSync(join(tmpdir(), 'covenant-budget-fold-'));
-  const path = join(folder, 'covenant.db');
-  const opened: SqliteDatabase[] = [];
-  return {
-    path,
-    folder,
-    open: () => {
-      const database = openDatabase(path);
-      opened.push(database);
-      return database;
-    },
-    /** A counter's row as the database holds it, read on a connection of its own. */
-    row: (key: string) => {
-      const database = openDatabase(path);
-      try {
-        return database.prepare('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?').get(key);
-      } finally {
-        database.close();
-      }
-    },
-    [Symbol.dispose]: () => {
-      for (const database of opened) if (database.open) database.close();
-      rmSync(folder, { recursive: true, force: true });
-    },
-  };
-}
 
 const orgDay = counterKeyFor('org', 'usd', 'day', '2024-05-01');
 const userDay = (user: number) => counterKeyFor(`user:claims/u${user}`, 'usd', 'day', '2024-05-01');
 
 describe('SQLite budget store: the fold thread', () => {
   it('keeps every change of a fold whose write fails, reports it, and writes it with a later fold', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     const database = test.open();
     const errors: unknown[] = [];
     const store = createSqliteBudgetStore(database, { foldIntervalMs: 20, onError: (error) => errors.push(error) });
@@ -64,7 +35,7 @@ describe('SQLite budget store: the fold thread', () => {
     // Memory still counts the settle, so the limit binds on it.
     expect((await store.tryReserve({ id: 'over', createdAt: 1, items: [{ counterKey: orgDay, amount: 931, limit: 1000 }] })).ok).toBe(false);
     // What a restart after a SIGKILL now would replay: the journal holds what the database lacks.
-    const journal = readJournal(journalPathOf(test.path));
+    const journal = readJournal(test.journal);
     expect(journal?.counters.get(orgDay)).toEqual({ spent: 70, reserved: 0 });
     expect(journal?.counters.get(userDay(1))).toEqual({ spent: 30, reserved: 0 });
     // And without a kill: once writes work again, a later fold stores the failed one's counters.
@@ -75,7 +46,7 @@ describe('SQLite budget store: the fold thread', () => {
   });
 
   it('answers spend() asked during a fold with everything settled before it was asked', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
     const users = 3000;
     const request = async (user: number, id: string, spent: number) => {
@@ -98,7 +69,7 @@ describe('SQLite budget store: the fold thread', () => {
   });
 
   it('after SIGKILL while the thread folds, recovery counts every counter\'s acknowledged spend at least', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     const log = join(test.folder, 'acknowledged.log');
     const source = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
     // Every request reserves 10 on the org and on one of 2,000 users, and settles at 5; folds run back to back (every
@@ -152,7 +123,7 @@ describe('SQLite budget store: the fold thread', () => {
   }, 60_000);
 
   it('closes in a process with nothing else running: close() returns and the fold is in the database', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     const source = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
       const { openDatabase } = await import(${source('../src/stores/sqlite/database.ts')});

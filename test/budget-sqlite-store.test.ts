@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createMemoryBudgetStore } from '../src/stores/memory/budget-store.js';
-import { journalPathOf } from '../src/stores/sqlite/budget-journal.js';
 import { budgetMigrations, createSqliteBudgetStore, prefixEnd } from '../src/stores/sqlite/budget-store.js';
 import { counterKeyFor } from '../src/core/budget-math.js';
 import { migrate, openDatabase, type SqliteDatabase } from '../src/stores/sqlite/database.js';
 import { runBudgetStoreContract } from './budget-store-contract.js';
+import { temporaryBudgetDatabase } from './helpers/budget-database.js';
 
 runBudgetStoreContract('memory', async () => ({ store: createMemoryBudgetStore(), cleanup: async () => {} }), { durable: false });
 
@@ -32,41 +32,13 @@ runBudgetStoreContract('sqlite', async () => {
   };
 });
 
-/** A database file in a folder of its own (and its journal beside it), every connection closed and removed after. */
-function temporaryDatabase() {
-  const folder = mkdtempSync(join(tmpdir(), 'covenant-budget-'));
-  const path = join(folder, 'covenant.db');
-  const opened: SqliteDatabase[] = [];
-  return {
-    path,
-    journal: journalPathOf(path),
-    open: () => {
-      const database = openDatabase(path);
-      opened.push(database);
-      return database;
-    },
-    /** A counter's row as the database holds it, read on a connection of its own. */
-    row: (key: string) => {
-      const database = openDatabase(path);
-      try {
-        return database.prepare('SELECT spent, reserved FROM budget_counters WHERE counter_key = ?').get(key);
-      } finally {
-        database.close();
-      }
-    },
-    [Symbol.dispose]: () => {
-      for (const database of opened) if (database.open) database.close();
-      rmSync(folder, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Let the current event-loop turn end (the store writes the turn's journal line at its end). */
 const endOfTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('SQLite budget store: what a new end user costs on disk', () => {
   it('indexes a counter row once (by window and scope), and the users\' spend report still reads one range of that index', async () => {
-    using files = temporaryDatabase();
+    using files = temporaryBudgetDatabase();
     const database = files.open();
     // A database from before budgets-004 loses its scope index when the store opens it.
     migrate(database, budgetMigrations.slice(0, 3));
@@ -87,7 +59,7 @@ describe('SQLite budget store: what a new end user costs on disk', () => {
 
 describe('SQLite budget store: window pruning\'s read', () => {
   it('seeks the (window, scope) index per window and reads only closed windows\' rows', async () => {
-    using files = temporaryDatabase();
+    using files = temporaryBudgetDatabase();
     const database = files.open();
     const store = createSqliteBudgetStore(database);
     const insert = database.prepare('INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent) VALUES (?, ?, \'usd\', \'day\', ?, 5)');
@@ -112,7 +84,7 @@ describe('SQLite budget store: recovery from the counters', () => {
   const keyDay = counterKeyFor('key:bot', 'usd', 'day', '2024-05-01');
 
   it('keeps a crashed run\'s reservations through a second crash before recovery, and recovers both runs\' at once', async () => {
-    using files = temporaryDatabase();
+    using files = temporaryBudgetDatabase();
     const first = createSqliteBudgetStore(files.open());
     await first.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }, { counterKey: keyDay, amount: 100, limit: 1000 }] });
     await first.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: orgDay, amount: 200, limit: 1000 }] });
@@ -136,7 +108,7 @@ describe('SQLite budget store: recovery from the counters', () => {
   });
 
   it('counts a settle at its reservation\'s worst case when the process dies before the end of the settle\'s turn', async () => {
-    using files = temporaryDatabase();
+    using files = temporaryBudgetDatabase();
     const first = createSqliteBudgetStore(files.open());
     await first.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
     await first.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: keyDay, amount: 50, limit: 1000 }] });
@@ -151,7 +123,7 @@ describe('SQLite budget store: recovery from the counters', () => {
   });
 
   it('recovers the reservation rows a database from before budgets-002 holds, and drops their table', async () => {
-    using files = temporaryDatabase();
+    using files = temporaryBudgetDatabase();
     const old = files.open();
     // The first migration only, and what the previous store wrote for two reservations in flight when it was killed.
     migrate(old, budgetMigrations.slice(0, 1));
@@ -185,7 +157,7 @@ describe('SQLite budget store: the journal', () => {
   const aliceDay = counterKeyFor('user:claims/Zoë "Z" \\ O\'Brien', 'usd', 'day', '2024-05-01');
 
   it('keeps acknowledged changes that were never folded into the database, through a restart', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }] });
     await store.settle('a', [40]);
@@ -205,7 +177,7 @@ describe('SQLite budget store: the journal', () => {
   });
 
   it('folds every interval, on spend() and on close, and empties the journal each time', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 50 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 30, limit: 1000 }] });
     expect(journalText(test.journal)).not.toBe('');
@@ -223,7 +195,7 @@ describe('SQLite budget store: the journal', () => {
   });
 
   it('ignores a last line cut short (its change was never acknowledged), and refuses a journal damaged before it', () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     createSqliteBudgetStore(test.open());
     writeFileSync(test.journal, `[1,${JSON.stringify(orgDay)},40,250]\n[0,${JSON.stringify(orgDay)},29`);
     createSqliteBudgetStore(test.open());
@@ -233,7 +205,7 @@ describe('SQLite budget store: the journal', () => {
   });
 
   it('empties the journal by zeroing it: after a fold, a restart replays only the lines written since', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
     // A long line: many counters changed in one turn.
     const many = Array.from({ length: 20 }, (_, index) => counterKeyFor(`key:bot-${index}`, 'usd', 'day', '2024-05-01'));
@@ -253,7 +225,7 @@ describe('SQLite budget store: the journal', () => {
   });
 
   it('drops a last line cut short at open, so the next lines are not glued to it', async () => {
-    using test = temporaryDatabase();
+    using test = temporaryBudgetDatabase();
     createSqliteBudgetStore(test.open()).close();
     writeFileSync(test.journal, `[0,${JSON.stringify(orgDay)},29`);
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
