@@ -27,7 +27,7 @@ runBudgetStoreContract('sqlite', async () => {
     },
     cleanup: async () => {
       for (const database of databases) database.close();
-      rmSync(folder, { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     },
   };
 });
@@ -226,7 +226,7 @@ describe('SQLite budget store: the journal', () => {
 
   it('drops a last line cut short at open, so the next lines are not glued to it', async () => {
     using test = temporaryBudgetDatabase();
-    createSqliteBudgetStore(test.open()).close();
+    await createSqliteBudgetStore(test.open()).close();
     writeFileSync(test.journal, `[0,${JSON.stringify(orgDay)},29`);
     const store = createSqliteBudgetStore(test.open(), { foldIntervalMs: 60_000 });
     await store.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: keyDay, amount: 3, limit: 1000 }] });

@@ -30,7 +30,8 @@ export function temporaryBudgetDatabase() {
     },
     [Symbol.dispose]: () => {
       for (const database of opened) if (database.open) database.close();
-      rmSync(folder, { recursive: true, force: true });
+      // A store a test left running ("killed") may still be starting its fold thread, whose connection adds the WAL files.
+      rmSync(folder, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 });
     },
   };
 }
