@@ -38,6 +38,7 @@ const { values } = parseArgs({
 });
 const { openDatabase } = await import('../dist/stores/sqlite/database.js');
 const { SqliteKeyStore } = await import('../dist/stores/sqlite/records.js');
+const { budgetDatabasePathOf } = await import('../dist/stores/sqlite/budget-database.js');
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -211,9 +212,9 @@ async function stateEntries(url) {
   return entries;
 }
 
-/** Rows of budget_counters in the store (read-only, beside the running gateway: WAL allows it). */
+/** Rows of budget_counters in the store's budget database (read-only, beside the running gateway: WAL allows it). */
 function counterRows(storePath) {
-  const database = new Database(storePath, { readonly: true });
+  const database = new Database(budgetDatabasePathOf(storePath), { readonly: true });
   try {
     return database.prepare('SELECT COUNT(*) AS count FROM budget_counters').get().count;
   } finally {

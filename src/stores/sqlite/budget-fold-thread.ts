@@ -1,20 +1,21 @@
-// Writes the budget store's folds into SQLite from a worker thread with a connection of its own, in short
-// transactions while the turn queue holds its commits, so the event loop only hands the changed counters over; and
-// reads there the counters the store's memory lacks when a turn misses many, so a burst costs the event loop no page read.
+// Writes the budget store's folds into its database (a file of its own, so no other store waits on SQLite's writer
+// lock) from a worker thread with a connection of its own, so the event loop only hands the changed counters over;
+// and reads there the counters the store's memory lacks when a turn misses many, so a burst costs the event loop no page read.
 import { createRequire } from 'node:module';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
 // A fold is a journal line (`[inFlight, key, spent, reserved, ...]`) and, for counters the database has no row for,
 // their key's parts. Rows are written in key order (an end user's counters sit together in the table, so neighbours
-// share the pages read and written), a few milliseconds per transaction: before each, the thread asks for the writer
-// (SQLite has one), and gives it back after the commit, so the gateway's own commits wait at most one chunk. The
-// writer is granted through shared memory, not a message: posting to the thread cost the event loop far more.
+// share the pages read and written), a few milliseconds per transaction, and reads waiting are answered between them.
+// The thread is the database's only writer while it runs (the store prunes only between folds), and checkpoints the
+// WAL itself after its commits.
 const workerSource = `
 const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const database = new Database(workerData.path);
 database.pragma('busy_timeout = 5000');
-database.pragma('wal_autocheckpoint = ' + workerData.autocheckpoint);
+database.pragma('wal_autocheckpoint = 1000');
+database.pragma('journal_size_limit = ' + workerData.journalSizeLimit);
 database.pragma('cache_size = -' + workerData.cacheKibibytes);
 const update = database.prepare('UPDATE budget_counters SET spent = ?, reserved = ? WHERE counter_key = ?');
 const insert = database.prepare(\`INSERT INTO budget_counters (counter_key, scope, unit, period, window_key, spent, reserved)
@@ -38,8 +39,6 @@ const readWaiting = () => {
   for (let message = receiveMessageOnPort(reads); message !== undefined; message = receiveMessageOnPort(reads)) read(message.message);
 };
 reads.on('message', read);
-// 1 once the event loop has granted the writer.
-const granted = new Int32Array(workerData.granted);
 const chunk = database.transaction((fold) => {
   const started = performance.now();
   const { rows, fresh } = fold;
@@ -55,15 +54,7 @@ const chunk = database.transaction((fold) => {
 });
 const write = (fold) => {
   do {
-    parentPort.postMessage({ hold: true });
-    // A gateway that never answers (it is stopping) leaves the write to SQLite's busy wait.
-    Atomics.wait(granted, 0, 0, workerData.longestWaitMs);
-    Atomics.store(granted, 0, 0);
-    try {
-      chunk.immediate(fold);
-    } finally {
-      parentPort.postMessage({ release: true });
-    }
+    chunk.immediate(fold);
     readWaiting();
   } while (fold.at < fold.rows.length);
 };
@@ -90,26 +81,17 @@ parentPort.on('message', (message) => {
 });
 `;
 
-/** The longest the writer is held for one chunk if the thread never answers. */
-const longestHoldMs = 250;
-/** How often a chunk asks again for the writer while another holds it. */
-const heldRetryMs = 5;
-/** How long one transaction of a fold may write before it commits and lets the gateway's commits through. */
+/** How long one transaction of a fold may write before it commits and answers the reads waiting. */
 const chunkMs = 4;
+/** A WAL the fold grew past this is cut back to it when it next starts over. */
+const journalSizeLimit = 64 * 1024 * 1024;
 
 export interface FoldThreadOptions {
   /** The database file. */
   path: string;
   /** The counter row that holds the number of reservations in flight. */
   inFlightKey: string;
-  /** The main connection's wal_autocheckpoint (0 when the checkpointer thread does it). */
-  autocheckpoint: number;
   cacheKibibytes: number;
-  /**
-   * Pause and resume the database's other commits (TurnQueue.hold and release) while a chunk writes; a chunk waits
-   * while another holds them (the WAL checkpointer, which needs no one to write while it lets the WAL start over).
-   */
-  writer?: { hold(): void; release(): void; readonly held: boolean };
 }
 
 export interface FoldThread {
@@ -134,22 +116,13 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
   let reads: MessagePort | undefined;
   let readId = 0;
   const reading = new Map<number, { resolve: (values: number[]) => void; reject: (error: unknown) => void }>();
-  const granted = new Int32Array(new SharedArrayBuffer(4));
   /** The thread keeps the process alive only while someone waits for it (a fold or a read). */
   const waited = () => {
     if (current !== undefined || reading.size > 0) worker?.ref();
     else worker?.unref();
   };
   let current: { resolve: (missing: string[]) => void; reject: (error: unknown) => void } | undefined;
-  let holding: NodeJS.Timeout | undefined;
-  const release = () => {
-    if (holding === undefined) return;
-    clearTimeout(holding);
-    holding = undefined;
-    options.writer?.release();
-  };
   const fail = (error: unknown) => {
-    release();
     const waiting = current;
     current = undefined;
     waited();
@@ -161,19 +134,6 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
     reading.clear();
     waited();
     for (const each of readers) each.reject(error);
-  };
-  const grant = () => {
-    if (options.writer?.held) {
-      setTimeout(grant, heldRetryMs);
-      return;
-    }
-    // Still holding: the thread stopped waiting for the last grant (it waits a second at most) and asks again.
-    if (holding === undefined) {
-      options.writer?.hold();
-      holding = setTimeout(release, longestHoldMs);
-    }
-    Atomics.store(granted, 0, 1);
-    Atomics.notify(granted, 0);
   };
   const start = (): Worker => {
     const channel = new MessageChannel();
@@ -187,22 +147,17 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
       workerData: {
         reads: channel.port2,
         path: options.path, module: createRequire(import.meta.url).resolve('better-sqlite3'), inFlightKey: options.inFlightKey,
-        autocheckpoint: options.autocheckpoint, cacheKibibytes: options.cacheKibibytes, chunkMs, granted: granted.buffer,
-        longestWaitMs: longestHoldMs * 4,
+        cacheKibibytes: options.cacheKibibytes, chunkMs, journalSizeLimit,
       },
     });
     started.unref();
-    started.on('message', (message: { hold?: true; release?: true; done?: string[]; failed?: string; read?: number; values?: number[] }) => {
+    started.on('message', (message: { done?: string[]; failed?: string; read?: number; values?: number[] }) => {
       if (message.read !== undefined) {
         const waiting = reading.get(message.read);
         reading.delete(message.read);
         waited();
         waiting?.resolve(message.values as number[]);
-      } else if (message.hold) {
-        // After this turn's commits (setImmediate runs in order): a chunk never waits for one under way.
-        setImmediate(grant);
-      } else if (message.release) release();
-      else if (message.done !== undefined) {
+      } else if (message.done !== undefined) {
         const waiting = current;
         current = undefined;
         waited();

@@ -13,8 +13,8 @@
 // A fold runs beside the event loop (budget-fold-thread.ts: a worker thread with its own connection). It first starts
 // a new journal file with every counter changed since the last fold the database committed, so that file and the
 // database hold every acknowledged change whatever the thread has written (budget-journal.ts); the counters stay in
-// memory until the thread commits, so a read from the database never misses a change. The thread writes in chunks of a
-// few milliseconds while the turn queue holds the other stores' commits, so no commit waits on SQLite's writer lock.
+// memory until the thread commits, so a read from the database never misses a change. The counters have a database
+// file of their own (budget-database.ts), so the thread writing them never holds up another store's commit.
 // The counters a reservation needs that memory lacks are gathered over the turn: a few are read on the event loop (one
 // indexed read each), a turn's burst of them by the same thread (one message for all); the cache keeps the most
 // recently used counters, evicted from the least recently used end.
@@ -142,8 +142,8 @@ export interface SqliteBudgetStoreOptions {
   idleMs?: number;
   /** Milliseconds for idleMs (default Date.now). */
   clock?: () => number;
-  /** Pause and resume the database's other commits (the turn queue's hold and release) while a fold writes. */
-  writer?: { hold(): void; release(): void; readonly held: boolean };
+  /** The journal's path (default beside the database: journalPathOf(database.name)). */
+  journalPath?: string;
 }
 
 /** What the store holds in memory, for the gateway's gauges and tests. */
@@ -181,7 +181,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   };
 
   // A crashed run's changes that its journal holds and the database does not yet: fold them in first.
-  const journalPath = database.memory ? undefined : journalPathOf(database.name);
+  const journalPath = database.memory ? undefined : (options.journalPath ?? journalPathOf(database.name));
   const replayed = journalPath === undefined ? undefined : readJournal(journalPath);
   if (replayed) {
     database.transaction(() => {
@@ -321,10 +321,9 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   let linesSinceFold = 0;
   /** The fold under way, if any: it resolves once the database holds its counters. */
   let running: Promise<void> | undefined;
-  const thread = journal === undefined ? undefined : startFoldThread({
-    path: database.name, inFlightKey: inFlightCountKey, writer: options.writer, cacheKibibytes,
-    autocheckpoint: Number(database.pragma('wal_autocheckpoint', { simple: true })),
-  });
+  const thread = journal === undefined ? undefined : startFoldThread({ path: database.name, inFlightKey: inFlightCountKey, cacheKibibytes });
+  // The thread checkpoints the WAL after its commits; this connection's few writes (prunes) leave it to the thread.
+  if (thread !== undefined) database.pragma('wal_autocheckpoint = 0');
 
   /** An in-memory database (no journal, no thread): its fold is written here, at once. */
   const foldHere = database.transaction((keys: readonly string[]) => {

@@ -1,4 +1,4 @@
-// One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger, sessions) on one database and turn queue.
+// One call opens the embedded SQLite stores (keys, request log, budgets, alerts, ledger, sessions) on one database and turn queue; the budget counters in a file of their own.
 import { statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -7,6 +7,8 @@ import type { StoreErrorHandler, Stores } from '../types.js';
 import { createSqliteAlertStore } from './alert-store.js';
 import { createSqliteGovernanceAlertStore } from './governance-alert-store.js';
 import { createSqliteBudgetStore } from './budget-store.js';
+import { openBudgetDatabase } from './budget-database.js';
+import { journalPathOf } from './budget-journal.js';
 import { createSqliteDecisionStore } from './decision-store.js';
 import { startCheckpointer } from './checkpointer.js';
 import { openDatabase } from './database.js';
@@ -67,10 +69,11 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     database.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
   }
   const ledger = openSqliteLedger({ database, origin: options.origin, onError: (error) => onError(error, 'ledger checkpoint'), schedule: turns.schedule });
-  const budgets = createSqliteBudgetStore(database, {
+  // The counters in a file of their own: the fold thread writing them holds up no other store's commit.
+  const budgetDatabase = openBudgetDatabase(database);
+  const budgets = createSqliteBudgetStore(budgetDatabase, {
     onError: (error) => onError(error, 'budget journal fold'),
-    // The fold's thread writes while the turn queue holds its commits (SQLite has one writer): no commit waits on a lock.
-    writer: turns,
+    journalPath: path === ':memory:' ? undefined : journalPathOf(path),
     // Retried every 250 ms while it fails: a full disk is reported once, when it starts; another failure each time.
     onJournal: (failure) => {
       if (failure === undefined) return;
@@ -111,6 +114,7 @@ export function openSqliteStores(options: SqliteStoresOptions): Stores {
     async close() {
       await ledger.close();
       await budgets.close();
+      budgetDatabase.close();
       await sessions.close();
       await checkpointer?.stop();
       database.close();
