@@ -85,11 +85,13 @@ describe('SQLite budget store: recovery from the counters', () => {
 
   it('keeps a crashed run\'s reservations through a second crash before recovery, and recovers both runs\' at once', async () => {
     using files = temporaryBudgetDatabase();
-    const first = createSqliteBudgetStore(files.open());
+    // A killed store folds nothing more: no fold timer of theirs fires during the test.
+    const killed = { foldIntervalMs: 60_000 };
+    const first = createSqliteBudgetStore(files.open(), killed);
     await first.tryReserve({ id: 'a', createdAt: 1, items: [{ counterKey: orgDay, amount: 100, limit: 1000 }, { counterKey: keyDay, amount: 100, limit: 1000 }] });
     await first.tryReserve({ id: 'b', createdAt: 1, items: [{ counterKey: orgDay, amount: 200, limit: 1000 }] });
     // Restarted without recovering, then one more reservation and one settled, then killed again.
-    const second = createSqliteBudgetStore(files.open());
+    const second = createSqliteBudgetStore(files.open(), killed);
     expect((await second.tryReserve({ id: 'c', createdAt: 2, items: [{ counterKey: orgDay, amount: 300, limit: 1000 }] })).ok).toBe(true);
     // 600 are reserved already: the crashed run's reservations still count against the limit.
     expect((await second.tryReserve({ id: 'd', createdAt: 2, items: [{ counterKey: orgDay, amount: 401, limit: 1000 }] })).ok).toBe(false);
@@ -97,7 +99,7 @@ describe('SQLite budget store: recovery from the counters', () => {
     await second.settle('e', [20]);
     expect((await second.settle('a', [1])).applied).toBe(false);
     await endOfTurn(); // the settle's journal line is written at the end of its turn
-    const third = createSqliteBudgetStore(files.open());
+    const third = createSqliteBudgetStore(files.open(), killed);
     expect(await third.recoverOrphans(0)).toBe(3);
     expect((await third.read([orgDay, keyDay])).get(orgDay)).toEqual({ counterKey: orgDay, spent: 600, reserved: 0 });
     expect((await third.read([orgDay, keyDay])).get(keyDay)).toEqual({ counterKey: keyDay, spent: 120, reserved: 0 });

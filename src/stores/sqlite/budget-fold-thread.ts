@@ -7,14 +7,14 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 // A fold is a journal line (`[inFlight, key, spent, reserved, ...]`) and, for counters the database has no row for,
 // their key's parts. Rows are written in key order (an end user's counters sit together in the table, so neighbours
 // share the pages read and written), a few milliseconds per transaction, and reads waiting are answered between them.
-// The thread is the database's only writer while it runs (the store prunes only between folds), and checkpoints the
-// WAL itself after its commits.
+// The thread is the database's only writer while it runs (the store prunes only between folds).
 const workerSource = `
 const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const database = new Database(workerData.path);
 database.pragma('busy_timeout = 5000');
-database.pragma('wal_autocheckpoint = 1000');
+// The store's checkpointer thread checkpoints the WAL, so that no fsync here keeps a read waiting.
+database.pragma('wal_autocheckpoint = 0');
 database.pragma('journal_size_limit = ' + workerData.journalSizeLimit);
 database.pragma('cache_size = -' + workerData.cacheKibibytes);
 const update = database.prepare('UPDATE budget_counters SET spent = ?, reserved = ? WHERE counter_key = ?');

@@ -26,11 +26,13 @@
 // Reservations themselves live only in memory.
 //
 // One process owns a database file's budget tables (replicas share Redis instead: stores/redis).
+import { createRequire } from 'node:module';
 import { parseCounterKey } from '../../core/budget-math.js';
 import { windowEndedBefore } from '../../core/periods.js';
 import { migrate, type Migration, type SqliteDatabase } from './database.js';
 import { BudgetJournal, journalPathOf, readJournal } from './budget-journal.js';
 import { startFoldThread } from './budget-fold-thread.js';
+import { startCheckpointer } from './checkpointer.js';
 import type {
   BudgetStore, CounterRecord, CounterState, CounterValues, Reservation, ReservationItem, ReserveResult, SettleResult, SpendFilter,
 } from '../../budgets/store.js';
@@ -322,8 +324,12 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
   /** The fold under way, if any: it resolves once the database holds its counters. */
   let running: Promise<void> | undefined;
   const thread = journal === undefined ? undefined : startFoldThread({ path: database.name, inFlightKey: inFlightCountKey, cacheKibibytes });
-  // The thread checkpoints the WAL after its commits; this connection's few writes (prunes) leave it to the thread.
-  if (thread !== undefined) database.pragma('wal_autocheckpoint = 0');
+  // Checkpoints (their fsyncs) in a thread of their own, so the fold thread answers reads while one runs: between
+  // folds nothing writes, so its passes copy the whole WAL and SQLite starts it over.
+  const checkpointer = thread === undefined ? undefined : startCheckpointer({
+    path: database.name, onError: (error) => options.onError?.(error), betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
+  });
+  if (checkpointer !== undefined) database.pragma('wal_autocheckpoint = 0');
 
   /** An in-memory database (no journal, no thread): its fold is written here, at once. */
   const foldHere = database.transaction((keys: readonly string[]) => {
@@ -680,6 +686,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
         options.onError?.(error);
       }
       await thread?.stop();
+      await checkpointer?.stop();
       journal?.close();
       // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
     },

@@ -33,7 +33,7 @@ const timer = setInterval(() => {
   try {
     const [passive] = database.pragma('wal_checkpoint(PASSIVE)');
     reported = '';
-    if (passive.log * pageSize <= workerData.limitBytes) return;
+    if (!workerData.holds || passive.log * pageSize <= workerData.limitBytes) return;
     if (skip > 0) { skip -= 1; return; }
     asked = true;
     parentPort.postMessage({ hold: true });
@@ -106,8 +106,12 @@ export interface CheckpointerOptions {
   onError: (error: unknown) => void;
   /** The better-sqlite3 module's path (a worker started from source text resolves no packages by itself). */
   betterSqlitePath: string;
-  /** Pause and resume the database's commits (TurnQueue.hold and release) so that a checkpoint can restart the WAL. */
-  writer: { hold(): void; release(): void };
+  /**
+   * Pause and resume the database's commits (TurnQueue.hold and release) so that a checkpoint can restart the WAL.
+   * Without one the writer must pause by itself (the budget fold thread writes once a second): the passes between its
+   * writes copy the whole WAL, and SQLite starts it over.
+   */
+  writer?: { hold(): void; release(): void };
 }
 
 /** Checkpoint the WAL of `path` from a worker; the main connection's autocheckpoint is turned off by the caller. */
@@ -117,7 +121,9 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const limitBytes = test?.limitBytes ?? options.limitBytes ?? 16 * 1024 * 1024;
   const worker = new Worker(workerSource, {
     eval: true,
-    workerData: { path: options.path, intervalMs: options.intervalMs ?? 250, limitBytes, holdMs, module: options.betterSqlitePath },
+    // The source is CommonJS: a parent started with --input-type=module (a script given with -e) would make it ESM.
+    execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+    workerData: { path: options.path, intervalMs: options.intervalMs ?? 250, limitBytes, holdMs, module: options.betterSqlitePath, holds: options.writer !== undefined },
   });
   worker.unref();
   let holding: NodeJS.Timeout | undefined;
@@ -129,7 +135,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     if (holding === undefined) return;
     clearTimeout(holding);
     holding = undefined;
-    options.writer.release();
+    options.writer?.release();
     signal('released');
   };
   worker.on('message', (message: { error?: string; hold?: true; release?: true }) => {
@@ -138,7 +144,7 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     else if (message.hold) {
       // Handled between turns: no commit is under way, so the checkpoint that follows can copy every frame. (The
       // thread asks once and waits for 'held' before it asks again.)
-      options.writer.hold();
+      options.writer?.hold();
       holds += 1;
       signal('held');
       holding = setTimeout(release, longestHoldMs + holdMs);
@@ -153,6 +159,8 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     stop: () => new Promise((resolve) => {
       release();
       worker.once('exit', () => resolve());
+      // Waited for: an unreferenced thread would let the process end (exit code 13) before stop() resolves.
+      worker.ref();
       worker.postMessage('stop');
     }),
   };
