@@ -74,7 +74,8 @@ describe('SQLite budget store: the fold thread', () => {
     const source = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
     // Every request reserves 10 on the org and on one of 2,000 users, and settles at 5; folds run back to back (every
     // millisecond, each of up to 2,000 counters), so the thread is writing most of the time when the kill comes.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    // A worker thread given the process's V8 flags refuses to start: the store's threads must not inherit them.
+    const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', '--input-type=module', '-e', `
       const { openSync, writeSync } = await import('node:fs');
       const { openDatabase } = await import(${source('../src/stores/sqlite/database.ts')});
       const { createSqliteBudgetStore } = await import(${source('../src/stores/sqlite/budget-store.ts')});
@@ -122,10 +123,11 @@ describe('SQLite budget store: the fold thread', () => {
     await store.close();
   }, 60_000);
 
-  it('closes in a process with nothing else running: close() returns and the fold is in the database', async () => {
+  it('closes in a process with nothing else running, started with a V8 flag: close() returns and the fold is in the database', async () => {
     using test = temporaryBudgetDatabase();
     const source = (path: string) => JSON.stringify(new URL(path, import.meta.url).href);
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    // A worker thread given the process's V8 flags refuses to start: the store's threads must not inherit them.
+    const child = spawn(process.execPath, ['--max-semi-space-size=32', '--import', 'tsx', '--input-type=module', '-e', `
       const { openDatabase } = await import(${source('../src/stores/sqlite/database.ts')});
       const { createSqliteBudgetStore } = await import(${source('../src/stores/sqlite/budget-store.ts')});
       const { counterKeyFor } = await import(${source('../src/core/budget-math.ts')});

@@ -141,8 +141,9 @@ export function startFoldThread(options: FoldThreadOptions): FoldThread {
     reads.unref();
     const started = new Worker(workerSource, {
       eval: true,
-      // The source is CommonJS: a parent started with --input-type=module (a script given with -e) would make it ESM.
-      execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+      // None of the process's flags: the source is CommonJS (--input-type=module would make it ESM), and a worker given
+      // a V8 flag (node --max-semi-space-size=N) refuses to start.
+      execArgv: [],
       transferList: [channel.port2],
       workerData: {
         reads: channel.port2,

@@ -121,8 +121,9 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
   const limitBytes = test?.limitBytes ?? options.limitBytes ?? 16 * 1024 * 1024;
   const worker = new Worker(workerSource, {
     eval: true,
-    // The source is CommonJS: a parent started with --input-type=module (a script given with -e) would make it ESM.
-    execArgv: process.execArgv.filter((flag) => !flag.startsWith('--input-type')),
+    // None of the process's flags: the source is CommonJS (--input-type=module would make it ESM), and a worker given
+    // a V8 flag (node --max-semi-space-size=N) refuses to start.
+    execArgv: [],
     workerData: { path: options.path, intervalMs: options.intervalMs ?? 250, limitBytes, holdMs, module: options.betterSqlitePath, holds: options.writer !== undefined },
   });
   worker.unref();
