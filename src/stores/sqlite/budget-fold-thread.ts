@@ -6,7 +6,7 @@ import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
 
 // A fold is a journal line (`[inFlight, key, spent, reserved, ...]`) and, for counters the database has no row for,
 // their key's parts. Rows are written in key order (an end user's counters sit together in the table, so neighbours
-// share the pages read and written), a few milliseconds per transaction, and reads waiting are answered between them.
+// share the pages read and written), a few tens of milliseconds per transaction, answering the reads waiting as it goes.
 // The thread is the database's only writer while it runs (the store prunes only between folds).
 const workerSource = `
 const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
@@ -48,7 +48,12 @@ const chunk = database.transaction((fold) => {
     const parts = fresh.get(key);
     if (parts !== undefined) insert.run(key, parts[0], parts[1], parts[2], parts[3], spent, reserved);
     else if (update.run(spent, reserved, key).changes === 0) fold.missing.push(key);
-    if (performance.now() - started > workerData.chunkMs) break;
+    if ((fold.at & 31) === 0) {
+      // Reads waiting are answered inside the transaction: it changes only counters the store holds in memory, whose
+      // answers it ignores, so what a read returns is what the database held before this fold.
+      readWaiting();
+      if (performance.now() - started > workerData.chunkMs) break;
+    }
   }
   if (fold.at === rows.length && fold.inFlight !== undefined) writeInFlight.run(workerData.inFlightKey, fold.inFlight);
 });
@@ -81,8 +86,12 @@ parentPort.on('message', (message) => {
 });
 `;
 
-/** How long one transaction of a fold may write before it commits and answers the reads waiting. */
-const chunkMs = 4;
+/**
+ * How long one transaction of a fold may write before it commits. Reads are answered within it (every 32 rows), so a
+ * longer one keeps no read waiting; fewer commits write the pages every chunk touches (the tree's upper levels, the
+ * org's and departments' rows) fewer times.
+ */
+const chunkMs = 20;
 /** A WAL the fold grew past this is cut back to it when it next starts over. */
 const journalSizeLimit = 64 * 1024 * 1024;
 
