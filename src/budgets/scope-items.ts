@@ -87,41 +87,59 @@ export interface ScopeItems {
   counterKeys: string[];
 }
 
+/** Whether `cached` holds `scope`'s items at `now`: the same config objects, and windows that contain `now`. */
+function current(cached: ScopeItems, scope: BudgetScope, timeZone: string, now: number): boolean {
+  const windows = cached.windows;
+  return windows.budgets === scope.budgets && cached.alerts === scope.alerts && cached.label === scope.label
+    && windows.timeZone === timeZone && now >= windows.from && now < windows.until;
+}
+
 interface CachedWindow {
   key: string;
   start: number;
   end: number;
 }
 
-/** Scopes whose items are cached; past it the cache starts over. */
-const scopeCacheLimit = 10_000;
+/** Scopes seen again whose items are kept; past it they start over. */
+const keptLimit = 10_000;
+/** Names of scopes seen once, remembered to know a scope seen again; past it they start over. */
+const seenLimit = 10_000;
 
 /**
  * Each scope's items, kept until the first of its windows ends or its config changes (a reload replaces the budget
- * and alert objects): requests arrive in time order, so a scope seen again is nearly always a hit. End users are too
- * many to stay cached, so a miss must be cheap too: the windows depend only on the budgets, the zone and the time, not
- * on the scope, and are kept per budgets array (one for all of a department's users) until they end; a miss then only
- * names the scope's counters, one string and one small object a budget.
+ * and alert objects): requests arrive in time order, so a scope seen again is nearly always a hit. Only a scope seen
+ * again among the last `seenLimit` new ones is kept (org, departments, busy keys and end users): of one seen once, only
+ * its name is remembered. A million end users each seen once would otherwise fill the cache with items that live long
+ * enough to leave V8's young generation and are then dropped, each costing work at a full collection. So a miss must
+ * be cheap: the windows depend only on the budgets, the zone and the time, not on the scope, and are kept per budgets
+ * array (one for all of a department's users) until they end; a miss then only names the scope's counters, one string
+ * and one small object a budget.
  */
 export class ScopeItemsCache {
-  readonly #scopes = new Map<string, ScopeItems>();
+  readonly #kept = new Map<string, ScopeItems>();
+  readonly #seen = new Set<string>();
   readonly #budgetWindows = new WeakMap<readonly BudgetConfig[], BudgetWindows>();
   readonly #windows = new Map<string, Map<Period, CachedWindow>>();
 
-  /** Scopes cached now: bounded however many end users come. */
+  /** Scopes whose items are cached now: bounded however many end users come. */
   get size(): number {
-    return this.#scopes.size;
+    return this.#kept.size;
   }
 
   items(scope: BudgetScope, timeZone: string, now: number): ScopeItems {
-    const cached = this.#scopes.get(scope.scope);
-    if (cached && cached.windows.budgets === scope.budgets && cached.alerts === scope.alerts && cached.label === scope.label
-      && cached.windows.timeZone === timeZone && now >= cached.windows.from && now < cached.windows.until) return cached;
+    const name = scope.scope;
+    const kept = this.#kept.get(name);
+    if (kept !== undefined && current(kept, scope, timeZone, now)) return kept;
     const windows = this.#windowsOf(scope.budgets, timeZone, now);
-    const items = windows.windows.map((window) => new HeldItem(scope.scope + window.counterSuffix, scope.scope, scope.label, scope.alerts, window));
+    const items = windows.windows.map((window) => new HeldItem(name + window.counterSuffix, name, scope.label, scope.alerts, window));
     const entry: ScopeItems = { windows, alerts: scope.alerts, label: scope.label, items, counterKeys: items.map((item) => item.counterKey) };
-    if (this.#scopes.size >= scopeCacheLimit) this.#scopes.clear();
-    this.#scopes.set(scope.scope, entry);
+    if (kept !== undefined || this.#seen.has(name)) {
+      if (this.#kept.size >= keptLimit) this.#kept.clear();
+      this.#kept.set(name, entry);
+    } else {
+      if (this.#seen.size >= seenLimit) this.#seen.clear();
+      this.#seen.add(name);
+    }
     return entry;
   }
 
