@@ -1,5 +1,6 @@
-// BudgetGuard reserve + settle with alerts, 10 users against 1,000,000: node bench/scale-guard.mjs [--dist DIR] [--users N] [--returning N] [--small N]
+// BudgetGuard reserve + settle with alerts, and the rate-limit stage, 10 users against 1,000,000: node bench/scale-guard.mjs [--dist DIR] [--users N] [--returning N] [--small N]
 import path from 'node:path';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -18,6 +19,8 @@ const { BurnRateTracker, burnRateWindows } = await import(path.join(dist, 'budge
 const { BudgetGuard } = await import(path.join(dist, 'budgets/guard.js'));
 const { alertsSchema } = await import(path.join(dist, 'config/schema.js'));
 const { createMemoryBudgetStore } = await import(path.join(dist, 'stores/memory/budget-store.js'));
+const { createMemoryRateLimitStore } = await import(path.join(dist, 'stores/memory/rate-limit-store.js'));
+const { createRateLimitStage } = await import(path.join(dist, 'gateway/stages/rate-limit-stage.js'));
 
 // As bench/scale.mjs configures them: org, one of 100 departments, one of 100,000 keys and the end user's two budgets;
 // a memory BudgetStore, an in-memory alert store, a simulated clock at one millisecond a request (after `npm run build`).
@@ -88,12 +91,53 @@ async function storeRequest(user) {
   await bareStore.settle(id, counterKeys.map(() => 50));
 }
 
-/** CPU µs per request over `count` requests, one after another. */
+/**
+ * The rate-limit stage (admit, then finish) on the memory store, as bench/scale.mjs configures it: a `user_rate_limit`
+ * on every department, none on keys or departments, so each request carries its end user's rule only.
+ */
+const userRateLimit = { rpm: 1_000_000, tpm: 1_000_000_000, concurrent: 16 };
+const rateDepartments = Array.from({ length: departments }, (_, index) => ({ name: `d${index}`, rateLimit: null, userRateLimit }));
+const rateKeys = new Array(keys);
+const rateConfig = { keyPolicies: new Map(), departments: new Map() };
+const rateStore = createMemoryRateLimitStore();
+const rateStage = createRateLimitStage(rateStore, () => rateConfig, () => 60_000, () => clock.now);
+const completed = { kind: 'completed', clientGone: false };
+async function rateLimitRequest(user) {
+  clock.now += 1;
+  const department = user % departments;
+  const key = user % keys;
+  rateKeys[key] ??= { id: `k${key}`, name: `k${key}`, department: `d${department}`, source: 'api' };
+  const context = {
+    id: `r${sequence++}`, route: 'chat', key: rateKeys[key], department: rateDepartments[department], user: `u${user}`,
+    state: { promptBound: 40 }, maxOutputTokens: 20, upstreamRequest: {}, outcome: completed, usageEstimated: false, usage,
+  };
+  await rateStage.admit(context);
+  await rateStage.finish(context);
+}
+
+/** Garbage-collection pauses as V8 reports them (after the fact: a phase's requests never yield to the event loop). */
+const collections = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) collections.push(entry);
+}).observe({ entryTypes: ['gc'] });
+
+/** CPU µs per request over `count` requests, one after another; `gc` is filled in from the pauses inside its time. */
 async function phase(count, userOf, run) {
   const before = process.cpuUsage();
+  const start = performance.now();
   for (let step = 0; step < count; step += 1) await run(userOf(step));
   const cpu = process.cpuUsage(before);
-  return (cpu.user + cpu.system) / count;
+  return { cpu: (cpu.user + cpu.system) / count, count, start, end: performance.now(), gc: 0, full: 0 };
+}
+
+/** Each phase's garbage-collection pauses, µs per request, and its full (mark-compact) collections. */
+async function attributeCollections(measures) {
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const measure of measures) {
+    const inside = collections.filter((entry) => entry.startTime >= measure.start && entry.startTime < measure.end);
+    measure.gc = (inside.reduce((sum, entry) => sum + entry.duration, 0) * 1000) / measure.count;
+    measure.full = inside.filter((entry) => entry.detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR).length;
+  }
 }
 
 const small = Number(values.small);
@@ -116,18 +160,26 @@ async function phases(run) {
   ];
 }
 
-// The store alone first, then dropped: its millions of counters would make the guard's collections slower.
+// The rate-limit stage first, then the store alone, each dropped after: their per-user state would make the guard's
+// collections slower.
+const rateLimit = await phases(rateLimitRequest);
+const rateCounters = rateStore.size;
+rateKeys.fill(undefined);
+await rateStore.close();
 const storeAlone = await phases(storeRequest);
 bareStore = undefined;
 counterKeysOf.clear();
 const total = await phases(request);
 await notifier.idle();
+await attributeCollections([...rateLimit, ...storeAlone, ...total]);
 const names = ['10 users', `${users.toLocaleString('en-US')} users, first request each`, 'returning users (random)'];
-const base = total[0] - storeAlone[0];
-console.log('| phase | µs per request | store alone | guard (difference) | guard vs 10 users |');
-console.log('|---|--:|--:|--:|--:|');
+const base = total[0].cpu - storeAlone[0].cpu;
+// CPU time counts every thread, so the concurrent marking of full collections too; GC is the main thread's pauses.
+console.log('| phase | µs per request (GC; full GCs) | store alone (GC; full GCs) | guard (difference) | guard vs 10 users | rate-limit stage (GC; full GCs) |');
+console.log('|---|--:|--:|--:|--:|--:|');
+const withGc = (measure) => `${measure.cpu.toFixed(2)} (${measure.gc.toFixed(2)}; ${measure.full})`;
 for (const [index, name] of names.entries()) {
-  const guardOnly = total[index] - storeAlone[index];
-  console.log(`| ${name} | ${total[index].toFixed(2)} | ${storeAlone[index].toFixed(2)} | ${guardOnly.toFixed(2)} | ${(guardOnly / base).toFixed(2)}x |`);
+  const guardOnly = total[index].cpu - storeAlone[index].cpu;
+  console.log(`| ${name} | ${withGc(total[index])} | ${withGc(storeAlone[index])} | ${guardOnly.toFixed(2)} | ${(guardOnly / base).toFixed(2)}x | ${withGc(rateLimit[index])} |`);
 }
-console.log(`alerts raised: ${alertStore.sequence}; scopes cached: ${guard.cachedScopes}; burn-rate counters: ${burnRate.size}`);
+console.log(`alerts raised: ${alertStore.sequence}; scopes cached: ${guard.cachedScopes}; burn-rate counters: ${burnRate.size}; rate-limit counters after the returning users: ${rateCounters}`);

@@ -145,6 +145,23 @@ describe('BudgetGuard.settle and release', () => {
     expect(utcDays).toEqual(['2024-03-10', '2024-03-11']);
   });
 
+  it("keeps each user's own counters under a department's shared user budgets, and applies a reload's budgets at once", async () => {
+    const store = createMemoryBudgetStore();
+    const guard = new BudgetGuard({ store, settings, clock: () => noon });
+    const userBudgets = [{ usd: 1, period: 'day' as const }, { tokens: 100_000, period: 'month' as const }];
+    const reserve = (user: string, budgets: BudgetScope['budgets']) => guard.reserve({
+      requestId: user, scopes: [...claims, { scope: `user:claims/${user}`, budgets }], pricing, prompt: { bound: 1000 }, requestedMaxTokens: 100, modelMaxOutput: 16_384,
+    });
+    for (const user of ['alice', 'bob']) await guard.settle(await reserve(user, userBudgets), { usage: usage(1000, 100) });
+    for (const user of ['alice', 'bob']) {
+      expect(await counter(store, counterKeyFor(`user:claims/${user}`, 'usd', 'day', '2024-05-01'))).toEqual({ spent: 210, reserved: 0 });
+      expect(await counter(store, counterKeyFor(`user:claims/${user}`, 'tokens', 'month', '2024-05'))).toEqual({ spent: 1100, reserved: 0 });
+    }
+    // A reload lowers alice's day to what she has spent: her next request is refused, naming the new limit.
+    const lowered = [{ usd: 0.00021, period: 'day' as const }, userBudgets[1]];
+    await expect(reserve('alice', lowered)).rejects.toThrow(/user:claims\/alice \(usd per day\): limit \$0\.000210, spent \$0\.000210/);
+  });
+
   it('converts a crashed process\'s reservations to spend at start', async () => {
     const database = openDatabase(':memory:');
     const store = createSqliteBudgetStore(database);

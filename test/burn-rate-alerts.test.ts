@@ -137,6 +137,28 @@ describe('burn-rate tracker', () => {
     expect(tracker.reading('user:claims/u0|usd:day|2024-05-01', 6000, budget, burnRateWindows(undefined)).recentPerMs).toBe(0);
   });
 
+  it('reads a counter that comes after one was dropped as a fresh counter, without the dropped samples', () => {
+    const windows = burnRateWindows({ window: '10m', jump: 5 });
+    const bounded = new BurnRateTracker([windows], { maxCounters: 2 });
+    const roomy = new BurnRateTracker([windows]);
+    const budget = { spent: 0, limit: 1e9, periodEnd: 1e13 };
+    for (const tracker of [bounded, roomy]) {
+      // A busy counter with an hour of samples, then two new ones: the first new one drops the busy counter.
+      for (let second = 0; second < 3600; second += 10) tracker.observe('org|usd:day|2024-05-01', second * 1000, second * 100);
+      tracker.observe('key:k1|usd:day|2024-05-01', 3_600_000, 7);
+      tracker.observe('user:claims/u1|usd:day|2024-05-01', 3_601_000, 3);
+      tracker.observe('user:claims/u1|usd:day|2024-05-01', 3_661_000, 603);
+    }
+    expect(bounded.size).toBe(2);
+    for (const counterKey of ['key:k1|usd:day|2024-05-01', 'user:claims/u1|usd:day|2024-05-01']) {
+      expect(bounded.reading(counterKey, 3_700_000, budget, windows)).toEqual(roomy.reading(counterKey, 3_700_000, budget, windows));
+    }
+    expect(bounded.reading('user:claims/u1|usd:day|2024-05-01', 3_700_000, budget, windows).recentPerMs).toBe(600 / 600_000);
+    // The dropped counter, seen again, starts over from one sample.
+    bounded.observe('org|usd:day|2024-05-01', 3_800_000, 400_000);
+    expect(bounded.reading('org|usd:day|2024-05-01', 3_800_000, budget, windows).recentPerMs).toBe(0);
+  });
+
   it('expires counters idle past the window and baseline, and keeps a bounded number of samples each', () => {
     const windows = burnRateWindows({ window: '10m', jump: 5 }); // baseline 40m: retention 50m
     const tracker = new BurnRateTracker([windows]);

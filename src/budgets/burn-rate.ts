@@ -80,8 +80,7 @@ export class BurnRateTracker {
   observe(counterKey: string, now: number, spent: number): void {
     const tracked = this.#counters.get(counterKey);
     if (tracked === undefined) {
-      // Most per-user counters are seen once or twice: an array of one, not one grown for many.
-      this.#counters.set(counterKey, { samples: [{ time: now, spent }], lastSeen: now });
+      this.#counters.set(counterKey, this.#fresh(now, spent));
       this.#expire(now);
       return;
     }
@@ -117,6 +116,26 @@ export class BurnRateTracker {
       baselinePerMs: baselineRate(samples, now, windows.windowMs, windows.baselineMs),
       projectedAt: projectedExhaustion({ spent: budget.spent, limit: budget.limit, periodEnd: budget.periodEnd, ratePerMs: recentPerMs, now }),
     };
+  }
+
+  /**
+   * A new counter's state holding one sample. When the map is full, the set that follows drops the least recently
+   * observed counter, so its state is taken over: end users' counters come and go by the million, and state that lived
+   * long enough to leave the young generation and then died would cost a full collection's work each.
+   */
+  #fresh(now: number, spent: number): Tracked {
+    const counters = this.#counters;
+    const dropped = counters.size >= counters.capacity ? counters.oldest()?.value : undefined;
+    if (dropped === undefined) {
+      // Most per-user counters are seen once or twice: an array of one, not one grown for many.
+      return { samples: [{ time: now, spent }], lastSeen: now };
+    }
+    const samples = dropped.samples;
+    samples.length = 1;
+    samples[0].time = now;
+    samples[0].spent = spent;
+    dropped.lastSeen = now;
+    return dropped;
   }
 
   /** Drop counters idle longer than the retention: their windows are over or their spend has stopped. */

@@ -11,7 +11,7 @@ import { dollarsToMicros, formatMicros } from '../core/money.js';
 import { costMicros, type ModelPricing } from '../core/pricing.js';
 import type { AlertNotifier } from './alerts.js';
 import type { BurnRateTracker } from './burn-rate.js';
-import { ScopeItemsCache, type BudgetScope, type HeldItem } from './scope-items.js';
+import { HeldItem, ScopeItemsCache, type BudgetScope } from './scope-items.js';
 import type { BudgetStore, CounterState, CounterValues, SettleAmounts } from './store.js';
 
 export type { BudgetScope } from './scope-items.js';
@@ -409,7 +409,8 @@ export class BudgetGuard {
     if (!decision.allow) throw new CovenantError('budget_store_unavailable');
     const result = await emergency.tryReserve({ id, createdAt: now, items: decision.amounts });
     if (!result.ok) throw new CovenantError('budget_store_unavailable');
-    const item: HeldItem = { counterKey: localCapKey, scope: replicaScope, unit: 'usd', period: 'total', windowKey: 'total', limit: cap.limit, periodStart: 0, periodEnd: 8.64e15 };
+    const item = new HeldItem(localCapKey, replicaScope, undefined, undefined,
+      { unit: 'usd', period: 'total', windowKey: 'total', limit: cap.limit, periodStart: 0, periodEnd: 8.64e15, counterSuffix: localCapKey.slice(replicaScope.length) });
     return new BudgetHandle(id, { maxTokens: decision.maxTokens, lowered: decision.lowered, promptTokens: options.prompt.bound, promptCount: 'bound' }, [item], options.pricing, emergency);
   }
 }

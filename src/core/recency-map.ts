@@ -54,8 +54,19 @@ export class RecencyMap<K, V> {
       this.#moveToNewest(known);
       return;
     }
-    if (this.#entries.size >= this.capacity && this.#oldest !== undefined) this.delete(this.#oldest.key);
-    const entry: Entry<K, V> = { key, value, older: this.#newest, newer: undefined };
+    const dropped = this.#entries.size >= this.capacity ? this.#oldest : undefined;
+    let entry: Entry<K, V>;
+    if (dropped !== undefined) {
+      // The dropped entry becomes the new one: a full map under churn (an end user's counter each) allocates nothing.
+      this.#unlink(dropped);
+      this.#entries.delete(dropped.key);
+      entry = dropped;
+      entry.key = key;
+      entry.value = value;
+      entry.older = this.#newest;
+    } else {
+      entry = { key, value, older: this.#newest, newer: undefined };
+    }
     if (this.#newest === undefined) this.#oldest = entry;
     else this.#newest.newer = entry;
     this.#newest = entry;
@@ -70,7 +81,7 @@ export class RecencyMap<K, V> {
     return true;
   }
 
-  /** The least recently used entry, or undefined when empty. */
+  /** The least recently used entry, or undefined when empty; read it before the next set, which may reuse it. */
   oldest(): { readonly key: K; readonly value: V } | undefined {
     return this.#oldest;
   }
