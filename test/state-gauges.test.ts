@@ -32,7 +32,7 @@ org:
       user_rate_limit: { rpm: 100 }
       keys: [ { name: bot, key_env: KEY } ]
 `, { KEY: 'sk-bot' });
-    for (const user of ['ana', 'ben', 'cleo']) {
+    for (const user of ['ana', 'ben', 'cleo', 'ana']) {
       const response = await fetch(`${gateway.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { authorization: 'Bearer sk-bot', 'content-type': 'application/json', 'x-covenant-user': user },
@@ -41,10 +41,10 @@ org:
       expect(response.status).toBe(200);
     }
     const entries = await stateEntries(gateway.url);
-    // Two budgets per user, one rate-limit window per user, one scope per user.
+    // Two budgets per user, one rate-limit window per user; a scope's items are kept once it comes again (only ana's).
     expect(entries.budget_counters).toBe(6);
     expect(entries.rate_limit_counters).toBe(3);
-    expect(entries.budget_scopes).toBe(3);
+    expect(entries.budget_scopes).toBe(1);
     expect(entries.burn_rate_counters).toBeGreaterThanOrEqual(0);
   });
 });
