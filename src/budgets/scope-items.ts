@@ -18,14 +18,7 @@ export interface BudgetScope {
 }
 
 /** One budget in the window containing a time: the same for every scope holding that budget (every end user of a department). */
-export interface WindowBudget {
-  unit: BudgetUnit;
-  period: Period;
-  windowKey: string;
-  /** Micros (usd) or tokens. */
-  limit: number;
-  periodStart: number;
-  periodEnd: number;
+export interface WindowBudget extends Omit<AlertBudget, 'counterKey' | 'scope'> {
   /** What follows the scope in its counter key (counterKeyFor with an empty scope), e.g. `|usd:day|2024-05-01`. */
   counterSuffix: string;
 }
