@@ -162,3 +162,24 @@ describe('the checkpointer test switch (COVENANT_TEST_WAL_HOLD)', () => {
     }
   });
 });
+
+describe('a checkpointer whose thread failed', () => {
+  it('reports why, and stopping it returns (a gateway closing is not held up by it)', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'covenant-checkpointer-failed-'));
+    try {
+      const errors: string[] = [];
+      // No such folder: the thread cannot open its database and exits.
+      const checkpointer = startCheckpointer({
+        path: join(folder, 'missing', 'covenant.db'), onError: (error) => errors.push((error as Error).message),
+        betterSqlitePath: createRequire(import.meta.url).resolve('better-sqlite3'),
+      });
+      await expect.poll(() => errors.length, { timeout: 10_000 }).toBeGreaterThan(0);
+      expect(errors[0]).toMatch(/Cannot open database/);
+      // The exit is seen on the next turn after the error.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await checkpointer.stop();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});

@@ -156,9 +156,18 @@ export function startCheckpointer(options: CheckpointerOptions): Checkpointer {
     release();
     options.onError(error);
   });
+  // A thread that failed (its database could not be opened) has exited already: stopping it has nothing to wait for.
+  let exited = false;
+  worker.once('exit', () => {
+    exited = true;
+  });
   return {
     stop: () => new Promise((resolve) => {
       release();
+      if (exited) {
+        resolve();
+        return;
+      }
       worker.once('exit', () => resolve());
       // Waited for: an unreferenced thread would let the process end (exit code 13) before stop() resolves.
       worker.ref();
