@@ -18,7 +18,9 @@ const dist = path.resolve(values.dist);
 const count = Number(values.keys);
 const { openDatabase } = await import(path.join(dist, 'stores/sqlite/database.js'));
 const { SqliteKeyStore } = await import(path.join(dist, 'stores/sqlite/records.js'));
-const { KeyIndex } = await import(path.join(dist, 'gateway/keys.js'));
+const { KeyIndex, storedDigest } = await import(path.join(dist, 'gateway/keys.js'));
+/** A key's stored digest as POST /admin/keys keeps it (salted); a build from before salting keeps an unsalted hash. */
+const digestOf = (secret) => (storedDigest ? storedDigest(secret) : createHash('sha256').update(secret).digest('hex'));
 const { createBudgetStage } = await import(path.join(dist, 'gateway/stages/budget-stage.js'));
 
 /** Heap in use after a full collection, MB. */
@@ -38,7 +40,7 @@ try {
     for (let index = 0; index < count; index += 1) {
       pending.push(store.insert({
         id: `key_${randomUUID().replaceAll('-', '').slice(0, 20)}`, department: `d${index % 100}`, name: `k${index}`, models: null,
-        budgets: [{ usd: 50, period: 'day' }], source: 'api', secretHash: createHash('sha256').update(randomBytes(16)).digest('hex'), createdAt,
+        budgets: [{ usd: 50, period: 'day' }], source: 'api', secretHash: digestOf(randomBytes(16).toString('hex')), createdAt,
       }));
     }
   })();

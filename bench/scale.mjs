@@ -4,7 +4,7 @@
 // the rest are written straight into the store through
 // Covenant's own key store while the gateway is stopped, since a hundred thousand API calls would take most of the run.
 // The gateway is then restarted, so the start-up time with every key in the store is measured too.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -39,6 +39,7 @@ const { values } = parseArgs({
 const { openDatabase } = await import('../dist/stores/sqlite/database.js');
 const { SqliteKeyStore } = await import('../dist/stores/sqlite/records.js');
 const { budgetDatabasePathOf } = await import('../dist/stores/sqlite/budget-database.js');
+const { newSecret, storedDigest } = await import('../dist/gateway/keys.js');
 const seconds = Number(values.seconds);
 const connections = Number(values.connections);
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -109,7 +110,10 @@ async function createKeys(url, count) {
   return secrets;
 }
 
-/** Write keys `from` … `count - 1` into the stopped gateway's store, as POST /admin/keys would (hashed secret, source api). */
+/**
+ * Write keys `from` … `count - 1` into the stopped gateway's store as POST /admin/keys does: a secret naming its key id,
+ * kept as its salted digest, source api (so a request finds its key by that id, as with keys made through the API).
+ */
 async function provisionKeys(storePath, from, count, secrets) {
   const database = openDatabase(storePath);
   const store = new SqliteKeyStore(database);
@@ -117,11 +121,12 @@ async function provisionKeys(storePath, from, count, secrets) {
   const pending = [];
   database.transaction(() => {
     for (let index = from; index < count; index += 1) {
-      const secret = `sk-cov-${randomBytes(24).toString('base64url')}`;
+      const idHex = randomBytes(10).toString('hex');
+      const secret = newSecret(idHex);
       secrets[index] = secret;
       pending.push(store.insert({
-        id: `key_${randomUUID().replaceAll('-', '').slice(0, 20)}`, department: `d${index % departments}`, name: `k${index}`, models: null,
-        budgets: [{ usd: 50, period: 'day' }], source: 'api', secretHash: createHash('sha256').update(secret).digest('hex'), createdAt,
+        id: `key_${idHex}`, department: `d${index % departments}`, name: `k${index}`, models: null,
+        budgets: [{ usd: 50, period: 'day' }], source: 'api', secretHash: storedDigest(secret), createdAt,
       }));
     }
   })();
