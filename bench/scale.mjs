@@ -185,14 +185,18 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
       }
     }
   };
+  if (count !== undefined) await loopDelay(url);
   const phaseStarted = performance.now();
   const workers = Array.from({ length: connections }, worker);
   let windowMs;
   let cpuEnd;
   let mainEnd;
+  /** The event loop's longest delay and p99 over the measured window (ms). */
+  let delay;
   if (count === undefined) {
     await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
     measuring = true;
+    await loopDelay(url);
     cpuStart = cpuSeconds(gatewayPid);
     mainStart = mainThreadSeconds(gatewayPid);
     const windowStart = performance.now();
@@ -201,6 +205,7 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
     cpuEnd = cpuSeconds(gatewayPid);
     mainEnd = mainThreadSeconds(gatewayPid);
     windowMs = performance.now() - windowStart;
+    delay = await loopDelay(url);
     stopping = true;
     await Promise.all(workers);
   } else {
@@ -208,11 +213,12 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
     cpuEnd = cpuSeconds(gatewayPid);
     mainEnd = mainThreadSeconds(gatewayPid);
     windowMs = performance.now() - phaseStarted;
+    delay = await loopDelay(url);
   }
   await pool.close();
   const result = { ...summary(latencies, windowMs), errors, errorSamples };
   const perRequest = (seconds) => (seconds * 1000) / Math.max(1, result.requests + errors);
-  return { ...result, cpuMsPerRequest: perRequest(cpuEnd - cpuStart), mainThreadMsPerRequest: perRequest(mainEnd - mainStart) };
+  return { ...result, cpuMsPerRequest: perRequest(cpuEnd - cpuStart), mainThreadMsPerRequest: perRequest(mainEnd - mainStart), delay };
 }
 
 /** The gateway's own gauges of per-user state in memory (covenant_state_entries), by kind. */
@@ -250,6 +256,16 @@ async function heapMegabytes(url) {
   const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } })).text();
   const read = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 1024 / 1024;
   return { heapUsed: read('covenant_process_nodejs_heap_size_used_bytes'), external: read('covenant_process_nodejs_external_memory_bytes') };
+}
+
+/**
+ * The gateway's event-loop delay since the last read (prom-client resets its histogram at every scrape of /metrics):
+ * the longest and the 99th percentile, in ms.
+ */
+async function loopDelay(url) {
+  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } })).text();
+  const read = (name) => Number(new RegExp(`^covenant_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
+  return { max: read('max'), p99: read('p99') };
 }
 
 /** With --sample-memory, print the gateway's memory composition under `label`. */
@@ -338,6 +354,8 @@ console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
 if (small) console.log(`| 10 keys, 10 users: steady state (${seconds} s) | ${Math.round(small.steady.requestsPerSecond)} | ${format(small.steady.p50)} | ${format(small.steady.p99)} | ${format(small.steady.cpuMsPerRequest, 3)} | ${format(small.steady.mainThreadMsPerRequest, 3)} | ${small.steady.errors} | ${Math.round(small.rssAfter)} MB |`);
 console.log(`| ${big.label}: first request of every user (${big.first.requests} requests) | ${Math.round(big.first.requestsPerSecond)} | ${format(big.first.p50)} | ${format(big.first.p99)} | ${format(big.first.cpuMsPerRequest, 3)} | ${format(big.first.mainThreadMsPerRequest, 3)} | ${big.first.errors} | ${Math.round(big.rssAfterFirst)} MB after all ${big.users} |`);
 console.log(`| ${big.label}: returning users, steady state (${seconds} s) | ${Math.round(big.steady.requestsPerSecond)} | ${format(big.steady.p50)} | ${format(big.steady.p99)} | ${format(big.steady.cpuMsPerRequest, 3)} | ${format(big.steady.mainThreadMsPerRequest, 3)} | ${big.steady.errors} | ${Math.round(big.rssAfterSteady)} MB |`);
+const delayText = (phase) => (phase.delay ? `${format(phase.delay.max, 0)} / ${format(phase.delay.p99, 0)} ms` : '–');
+console.log(`\nevent-loop delay, longest / p99 (prom-client's monitor, 10 ms resolution):${small ? ` 10 keys ${delayText(small.steady)};` : ''} first requests ${delayText(big.first)}; returning users ${delayText(big.steady)}`);
 console.log('\n| keys | POST /admin/keys | keys written to the store in | start-up | RSS at start | budget_counters rows |');
 console.log('|--:|--:|--:|--:|--:|--:|');
 for (const row of rows) {
