@@ -7,9 +7,9 @@ import type { KeyStore, NewKey } from '../src/stores/records.js';
 import { openDatabase } from '../src/stores/sqlite/database.js';
 import { SqliteKeyStore } from '../src/stores/sqlite/records.js';
 import { createPostgresStores } from '../src/stores/postgres/index.js';
-import { migratePostgres, openPostgres } from '../src/stores/postgres/database.js';
-import { recordMigrations } from '../src/stores/postgres/records.js';
+import { openPostgres } from '../src/stores/postgres/database.js';
 import { createTestSchema } from './helpers/services.js';
+import { checkOldPostgresKeys, checkOldSqliteKeys } from './helpers/old-records.js';
 
 /** One data set; open() gives another handle on it (another replica). */
 interface Harness {
@@ -239,8 +239,6 @@ describe('key store changes: PostgreSQL, a replica still on the code before chan
 
 // Stores made before change sequences: their keys are all read by a first read from 0, and later writes after them.
 describe('records migration to change sequences', () => {
-  const insertOld = "INSERT INTO api_keys (id, department, name, budgets, source, secret_hash, created_at) VALUES ('key_old', 'claims', 'old', '[]', 'api', 'h', '2025-01-01T00:00:00.000Z')";
-
   const check = async (keys: KeyStore) => {
     const first = await keys.changedSince(0);
     expect(ids(first.keys)).toEqual(['key_old']);
@@ -250,39 +248,6 @@ describe('records migration to change sequences', () => {
     expect(next.keys.map((key) => [key.id, key.revokedAt])).toEqual([['key_new', null], ['key_old', '2025-02-01T00:00:00.000Z']]);
   };
 
-  it('SQLite', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'covenant-key-changes-'));
-    try {
-      const database = openDatabase(join(directory, 'covenant.db'));
-      // The api_keys table and migration record as records-004 left them.
-      database.exec(`CREATE TABLE api_keys (id TEXT PRIMARY KEY, department TEXT NOT NULL, name TEXT NOT NULL, models TEXT, budgets TEXT NOT NULL DEFAULT '[]',
-        source TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT, policy TEXT, revision INTEGER NOT NULL DEFAULT 1)`);
-      for (const id of ['records-001', 'records-002-requests-from-ledger', 'records-003-key-policy', 'records-004-key-revision']) {
-        database.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(id, '2025-01-01T00:00:00.000Z');
-      }
-      database.exec(insertOld);
-      await check(new SqliteKeyStore(database));
-      database.close();
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
-  });
-
-  it('PostgreSQL', async () => {
-    const schema = createTestSchema();
-    try {
-      const database = await openPostgres({ url: schema.url, schema: schema.schema, max: 1 });
-      await migratePostgres(database, recordMigrations.filter((migration) => migration.id < 'records-005'));
-      await database.pool.query(insertOld);
-      await database.close();
-      const stores = await createPostgresStores({ url: schema.url, schema: schema.schema, max: 2 });
-      try {
-        await check(stores.keys);
-      } finally {
-        await stores.close();
-      }
-    } finally {
-      await schema.drop();
-    }
-  });
+  it('SQLite', () => checkOldSqliteKeys('records-005', check));
+  it('PostgreSQL', () => checkOldPostgresKeys('records-005', check));
 });

@@ -9,9 +9,8 @@ import { SqliteKeyStore, SqliteRequestLog } from '../src/stores/sqlite/records.j
 import { openSqliteLedger } from '../src/stores/sqlite/ledger-store.js';
 import type { LedgerEntryInput, LedgerStore } from '../src/ledger/types.js';
 import { createPostgresStores } from '../src/stores/postgres/index.js';
-import { migratePostgres, openPostgres } from '../src/stores/postgres/database.js';
-import { recordMigrations } from '../src/stores/postgres/records.js';
 import { createTestSchema } from './helpers/services.js';
+import { checkOldPostgresKeys, checkOldSqliteKeys } from './helpers/old-records.js';
 
 interface OpenStores {
   keys: KeyStore;
@@ -444,46 +443,13 @@ describe.each([['SQLite', sqliteHarness], ['PostgreSQL', postgresHarness]] as [s
 
 // A store made before key revisions existed: its keys start at revision 1 once the migration adds the column.
 describe('records migration to key revisions', () => {
-  const insertOld = 'INSERT INTO api_keys (id, department, name, budgets, source, secret_hash, created_at) VALUES (\'key_old\', \'claims\', \'old\', \'[]\', \'api\', \'h\', \'2025-01-01T00:00:00.000Z\')';
   const edit = { department: 'claims', name: 'old', models: null, budgets, policy: null };
 
-  it('SQLite', async () => {
-    const directory = mkdtempSync(join(tmpdir(), 'covenant-records-'));
-    try {
-      const database = openDatabase(join(directory, 'covenant.db'));
-      // The api_keys table and migration record as records-003 left them.
-      database.exec(`CREATE TABLE api_keys (id TEXT PRIMARY KEY, department TEXT NOT NULL, name TEXT NOT NULL, models TEXT, budgets TEXT NOT NULL DEFAULT '[]',
-        source TEXT NOT NULL, secret_hash TEXT NOT NULL UNIQUE, created_at TEXT NOT NULL, revoked_at TEXT, policy TEXT)`);
-      for (const id of ['records-001', 'records-002-requests-from-ledger', 'records-003-key-policy']) {
-        database.prepare('INSERT INTO schema_migrations (id, applied_at) VALUES (?, ?)').run(id, '2025-01-01T00:00:00.000Z');
-      }
-      database.exec(insertOld);
-      const keys = new SqliteKeyStore(database);
-      expect((await keys.list())[0]).toMatchObject({ id: 'key_old', revision: 1 });
-      expect(await keys.update('key_old', edit, 1)).toMatchObject({ budgets, revision: 2 });
-      database.close();
-    } finally {
-      rmSync(directory, { recursive: true, force: true });
-    }
-  });
+  const check = async (keys: KeyStore) => {
+    expect((await keys.list())[0]).toMatchObject({ id: 'key_old', revision: 1 });
+    expect(await keys.update('key_old', edit, 1)).toMatchObject({ budgets, revision: 2 });
+  };
 
-  it('PostgreSQL', async () => {
-    const schema = createTestSchema();
-    try {
-      const database = await openPostgres({ url: schema.url, schema: schema.schema, max: 1 });
-      // The migrations as records-003 left them (later ones add columns this old row's insert does not name).
-      await migratePostgres(database, recordMigrations.filter((migration) => migration.id < 'records-004'));
-      await database.pool.query(insertOld);
-      await database.close();
-      const stores = await createPostgresStores({ url: schema.url, schema: schema.schema, max: 2 });
-      try {
-        expect((await stores.keys.list())[0]).toMatchObject({ id: 'key_old', revision: 1 });
-        expect(await stores.keys.update('key_old', edit, 1)).toMatchObject({ budgets, revision: 2 });
-      } finally {
-        await stores.close();
-      }
-    } finally {
-      await schema.drop();
-    }
-  });
+  it('SQLite', () => checkOldSqliteKeys('records-004', check));
+  it('PostgreSQL', () => checkOldPostgresKeys('records-004', check));
 });
