@@ -151,9 +151,7 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
   let step = 0;
   let measuring = count !== undefined;
   // The gateway's CPU time per measured request: unlike req/s, it hardly moves when other work shares the host.
-  let cpuStart = count !== undefined ? cpuSeconds(gatewayPid) : undefined;
-  // The event loop's share of it (the rest is the budget fold and checkpoint threads, and V8's GC helpers).
-  let mainStart = count !== undefined ? mainThreadSeconds(gatewayPid) : undefined;
+  let cpuStart = count !== undefined ? cpuNow() : undefined;
   let stopping = false;
   const latencies = [];
   let errors = 0;
@@ -190,41 +188,47 @@ async function load(url, secrets, userOf, { count, durationSeconds = 0, warmupSe
   const workers = Array.from({ length: connections }, worker);
   let windowMs;
   let cpuEnd;
-  let mainEnd;
   /** The event loop's longest delay and p99 over the measured window (ms). */
   let delay;
   if (count === undefined) {
     await new Promise((resolve) => setTimeout(resolve, warmupSeconds * 1000));
     measuring = true;
     await loopDelay(url);
-    cpuStart = cpuSeconds(gatewayPid);
-    mainStart = mainThreadSeconds(gatewayPid);
+    cpuStart = cpuNow();
     const windowStart = performance.now();
     await new Promise((resolve) => setTimeout(resolve, durationSeconds * 1000));
     measuring = false;
-    cpuEnd = cpuSeconds(gatewayPid);
-    mainEnd = mainThreadSeconds(gatewayPid);
+    cpuEnd = cpuNow();
     windowMs = performance.now() - windowStart;
     delay = await loopDelay(url);
     stopping = true;
     await Promise.all(workers);
   } else {
     await Promise.all(workers);
-    cpuEnd = cpuSeconds(gatewayPid);
-    mainEnd = mainThreadSeconds(gatewayPid);
+    cpuEnd = cpuNow();
     windowMs = performance.now() - phaseStarted;
     delay = await loopDelay(url);
   }
   await pool.close();
   const result = { ...summary(latencies, windowMs), errors, errorSamples };
   const perRequest = (seconds) => (seconds * 1000) / Math.max(1, result.requests + errors);
-  return { ...result, cpuMsPerRequest: perRequest(cpuEnd - cpuStart), mainThreadMsPerRequest: perRequest(mainEnd - mainStart), delay };
+  return { ...result, cpuMsPerRequest: perRequest(cpuEnd.all - cpuStart.all), mainThreadMsPerRequest: perRequest(cpuEnd.main - cpuStart.main), delay };
+}
+
+/**
+ * The gateway's CPU seconds so far: all threads, and the main thread's (the event loop's share; the rest is the budget
+ * fold and checkpoint threads, and V8's GC helpers).
+ */
+const cpuNow = () => ({ all: cpuSeconds(gatewayPid), main: mainThreadSeconds(gatewayPid) });
+
+/** The gateway's /metrics, read with the admin key. */
+async function metricsText(url) {
+  return (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } })).text();
 }
 
 /** The gateway's own gauges of per-user state in memory (covenant_state_entries), by kind. */
 async function stateEntries(url) {
-  const response = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } });
-  const text = await response.text();
+  const text = await metricsText(url);
   const entries = {};
   for (const match of text.matchAll(/^covenant_state_entries\{kind="([^"]+)"\} (\S+)$/gm)) entries[match[1]] = Number(match[2]);
   return entries;
@@ -253,7 +257,7 @@ const nodeFlags = (label) => [
 
 /** The gateway's heap in use and memory outside the heap (MB), from its /metrics. */
 async function heapMegabytes(url) {
-  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } })).text();
+  const text = await metricsText(url);
   const read = (name) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1]) / 1024 / 1024;
   return { heapUsed: read('covenant_process_nodejs_heap_size_used_bytes'), external: read('covenant_process_nodejs_external_memory_bytes') };
 }
@@ -263,7 +267,7 @@ async function heapMegabytes(url) {
  * the longest and the 99th percentile, in ms.
  */
 async function loopDelay(url) {
-  const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${adminSecret}` } })).text();
+  const text = await metricsText(url);
   const read = (name) => Number(new RegExp(`^covenant_process_nodejs_eventloop_lag_${name}_seconds (\\S+)$`, 'm').exec(text)?.[1]) * 1000;
   return { max: read('max'), p99: read('p99') };
 }

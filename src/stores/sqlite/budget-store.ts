@@ -688,7 +688,7 @@ export function createSqliteBudgetStore(database: SqliteDatabase, options: Sqlit
       await thread?.stop();
       await checkpointer?.stop();
       journal?.close();
-      // The database belongs to the caller (it holds other modules' tables too): closing it is theirs.
+      // The database belongs to the caller (openSqliteStores opens the counters' file and closes it): closing it is theirs.
     },
   };
 }
