@@ -11,6 +11,7 @@ import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from './fakes/openai.js';
 import { startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { zoneJustPastMidnight } from './helpers/time-zones.js';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/covenant', import.meta.url));
@@ -35,6 +36,7 @@ providers: [ { name: openai, type: openai, base_url: ${url} } ]
 models: [ { alias: fast, provider: openai, version: ${version}, price: { input_per_mtok: ${price.input_per_mtok}, output_per_mtok: ${price.output_per_mtok} } } ]
 org:
   name: acme
+  timezone: ${zoneJustPastMidnight()}
   budgets: ${budgets.org}
   departments:
     - name: claims
