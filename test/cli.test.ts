@@ -10,6 +10,7 @@ import { createServer } from 'node:net';
 import { main } from '../src/cli/main.js';
 import { startFakeOpenAI } from './fakes/openai.js';
 import { startTestGateway } from './helpers/gateway.js';
+import { startServe } from './helpers/process.js';
 
 const bin = fileURLToPath(new URL('../bin/covenant', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'covenant-cli-'));
@@ -122,39 +123,38 @@ describe('covenant serve', () => {
 
   it('reloads the config on SIGHUP, and keeps the running config when the file is bad', async () => {
     const file = writeConfig('hup.yaml', valid);
-    const child = spawn(process.execPath, [bin, 'serve', '--config', file, '--port', '0'], { cwd: directory, env: { ...process.env, BOT_KEY: 'sk-bot' } });
-    let output = '';
+    // startServe reports an early exit with the process's output (a test that waited for an exit already past would hang).
+    const served = await startServe({ config: file, cwd: directory, environment: { BOT_KEY: 'sk-bot' } });
     const waitFor = (pattern: RegExp) => new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const match = pattern.exec(output);
+      const timer = setInterval(() => {
+        const match = pattern.exec(served.output());
         if (match) {
           clearInterval(timer);
           resolve(match);
         }
-      };
-      const timer = setInterval(check, 20);
-      child.on('exit', () => { clearInterval(timer); reject(new Error(`serve exited:\n${output}`)); });
+      }, 20);
+      void served.exited.then((exit) => {
+        clearInterval(timer);
+        reject(new Error(`serve exited (${exit.signal ?? exit.code}):\n${served.output()}`));
+      });
     });
-    child.stdout.on('data', (data: Buffer) => { output += data.toString(); });
-    child.stderr.on('data', (data: Buffer) => { output += data.toString(); });
     try {
-      await waitFor(/covenant listening on (http:\/\/\S+)/);
       writeFileSync(file, valid.replace('usd: 5, period: day', 'usd: 7, period: day'));
-      child.kill('SIGHUP');
+      served.child.kill('SIGHUP');
       await waitFor(/config reloaded/);
       writeFileSync(file, valid.replace('usd: 5', 'usd: seven'));
-      child.kill('SIGHUP');
-      const failed = await waitFor(/reload failed, keeping the running config:\n(.*)/);
+      served.child.kill('SIGHUP');
+      const failed = await waitFor(/reload failed, keeping the running config:\n(.+)/);
       expect(failed[1]).toMatch(/hup\.yaml:11:\d+: org\.departments\[0\]\.budgets\[0\]\.usd/);
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((resolve) => child.on('exit', resolve));
+      await served.stop('SIGTERM');
     }
   });
 
   it('refuses to serve a second process on the same embedded database, which would split its budgets', async () => {
     const file = writeConfig('twice.yaml', valid.replace('data/covenant.db', 'twice/covenant.db'));
     const first = spawn(process.execPath, [bin, 'serve', '--config', file, '--port', '0'], { cwd: directory, env: { ...process.env, BOT_KEY: 'sk-bot' } });
+    const firstExited = new Promise((resolve) => first.on('exit', resolve));
     try {
       await new Promise<void>((resolve, reject) => {
         let output = '';
@@ -171,7 +171,7 @@ describe('covenant serve', () => {
       expect(second.stderr).toContain(`another covenant process (pid ${first.pid})`);
     } finally {
       first.kill('SIGTERM');
-      await new Promise((resolve) => first.on('exit', resolve));
+      await firstExited;
     }
   });
 

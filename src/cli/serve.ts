@@ -44,18 +44,8 @@ export function registerServeCommand(program: Command, output: Partial<CommandOu
         process.exitCode = exitCodes.input;
         return;
       }
-      for (const warning of app.config.warnings) write.stderr(`covenant: warning: ${warning}\n`);
-      if (!configFile) {
-        write.stdout([
-          'covenant: no config file given, running the demo (mock provider, models "demo" and "demo-embed")',
-          `covenant: demo key:  ${demoUserKey}`,
-          `covenant: admin key: ${demoAdminKey}`,
-          '',
-        ].join('\n'));
-      }
-      write.stdout(`covenant listening on ${app.url}\n`);
-      write.stdout(`covenant: console: ${app.url}/ui (sign in with an admin key)\n`);
-
+      // The handlers are in place before the listening line: a supervisor that signals as soon as it reads the line
+      // (a reload right after start) must not meet Node's default, which ends the process.
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
@@ -77,5 +67,17 @@ export function registerServeCommand(program: Command, output: Partial<CommandOu
           (error: Error) => write.stderr(`covenant: reload failed, keeping the running config:\n${error.message}\n`),
         );
       });
+      for (const warning of app.config.warnings) write.stderr(`covenant: warning: ${warning}\n`);
+      if (!configFile) {
+        write.stdout([
+          'covenant: no config file given, running the demo (mock provider, models "demo" and "demo-embed")',
+          `covenant: demo key:  ${demoUserKey}`,
+          `covenant: admin key: ${demoAdminKey}`,
+          '',
+        ].join('\n'));
+      }
+      write.stdout(`covenant listening on ${app.url}\n`);
+      write.stdout(`covenant: console: ${app.url}/ui (sign in with an admin key)\n`);
+
     });
 }
