@@ -8,6 +8,8 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // expect.poll's own default (1 s) is short for a browser or a child process on a busy 2-core CI host.
+    expect: { poll: { timeout: 5_000 } },
     pool: 'forks',
   },
 });

@@ -201,7 +201,7 @@ describe('alerts, reload and the CLI', () => {
       await chat('sk-b', { model: 'fast', max_tokens: 100, messages: [{ role: 'user', content: 'spend' }] });
       sent++;
     }
-    await expect.poll(() => received.length, { timeout: 2000 }).toBe(2);
+    await expect.poll(() => received.length).toBe(2);
     expect(received.map((entry) => entry.body.threshold)).toEqual([0.5, 0.8]);
     expect(received[0]!.body).toMatchObject({ scope: 'department:claims' });
     const listed = await (await fetch(`${gateway.url}/admin/alerts`, { headers: { authorization: `Bearer ${adminKey}` } })).json();
