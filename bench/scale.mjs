@@ -1,6 +1,6 @@
 // Scale benchmark: 100,000 keys and 1,000,000 end users under user_budgets against a 10-key run, with RSS and start-up time.
 // Usage: node bench/scale.mjs [--seconds N] [--keys N] [--users N] [--api-keys N] [--idle N] [--sample-memory]
-// [--skip-small]. The first keys are created through POST /admin/keys, as an operator would (its rate is reported);
+// [--skip-small] [--without-user-policies]. The first keys are created through POST /admin/keys, as an operator would (its rate is reported);
 // the rest are written straight into the store through
 // Covenant's own key store while the gateway is stopped, since a hundred thousand API calls would take most of the run.
 // The gateway is then restarted, so the start-up time with every key in the store is measured too.
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     'gateway-flags': { type: 'string', default: '' },
     // Skip the 10-key side (its CPU per request is the baseline of the ratios, which are then not printed).
     'skip-small': { type: 'boolean', default: false },
+    // Both sides without user_budgets and user_rate_limit (users still sent): what per-user state costs, by difference.
+    'without-user-policies': { type: 'boolean', default: false },
   },
 });
 const { openDatabase } = await import('../dist/stores/sqlite/database.js');
@@ -51,9 +53,9 @@ installCleanup();
 /** Budgets at every level and per end user, far above what a run spends, and burn-rate alerts: the whole guard path. */
 function config(upstreamUrl, storePath) {
   const departmentLines = Array.from({ length: departments }, (_, index) => `    - name: d${index}
-      budgets: [ { usd: 100000, period: day } ]
+      budgets: [ { usd: 100000, period: day } ]${values['without-user-policies'] ? '' : `
       user_budgets: [ { usd: 5, period: day }, { tokens: 10000000, period: month } ]
-      user_rate_limit: { rpm: 1000000, tpm: 1000000000, concurrent: 16 }`).join('\n');
+      user_rate_limit: { rpm: 1000000, tpm: 1000000000, concurrent: 16 }`}`).join('\n');
   return `# Written by bench/scale.mjs.
 server: { host: 127.0.0.1, port: 0 }
 store: sqlite:${storePath}
