@@ -1,7 +1,7 @@
 // Scale benchmark: 100,000 keys and 1,000,000 end users under user_budgets against a 10-key run, with RSS and start-up time.
 // Usage: node bench/scale.mjs [--seconds N] [--keys N] [--users N] [--api-keys N] [--idle N] [--sample-memory]
-// [--skip-small] [--without-user-policies]. The first keys are created through POST /admin/keys, as an operator would (its rate is reported);
-// the rest are written straight into the store through
+// [--skip-small] [--without-user-policies]. The first keys are created through POST /admin/keys, as an operator would
+// (its rate is reported); the rest are written straight into the store through
 // Covenant's own key store while the gateway is stopped, since a hundred thousand API calls would take most of the run.
 // The gateway is then restarted, so the start-up time with every key in the store is measured too.
 import { randomBytes } from 'node:crypto';

@@ -78,6 +78,5 @@ export function registerServeCommand(program: Command, output: Partial<CommandOu
       }
       write.stdout(`covenant listening on ${app.url}\n`);
       write.stdout(`covenant: console: ${app.url}/ui (sign in with an admin key)\n`);
-
     });
 }

@@ -7,8 +7,8 @@
  * @example zoneJustPastMidnight(new Date('2026-12-06T21:25:00Z')) // 'Etc/GMT-3' (00:25 on the 7th)
  */
 export function zoneJustPastMidnight(now = new Date()): string {
-  // The offset that makes local time 00:xx, brought into the range Etc/GMT zones cover (UTC-12 to UTC+14).
-  const offset = ((((0 - now.getUTCHours()) % 24) + 24 + 12) % 24) - 12;
+  // The offset that makes local time 00:xx (minus the UTC hour), taken into -12..+11: Etc/GMT zones cover UTC-12 to UTC+14.
+  const offset = ((36 - now.getUTCHours()) % 24) - 12;
   if (offset === 0) return 'Etc/UTC';
   return `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
 }
